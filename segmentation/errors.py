@@ -1,0 +1,17 @@
+"""The one family of errors a user may see: a message that says what, where and what to do."""
+
+
+class SegmentationError(Exception):
+    """Base class: anything the CLI reports with exit 2 and a page shows with ``st.error``."""
+
+
+class DataError(SegmentationError):
+    """The input file or its columns cannot be used (names the file, column or row)."""
+
+
+class EncoderError(SegmentationError):
+    """An encoder is not installed, not reachable, or returned something unusable."""
+
+
+class ConfigError(SegmentationError):
+    """A parameter does not fit the data (e.g. k larger than the number of users)."""

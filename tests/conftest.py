@@ -1,0 +1,30 @@
+"""Shared test set-up: nothing reaches a model hub, and every test gets its own workspace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+RECIPES = SHARED_DATA / "recipe_reviews"
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh workspace folder per test, so caches and saved names never leak between tests."""
+    path = tmp_path / "workspace"
+    monkeypatch.setenv("SEGMENT_STUDIO_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def recipes_dir() -> Path:
+    if not RECIPES.is_dir():
+        pytest.skip(f"real recipe reviews not found at {RECIPES} (the shared data folder is absent)")
+    return RECIPES
