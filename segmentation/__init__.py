@@ -1,0 +1,32 @@
+"""Segment studio's library: comments → embeddings → user profiles → segments → names → recommendations.
+
+Importing the package is cheap: the public names below load their modules on first use, and encoders
+and UMAP load their heavy dependencies only when they run.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_PUBLIC = {
+    "SegmentationError": "segmentation.errors",
+    "DataError": "segmentation.errors",
+    "EncoderError": "segmentation.errors",
+    "ConfigError": "segmentation.errors",
+    "Comments": "segmentation.io",
+    "load_comments": "segmentation.io",
+    "SegmentConfig": "segmentation.pipeline",
+    "SegmentResult": "segmentation.pipeline",
+    "prepare": "segmentation.pipeline",
+    "cluster_prepared": "segmentation.pipeline",
+    "segment": "segmentation.pipeline",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'segmentation' has no attribute {name!r}")
+    return getattr(import_module(_PUBLIC[name]), name)

@@ -1,0 +1,7 @@
+"""``python -m segmentation``: see :mod:`segmentation.cli`."""
+
+import sys
+
+from segmentation.cli import main
+
+sys.exit(main())
