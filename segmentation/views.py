@@ -1,0 +1,324 @@
+"""Data shaped for display: the tables the dashboard's charts and lists draw, built from a result.
+
+Everything that loops over data or does arithmetic for a chart lives here, so pages stay thin and the
+shaping is tested without a browser. Text that ends up in plotly hover or legend labels is escaped,
+because plotly renders a subset of HTML there (``<b>``, ``<a href>``, ``<br>``...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from segmentation.describe import SegmentDescription
+    from segmentation.io import Comments
+
+NOISE = -1
+NOISE_LABEL = "Noise / unassigned"
+SNIPPET_WIDTH = 100
+# Rows left empty between two segments in the silhouette knife plot, so each blade stands apart.
+KNIFE_GAP = 3
+
+_WHITESPACE = re.compile(r"\s+")
+_HTML_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def escape_html(text: object) -> str:
+    """Escape ``&``, ``<`` and ``>`` so plotly shows the text literally instead of rendering tags.
+
+    Plotly turns the entities back into the characters on screen, so ``<script>`` is displayed as
+    typed and never becomes markup.
+    """
+    return str(text).translate(_HTML_SPECIAL)
+
+
+def escape_markdown(text: object) -> str:
+    """Backslash-escape every ASCII punctuation character, so Markdown shows the text literally.
+
+    For the few places that only take Markdown (error and status messages holding a file or column
+    name): no link, image, HTML, LaTeX or ``:color[...]`` directive can come out of the text.
+    """
+    return _ASCII_PUNCTUATION.sub(r"\\\1", str(text))
+
+
+def snippet(text: object, width: int = SNIPPET_WIDTH) -> str:
+    """One line of at most ``width`` characters: whitespace collapsed, an ellipsis where cut."""
+    line = _WHITESPACE.sub(" ", str(text)).strip()
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
+def segment_labels(segments: Sequence[SegmentDescription]) -> dict[int, str]:
+    """A unique display label per segment id: its name, with the id added where two names collide."""
+    counts = pd.Series([s.name for s in segments]).value_counts()
+    labels = {}
+    for s in segments:
+        name = s.name or (NOISE_LABEL if s.id == NOISE else f"Segment {s.id}")
+        labels[s.id] = f"{name} (#{s.id})" if counts.get(s.name, 0) > 1 else name
+    return labels
+
+
+def user_snippets(comments: Comments, user_ids: Sequence[str], width: int = SNIPPET_WIDTH) -> np.ndarray:
+    """One short comment per user (their longest, which says the most), aligned with ``user_ids``."""
+    frame = comments.frame[["user_id", "text"]]
+    longest = frame.loc[frame["text"].str.len().groupby(frame["user_id"]).idxmax()]
+    by_user = dict(zip(longest["user_id"], longest["text"], strict=True))
+    return np.array([snippet(by_user.get(u, ""), width) for u in user_ids], dtype=object)
+
+
+def map_frame(
+    assignments: pd.DataFrame,
+    labels: Mapping[int, str],
+    snippets: Sequence[str],
+    highlight: str | None = None,
+) -> pd.DataFrame:
+    """Rows for the 2-d map: position, colour label, escaped hover text and the highlighted user.
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        ``SegmentResult.assignments`` (user_id, segment, x, y, ...).
+    labels : mapping
+        Display label per segment id (see :func:`segment_labels`).
+    snippets : sequence of str
+        One comment snippet per row of ``assignments``.
+    highlight : str or None
+        A user id to mark.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``row`` (position in ``assignments``), ``user_id``, ``segment``, ``label``,
+        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``.
+    """
+    frame = pd.DataFrame(
+        {
+            "row": np.arange(len(assignments)),
+            "user_id": assignments["user_id"].to_numpy(),
+            "segment": assignments["segment"].to_numpy(),
+            "x": assignments["x"].to_numpy(),
+            "y": assignments["y"].to_numpy(),
+        }
+    )
+    frame["label"] = frame["segment"].map(lambda s: labels.get(s, f"Segment {s}"))
+    frame["label_html"] = frame["label"].map(escape_html)
+    frame["user_html"] = frame["user_id"].map(escape_html)
+    frame["snippet_html"] = [escape_html(s) for s in snippets]
+    frame["highlight"] = frame["user_id"] == highlight if highlight is not None else False
+    return frame
+
+
+def selected_rows(points: Sequence[Mapping], n_rows: int) -> list[int]:
+    """Map rows named by a plotly selection event (``customdata[0]`` = map row), deduplicated, in order."""
+    rows: list[int] = []
+    for point in points:
+        data = point.get("customdata")
+        if not data:
+            continue
+        row = int(data[0])
+        if 0 <= row < n_rows and row not in rows:
+            rows.append(row)
+    return rows
+
+
+def selected_users_table(
+    assignments: pd.DataFrame, rows: Sequence[int], comments: Comments, labels: Mapping[int, str],
+    width: int = 200,
+) -> pd.DataFrame:
+    """The selected users with their segment and their comments (one line each, joined)."""
+    chosen = assignments.iloc[list(rows)]
+    texts = comments.frame[comments.frame["user_id"].isin(chosen["user_id"])]
+    joined = texts.groupby("user_id")["text"].agg(lambda t: " | ".join(snippet(x, width) for x in t))
+    return pd.DataFrame(
+        {
+            "user_id": chosen["user_id"].to_numpy(),
+            "segment": [labels.get(s, str(s)) for s in chosen["segment"]],
+            "comments": joined.reindex(chosen["user_id"]).fillna("").to_numpy(),
+        }
+    )
+
+
+def knife_frame(labels: np.ndarray, silhouette: np.ndarray, names: Mapping[int, str]) -> pd.DataFrame:
+    """Per-user silhouettes for a knife plot: sorted within each segment, segments stacked with gaps.
+
+    Noise users (label -1) and users without a value (NaN) are left out.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``segment``, ``label``, ``silhouette``, ``position`` (the bar's place on the axis).
+    """
+    frame = pd.DataFrame({"segment": np.asarray(labels), "silhouette": np.asarray(silhouette, dtype=float)})
+    frame = frame[(frame["segment"] != NOISE) & frame["silhouette"].notna()]
+    frame = frame.sort_values(["segment", "silhouette"], ascending=[True, False], kind="stable")
+    block = frame["segment"].rank(method="dense").astype(int) - 1
+    frame["position"] = np.arange(len(frame)) + block.to_numpy() * KNIFE_GAP
+    frame["label"] = frame["segment"].map(lambda s: names.get(s, f"Segment {s}"))
+    return frame.reset_index(drop=True)[["segment", "label", "silhouette", "position"]]
+
+
+def size_frame(segments: Sequence[SegmentDescription], labels: Mapping[int, str]) -> pd.DataFrame:
+    """Segment sizes and shares, largest first, for the size bar chart."""
+    frame = pd.DataFrame(
+        {
+            "segment": [s.id for s in segments],
+            "label": [labels.get(s.id, s.name) for s in segments],
+            "size": [s.size for s in segments],
+            "share": [s.share for s in segments],
+        }
+    )
+    return frame.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def dendrogram_lines(tree: np.ndarray, top: int = 16) -> dict[str, list]:
+    """Line coordinates of the top ``top`` merges of a scipy linkage tree (SciPy's ``lastp`` truncation).
+
+    Returns
+    -------
+    dict
+        ``x`` and ``y`` lists of 4-point polylines (one per merge), ``leaf_x`` and ``leaf_labels`` for the
+        ticks; a leaf label is the size of the branch (users, or micro-clusters where the tree was
+        built on them).
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    n_leaves = len(tree) + 1
+    drawn = dendrogram(
+        tree, truncate_mode="lastp", p=min(top, n_leaves), no_plot=True, show_leaf_counts=True
+    )
+    leaf_x = [5.0 + 10.0 * i for i in range(len(drawn["ivl"]))]
+    # SciPy labels a merged branch "(size)" and a single leaf by its index: show sizes for both.
+    leaf_labels = [label.strip("()") if label.startswith("(") else "1" for label in map(str, drawn["ivl"])]
+    return {"x": drawn["icoord"], "y": drawn["dcoord"], "leaf_x": leaf_x, "leaf_labels": leaf_labels}
+
+
+def comments_per_user(comments: Comments) -> pd.Series:
+    """Number of comments of each user, indexed by user id."""
+    return comments.frame.groupby("user_id").size().rename("comments")
+
+
+def text_lengths(comments: Comments) -> pd.Series:
+    """Length of each comment in characters."""
+    return comments.frame["text"].str.len().rename("characters")
+
+
+def text_length_summary(comments: Comments) -> dict[str, float]:
+    """Comment lengths in characters: median, 90th percentile and maximum."""
+    lengths = comments.frame["text"].str.len()
+    if lengths.empty:
+        return {"median": 0.0, "p90": 0.0, "max": 0.0}
+    return {
+        "median": float(lengths.median()),
+        "p90": float(lengths.quantile(0.9)),
+        "max": float(lengths.max()),
+    }
+
+
+def segment_of(assignments: pd.DataFrame, user_id: str) -> int:
+    """The segment of one user in a run's assignments."""
+    return int(assignments.loc[assignments["user_id"] == user_id, "segment"].iloc[0])
+
+
+def user_comments(comments: Comments, user_id: str) -> pd.DataFrame:
+    """One user's comments with whichever of item, rating and time the data has."""
+    frame = comments.frame
+    columns = [c for c in ("time", "item_id", "rating", "text") if c in frame.columns]
+    mine = frame.loc[frame["user_id"] == user_id, columns]
+    if "time" in mine.columns:
+        mine = mine.sort_values("time", kind="stable")
+    return mine.reset_index(drop=True)
+
+
+def sweep_long(table: pd.DataFrame, x: str = "k") -> pd.DataFrame:
+    """A sweep table in long form (one row per x and metric) for small-multiple line charts."""
+    metrics = [c for c in ("silhouette", "calinski_harabasz", "davies_bouldin", "inertia") if c in table]
+    long = table.melt(id_vars=[x], value_vars=metrics, var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).reset_index(drop=True)
+
+
+class UserRecommendations:
+    """One user's in-segment recommendations beside the global popularity list, for the Recommend page.
+
+    Fitted once per run (the page caches it); :meth:`for_user` then answers in milliseconds.
+
+    Parameters
+    ----------
+    comments : Comments
+    user_ids, user_vectors, labels : ndarray
+        The run's users, their profiles and segments, aligned (``Prepared.profiles``, ``SegmentResult``).
+    embeddings : ndarray of shape (n_comments, d)
+        The comments' embeddings (used when the data has no item column).
+    method : str
+        In-segment item recommender; data without items always gets ``segment_comments``.
+    """
+
+    def __init__(
+        self,
+        comments: Comments,
+        user_ids: np.ndarray,
+        user_vectors: np.ndarray,
+        labels: np.ndarray,
+        embeddings: np.ndarray,
+        method: str = "segment_knn",
+    ) -> None:
+        from segmentation.recommend import RECOMMENDERS, Interactions
+
+        data = Interactions.from_comments(comments, user_ids)
+        self.has_items = comments.has_items
+        self.method = method if self.has_items else "segment_comments"
+        self.in_segment = RECOMMENDERS[self.method]()
+        self.popular = None
+        if self.has_items:
+            self.in_segment.fit(data, user_vectors, labels)
+            self.popular = RECOMMENDERS["global_popularity"]().fit(data, user_vectors, labels)
+        else:
+            self.in_segment.fit(data, user_vectors, labels, comment_vectors=embeddings)
+
+    def for_user(self, user_id: str, n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The in-segment list and the popularity list (None without items) as display tables.
+
+        Tables have ``rank``, ``item`` (the item id, or the recommended comment), ``score`` and ``reason``.
+        """
+        ours = _recommendation_table(self.in_segment.recommend(user_id, n))
+        popular = None if self.popular is None else _recommendation_table(self.popular.recommend(user_id, n))
+        return ours, popular
+
+
+def _recommendation_table(recommendations: Sequence) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(recommendations) + 1),
+            "item": [r.text if r.text is not None else r.item_id for r in recommendations],
+            "score": [round(r.score, 4) for r in recommendations],
+            "reason": [r.reason for r in recommendations],
+        }
+    )
+
+
+def lift_frame(lift_by_segment: pd.DataFrame, labels: Mapping[int, str]) -> pd.DataFrame:
+    """Per-segment NDCG lift for the bar chart: saved names, lift in percent, hurting segments marked.
+
+    Parameters
+    ----------
+    lift_by_segment : DataFrame
+        ``Evaluation.lift_by_segment()`` (segment, name, users, best_method, lift, hurts).
+    labels : mapping
+        Display label per segment id; segments missing from it keep the evaluation's name.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``label``, ``users``, ``best_method``, ``lift_pct``, ``verdict`` (``hurts`` / ``helps``),
+        segments without a defined lift left out, largest lift first.
+    """
+    frame = lift_by_segment.dropna(subset=["lift"]).copy()
+    frame["label"] = [labels.get(s, n) for s, n in zip(frame["segment"], frame["name"], strict=True)]
+    frame["lift_pct"] = 100.0 * frame["lift"].astype(float)
+    frame["verdict"] = np.where(frame["hurts"], "hurts", "helps")
+    frame = frame.sort_values("lift_pct", ascending=False, kind="stable")
+    return frame[["label", "users", "best_method", "lift_pct", "verdict"]].reset_index(drop=True)

@@ -1,0 +1,182 @@
+"""Display shaping for the dashboard: escaping, map rows, knife plot, sweeps, lifts, recommendations."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.describe import SegmentDescription
+from segmentation.io import from_frame
+from segmentation.views import (
+    KNIFE_GAP,
+    UserRecommendations,
+    comments_per_user,
+    dendrogram_lines,
+    escape_html,
+    escape_markdown,
+    knife_frame,
+    lift_frame,
+    map_frame,
+    segment_labels,
+    segment_of,
+    selected_rows,
+    selected_users_table,
+    size_frame,
+    snippet,
+    sweep_long,
+    text_length_summary,
+    user_comments,
+    user_snippets,
+)
+
+HOSTILE = '<script>alert(1)</script> & <img src=x onerror=alert(2)> ![p](http://evil.example/p.png)'
+
+
+def description(id: int, name: str, size: int = 1, share: float = 0.5) -> SegmentDescription:
+    return SegmentDescription(id=id, name=name, size=size, share=share, keywords=[],
+                              representative_comments=[])
+
+
+@pytest.fixture
+def comments():
+    frame = pd.DataFrame({
+        "user_id": ["u1", "u1", "u2", "u3", "u3"],
+        "text": ["short", "a much longer comment by u1", "only one", "first <b>bold</b>", "x"],
+        "item_id": ["i1", "i2", "i1", "i3", "i2"],
+        "time": ["2024-01-03", "2024-01-01", "2024-01-02", "2024-01-05", "2024-01-04"],
+    })
+    return from_frame(frame, source="t.csv")
+
+
+def test_escape_html_shows_tags_and_entities_literally():
+    escaped = escape_html(HOSTILE + " &lt;")
+    assert "<" not in escaped and ">" not in escaped
+    assert escaped.startswith("&lt;script&gt;") and escaped.endswith("&amp;lt;")
+
+
+def test_escape_markdown_leaves_no_unescaped_punctuation():
+    escaped = escape_markdown(HOSTILE + " :red[x] $x$ **b** `c`")
+    unescaped = re.sub(r"\\[!-/:-@\[-`{-~]", "", escaped)
+    assert not re.search(r"[!-/:-@\[-`{-~]", unescaped)
+
+
+def test_snippet_collapses_whitespace_and_cuts_with_an_ellipsis():
+    assert snippet("a\n\n  b") == "a b"
+    cut = snippet("word " * 50, width=20)
+    assert len(cut) <= 20 and cut.endswith("…")
+
+
+def test_segment_labels_disambiguate_repeated_names_with_the_id():
+    labels = segment_labels([description(0, "Coffee"), description(1, "Coffee"), description(2, "Tea")])
+    assert labels == {0: "Coffee (#0)", 1: "Coffee (#1)", 2: "Tea"}
+
+
+def test_user_snippets_pick_each_users_longest_comment_in_the_given_order(comments):
+    longest_u3 = comments.frame["text"].iloc[3]  # the loader may strip the <b> tags
+    assert user_snippets(comments, ["u3", "u1", "nobody"]).tolist() == [
+        longest_u3, "a much longer comment by u1", ""]
+
+
+def test_map_frame_escapes_hover_text_and_marks_the_highlighted_user():
+    assignments = pd.DataFrame({"user_id": ["<u>", "b"], "segment": [0, 1], "x": [0.0, 1.0], "y": [1.0, 0.0]})
+    frame = map_frame(assignments, {0: "<b>Fans</b>", 1: "Tea"}, [HOSTILE, "ok"], highlight="b")
+    assert frame["user_html"].tolist() == ["&lt;u&gt;", "b"]
+    assert frame["label_html"].iloc[0] == "&lt;b&gt;Fans&lt;/b&gt;"
+    assert frame["label"].iloc[0] == "<b>Fans</b>"
+    assert "<" not in frame["snippet_html"].iloc[0]
+    assert frame["highlight"].tolist() == [False, True]
+    assert frame["row"].tolist() == [0, 1]
+
+
+def test_selected_rows_dedupe_and_skip_points_without_a_valid_row():
+    points = [{"customdata": [2, "u"]}, {"customdata": [2, "u"]}, {"x": 1}, {"customdata": [9]},
+              {"customdata": [0]}]
+    assert selected_rows(points, n_rows=3) == [2, 0]
+
+
+def test_selected_users_table_lists_each_users_comments(comments):
+    assignments = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "segment": [0, 0, 1]})
+    table = selected_users_table(assignments, [2, 0], comments, {0: "A", 1: "B"})
+    assert table["user_id"].tolist() == ["u3", "u1"]
+    assert table["segment"].tolist() == ["B", "A"]
+    assert "a much longer comment by u1" in table["comments"].iloc[1]
+
+
+def test_knife_frame_sorts_within_segments_leaves_gaps_and_drops_noise():
+    labels = np.array([1, 0, 1, -1, 0, 1])
+    silhouette = np.array([0.1, 0.2, 0.5, 0.9, 0.4, np.nan])
+    knife = knife_frame(labels, silhouette, {0: "A", 1: "B"})
+    assert knife["label"].tolist() == ["A", "A", "B", "B"]
+    assert knife["silhouette"].tolist() == [0.4, 0.2, 0.5, 0.1]
+    assert knife["position"].tolist() == [0, 1, 2 + KNIFE_GAP, 3 + KNIFE_GAP]
+
+
+def test_size_frame_is_largest_first():
+    sizes = size_frame([description(0, "A", 2, 0.2), description(1, "B", 8, 0.8)], {0: "A", 1: "B"})
+    assert sizes["label"].tolist() == ["B", "A"] and sizes["share"].tolist() == [0.8, 0.2]
+
+
+def test_dendrogram_lines_show_the_top_merges_and_count_every_user():
+    from scipy.cluster.hierarchy import linkage
+
+    points = np.random.default_rng(0).normal(size=(40, 3))
+    lines = dendrogram_lines(linkage(points, "ward"), top=8)
+    assert len(lines["x"]) == 7 and all(len(xs) == 4 for xs in lines["x"])
+    assert len(lines["leaf_x"]) == 8
+    assert sum(int(label) for label in lines["leaf_labels"]) == 40
+
+
+def test_comment_counts_lengths_and_a_users_comments_in_time_order(comments):
+    assert comments_per_user(comments).to_dict() == {"u1": 2, "u2": 1, "u3": 2}
+    assert text_length_summary(comments)["max"] == len("a much longer comment by u1")
+    mine = user_comments(comments, "u1")
+    assert mine["text"].tolist() == ["a much longer comment by u1", "short"]
+    assert list(mine.columns) == ["time", "item_id", "text"]
+
+
+def test_segment_of_finds_the_users_segment():
+    assert segment_of(pd.DataFrame({"user_id": ["a", "b"], "segment": [3, -1]}), "b") == -1
+
+
+def test_sweep_long_has_one_row_per_k_and_metric_without_missing_values():
+    table = pd.DataFrame({"k": [2, 3], "silhouette": [0.1, 0.2], "inertia": [np.nan, 5.0]})
+    long = sweep_long(table)
+    assert len(long) == 3 and set(long["metric"]) == {"silhouette", "inertia"}
+
+
+def test_lift_frame_marks_hurting_segments_and_uses_saved_names():
+    lift = pd.DataFrame({
+        "segment": [0, 1, 2], "name": ["a", "b", "c"], "users": [5, 6, 7],
+        "best_method": ["segment_knn"] * 3, "lift": [0.25, -0.1, np.nan], "hurts": [False, True, False],
+    })
+    frame = lift_frame(lift, {0: "Coffee fans"})
+    assert frame["label"].tolist() == ["Coffee fans", "b"]
+    assert frame["lift_pct"].round(1).tolist() == [25.0, -10.0]
+    assert frame["verdict"].tolist() == ["helps", "hurts"]
+
+
+def _unit(rows: int, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(rows, 4)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_user_recommendations_put_in_segment_picks_beside_popularity(comments):
+    user_ids = np.array(["u1", "u2", "u3"], dtype=object)
+    recs = UserRecommendations(comments, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1))
+    ours, popular = recs.for_user("u2", 5)
+    assert recs.has_items and list(ours.columns) == ["rank", "item", "score", "reason"]
+    assert "i1" not in set(ours["item"]) and "i1" not in set(popular["item"])  # u2 has it already
+    assert popular["item"].iloc[0] == "i2"  # chosen by two users
+
+
+def test_user_recommendations_without_items_suggest_peer_comments(comments):
+    frame = comments.frame.drop(columns=["item_id"])
+    plain = from_frame(frame, source="t.csv", item_col="")
+    user_ids = np.array(["u1", "u2", "u3"], dtype=object)
+    recs = UserRecommendations(plain, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1))
+    ours, popular = recs.for_user("u2", 5)
+    assert popular is None and recs.method == "segment_comments"
+    assert set(ours["item"]) == {"short", "a much longer comment by u1"}  # u1 is u2's only peer
