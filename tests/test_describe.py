@@ -1,0 +1,228 @@
+"""Segment descriptions: c-TF-IDF keywords, representative comments, names, sizes, items and ratings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from fixtures import labelled_comments
+
+from segmentation.describe import (
+    NOISE_NAME,
+    STOP_WORDS,
+    SegmentDescription,
+    describe_labelled_comments,
+    describe_segments,
+    suggest_name,
+    tokenize,
+)
+from segmentation.encoders import get_encoder
+from segmentation.io import from_frame
+from segmentation.profiles import build_profiles
+
+COFFEE = [
+    "I really love this espresso, the crema is thick and the grinder is quiet.",
+    "The espresso shot had great crema; the burr grinder makes a huge difference.",
+    "Would buy again: the grinder and the espresso beans work well, crema every time.",
+    "Just ordered more beans, the espresso tastes great and the crema lasts.",
+]
+RUNNING = [
+    "These trail shoes are great for a marathon, no blisters at all.",
+    "I also ran my first marathon in these shoes, the grip on trail is great.",
+    "The shoes gave me blisters on a long trail run, but the grip is good.",
+    "Got these for marathon training, great shoes, light and breathable on the trail.",
+]
+CHINESE_COFFEE = [
+    "这款咖啡豆很香，拿铁的奶泡也很好。",
+    "咖啡豆新鲜，做拿铁和美式都好喝。",
+    "我每天早上喝咖啡，这个咖啡豆的香味很浓。",
+    "拿铁很顺滑，咖啡豆烘焙得刚好。",
+]
+CHINESE_RUNNING = [
+    "这双跑鞋很轻，跑马拉松没有磨脚。",
+    "跑鞋的鞋底很软，马拉松跑完也不累。",
+    "我穿这双跑鞋参加了半程马拉松，鞋底抓地力好。",
+    "跑鞋透气，夏天跑步很舒服，马拉松首选。",
+]
+
+
+def one_user_per_comment(texts: list[str], labels: list[int], dim: int = 4, seed: int = 0) -> dict:
+    """Plain inputs: each comment its own user, random unit embeddings."""
+    rng = np.random.default_rng(seed)
+    embeddings = rng.normal(size=(len(texts), dim)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return {
+        "texts": texts,
+        "comment_user": np.arange(len(texts)),
+        "user_labels": np.asarray(labels),
+        "embeddings": embeddings,
+    }
+
+
+def test_tokenize_drops_stop_words_review_filler_numbers_and_single_letters() -> None:
+    tokens = tokenize("I really just LOVE it, would get 2 more: 10/10, also a 5-star Espresso x")
+    assert tokens == ["love", "star", "espresso"]
+
+
+def test_tokenize_turns_chinese_runs_into_bigrams_without_stop_characters() -> None:
+    assert tokenize("这个咖啡很好喝") == ["咖啡", "好喝"]
+    # A one-character run is kept as itself, a stop character alone is not.
+    assert tokenize("香！的") == ["香"]
+
+
+def test_tokenize_handles_mixed_english_and_chinese_in_one_comment() -> None:
+    assert tokenize("Latte拿铁 really 顺滑 café 2024") == ["latte", "拿铁", "顺滑", "café"]
+
+
+def test_ctfidf_keywords_are_the_distinctive_words_of_each_segment() -> None:
+    texts = COFFEE + RUNNING
+    segments = describe_labelled_comments(**one_user_per_comment(texts, [0] * 4 + [1] * 4))
+
+    coffee, running = segments
+    assert {"espresso", "crema", "grinder"} <= set(coffee.keywords[:3])
+    assert {"shoes", "marathon", "trail"} <= set(running.keywords[:3])
+    # "great" is in both segments, so it tells neither apart; stop words and filler never appear.
+    for segment in segments:
+        assert "great" not in segment.keywords[:3]
+        assert not set(segment.keywords) & STOP_WORDS
+
+
+def test_chinese_segments_get_bigram_keywords_and_readable_names() -> None:
+    texts = CHINESE_COFFEE + CHINESE_RUNNING
+    coffee, running = describe_labelled_comments(**one_user_per_comment(texts, [0] * 4 + [1] * 4))
+
+    assert {"咖啡", "拿铁"} <= set(coffee.keywords[:4])
+    assert {"跑鞋", "马拉"} <= set(running.keywords[:4])
+    assert all(len(keyword) <= 2 for keyword in coffee.keywords + running.keywords)
+    assert "咖啡" in coffee.name and "跑鞋" in running.name
+    assert coffee.name != running.name
+
+
+def test_representative_comments_are_the_ones_closest_to_the_segment_centroid() -> None:
+    texts = ["central one", "central two", "outlier far away", "central three", "other segment"]
+    embeddings = np.array(
+        [[1.0, 0.1, 0.0], [1.0, -0.1, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.05], [0.0, 1.0, 0.0]],
+        dtype=np.float32,
+    )
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    segments = describe_labelled_comments(
+        texts, np.arange(5), np.array([0, 0, 0, 0, 1]), embeddings, n_representative=3
+    )
+
+    assert segments[0].representative_comments == ["central three", "central one", "central two"]
+    assert segments[1].representative_comments == ["other segment"]
+
+
+def test_representative_comments_are_deduplicated_and_long_ones_trimmed() -> None:
+    long_text = "word " * 200
+    texts = ["Same text", "same   TEXT", long_text, "different"]
+    embeddings = np.array([[1, 0, 0], [1, 0, 0], [0.8, 0.6, 0], [0.5, 0, 0.85]], dtype=np.float32)
+    (segment,) = describe_labelled_comments(texts, np.arange(4), np.zeros(4, dtype=int), embeddings)
+
+    assert segment.representative_comments[0] == "Same text"
+    assert segment.representative_comments[1].endswith("…")
+    assert len(segment.representative_comments[1]) <= 300
+    assert segment.representative_comments[2] == "different"
+
+
+def test_segments_with_the_same_keywords_get_unique_names() -> None:
+    texts = COFFEE + COFFEE + RUNNING
+    segments = describe_labelled_comments(**one_user_per_comment(texts, [0] * 4 + [1] * 4 + [2] * 4))
+
+    names = [segment.name for segment in segments]
+    assert len(set(names)) == 3
+    assert names[1] == names[0] + " (2)"
+
+
+def test_noise_segment_is_named_unassigned_and_listed_last() -> None:
+    texts = COFFEE + RUNNING + ["Random words about nothing in particular."]
+    segments = describe_labelled_comments(**one_user_per_comment(texts, [0] * 4 + [1] * 4 + [-1]))
+
+    assert [segment.id for segment in segments] == [0, 1, -1]
+    assert segments[-1].name == NOISE_NAME
+    assert segments[-1].size == 1
+    assert sum(segment.share for segment in segments) == pytest.approx(1.0)
+
+
+def test_size_and_share_count_users_and_items_and_ratings_come_from_their_comments() -> None:
+    # Users 0 and 1 are in segment 0 (user 0 wrote two comments), user 2 in segment 1.
+    texts = ["espresso crema", "espresso grinder", "espresso beans", "trail shoes"]
+    comment_user = np.array([0, 0, 1, 2])
+    segments = describe_labelled_comments(
+        texts,
+        comment_user,
+        np.array([0, 0, 1]),
+        np.eye(4, dtype=np.float32),
+        items=["I-2", "I-1", "I-2", "I-9"],
+        ratings=[5.0, np.nan, 4.0, 2.0],
+        n_items=2,
+    )
+
+    first, second = segments
+    assert (first.size, first.share) == (2, pytest.approx(2 / 3))
+    assert first.top_items == ["I-2", "I-1"]
+    assert first.mean_rating == pytest.approx(4.5)
+    assert second.top_items == ["I-9"] and second.mean_rating == 2.0
+
+
+def test_no_item_or_rating_column_gives_none() -> None:
+    (segment,) = describe_labelled_comments(**one_user_per_comment(COFFEE, [0] * 4))
+    assert segment.top_items is None and segment.mean_rating is None
+
+
+def test_a_segment_without_any_keyword_is_named_by_its_id() -> None:
+    segments = describe_labelled_comments(**one_user_per_comment(["the and of", "123 456"], [0, 4]))
+    assert [segment.name for segment in segments] == ["Segment 0", "Segment 4"]
+    assert segments[0].keywords == []
+
+
+def test_suggest_name_joins_the_top_three_keywords_and_skips_repeats() -> None:
+    assert suggest_name(["espresso", "grinder", "grind", "crema", "beans"]) == "Espresso · grinder · crema"
+    assert suggest_name(["咖啡", "啡豆", "拿铁", "奶泡"]) == "咖啡 · 拿铁 · 奶泡"
+    assert suggest_name([]) == ""
+    assert len(suggest_name(["x" * 60, "y" * 60])) <= 80
+
+
+def test_description_to_dict_is_json_ready() -> None:
+    description = SegmentDescription(1, "Espresso", 3, 0.5, ["espresso"], ["Nice"], ["I-1"], 4.5)
+    assert json.loads(json.dumps(description.to_dict()))["keywords"] == ["espresso"]
+
+
+def test_describe_segments_reads_comments_and_profiles() -> None:
+    frame = labelled_comments(users_per_group=6, comments_per_user=3)
+    comments = from_frame(frame[["user_id", "text"]], source="fixture")
+    embeddings = get_encoder("tfidf").encode(comments.frame["text"].tolist())
+    profiles = build_profiles(comments, embeddings)
+    group_of_user = frame.drop_duplicates("user_id").set_index("user_id")["true_group"]
+    groups = sorted(group_of_user.unique())
+    labels = np.array([groups.index(group_of_user[user]) for user in profiles.user_ids])
+
+    segments = describe_segments(comments, profiles, labels, embeddings, n_keywords=10)
+
+    assert [segment.size for segment in segments] == [6, 6, 6, 6]
+    by_group = dict(zip(groups, segments, strict=True))
+    vocabulary = {
+        group: {token for text in frame.loc[frame["true_group"] == group, "text"] for token in tokenize(text)}
+        for group in groups
+    }
+    for group, segment in by_group.items():
+        others = set().union(*(vocabulary[other] for other in groups if other != group))
+        assert set(segment.keywords) <= vocabulary[group]
+        # The best keyword is one no other group uses: what sets this segment apart.
+        assert segment.keywords[0] not in others
+        members = set(frame.loc[frame["true_group"] == group, "text"])
+        assert set(segment.representative_comments) <= members
+
+
+def test_describe_covers_every_user_of_a_large_corpus_with_unique_names() -> None:
+    # 20k comments, 4k users, noise included: every user is counted once and names stay unique.
+    rng = np.random.default_rng(0)
+    words = np.array([f"word{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}" for i in range(2000)])
+    texts = [" ".join(rng.choice(words, 12)) for _ in range(20_000)]
+    users = rng.integers(0, 4000, 20_000)
+    labels = rng.integers(-1, 6, 4000)
+    embeddings = rng.normal(size=(20_000, 16)).astype(np.float32)
+    segments = describe_labelled_comments(texts, users, labels, embeddings)
+    assert sum(segment.size for segment in segments) == 4000
+    assert len({segment.name for segment in segments}) == len(segments)
