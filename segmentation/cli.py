@@ -1,0 +1,211 @@
+"""Command line: ``python -m segmentation segment|evaluate|recommend|demo``.
+
+Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout as JSON
+(``recommend``). Bad input exits with status 2 and one line on stderr; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from segmentation.errors import ConfigError, SegmentationError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class StderrProgress:
+    """Stage lines on stderr, with encoding progress every 10 %, readable in a log or a terminal."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self._started: dict[str, float] = {}
+        self._last_decile: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if stage not in self._started:
+            self._started[stage] = now
+            self._last_decile[stage] = -1
+        if total > 1 and done < total:
+            decile = int(10 * done / total)
+            if decile > self._last_decile[stage]:
+                self._last_decile[stage] = decile
+                print(f"{stage}: {done}/{total}", file=self.stream, flush=True)
+        elif done >= total:
+            elapsed = now - self._started.pop(stage)
+            print(f"{stage}: done in {elapsed:.1f} s", file=self.stream, flush=True)
+
+
+def _k_value(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k must be a whole number or 'auto', not {text!r}") from None
+
+
+def _add_segment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="INPUT", help="comments file: csv, tsv, parquet, jsonl, xlsx or txt")
+    parser.add_argument("--encoder", default=None, help="minilm | multilingual | tfidf | fast | "
+                        "sentence-transformers:NAME_OR_PATH | openai:MODEL (default: minilm where installed)")
+    parser.add_argument("--algorithm", default="kmeans", help="kmeans | agglomerative | bisecting | hdbscan")
+    parser.add_argument("--k", type=_k_value, default="auto", help="number of segments or 'auto' (default)")
+    parser.add_argument("--k-max", type=int, default=10, help="largest k tried by --k auto (default 10)")
+    parser.add_argument("--linkage", default="ward", help="agglomerative linkage: ward | average | complete")
+    parser.add_argument("--min-cluster-size", type=int, default=10, help="HDBSCAN's smallest segment")
+    parser.add_argument("--noise", default="keep", help="HDBSCAN noise users: keep (as -1) | nearest")
+    parser.add_argument("--reduction", default="auto", help="clustering space: auto | umap | pca | none")
+    parser.add_argument("--half-life-days", type=float, default=None,
+                        help="weight recent comments more (needs a time column)")
+    parser.add_argument("--attributes", default="", help="comma-separated user attribute columns to mix in")
+    for role in ("user", "text", "item", "rating", "time"):
+        parser.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for every random step (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m segmentation",
+        description="Turn user comments into named user segments, and measure in-segment recommendations.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    seg = commands.add_parser("segment", help="segment the users of INPUT; write assignments, segments, run")
+    _add_segment_options(seg)
+    seg.add_argument("--out", required=True, type=Path, help="output folder")
+
+    ev = commands.add_parser("evaluate", help="hold out each user's latest item and compare recommenders")
+    _add_segment_options(ev)
+    ev.add_argument("--out", required=True, type=Path, help="output folder for evaluation.json")
+    ev.add_argument("--top-n", type=int, default=10, help="length of each recommendation list (default 10)")
+
+    rec = commands.add_parser("recommend", help="print one user's segment and recommendations as JSON")
+    _add_segment_options(rec)
+    rec.add_argument("--user", required=True, help="user id")
+    rec.add_argument("--top-n", type=int, default=10, help="number of recommendations (default 10)")
+    rec.add_argument("--method", default="segment_knn", help="recommender (default segment_knn)")
+
+    demo = commands.add_parser("demo", help="write the generated demo data set")
+    demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
+    demo.add_argument("--users", type=int, default=500, help="number of users (default 500)")
+    demo.add_argument("--language", default="en", help="en | zh")
+    demo.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from segmentation.io import load_comments
+
+    return load_comments(
+        args.input,
+        user_col=args.user_col,
+        text_col=args.text_col,
+        item_col=args.item_col,
+        rating_col=args.rating_col,
+        time_col=args.time_col,
+    )
+
+
+def _config(args: argparse.Namespace):
+    from segmentation.pipeline import SegmentConfig
+
+    options = {
+        "algorithm": args.algorithm,
+        "k": args.k,
+        "k_max": args.k_max,
+        "linkage": args.linkage,
+        "min_cluster_size": args.min_cluster_size,
+        "noise": args.noise,
+        "reduction": args.reduction,
+        "half_life_days": args.half_life_days,
+        "attributes": tuple(a.strip() for a in args.attributes.split(",") if a.strip()),
+        "seed": args.seed,
+    }
+    if args.encoder:
+        options["encoder"] = args.encoder
+    return SegmentConfig(**options)
+
+
+def _check_output_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a folder")
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from segmentation.pipeline import segment
+
+    _check_output_folder(args.out)
+    config = _config(args)
+    comments = _load(args)
+    result = segment(comments, config, progress=StderrProgress())
+    paths = result.write(args.out)
+    metrics = result.metrics
+    print(
+        f"{metrics['n_segments']} segments for {len(result.user_ids)} users "
+        f"(silhouette {metrics['silhouette']:.3f}); wrote {', '.join(str(p) for p in paths)}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from segmentation.evaluate import evaluate_pipeline
+
+    _check_output_folder(args.out)
+    config = _config(args)
+    comments = _load(args)
+    evaluation = evaluate_pipeline(comments, config, top_n=args.top_n, progress=StderrProgress())
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "evaluation.json"
+    path.write_text(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    print(evaluation.table().to_string(float_format=lambda v: f"{v:.4f}"))
+    print(evaluation.verdict)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from segmentation.recommend import recommend_for_user
+
+    config = _config(args)
+    comments = _load(args)
+    payload = recommend_for_user(
+        comments, config, args.user, top_n=args.top_n, method=args.method, progress=StderrProgress()
+    )
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from segmentation.demo import write_demo
+
+    write_demo(args.out, seed=args.seed, n_users=args.users, language=args.language)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"segment": cmd_segment, "evaluate": cmd_evaluate, "recommend": cmd_recommend, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SegmentationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the CLI promises one line, never a traceback
+        message = str(error).splitlines()[0] if str(error) else ""
+        print(f"internal error ({type(error).__name__}): {message} — please report it", file=sys.stderr)
+        return EXIT_INTERNAL

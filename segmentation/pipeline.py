@@ -1,0 +1,434 @@
+"""One call from comments to named segments: config dataclass in, result dataclass out.
+
+The work is split in two so that a user tuning k never waits for encoding again:
+``prepare`` does what depends only on the data and the encoder (embeddings, user profiles, the shared
+k-NN graph, the 2-d map, reduced spaces on demand), and ``cluster_prepared`` does what depends on the
+clustering parameters. ``segment`` runs both.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from segmentation.cache import EmbeddingCache, encode_texts
+from segmentation.clustering import CLUSTERERS, NOISE_POLICIES, make_clusterer
+from segmentation.describe import SegmentDescription, describe_segments
+from segmentation.encoders import default_encoder, get_encoder
+from segmentation.errors import ConfigError
+from segmentation.io import Comments
+from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
+from segmentation.profiles import Profiles, build_profiles
+from segmentation.projection import knn_graph, map_2d, reduce
+
+StageProgress = Callable[[str, int, int], None]
+"""Called with (stage, done, total); a stage is finished when done == total."""
+
+REDUCTIONS = ("auto", "umap", "pca", "none")
+LINKAGES = ("ward", "average", "complete")
+# Dimensions kept by PCA before k-means-like algorithms: enough for sentence embeddings' variance,
+# few enough that a k-sweep stays interactive at 10k users.
+PCA_COMPONENTS = 50
+PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentence-transformers", "torch")
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Every parameter of a segmentation run; the run is a pure function of the data and this.
+
+    Parameters
+    ----------
+    encoder : str
+        Encoder spec: ``minilm``, ``multilingual``, ``tfidf``, ``fast``, ``sentence-transformers:X``
+        or ``openai:X``.
+    algorithm : {"kmeans", "agglomerative", "bisecting", "hdbscan"}
+    k : int or "auto"
+        Number of segments; ``"auto"`` picks the k with the best silhouette in ``2..k_max``.
+        Ignored by HDBSCAN, which finds its own number.
+    k_max : int
+        Upper end of the k-sweep used by ``k="auto"``.
+    linkage : {"ward", "average", "complete"}
+        Agglomerative linkage.
+    min_cluster_size : int
+        HDBSCAN's smallest segment.
+    noise : {"keep", "nearest"}
+        HDBSCAN noise users: keep them as segment ``-1`` or give each the nearest segment.
+    reduction : {"auto", "umap", "pca", "none"}
+        Space the users are clustered in. ``auto`` is a 5-d UMAP for HDBSCAN (density needs few
+        dimensions) and PCA to 50 dimensions for the others.
+    n_components : int
+        Dimensions of a UMAP reduction.
+    half_life_days : float or None
+        Recency weighting of a user's comments when the data has a time column.
+    attributes : tuple of str
+        User attribute columns (one value per user) mixed into the profile.
+    attribute_weight : float
+        Weight of the attribute block against the text block.
+    seed : int
+        Seed for every random step.
+    """
+
+    encoder: str = field(default_factory=default_encoder)
+    algorithm: str = "kmeans"
+    k: int | Literal["auto"] = "auto"
+    k_max: int = 10
+    linkage: str = "ward"
+    min_cluster_size: int = 10
+    noise: str = "keep"
+    reduction: str = "auto"
+    n_components: int = 5
+    half_life_days: float | None = None
+    attributes: tuple[str, ...] = ()
+    attribute_weight: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in CLUSTERERS:
+            raise ConfigError(f"unknown algorithm {self.algorithm!r}; choose one of {', '.join(CLUSTERERS)}")
+        if self.noise not in NOISE_POLICIES:
+            raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of {', '.join(NOISE_POLICIES)}")
+        if self.linkage not in LINKAGES:
+            raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of {', '.join(LINKAGES)}")
+        if self.reduction not in REDUCTIONS:
+            raise ConfigError(f"unknown reduction {self.reduction!r}; choose one of {', '.join(REDUCTIONS)}")
+        if self.k != "auto" and (not isinstance(self.k, int) or self.k < 2):
+            raise ConfigError(f"k must be 'auto' or a whole number of at least 2, not {self.k!r}")
+        if self.k_max < 2:
+            raise ConfigError(f"k_max must be at least 2, not {self.k_max}")
+        if self.min_cluster_size < 2:
+            raise ConfigError(f"min cluster size must be at least 2, not {self.min_cluster_size}")
+        if self.half_life_days is not None and self.half_life_days <= 0:
+            raise ConfigError(f"the half-life must be a positive number of days, not {self.half_life_days}")
+
+    @property
+    def space(self) -> tuple[str, int]:
+        """The clustering space as (method, dimensions) once ``auto`` is resolved."""
+        method = self.reduction
+        if method == "auto":
+            method = "umap" if self.algorithm == "hdbscan" else "pca"
+        return method, (PCA_COMPONENTS if method == "pca" else self.n_components)
+
+    def prepare_key(self) -> tuple:
+        """The part of the config that ``prepare`` depends on (for caches)."""
+        return (self.encoder, self.half_life_days, self.attributes, self.attribute_weight, self.seed)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["attributes"] = list(self.attributes)
+        return data
+
+
+@dataclass
+class Prepared:
+    """What a segmentation needs that does not depend on the clustering parameters.
+
+    Reduced spaces are computed on first use and kept, so switching algorithm or k re-uses them.
+    """
+
+    comments: Comments
+    config: SegmentConfig
+    embeddings: np.ndarray
+    profiles: Profiles
+    knn: tuple[np.ndarray, np.ndarray]
+    coords: np.ndarray
+    timings: dict[str, float]
+    n_encoded: int
+    n_cached: int
+    _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.profiles.user_ids)
+
+    def space(self, method: str, n_components: int) -> np.ndarray:
+        """The users' profiles in the clustering space ``method`` (memoised)."""
+        key = (method, n_components)
+        if key not in self._spaces:
+            started = time.perf_counter()
+            self._spaces[key] = reduce(
+                self.profiles.vectors, method, n_components, seed=self.config.seed, knn=self.knn
+            )
+            self.timings[f"reduce_{method}"] = time.perf_counter() - started
+        return self._spaces[key]
+
+
+@dataclass
+class SegmentResult:
+    """Everything a run produced; the UI, the CLI and the workspace read it, never re-derive it."""
+
+    config: SegmentConfig
+    user_ids: np.ndarray
+    labels: np.ndarray
+    assignments: pd.DataFrame
+    segments: list[SegmentDescription]
+    metrics: dict[str, float]
+    timings: dict[str, float]
+    versions: dict[str, str]
+    notes: list[str]
+    silhouette: np.ndarray
+    sweep: pd.DataFrame | None = None
+    tree: np.ndarray | None = None
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {s.id: s.name for s in self.segments}
+
+    def with_names(self, names: Mapping[int, str]) -> SegmentResult:
+        """The same result with saved segment names in place of the suggested ones."""
+        segments = [replace(s, name=names.get(s.id) or s.name) for s in self.segments]
+        by_id = {s.id: s.name for s in segments}
+        assignments = self.assignments.assign(segment_name=self.assignments["segment"].map(by_id))
+        return replace(self, segments=segments, assignments=assignments)
+
+    def run_record(self) -> dict:
+        """The JSON-able record written as ``run.json``."""
+        return {
+            "config": self.config.to_dict(),
+            "metrics": self.metrics,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "versions": self.versions,
+            "notes": self.notes,
+            "n_users": int(len(self.user_ids)),
+        }
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` into ``out_dir``."""
+        from segmentation.export import assignments_csv
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "assignments.csv", out / "segments.json", out / "run.json"]
+        paths[0].write_bytes(assignments_csv(self.assignments))
+        segments = [_segment_record(s) for s in self.segments]
+        paths[1].write_text(json.dumps(segments, ensure_ascii=False, indent=2), encoding="utf-8")
+        paths[2].write_text(json.dumps(self.run_record(), ensure_ascii=False, indent=2), encoding="utf-8")
+        return paths
+
+
+def _segment_record(segment: SegmentDescription) -> dict:
+    record = segment.to_dict()
+    return {key: value for key, value in record.items() if value is not None}
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    found = {"segmentation": _version("segment-studio")}
+    for package in PACKAGES:
+        found[package] = _version(package)
+    return found
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _stage(progress: StageProgress | None, name: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(name, done, total)
+
+
+def prepare(
+    comments: Comments,
+    config: SegmentConfig,
+    *,
+    cache: EmbeddingCache | None = None,
+    progress: StageProgress | None = None,
+) -> Prepared:
+    """Encode the comments, build one profile per user, the shared k-NN graph and the 2-d map.
+
+    Parameters
+    ----------
+    comments : Comments
+        Loaded comments (see :func:`segmentation.io.load_comments`).
+    config : SegmentConfig
+        Only ``config.prepare_key()`` matters here.
+    cache : EmbeddingCache or None
+        Embedding cache; the workspace's one when None.
+    progress : callable or None
+        ``progress(stage, done, total)``; encoding reports each batch.
+
+    Returns
+    -------
+    Prepared
+    """
+    if comments.n_users < 2:
+        raise ConfigError(
+            f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
+        )
+    timings: dict[str, float] = {}
+    encoder = get_encoder(config.encoder)
+    started = time.perf_counter()
+    _stage(progress, "encode", 0, comments.n_comments)
+    encoded = encode_texts(
+        comments.frame["text"].tolist(),
+        encoder,
+        cache if cache is not None else EmbeddingCache(),
+        progress=lambda done, total: _stage(progress, "encode", done, total),
+    )
+    timings["encode"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _stage(progress, "profile", 0, 1)
+    profiles = build_profiles(
+        comments,
+        encoded.embeddings,
+        half_life_days=config.half_life_days,
+        attributes=config.attributes,
+        attribute_weight=config.attribute_weight,
+    )
+    timings["profile"] = time.perf_counter() - started
+    _stage(progress, "profile", 1, 1)
+
+    started = time.perf_counter()
+    _stage(progress, "map", 0, 1)
+    knn = knn_graph(profiles.vectors, seed=config.seed)
+    coords = map_2d(profiles.vectors, seed=config.seed, knn=knn)
+    timings["map"] = time.perf_counter() - started
+    _stage(progress, "map", 1, 1)
+    return Prepared(
+        comments=comments,
+        config=config,
+        embeddings=encoded.embeddings,
+        profiles=profiles,
+        knn=knn,
+        coords=coords,
+        timings=timings,
+        n_encoded=encoded.n_encoded,
+        n_cached=encoded.n_cached,
+    )
+
+
+def sweep(prepared: Prepared, config: SegmentConfig) -> pd.DataFrame:
+    """Quality metrics per k (or per min cluster size for HDBSCAN) in the run's clustering space."""
+    space = prepared.space(*config.space)
+    n_users = prepared.n_users
+    if config.algorithm == "hdbscan":
+        sizes = sorted({s for s in (5, 10, 15, 20, 30, 50, 75, 100) if s < n_users} | {config.min_cluster_size})
+        return min_cluster_size_sweep(space, sizes, seed=config.seed, noise=config.noise)
+    ks = range(2, min(config.k_max, n_users - 1) + 1)
+    return k_sweep(space, config.algorithm, ks, seed=config.seed, linkage=config.linkage)
+
+
+def cluster_prepared(
+    prepared: Prepared,
+    config: SegmentConfig,
+    *,
+    progress: StageProgress | None = None,
+) -> SegmentResult:
+    """Cluster prepared profiles, score the segments and describe them.
+
+    Parameters
+    ----------
+    prepared : Prepared
+        Output of :func:`prepare` for the same data and ``config.prepare_key()``.
+    config : SegmentConfig
+    progress : callable or None
+        ``progress(stage, done, total)`` for the stages ``reduce``, ``cluster`` and ``describe``.
+
+    Returns
+    -------
+    SegmentResult
+    """
+    if prepared.config.prepare_key() != config.prepare_key():
+        raise ConfigError("internal: the prepared data was built with another encoder or profile settings")
+    n_users = prepared.n_users
+    if config.algorithm != "hdbscan" and config.k != "auto" and config.k > n_users:
+        raise ConfigError(
+            f"k={config.k} is larger than the {n_users} users in the data; choose k ≤ {n_users}"
+        )
+    timings = dict(prepared.timings)
+    notes = list(prepared.comments.notes)
+
+    _stage(progress, "reduce", 0, 1)
+    method, dims = config.space
+    space = prepared.space(method, dims)
+    timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
+    _stage(progress, "reduce", 1, 1)
+
+    _stage(progress, "cluster", 0, 1)
+    started = time.perf_counter()
+    table = None
+    k = config.k
+    if config.algorithm != "hdbscan" and k == "auto":
+        table = sweep(prepared, config)
+        k = best_k(table) if n_users > 2 else 2
+        timings["sweep"] = time.perf_counter() - started
+        notes.append(f"k={k} chosen by the best silhouette over k = 2..{int(table['k'].max())}")
+    started = time.perf_counter()
+    clusterer = make_clusterer(
+        config.algorithm,
+        k=k,
+        linkage=config.linkage,
+        min_cluster_size=config.min_cluster_size,
+        noise=config.noise,
+        seed=config.seed,
+    ).fit(space)
+    labels = np.asarray(clusterer.labels_, dtype=int)
+    timings["cluster"] = time.perf_counter() - started
+    notes.extend(clusterer.notes_)
+    _stage(progress, "cluster", 1, 1)
+
+    started = time.perf_counter()
+    metrics = quality(space, labels, seed=config.seed)
+    silhouette = silhouette_values(space, labels, seed=config.seed)
+    timings["metrics"] = time.perf_counter() - started
+
+    _stage(progress, "describe", 0, 1)
+    started = time.perf_counter()
+    segments = describe_segments(prepared.comments, prepared.profiles, labels, prepared.embeddings)
+    timings["describe"] = time.perf_counter() - started
+    _stage(progress, "describe", 1, 1)
+
+    names = {s.id: s.name for s in segments}
+    profiles = prepared.profiles
+    assignments = pd.DataFrame(
+        {
+            "user_id": profiles.user_ids,
+            "segment": labels,
+            "segment_name": [names[label] for label in labels],
+            "x": prepared.coords[:, 0],
+            "y": prepared.coords[:, 1],
+            "n_comments": profiles.n_comments,
+        }
+    )
+    return SegmentResult(
+        config=config,
+        user_ids=profiles.user_ids,
+        labels=labels,
+        assignments=assignments,
+        segments=segments,
+        metrics=metrics,
+        timings=timings,
+        versions=versions(),
+        notes=notes,
+        silhouette=silhouette,
+        sweep=table,
+        tree=getattr(clusterer, "tree_", None),
+    )
+
+
+def segment(
+    comments: Comments,
+    config: SegmentConfig | None = None,
+    *,
+    cache: EmbeddingCache | None = None,
+    progress: StageProgress | None = None,
+) -> SegmentResult:
+    """Run every stage: encode, profile, map, reduce, cluster, score, describe.
+
+    Same data and same config (seed included) give the same assignments.
+    """
+    config = config or SegmentConfig()
+    prepared = prepare(comments, config, cache=cache, progress=progress)
+    return cluster_prepared(prepared, config, progress=progress)
