@@ -1,0 +1,123 @@
+"""The command line, run as users run it: a subprocess, files in, files and exit codes out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fixtures import labelled_comments
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, workspace: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SEGMENT_STUDIO_HOME": str(workspace), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "segmentation", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def labelled_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "labelled.csv"
+    labelled_comments().to_csv(path, index=False)
+    return path
+
+
+def test_segment_writes_assignments_segments_and_run(labelled_csv, tmp_path, workspace):
+    out = tmp_path / "out"
+    proc = run_cli("segment", str(labelled_csv), "--out", str(out), "--encoder", "tfidf", "--k", "4",
+                   workspace=workspace)
+    assert proc.returncode == 0, proc.stderr
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"user_id": str})
+    assert list(assignments.columns) == ["user_id", "segment", "segment_name", "x", "y", "n_comments"]
+    assert len(assignments) == 60 and set(assignments["segment"]) == {0, 1, 2, 3}
+    assert (assignments["n_comments"] == 3).all()
+    segments = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+    assert [s["id"] for s in segments] == [0, 1, 2, 3]
+    assert {"id", "name", "size", "keywords", "representative_comments"} <= set(segments[0])
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["config"]["k"] == 4 and run["config"]["encoder"] == "tfidf"
+    assert {"silhouette", "calinski_harabasz", "davies_bouldin", "n_segments", "n_noise"} <= set(run["metrics"])
+    assert run["metrics"]["n_segments"] == 4
+    assert run["timings"]["encode"] >= 0 and "scikit-learn" in run["versions"]
+    assert "encode" in proc.stderr  # progress goes to stderr
+
+
+def test_segment_on_real_recipe_reviews_with_items_and_ratings(recipes_dir, tmp_path, workspace):
+    out = tmp_path / "out"
+    proc = run_cli("segment", str(recipes_dir / "recipe_reviews_users_ge2.csv.gz"), "--out", str(out),
+                   "--encoder", "tfidf", "--k", "6", workspace=workspace)
+    assert proc.returncode == 0, proc.stderr
+    assignments = pd.read_csv(out / "assignments.csv")
+    assert len(assignments) == 2112
+    segments = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+    assert len(segments) == 6
+    assert all("top_items" in s and "mean_rating" in s for s in segments)
+    assert not any("&#39;" in c for s in segments for c in s["representative_comments"])
+
+
+def test_missing_text_column_names_the_columns_found(tmp_path, workspace):
+    path = tmp_path / "no_text.csv"
+    pd.DataFrame({"user_id": ["a", "b"], "stars": [4, 5]}).to_csv(path, index=False)
+    proc = run_cli("segment", str(path), "--out", str(tmp_path / "out"), "--encoder", "tfidf", workspace=workspace)
+    assert_one_line_error(proc, "no_text.csv", "user_id")
+
+
+def test_text_column_override_to_a_missing_column_is_refused(labelled_csv, tmp_path, workspace):
+    proc = run_cli("segment", str(labelled_csv), "--out", str(tmp_path / "out"), "--text-col", "review_body",
+                   "--encoder", "tfidf", workspace=workspace)
+    assert_one_line_error(proc, "review_body")
+
+
+def test_empty_file_is_refused(tmp_path, workspace):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    proc = run_cli("segment", str(path), "--out", str(tmp_path / "out"), "--encoder", "tfidf", workspace=workspace)
+    assert_one_line_error(proc, "empty.csv")
+
+
+def test_binary_file_is_refused_as_not_text(tmp_path, workspace):
+    path = tmp_path / "photo.csv"
+    path.write_bytes(bytes(range(256)) * 64)
+    proc = run_cli("segment", str(path), "--out", str(tmp_path / "out"), "--encoder", "tfidf", workspace=workspace)
+    assert_one_line_error(proc, "photo.csv")
+
+
+def test_k_larger_than_the_users_is_refused(labelled_csv, tmp_path, workspace):
+    proc = run_cli("segment", str(labelled_csv), "--out", str(tmp_path / "out"), "--encoder", "tfidf",
+                   "--k", "100", workspace=workspace)
+    assert_one_line_error(proc, "k=100", "60 users")
+
+
+def test_a_file_with_one_user_is_refused(tmp_path, workspace):
+    path = tmp_path / "one_user.csv"
+    pd.DataFrame({"user_id": ["u1"] * 3, "text": ["good coffee", "bad tea", "fine mug"]}).to_csv(path, index=False)
+    proc = run_cli("segment", str(path), "--out", str(tmp_path / "out"), "--encoder", "tfidf", workspace=workspace)
+    assert_one_line_error(proc, "1 user", "at least 2")
+
+
+def test_missing_input_file_is_refused(tmp_path, workspace):
+    proc = run_cli("segment", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out"), workspace=workspace)
+    assert_one_line_error(proc, "nope.csv")
+
+
+def test_unknown_encoder_lists_the_known_ones(labelled_csv, tmp_path, workspace):
+    proc = run_cli("segment", str(labelled_csv), "--out", str(tmp_path / "out"), "--encoder", "word2vec",
+                   workspace=workspace)
+    assert_one_line_error(proc, "word2vec", "tfidf")

@@ -1,0 +1,113 @@
+"""The whole pipeline on real encoders and real clustering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fixtures import labelled_comments
+from sklearn.metrics import adjusted_rand_score
+
+from segmentation.cache import EmbeddingCache
+from segmentation.errors import ConfigError
+from segmentation.io import from_frame
+from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare, segment
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    frame = labelled_comments()
+    truth = frame.groupby("user_id")["true_group"].first()
+    return from_frame(frame[["user_id", "text"]], source="labelled.csv"), truth
+
+
+def _ari(result, truth) -> float:
+    assigned = result.assignments.set_index("user_id")["segment"]
+    return adjusted_rand_score(truth.loc[assigned.index], assigned)
+
+
+@pytest.mark.slow
+def test_minilm_kmeans_recovers_the_written_groups(labelled):
+    comments, truth = labelled
+    result = segment(comments, SegmentConfig(encoder="minilm", algorithm="kmeans", k=4))
+    assert _ari(result, truth) >= 0.8
+    assert result.metrics["n_segments"] == 4
+
+
+@pytest.mark.slow
+def test_minilm_hdbscan_recovers_the_written_groups(labelled):
+    comments, truth = labelled
+    config = SegmentConfig(encoder="minilm", algorithm="hdbscan", min_cluster_size=8, noise="nearest")
+    result = segment(comments, config)
+    assert _ari(result, truth) >= 0.8
+    assert (result.labels >= 0).all()
+
+
+@pytest.mark.slow
+def test_auto_k_finds_the_number_of_groups(labelled):
+    comments, truth = labelled
+    result = segment(comments, SegmentConfig(encoder="minilm", algorithm="kmeans", k="auto"))
+    assert result.metrics["n_segments"] == 4
+    assert list(result.sweep["k"]) == list(range(2, 11))
+
+
+def test_same_data_and_seed_give_the_same_assignments(labelled):
+    comments, _ = labelled
+    config = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4, seed=3)
+    first = segment(comments, config).assignments
+    second = segment(comments, config).assignments
+    assert first.equals(second)
+
+
+def test_second_run_encodes_nothing(labelled, workspace):
+    comments, _ = labelled
+    cache = EmbeddingCache()
+    config = SegmentConfig(encoder="minilm", algorithm="kmeans", k=4)
+    first = prepare(comments, config, cache=cache)
+    second = prepare(comments, config, cache=cache)
+    assert first.n_encoded == len(set(comments.frame["text"]))
+    assert second.n_encoded == 0
+    np.testing.assert_allclose(first.embeddings, second.embeddings, atol=1e-6)
+    assert (workspace / "embeddings.sqlite").exists()
+
+
+def test_changing_k_reuses_the_prepared_space(labelled):
+    comments, _ = labelled
+    config = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=3)
+    prepared = prepare(comments, config)
+    three = cluster_prepared(prepared, config)
+    five = cluster_prepared(prepared, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=5))
+    agglomerative = cluster_prepared(prepared, SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=4))
+    assert three.metrics["n_segments"] == 3 and five.metrics["n_segments"] == 5
+    assert agglomerative.metrics["n_segments"] == 4 and agglomerative.tree is not None
+    np.testing.assert_array_equal(three.assignments[["x", "y"]], five.assignments[["x", "y"]])
+
+
+def test_result_describes_every_segment_with_keywords(labelled):
+    comments, _ = labelled
+    result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
+    assert sorted(s.id for s in result.segments) == [0, 1, 2, 3]
+    assert sum(s.size for s in result.segments) == comments.n_users
+    for description in result.segments:
+        assert description.keywords and description.representative_comments and description.name
+    assert set(result.assignments.columns) == {"user_id", "segment", "segment_name", "x", "y", "n_comments"}
+    assert set(result.timings) >= {"encode", "profile", "map", "cluster", "describe"}
+
+
+def test_saved_names_replace_suggested_ones_everywhere(labelled):
+    comments, _ = labelled
+    result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
+    named = result.with_names({0: "Coffee lovers"})
+    assert named.segments[0].name == "Coffee lovers"
+    assert set(named.assignments.loc[named.assignments["segment"] == 0, "segment_name"]) == {"Coffee lovers"}
+    assert result.segments[0].name != "Coffee lovers"
+
+
+def test_k_larger_than_the_users_is_refused_with_the_counts(labelled):
+    comments, _ = labelled
+    with pytest.raises(ConfigError, match=r"k=61 is larger than the 60 users"):
+        segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=61))
+
+
+def test_unknown_algorithm_names_the_choices():
+    with pytest.raises(ConfigError, match="kmeans"):
+        SegmentConfig(algorithm="spectral")
