@@ -1,0 +1,182 @@
+"""Segment: choose the encoder and the algorithm, run, and judge the segments on the map and the charts."""
+
+import streamlit as st
+
+from segmentation.clustering import CLUSTERERS, NOISE_POLICIES
+from segmentation.encoders import DEFAULT_ENCODER, encoder_status, estimate_seconds
+from segmentation.errors import SegmentationError
+from segmentation.metrics import best_k
+from segmentation.pipeline import LINKAGES, SegmentConfig
+from segmentation.views import (
+    dendrogram_lines,
+    knife_frame,
+    map_frame,
+    segment_labels,
+    selected_rows,
+    selected_users_table,
+    size_frame,
+    sweep_long,
+)
+from ui import charts, data, loaders, runs, state
+from ui.text import labelled, show_error
+
+ALGORITHMS = {
+    "kmeans": "K-means",
+    "agglomerative": "Agglomerative (hierarchical)",
+    "bisecting": "Bisecting k-means",
+    "hdbscan": "HDBSCAN (finds the number of segments)",
+}
+NOISE_LABELS = {"keep": "Keep noise users apart (segment -1)", "nearest": "Give each to its nearest segment"}
+# Above this estimated encoding time, suggest the fast static encoder.
+SUGGEST_FAST_AFTER_S = 120
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+st.title("Segment")
+try:
+    comments = data.comments()
+except SegmentationError as error:
+    show_error(error)
+    st.page_link("pages/data.py", label="Fix the data on the Data page", icon=":material/table:")
+    st.stop()
+labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n_comments:,} comments")
+
+statuses = {s.name: s for s in encoder_status()}
+settings, advanced = st.columns([3, 2])
+with settings:
+    encoder = state.kept(
+        st.selectbox, "Encoder", key="seg_encoder", default=DEFAULT_ENCODER, options=list(statuses),
+        format_func=lambda n: statuses[n].label + ("" if statuses[n].available else " — unavailable"),
+        help="How comments become vectors. Unavailable encoders are listed with the reason.",
+    )
+    status = statuses[encoder]
+    spec = encoder
+    if status.argument:
+        argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")
+        spec = f"{encoder}:{argument.strip()}" if argument.strip() else encoder
+    algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default="kmeans",
+                           options=[a for a in ALGORITHMS if a in CLUSTERERS], format_func=ALGORITHMS.get)
+    max_k = max(2, min(20, comments.n_users))
+    k: int | str = "auto"
+    linkage, min_cluster_size, noise = "ward", 10, "keep"
+    if algorithm != "hdbscan":
+        auto = state.kept(st.checkbox, "Choose k by the best silhouette", key="seg_auto_k", default=True)
+        chosen_k = state.kept(st.slider, "Number of segments (k)", key="seg_k", default=min(6, max_k),
+                              valid=lambda v: isinstance(v, int) and 2 <= v <= max_k,
+                              min_value=2, max_value=max_k, disabled=auto or max_k == 2)
+        k = "auto" if auto else chosen_k
+        if algorithm == "agglomerative":
+            linkage = state.kept(st.selectbox, "Linkage", key="seg_linkage", default="ward", options=LINKAGES)
+    else:
+        min_cluster_size = state.kept(
+            st.number_input, "Minimum cluster size", key="seg_mcs", default=10,
+            valid=lambda v: isinstance(v, int) and 2 <= v <= max(2, comments.n_users),
+            min_value=2, max_value=max(2, comments.n_users), step=1,
+        )
+        noise = state.kept(st.radio, "Noise users", key="seg_noise", default="keep",
+                           options=list(NOISE_POLICIES), format_func=NOISE_LABELS.get)
+with advanced, st.expander("Advanced", expanded=False):
+    seed = state.kept(st.number_input, "Random seed", key="seg_seed", default=0, min_value=0, step=1)
+    half_life = 0.0
+    if comments.has_times:
+        half_life = state.kept(st.number_input, "Recency half-life in days (0 = off)",
+                               key="seg_half_life", default=0.0, min_value=0.0, step=30.0)
+    attribute_options = comments.attribute_columns()
+    attributes = state.kept(st.multiselect, "User attributes mixed into the profiles",
+                            key="seg_attributes", default=[], options=attribute_options,
+                            disabled=not attribute_options,
+                            help="Columns with one value per user (age, plan…)")
+
+try:
+    config = SegmentConfig(
+        encoder=spec, algorithm=algorithm, k=k, linkage=linkage, min_cluster_size=int(min_cluster_size),
+        noise=noise, half_life_days=float(half_life) or None, attributes=tuple(attributes), seed=int(seed),
+    )
+except SegmentationError as error:
+    show_error(error)
+    st.stop()
+
+with settings:
+    if not status.available:
+        st.warning(f"{status.label} cannot run here: {status.reason}. Choose another encoder.")
+    elif loaders.is_prepared(comments, config):
+        st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
+    else:
+        estimate = estimate_seconds(spec, comments.n_comments)
+        if estimate is None:
+            st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
+        else:
+            st.caption(f"Estimated encoding time: about {duration(estimate)} "
+                       "(comments encoded before come from the cache).")
+            fast = statuses.get("fast")
+            if encoder == "minilm" and estimate > SUGGEST_FAST_AFTER_S and fast and fast.available:
+                fast_estimate = estimate_seconds("fast", comments.n_comments) or 0
+                st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments; the fast encoder "
+                        f"needs about {duration(fast_estimate)} and keeps nearly the same segments.")
+    run_clicked = st.button("Run", type="primary", disabled=not status.available,
+                            icon=":material/play_arrow:")
+
+if run_clicked:
+    try:
+        runs.compute(comments, config)
+    except SegmentationError as error:
+        show_error(error)
+
+try:
+    run = runs.current(comments)
+except SegmentationError as error:
+    show_error(error)
+    st.stop()
+if run is None:
+    st.info("Choose the settings and press Run to segment the users.")
+    st.stop()
+
+result = runs.named_result(run)
+labels = segment_labels(result.segments)
+metrics = result.metrics
+if run.result.config != config:
+    st.caption("Showing the last run; press Run to apply the changed settings.")
+
+st.subheader("Quality")
+cards = st.columns(5)
+cards[0].metric("Silhouette", f"{metrics['silhouette']:.3f}", help="-1 to 1; higher means tighter segments")
+cards[1].metric("Calinski–Harabasz", f"{metrics['calinski_harabasz']:,.0f}", help="Higher is better")
+cards[2].metric("Davies–Bouldin", f"{metrics['davies_bouldin']:.3f}", help="Lower is better")
+cards[3].metric("Segments", f"{int(metrics['n_segments'])}")
+cards[4].metric("Noise share", f"{metrics['n_noise'] / max(len(result.user_ids), 1):.0%}")
+timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
+st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
+           + (f": {timing}" if timing else ""))
+for note in result.notes:
+    st.text(note)
+
+snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
+frame = map_frame(result.assignments, labels, snippets)
+event = st.plotly_chart(charts.segment_map(frame), key="segment_map", on_select="rerun",
+                        selection_mode=("box", "lasso"))
+rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
+if rows:
+    st.write(f"{len(rows):,} users selected")
+    st.dataframe(selected_users_table(result.assignments, rows, comments, labels), hide_index=True)
+else:
+    st.caption("Drag a box or a lasso on the map to list those users and their comments.")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.silhouette_knife(knife_frame(result.labels, result.silhouette, labels),
+                                            metrics["silhouette"]), key="knife")
+with right:
+    st.plotly_chart(charts.segment_sizes(size_frame(result.segments, labels)), key="sizes")
+
+table = result.sweep
+if table is None:
+    table = loaders.sweep_for(run.fingerprint, run.result.config, run.prepared)
+x = "k" if "k" in table.columns else "min_cluster_size"
+best = best_k(table) if x == "k" else None
+st.plotly_chart(charts.sweep_chart(sweep_long(table, x), best, x), key="sweep")
+if result.tree is not None:
+    st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree)), key="dendrogram")
+st.page_link("pages/segments.py", label="Next: name the segments", icon=":material/arrow_forward:")

@@ -1,0 +1,105 @@
+"""Segments: what each segment is about, its name (saved at once), and the downloads."""
+
+import streamlit as st
+
+from segmentation.errors import SegmentationError
+from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
+from segmentation.naming import endpoint_from_settings, suggest_all
+from segmentation.views import escape_markdown, segment_labels
+from ui import data, names, runs
+from ui.text import labelled, show_error
+
+
+def secrets() -> dict:
+    """Streamlit secrets as a plain mapping; empty when the app has no secrets file."""
+    try:
+        return dict(st.secrets)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+
+
+st.title("Segments")
+try:
+    comments = data.comments()
+    run = runs.current(comments)
+except SegmentationError as error:
+    show_error(error)
+    st.stop()
+if run is None:
+    st.info("No segmentation yet for this data.")
+    st.page_link("pages/segment.py", label="Run one on the Segment page", icon=":material/scatter_plot:")
+    st.stop()
+
+saved = runs.names(run)
+named = runs.named_result(run)
+labels = segment_labels(named.segments)
+labelled("Data", data.source().name)
+
+carry = run.carry
+if carry.carried:
+    st.success(f"{len(carry.carried)} names carried over from the previous run "
+               "(to the segments sharing most of their users):")
+    for item in carry.carried:
+        st.text(f"segment {item.new_id} ← “{item.name}” ({item.jaccard:.0%} shared users)")
+if carry.from_run_key and carry.new:
+    st.info(f"New segments that need a name: {', '.join(str(i) for i in carry.new)}.")
+if carry.dropped:
+    st.warning(f"{len(carry.dropped)} named segments of the previous run match no segment now "
+               f"(previous ids {', '.join(str(i) for i in carry.dropped)}); their names were not carried.")
+
+endpoint, reason = endpoint_from_settings(secrets=secrets())
+suggestions = st.session_state.setdefault("llm_suggestions", {}).get(run.run_key, {})
+ask = st.button("Suggest names with the language model", icon=":material/auto_awesome:",
+                disabled=endpoint is None,
+                help=escape_markdown(reason) if reason else "Asks the chat model; you accept or edit")
+if endpoint is None:
+    st.caption(escape_markdown(reason))
+if ask and endpoint is not None:
+    try:
+        with st.spinner("Asking the language model…"):
+            suggestions = suggest_all(endpoint, run.result.segments)
+        st.session_state["llm_suggestions"][run.run_key] = suggestions
+    except SegmentationError as error:
+        show_error(error)
+
+ordered = sorted(run.result.segments, key=lambda s: (s.id < 0, -s.size))
+for segment in ordered:
+    with st.container(border=True):
+        title = "Noise / unassigned users" if segment.id < 0 else f"Segment {segment.id}"
+        st.subheader(title)
+        info, naming = st.columns([2, 3])
+        with info:
+            figures = st.columns(3)
+            figures[0].metric("Users", f"{segment.size:,}")
+            figures[1].metric("Share", f"{segment.share:.0%}")
+            if segment.mean_rating is not None:
+                figures[2].metric("Mean rating", f"{segment.mean_rating:.2f}")
+            labelled("Suggested name", segment.name)
+            labelled("Keywords", ", ".join(segment.keywords))
+            if segment.top_items:
+                labelled("Top items", ", ".join(segment.top_items))
+        with naming:
+            names.name_inputs(run.run_key, segment.id, segment.name, saved.get(segment.id))
+            suggestion = suggestions.get(segment.id)
+            if suggestion is not None:
+                labelled("The language model suggests", f"{suggestion.name} — {suggestion.description}")
+                names.accept_button(run.run_key, segment.id, suggestion, "Use this suggestion")
+        with st.expander("Representative comments"):
+            for comment in segment.representative_comments:
+                st.text(f"• {comment}")
+
+st.subheader("Downloads")
+st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")
+buttons = st.columns(4)
+try:
+    buttons[0].download_button("Assignments (CSV)", assignments_csv(run.result.assignments, saved),
+                               "assignments.csv", "text/csv", icon=":material/download:")
+    buttons[1].download_button("Assignments (Parquet)", assignments_parquet(run.result.assignments, saved),
+                               "assignments.parquet", "application/octet-stream", icon=":material/download:")
+    buttons[2].download_button("Assignments (JSON)", assignments_json(run.result.assignments, saved),
+                               "assignments.json", "application/json", icon=":material/download:")
+    buttons[3].download_button("Segments (JSON)", segments_json(run.result.segments, saved),
+                               "segments.json", "application/json", icon=":material/download:")
+except SegmentationError as error:
+    show_error(error)
+st.page_link("pages/recommend.py", label="Next: recommendations per user", icon=":material/arrow_forward:")

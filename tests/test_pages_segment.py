@@ -1,0 +1,87 @@
+"""The Segment page: settings, a run with live stages, metric cards, the map and the charts."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import normalized_mutual_info_score
+
+from tests.fixtures import labelled_comments
+from tests.pages_helpers import array, figure, metric, run_button, run_segmentation, start
+
+
+def test_kmeans_with_tfidf_shows_metric_cards_and_a_map_coloured_by_segment():
+    at = run_segmentation(start(), encoder="tfidf", k=4)
+    assert metric(at, "Segments") == "4"
+    assert -1.0 <= float(metric(at, "Silhouette")) <= 1.0
+    assert float(metric(at, "Davies–Bouldin")) > 0
+    assert metric(at, "Noise share") == "0%"
+    scatter = figure(at, "Users on the map")
+    traces = [t for t in scatter["data"] if t.get("mode", "markers") == "markers"]
+    assert len(traces) == 4
+    assert sum(len(array(t["x"])) for t in traces) == len(at.session_state["run"].result.assignments)
+    assert "customdata" in traces[0] and "%{customdata[3]}" in traces[0]["hovertemplate"]
+    assert scatter["layout"]["xaxis"]["title"]["text"] == "UMAP 1"
+    for title in ("Silhouette per user", "Segment sizes", "Quality against k"):
+        assert figure(at, title)["layout"]["title"]["text"]
+
+
+def upload(at, frame, name="groups.csv"):
+    at.radio(key="data_choice").set_value("upload").run()
+    at.file_uploader(key="upload").set_value((name, frame.to_csv(index=False).encode(), "text/csv")).run()
+    return at
+
+
+def test_the_run_shows_a_line_per_stage_with_its_time():
+    # Data no other test encodes, so nothing comes from the in-memory cache.
+    at = upload(start(), labelled_comments(users_per_group=6, comments_per_user=2, seed=7))
+    at = run_segmentation(at, encoder="tfidf", k=3)
+    lines = [m.value for m in at.markdown]
+    for stage in ("Encoding comments", "Building user profiles", "Clustering", "Describing segments"):
+        assert any(line.startswith(f"{stage}: done in") for line in lines), lines
+
+
+def test_changing_only_k_reuses_the_cached_embeddings_and_map():
+    at = run_segmentation(start(), encoder="tfidf", k=4)
+    first = at.session_state["run"]
+    at.slider(key="seg_k").set_value(5).run()
+    assert any("cached" in c.value for c in at.caption)  # told before pressing Run
+    run_button(at).click().run()
+    second = at.session_state["run"]
+    assert second.reused and second.prepared is first.prepared
+    assert metric(at, "Segments") == "5"
+    assert any("re-used" in c.value for c in at.caption)
+
+
+def test_k_sweep_marks_the_best_k():
+    at = run_segmentation(start(), encoder="tfidf", k=None)  # k chosen automatically
+    sweep = figure(at, "Quality against k (best k =")
+    best = int(sweep["layout"]["title"]["text"].split("best k = ")[1].split(",")[0])
+    assert metric(at, "Segments") == str(best)
+
+
+def test_agglomerative_run_draws_the_dendrogram():
+    at = run_segmentation(start(), encoder="tfidf", algorithm="agglomerative", k=4)
+    dendrogram = figure(at, "Dendrogram")
+    assert len(dendrogram["data"]) >= 3
+
+
+def test_unavailable_encoder_is_listed_with_its_reason_and_refused():
+    at = start()
+    at.switch_page("pages/segment.py").run()
+    from segmentation.encoders import encoder_status
+
+    unavailable = [s for s in encoder_status() if not s.available]
+    if not unavailable:
+        return  # every encoder runs here: nothing to refuse
+    at.selectbox(key="seg_encoder").set_value(unavailable[0].name).run()
+    assert any("cannot run here" in w.value for w in at.warning)
+    assert run_button(at).disabled
+
+
+def test_minilm_on_an_uploaded_file_finds_the_written_groups():
+    frame = labelled_comments(users_per_group=10, comments_per_user=3)
+    at = run_segmentation(upload(start(), frame), encoder="minilm", k=4)
+    result = at.session_state["run"].result
+    truth = frame.drop_duplicates("user_id").set_index("user_id")["true_group"]
+    nmi = normalized_mutual_info_score(truth.loc[result.user_ids].to_numpy(), np.asarray(result.labels))
+    assert nmi > 0.8

@@ -1,0 +1,90 @@
+"""The Segments page: names saved at once, seen by a fresh session, carried over, suggested by an LLM."""
+
+from __future__ import annotations
+
+import pytest
+
+from segmentation.naming import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL
+from segmentation.workspace import Workspace
+from tests.openai_stub_server import StubServer
+from tests.pages_helpers import figure, run_segmentation, start, texts
+
+
+def name_key(at, segment_id: int) -> str:
+    return next(w.key for w in at.text_input if w.key and w.key.startswith("name_") and
+                w.key.endswith(f"_{segment_id}"))
+
+
+def segments_page(at):
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_renamed_segment_is_saved_and_seen_by_a_fresh_session_and_on_the_map():
+    at = segments_page(run_segmentation(start(), k=4))
+    key = name_key(at, 0)
+    at.text_input(key=key).input("Espresso <script>lovers</script>").run()
+    run_key = at.session_state["run"].run_key
+    assert Workspace().names(run_key)[0].name == "Espresso <script>lovers</script>"
+
+    fresh = segments_page(start())  # a new browser session: the last run is restored from the workspace
+    assert fresh.text_input(key=key).value == "Espresso <script>lovers</script>"
+    fresh.switch_page("pages/segment.py").run()
+    legend = [t["name"] for t in figure(fresh, "Users on the map")["data"]]
+    assert "Espresso &lt;script&gt;lovers&lt;/script&gt;" in legend
+
+
+def test_empty_name_is_refused_with_the_workspace_message_and_the_old_name_kept():
+    at = segments_page(run_segmentation(start(), k=3))
+    key = name_key(at, 1)
+    before = at.text_input(key=key).value
+    at.text_input(key=key).input("   ").run()
+    assert any("cannot be empty" in e.value for e in at.error)
+    assert at.text_input(key=key).value == before
+
+
+def test_names_carry_over_to_a_rerun_with_another_k_and_the_page_says_so():
+    at = segments_page(run_segmentation(start(), k=4))
+    at.text_input(key=name_key(at, 0)).input("Kept name").run()
+    at = segments_page(run_segmentation(at, k=5))
+    assert any("carried over" in s.value for s in at.success)
+    assert any("Kept name" in t for t in texts(at))
+    assert any(w.value == "Kept name" for w in at.text_input if w.key and w.key.startswith("name_"))
+
+
+def test_downloads_carry_the_saved_names():
+    at = segments_page(run_segmentation(start(), k=3))
+    at.text_input(key=name_key(at, 2)).input("=HYPERLINK(1)").run()
+    downloads = at.get("download_button")
+    assert len(downloads) == 4
+    segments = Workspace().names(at.session_state["run"].run_key)
+    assert segments[2].name == "=HYPERLINK(1)"
+
+
+def test_llm_button_is_disabled_with_the_reason_without_an_endpoint(monkeypatch: pytest.MonkeyPatch):
+    for variable in (ENV_BASE_URL, ENV_MODEL, ENV_API_KEY):
+        monkeypatch.delenv(variable, raising=False)
+    at = segments_page(run_segmentation(start(), k=3))
+    button = next(b for b in at.button if b.label.startswith("Suggest names"))
+    assert button.disabled
+    assert any("no chat endpoint configured" in c.value for c in at.caption)
+
+
+def test_llm_suggestions_from_a_local_chat_server_can_be_accepted(monkeypatch: pytest.MonkeyPatch):
+    with StubServer(api_key="sk-test") as server:
+        monkeypatch.setenv(ENV_BASE_URL, server.base_url)
+        monkeypatch.setenv(ENV_MODEL, "stub-model")
+        monkeypatch.setenv(ENV_API_KEY, "sk-test")
+        at = segments_page(run_segmentation(start(), k=3))
+        ask = next(b for b in at.button if b.label.startswith("Suggest names"))
+        assert not ask.disabled
+        ask.click().run()
+        assert not at.error, [e.value for e in at.error]
+        assert server.chat_requests == 3
+    suggested = [t for t in texts(at) if t.startswith("The language model suggests: ")]
+    assert len(suggested) == 3 and all(" fans — Users who mostly talk about" in t for t in suggested)
+    at.button(key=f"accept_{at.session_state['run'].run_key}_0").click().run()
+    saved = Workspace().names(at.session_state["run"].run_key)[0]
+    assert saved.source == "llm" and saved.name.endswith("fans")
+    assert at.text_input(key=name_key(at, 0)).value == saved.name

@@ -1,0 +1,139 @@
+"""Plotly figures for the pages. Data arrives shaped (and hover text escaped) by ``segmentation.views``;
+these functions only draw. Every chart has a title and axis labels."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from segmentation.views import escape_html
+
+PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Pastel
+MARGIN = {"l": 10, "r": 10, "t": 60, "b": 10}
+METRIC_TITLES = {
+    "silhouette": "Silhouette (higher is better)",
+    "calinski_harabasz": "Calinski–Harabasz (higher is better)",
+    "davies_bouldin": "Davies–Bouldin (lower is better)",
+    "inertia": "Inertia (look for the elbow)",
+}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0}, height=height, margin=MARGIN,
+                      legend={"title": {"text": ""}}, template="plotly_white")
+    return fig
+
+
+def segment_map(frame: pd.DataFrame, title: str = "Users on the map, coloured by segment") -> go.Figure:
+    """The 2-d UMAP scatter from ``views.map_frame``; hover shows user, segment and a comment snippet."""
+    fig = px.scatter(
+        frame, x="x", y="y", color="label_html",
+        custom_data=["row", "user_html", "label_html", "snippet_html"],
+        color_discrete_sequence=PALETTE,
+        labels={"x": "UMAP 1", "y": "UMAP 2", "label_html": "Segment"},
+    )
+    fig.update_traces(
+        marker={"size": 7, "opacity": 0.8},
+        hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>",
+    )
+    marked = frame[frame["highlight"]]
+    if len(marked):
+        fig.add_trace(go.Scatter(
+            x=marked["x"], y=marked["y"], mode="markers", name="Selected user",
+            marker={"size": 18, "symbol": "star", "color": "#d62728",
+                    "line": {"width": 1.5, "color": "black"}},
+            customdata=marked[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra>selected</extra>",
+        ))
+    fig.update_layout(dragmode="lasso", legend={"orientation": "h", "yanchor": "top", "y": -0.08})
+    return _layout(fig, title, height=560)
+
+
+def silhouette_knife(knife: pd.DataFrame, mean: float) -> go.Figure:
+    """Per-user silhouettes sorted within each segment (``views.knife_frame``) with the mean as a line."""
+    fig = go.Figure()
+    for i, (label, part) in enumerate(knife.groupby("label", sort=False)):
+        fig.add_trace(go.Bar(
+            x=part["silhouette"], y=part["position"], orientation="h", name=escape_html(label),
+            marker={"color": PALETTE[i % len(PALETTE)], "line": {"width": 0}},
+            hovertemplate="silhouette %{x:.3f}<extra>%{fullData.name}</extra>",
+        ))
+    fig.add_vline(x=mean, line_dash="dash", line_color="#d62728",
+                  annotation_text=f"mean {mean:.3f}", annotation_position="top")
+    fig.update_layout(bargap=0, showlegend=True)
+    fig.update_xaxes(title_text="Silhouette of each user")
+    fig.update_yaxes(title_text="Users, sorted within each segment", showticklabels=False)
+    return _layout(fig, "Silhouette per user (knife plot)")
+
+
+def sweep_chart(long: pd.DataFrame, best: int | None, x: str = "k") -> go.Figure:
+    """Quality metrics against k (``views.sweep_long``), one panel each, the best k marked."""
+    metrics = list(dict.fromkeys(long["metric"]))
+    cols = 2 if len(metrics) > 1 else 1
+    rows = (len(metrics) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_TITLES.get(m, m) for m in metrics],
+                        horizontal_spacing=0.12, vertical_spacing=0.18)
+    x_title = "k (number of segments)" if x == "k" else "minimum cluster size"
+    for i, metric in enumerate(metrics):
+        part = long[long["metric"] == metric]
+        row, col = i // cols + 1, i % cols + 1
+        fig.add_trace(go.Scatter(x=part[x], y=part["value"], mode="lines+markers", name=metric,
+                                 showlegend=False, line={"color": PALETTE[i]}), row=row, col=col)
+        if best is not None:
+            fig.add_vline(x=best, line_dash="dot", line_color="#d62728", row=row, col=col)
+        fig.update_xaxes(title_text=x_title, row=row, col=col)
+        fig.update_yaxes(title_text=metric.replace("_", " "), row=row, col=col)
+    title = "Quality against k" if x == "k" else "Quality against minimum cluster size"
+    if best is not None:
+        title += f" (best {'k' if x == 'k' else 'size'} = {best}, dotted)"
+    return _layout(fig, title, height=300 * rows + 60)
+
+
+def segment_sizes(sizes: pd.DataFrame) -> go.Figure:
+    """Users per segment (``views.size_frame``), largest first."""
+    fig = go.Figure(go.Bar(
+        x=sizes["size"], y=[escape_html(v) for v in sizes["label"]], orientation="h",
+        marker_color=PALETTE[0], text=[f"{s:.0%}" for s in sizes["share"]], textposition="auto",
+        hovertemplate="%{y}: %{x} users<extra></extra>",
+    ))
+    fig.update_yaxes(title_text="Segment", autorange="reversed")
+    fig.update_xaxes(title_text="Users")
+    return _layout(fig, "Segment sizes", height=max(260, 40 * len(sizes) + 120))
+
+
+def dendrogram(lines: dict) -> go.Figure:
+    """The top merges of an agglomerative tree (``views.dendrogram_lines``)."""
+    fig = go.Figure()
+    for xs, ys in zip(lines["x"], lines["y"], strict=True):
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#4c78a8"},
+                                 hoverinfo="skip", showlegend=False))
+    fig.update_xaxes(title_text="Branches (size of each)", tickvals=lines["leaf_x"],
+                     ticktext=lines["leaf_labels"])
+    fig.update_yaxes(title_text="Merge distance")
+    return _layout(fig, "Dendrogram: top levels of the tree")
+
+
+def histogram(values: pd.Series, title: str, x_title: str, y_title: str) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=values, marker_color=PALETTE[0], nbinsx=40))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return _layout(fig, title, height=320)
+
+
+def lift_bars(frame: pd.DataFrame) -> go.Figure:
+    """Per-segment NDCG lift over global popularity (``views.lift_frame``); hurting segments in red."""
+    colours = ["#d62728" if v == "hurts" else "#2ca02c" for v in frame["verdict"]]
+    fig = go.Figure(go.Bar(
+        x=frame["lift_pct"], y=[escape_html(v) for v in frame["label"]], orientation="h",
+        marker_color=colours,
+        text=[f"{v:+.0f}%{' (hurts)' if h == 'hurts' else ''}" for v, h in
+              zip(frame["lift_pct"], frame["verdict"], strict=True)],
+        textposition="auto", hovertemplate="%{y}: %{x:+.1f}%<extra></extra>",
+    ))
+    fig.add_vline(x=0, line_color="black")
+    fig.update_xaxes(title_text="NDCG lift over global popularity (%)")
+    fig.update_yaxes(title_text="Segment", autorange="reversed")
+    return _layout(fig, "Does the best in-segment recommender beat popularity? (red = hurts)",
+                   height=max(260, 40 * len(frame) + 120))

@@ -1,0 +1,101 @@
+"""The data set the session works on: the generated demo by default, or an uploaded file.
+
+The session keeps the uploaded bytes and the column mapping, so every page (and a page switch) sees
+the same comments; reading and cleaning are cached by content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from segmentation.io import ROLES, Comments, detect_roles
+from ui import loaders
+
+QUERY_KEY = "data"
+DEMO_NOTE = "Generated demo data (synthetic reviews, not real customers)"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the session's data comes from: a display name, the bytes and their sha256."""
+
+    name: str
+    data: bytes
+    digest: str
+    is_demo: bool = False
+
+
+@st.cache_resource(show_spinner=False)
+def demo_source() -> Source:
+    from segmentation.demo import DEMO_PATH
+
+    data = Path(DEMO_PATH).read_bytes()
+    return Source(name=Path(DEMO_PATH).name, data=data, digest=loaders.sha256(data), is_demo=True)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _upload_slot(digest: str) -> dict:
+    """Uploaded bytes kept in server memory (never on disk), so a browser refresh finds them again."""
+    return {}
+
+
+def source() -> Source:
+    """The session's data source: the upload, the one named in the URL after a refresh, or the demo.
+
+    The URL carries only the sha256 of the upload (``?data=``); the bytes stay in this server's memory.
+    """
+    chosen = st.session_state.get("source")
+    if chosen is None:
+        digest = st.query_params.get(QUERY_KEY)
+        chosen = _upload_slot(digest).get("source") if digest else None
+        if chosen is None:
+            chosen = demo_source()
+        else:
+            st.session_state["source"] = chosen
+    if chosen.is_demo:
+        st.query_params.pop(QUERY_KEY, None)
+    elif st.query_params.get(QUERY_KEY) != chosen.digest:
+        st.query_params[QUERY_KEY] = chosen.digest
+    return chosen
+
+
+def use_upload(name: str, data: bytes) -> Source:
+    chosen = Source(name=name, data=data, digest=loaders.sha256(data))
+    st.session_state["source"] = chosen
+    _upload_slot(chosen.digest)["source"] = chosen
+    return chosen
+
+
+def use_demo() -> None:
+    st.session_state.pop("source", None)
+    st.query_params.pop(QUERY_KEY, None)
+
+
+def raw_table(src: Source) -> pd.DataFrame:
+    """The table as read (strings), cached by content. Raises DataError for unreadable files."""
+    return loaders.read_upload(src.digest, src.name, src.data)
+
+
+def roles_for(src: Source, columns: list[str]) -> dict[str, str]:
+    """The column mapping chosen for this file, else the detected one; ``""`` = no such column."""
+    chosen = st.session_state.get("roles", {}).get(src.digest)
+    if chosen is not None:
+        return dict(chosen)
+    detected = detect_roles(columns)
+    return {role: detected.get(role) or "" for role in ROLES}
+
+
+def set_roles(src: Source, roles: dict[str, str]) -> None:
+    st.session_state.setdefault("roles", {})[src.digest] = dict(roles)
+
+
+def comments() -> Comments:
+    """The session's comments under the chosen mapping. Raises DataError where they cannot be used."""
+    src = source()
+    raw = raw_table(src)
+    roles = roles_for(src, list(raw.columns))
+    return loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)

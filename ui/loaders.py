@@ -1,0 +1,155 @@
+"""Cached loaders: the same file is read once, the same data encoded once, the same evaluation run once.
+
+Keys are content, never objects: the sha256 of the uploaded bytes, ``Comments.fingerprint()`` and the
+frozen config. Heavy objects travel as ``_``-prefixed arguments, which Streamlit does not hash. Work that
+reports progress (encoding, evaluation) runs *outside* the cached function, in a per-key slot, because
+Streamlit would record and replay the progress-bar updates made inside a cached function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from segmentation.io import Comments, from_frame, read_table
+from segmentation.paths import workspace_dir
+from segmentation.pipeline import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
+from segmentation.workspace import WORKSPACE_FILE, Workspace
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Compile UMAP's numba code in the background, once per server process, so the first Run is quick."""
+    from segmentation.projection import warm_up as compile_umap
+
+    thread = threading.Thread(target=compile_umap, name="numba-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the file…")
+def read_upload(digest: str, name: str, _data: bytes) -> pd.DataFrame:
+    """The table in an uploaded file, read once per content (``digest`` = sha256 of ``_data``)."""
+    return read_table(_data, name=name)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Cleaning the comments…")
+def comments_for(digest: str, name: str, roles: tuple[tuple[str, str], ...], _raw: pd.DataFrame) -> Comments:
+    """The cleaned comments of a read table under one column mapping (``""`` = no such column)."""
+    mapping = {f"{role}_col": column for role, column in roles}
+    return from_frame(_raw, source=name, **mapping)
+
+
+def workspace() -> Workspace:
+    """The workspace (runs and names) in the current workspace folder."""
+    return _workspace(str(workspace_dir()))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _workspace(folder: str) -> Workspace:
+    # A Workspace holds only a path and opens a connection per call, so one object serves every session.
+    return Workspace(Path(folder) / WORKSPACE_FILE)
+
+
+@dataclass
+class _Slot:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    value: Any = None
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _prepared_slot(fingerprint: str, prepare_key: tuple) -> _Slot:
+    return _Slot()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _evaluation_slot(fingerprint: str, config: SegmentConfig, top_n: int) -> _Slot:
+    return _Slot()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _recommenders_slot(fingerprint: str, config: SegmentConfig) -> _Slot:
+    return _Slot()
+
+
+def is_prepared(comments: Comments, config: SegmentConfig) -> bool:
+    """Whether encoding, profiles and the map for this data and config are already in memory."""
+    return _prepared_slot(comments.fingerprint(), config.prepare_key()).value is not None
+
+
+def run_segmentation(comments: Comments, config: SegmentConfig, progress: StageProgress):
+    """Cluster the comments with ``config``, re-using embeddings, profiles and the map when cached.
+
+    Returns
+    -------
+    (Prepared, SegmentResult, bool)
+        The bool says whether the prepared data came from the cache.
+    """
+    slot = _prepared_slot(comments.fingerprint(), config.prepare_key())
+    with slot.lock:
+        reused = slot.value is not None
+        if not reused:
+            slot.value = prepare(comments, config, progress=progress)
+        prepared: Prepared = slot.value
+        # Under the lock: the prepared object memoises reduced spaces, shared by every session.
+        result = cluster_prepared(prepared, config, progress=progress)
+    return prepared, result, reused
+
+
+def prepared_for(comments: Comments, config: SegmentConfig) -> Prepared | None:
+    """The cached prepared data of a run, if still in memory."""
+    return _prepared_slot(comments.fingerprint(), config.prepare_key()).value
+
+
+@st.cache_data(max_entries=16, show_spinner="Sweeping k…")
+def sweep_for(fingerprint: str, config: SegmentConfig, _prepared: Prepared) -> pd.DataFrame:
+    """Quality against k (or min cluster size for HDBSCAN) in the run's clustering space."""
+    return sweep(_prepared, config)
+
+
+def evaluation_for(comments: Comments, config: SegmentConfig, top_n: int, progress: StageProgress | None):
+    """The recommendation evaluation of a run, computed once per data, config and list length."""
+    from segmentation.evaluate import evaluate_pipeline
+
+    slot = _evaluation_slot(comments.fingerprint(), config, top_n)
+    with slot.lock:
+        if slot.value is None:
+            slot.value = evaluate_pipeline(comments, config, top_n=top_n, progress=progress)
+    return slot.value
+
+
+def cached_evaluation(comments: Comments, config: SegmentConfig, top_n: int):
+    """The evaluation if it was computed already, else None."""
+    return _evaluation_slot(comments.fingerprint(), config, top_n).value
+
+
+def recommenders_for(prepared: Prepared, result) -> Any:
+    """In-segment and popularity recommenders fitted on a run, once per data and config."""
+    from segmentation.views import UserRecommendations
+
+    slot = _recommenders_slot(prepared.comments.fingerprint(), result.config)
+    with slot.lock:
+        if slot.value is None:
+            slot.value = UserRecommendations(
+                prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors, result.labels,
+                prepared.embeddings,
+            )
+    return slot.value
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def snippets_for(fingerprint: str, _comments: Comments, _user_ids) -> list[str]:
+    """One short comment per user for the map's hover text, computed once per data set."""
+    from segmentation.views import user_snippets
+
+    return user_snippets(_comments, _user_ids).tolist()

@@ -1,0 +1,74 @@
+"""Name and description inputs that save to the workspace on every change and follow other sessions' edits."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segmentation.errors import SegmentationError
+from segmentation.naming import NameSuggestion
+from segmentation.workspace import SegmentName
+from ui import loaders
+
+_ERRORS = "_name_errors"
+
+
+def _synced(key: str, saved: str) -> None:
+    """Show the saved value, unless this session is the one that last typed something else.
+
+    The shadow remembers what the workspace held when the input was last set from it: when the workspace
+    changes (another session saved), the input follows on the next rerun.
+    """
+    shadow = f"_ws_{key}"
+    if key not in st.session_state or st.session_state.get(shadow) != saved:
+        st.session_state[key] = saved
+        st.session_state[shadow] = saved
+
+
+def _save(run_key: str, segment_id: int, name_key: str, description_key: str, source: str = "user") -> None:
+    name = st.session_state[name_key]
+    description = st.session_state[description_key]
+    try:
+        loaders.workspace().save_name(run_key, segment_id, name, description, source=source)
+    except SegmentationError as error:
+        st.session_state.setdefault(_ERRORS, {})[name_key] = str(error)
+        # Put the saved value back: the input must never show a name that is not saved.
+        st.session_state[name_key] = st.session_state.get(f"_ws_{name_key}", "")
+        st.session_state[description_key] = st.session_state.get(f"_ws_{description_key}", "")
+        return
+    st.session_state.get(_ERRORS, {}).pop(name_key, None)
+    # What was typed is now what the workspace holds.
+    st.session_state[f"_ws_{name_key}"] = name.strip()
+    st.session_state[f"_ws_{description_key}"] = description.strip()
+
+
+def _accept(run_key: str, segment_id: int, name_key: str, description_key: str,
+            suggestion: NameSuggestion) -> None:
+    st.session_state[name_key] = suggestion.name
+    st.session_state[description_key] = suggestion.description
+    _save(run_key, segment_id, name_key, description_key, source="llm")
+
+
+def name_inputs(run_key: str, segment_id: int, suggested: str, saved: SegmentName | None) -> None:
+    """An editable name and description for one segment, saved at once."""
+    name_key = f"name_{run_key}_{segment_id}"
+    description_key = f"description_{run_key}_{segment_id}"
+    _synced(name_key, saved.name if saved else suggested)
+    _synced(description_key, saved.description if saved else "")
+    args = (run_key, segment_id, name_key, description_key)
+    st.text_input("Name", key=name_key, on_change=_save, args=args, max_chars=80,
+                  help="Saved as soon as you press Enter or leave the field")
+    st.text_input("Description", key=description_key, on_change=_save, args=args, max_chars=500,
+                  placeholder="One line for the marketing team")
+    error = st.session_state.get(_ERRORS, {}).get(name_key)
+    if error:
+        from ui.text import show_error
+
+        show_error(SegmentationError(error))
+
+
+def accept_button(run_key: str, segment_id: int, suggestion: NameSuggestion, label: str) -> None:
+    """A button that saves a language-model suggestion as the segment's name."""
+    name_key = f"name_{run_key}_{segment_id}"
+    description_key = f"description_{run_key}_{segment_id}"
+    st.button(label, key=f"accept_{run_key}_{segment_id}", on_click=_accept,
+              args=(run_key, segment_id, name_key, description_key, suggestion))

@@ -1,0 +1,24 @@
+"""Showing untrusted text (comments, ids, names, file names) as text: never Markdown, never HTML."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segmentation.errors import SegmentationError
+from segmentation.views import escape_markdown
+
+
+def labelled(label: str, value: object) -> None:
+    """``label: value`` where the label is ours and the value is shown literally."""
+    st.text(f"{label}: {value}")
+
+
+def show_error(error: Exception) -> None:
+    """The library's own message for a known problem; one line, no traceback, for anything else."""
+    if isinstance(error, SegmentationError):
+        message = str(error)
+    else:
+        first = str(error).splitlines()[0] if str(error) else ""
+        message = f"Something went wrong ({type(error).__name__}): {first}"
+    # st.error renders Markdown, and the message may quote a file or column name from the upload.
+    st.error(escape_markdown(message), icon=":material/error:")
