@@ -1,0 +1,411 @@
+"""Users → segments: one registry of clusterers with scikit-learn's manners.
+
+Every clusterer stores its parameters in ``__init__``, does the work in ``fit(X)`` (which returns ``self``)
+and leaves ``labels_`` (int, ``-1`` = noise, segments numbered ``0..k-1`` by descending size),
+``notes_`` (plain sentences saying what was done) and ``centers_`` (segment means in the clustering space).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.cluster import hierarchy
+
+from segmentation.errors import ConfigError
+
+CLUSTERERS: dict[str, type] = {}
+NOISE_POLICIES = ("keep", "nearest")
+LINKAGES = ("ward", "average", "complete")
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator that adds a clusterer to :data:`CLUSTERERS` under ``name``."""
+
+    def add(cls: type) -> type:
+        CLUSTERERS[name] = cls
+        return cls
+
+    return add
+
+
+def make_clusterer(algorithm: str, **params: Any) -> Any:
+    """Build the registered clusterer ``algorithm`` from the parameters it accepts.
+
+    Parameters
+    ----------
+    algorithm : str
+        A key of :data:`CLUSTERERS`.
+    **params
+        Any mix of parameters (``k``, ``linkage``, ``min_cluster_size``, ``noise``, ``seed`` ...); those the
+        class does not take are ignored, so one config can feed every algorithm.
+
+    Raises
+    ------
+    ConfigError
+        If ``algorithm`` is not registered.
+    """
+    if algorithm not in CLUSTERERS:
+        known = ", ".join(sorted(CLUSTERERS))
+        raise ConfigError(f"unknown clustering algorithm {algorithm!r}; choose one of: {known}")
+    cls = CLUSTERERS[algorithm]
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(**{name: value for name, value in params.items() if name in accepted})
+
+
+def check_k(k: Any, n_points: int) -> int:
+    """Return ``k`` as an int, or raise a :class:`ConfigError` that says which k would fit."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ConfigError(f"k must be a whole number of segments, got {k!r}")
+    k = int(k)
+    if n_points < 2:
+        raise ConfigError(f"segmenting needs at least 2 users; the data has {n_points}")
+    if k < 2:
+        raise ConfigError(f"k={k} is too small: a segmentation needs at least 2 segments; choose k ≥ 2")
+    if k > n_points:
+        raise ConfigError(
+            f"k={k} is larger than the {n_points} users in the data; choose k ≤ {n_points}"
+        )
+    return k
+
+
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber segments ``0..k-1`` by descending size (ties: the one seen first); ``-1`` stays noise."""
+    labels = np.asarray(labels)
+    out = np.full(labels.shape, -1, dtype=np.int64)
+    kept = labels >= 0
+    if not kept.any():
+        return out
+    values, first, inverse, counts = np.unique(
+        labels[kept], return_index=True, return_inverse=True, return_counts=True
+    )
+    order = np.lexsort((first, -counts))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    out[kept] = rank[inverse]
+    return out
+
+
+def segment_centers(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean of each segment ``0..k-1`` (noise ignored); shape ``(k, n_features)``."""
+    kept = np.flatnonzero(labels >= 0)
+    k = int(labels.max()) + 1 if len(kept) else 0
+    membership = sparse.csr_matrix((np.ones(len(kept)), (labels[kept], kept)), shape=(k, len(labels)))
+    counts = np.bincount(labels[kept], minlength=k)
+    return np.asarray(membership @ X) / np.maximum(counts, 1)[:, None]
+
+
+def _as_points(X: Any) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+
+
+@register("kmeans")
+class KMeansClusterer:
+    """k-means with several initialisations (scikit-learn ``KMeans``).
+
+    Parameters
+    ----------
+    k : int
+        Number of segments.
+    seed : int
+        ``random_state`` of the initialisations.
+    n_init : int
+        Initialisations kept best-of; 10 by default because with one the agreement with the true groups on
+        real user profiles swung from 0.91 to 0.64 NMI across seeds.
+    """
+
+    def __init__(self, k: int = 8, seed: int = 0, n_init: int = 10) -> None:
+        self.k = k
+        self.seed = seed
+        self.n_init = n_init
+
+    def fit(self, X: np.ndarray) -> KMeansClusterer:
+        from sklearn.cluster import KMeans
+
+        X = _as_points(X)
+        k = check_k(self.k, len(X))
+        model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(X)
+        self.labels_ = relabel_by_size(model.labels_)
+        self.centers_ = segment_centers(X, self.labels_)
+        self.inertia_ = float(model.inertia_)
+        self.notes_ = [f"k-means with k={k}, best of {self.n_init} initialisations (seed {self.seed})"]
+        return self
+
+
+@register("bisecting")
+class BisectingClusterer:
+    """Top-down k-means: split the segment with the largest inertia in two until there are ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Number of segments.
+    seed : int
+        ``random_state`` of the bisections.
+    n_init : int
+        Initialisations tried at each bisection.
+    """
+
+    def __init__(self, k: int = 8, seed: int = 0, n_init: int = 3) -> None:
+        self.k = k
+        self.seed = seed
+        self.n_init = n_init
+
+    def fit(self, X: np.ndarray) -> BisectingClusterer:
+        from sklearn.cluster import BisectingKMeans
+
+        X = _as_points(X)
+        k = check_k(self.k, len(X))
+        model = BisectingKMeans(
+            n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
+        ).fit(X)
+        self.labels_ = relabel_by_size(model.labels_)
+        self.centers_ = segment_centers(X, self.labels_)
+        self.notes_ = [f"bisecting k-means down to k={k}, splitting the segment with the largest inertia"]
+        return self
+
+
+@register("agglomerative")
+class AgglomerativeClusterer:
+    """Bottom-up merging (Ward, average or complete linkage, Euclidean) whose tree is cut at ``k``.
+
+    Up to ``exact_limit`` points the exact scipy linkage runs over the points (its distance matrix grows
+    with the square of n: 20,000 points took 3.3 GB). Above it, the points are first summarised by
+    ``n_micro`` k-means micro-clusters and the linkage runs over their centroids, each centroid weighted by
+    its size for Ward and average linkage (complete linkage has no notion of weight); every point then
+    takes its micro-cluster's segment. ``notes_`` says which path ran.
+
+    Parameters
+    ----------
+    k : int
+        Number of segments ``fit`` cuts the tree into; :meth:`cut` cuts it anywhere else without refitting.
+    linkage : {"ward", "average", "complete"}
+    seed : int
+        ``random_state`` of the micro-clusters.
+    exact_limit : int
+        Largest number of points linked exactly.
+    n_micro : int
+        Number of micro-clusters above ``exact_limit``.
+
+    Attributes
+    ----------
+    tree_ : ndarray of shape (n_leaves - 1, 4)
+        scipy linkage matrix over the points, or over the micro-clusters.
+    micro_labels_ : ndarray of shape (n_points,) or None
+        Leaf of the tree each point belongs to on the micro-cluster path; ``None`` on the exact path.
+    """
+
+    def __init__(
+        self,
+        k: int = 8,
+        linkage: str = "ward",
+        seed: int = 0,
+        exact_limit: int = 5000,
+        n_micro: int = 1000,
+    ) -> None:
+        self.k = k
+        self.linkage = linkage
+        self.seed = seed
+        self.exact_limit = exact_limit
+        self.n_micro = n_micro
+
+    def fit(self, X: np.ndarray) -> AgglomerativeClusterer:
+        if self.linkage not in LINKAGES:
+            raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of: {', '.join(LINKAGES)}")
+        X = _as_points(X)
+        k = check_k(self.k, len(X))
+        self._X = X
+        if len(X) <= self.exact_limit:
+            self.tree_ = hierarchy.linkage(X, method=self.linkage, metric="euclidean")
+            self.micro_labels_ = None
+            self.notes_ = [f"{self.linkage} linkage over all {len(X):,} users"]
+        else:
+            centroids, sizes, self.micro_labels_ = _micro_clusters(X, self.n_micro, self.seed)
+            self.tree_ = weighted_linkage(centroids, sizes, self.linkage)
+            weighting = "" if self.linkage == "complete" else ", weighted by their sizes"
+            self.notes_ = [
+                f"{self.linkage} linkage on {len(centroids):,} k-means micro-clusters{weighting}, because "
+                f"{len(X):,} users exceed the exact limit of {self.exact_limit:,}; each user takes the "
+                "segment of its micro-cluster"
+            ]
+        self.labels_ = self.cut(k)
+        self.centers_ = segment_centers(X, self.labels_)
+        return self
+
+    def cut(self, k: int) -> np.ndarray:
+        """Labels per point for ``k`` segments, from the tree built by :meth:`fit` (no refit)."""
+        n_leaves = len(self.tree_) + 1
+        k = check_k(k, len(self._X))
+        if k > n_leaves:
+            raise ConfigError(
+                f"k={k} is larger than the {n_leaves} micro-clusters the tree was built on; "
+                f"choose k ≤ {n_leaves}"
+            )
+        leaf_labels = cut_tree(self.tree_, k)
+        labels = leaf_labels if self.micro_labels_ is None else leaf_labels[self.micro_labels_]
+        return relabel_by_size(labels)
+
+
+@register("hdbscan")
+class HDBSCANClusterer:
+    """Density-based segments (the ``hdbscan`` package): the number of segments is found, not chosen.
+
+    Parameters
+    ----------
+    min_cluster_size : int
+        Smallest group that counts as a segment.
+    min_samples : int or None
+        How conservative the density estimate is; ``None`` means ``min_cluster_size``.
+    noise : {"keep", "nearest"}
+        ``"keep"`` leaves noise users at ``-1``; ``"nearest"`` gives each one the segment whose centroid is
+        closest (in ``metric``). When no segment is found every user stays ``-1`` whatever the policy, and
+        ``notes_`` says so. ``n_noise_`` counts the users hdbscan called noise, before the policy.
+    metric : {"euclidean", "cosine"}
+        Distance in the clustering space; cosine runs as Euclidean on L2-normalised rows, which orders
+        neighbours the same way and keeps hdbscan's fast tree algorithms.
+    """
+
+    def __init__(
+        self,
+        min_cluster_size: int = 15,
+        min_samples: int | None = None,
+        noise: str = "keep",
+        metric: str = "euclidean",
+    ) -> None:
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.noise = noise
+        self.metric = metric
+
+    def fit(self, X: np.ndarray) -> HDBSCANClusterer:
+        if self.noise not in NOISE_POLICIES:
+            known = ", ".join(NOISE_POLICIES)
+            raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of: {known}")
+        if self.metric not in ("euclidean", "cosine"):
+            raise ConfigError(f"unknown metric {self.metric!r} for hdbscan; choose euclidean or cosine")
+        if int(self.min_cluster_size) < 2:
+            raise ConfigError(f"min_cluster_size={self.min_cluster_size} is too small; choose 2 or more")
+        X = _as_points(X)
+        if self.metric == "cosine":
+            X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        n = len(X)
+        self.notes_ = []
+        if n <= int(self.min_cluster_size):
+            raw = np.full(n, -1, dtype=np.int64)
+        else:
+            import hdbscan
+
+            min_samples = None if self.min_samples is None else min(int(self.min_samples), n - 1)
+            raw = hdbscan.HDBSCAN(
+                min_cluster_size=int(self.min_cluster_size), min_samples=min_samples, metric="euclidean"
+            ).fit_predict(X)
+        labels = relabel_by_size(raw)
+        n_segments = int(labels.max()) + 1
+        n_noise = int((labels < 0).sum())
+        self.n_noise_ = n_noise
+        if n_segments == 0:
+            self.notes_.append(
+                f"hdbscan found no segment: all {n:,} users are noise; try a smaller min_cluster_size "
+                f"than {self.min_cluster_size}"
+            )
+        else:
+            self.notes_.append(
+                f"hdbscan found {n_segments} segments and left {n_noise:,} of {n:,} users "
+                f"({n_noise / n:.1%}) as noise"
+            )
+        self.centers_ = segment_centers(X, labels)
+        if self.noise == "nearest" and n_segments and n_noise:
+            noisy = labels < 0
+            centers = self.centers_
+            # ||x - c||² up to the per-row constant ||x||², without an (n, k, d) intermediate.
+            distances = (centers**2).sum(axis=1)[None, :] - 2 * X[noisy] @ centers.T
+            labels[noisy] = distances.argmin(axis=1)
+            self.notes_.append(f"{n_noise:,} noise users were given the segment with the nearest centroid")
+            self.centers_ = segment_centers(X, labels)
+        self.labels_ = labels
+        return self
+
+
+def _micro_clusters(X: np.ndarray, n_micro: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Summarise ``X`` by up to ``n_micro`` centroids; returns (centroids, sizes, micro label per point).
+
+    Random initialisation and 20 Lloyd iterations: micro-clusters only need to cover the data, and
+    k-means++ seeding of 1,000 centres alone took most of a minute at 50,000 × 384.
+    """
+    from sklearn.cluster import KMeans
+
+    model = KMeans(n_clusters=n_micro, init="random", n_init=1, max_iter=20, random_state=seed).fit(X)
+    # k-means can leave a centre empty (duplicates): keep only occupied ones and recompute the means.
+    _, micro = np.unique(model.labels_, return_inverse=True)
+    return segment_centers(X, micro), np.bincount(micro), micro
+
+
+def weighted_linkage(centroids: np.ndarray, sizes: np.ndarray, method: str) -> np.ndarray:
+    """Linkage over weighted points, as if each centroid stood for ``sizes[i]`` identical points.
+
+    Lance–Williams updates on a dense distance matrix (fine for the ~1,000 micro-clusters it is used on).
+    Heights follow scipy's conventions, so a dendrogram reads the same on both paths: for Ward the height
+    of merging A and B is ``sqrt(2 nA nB / (nA + nB)) * ||cA - cB||``.
+
+    Returns
+    -------
+    ndarray of shape (m - 1, 4)
+        scipy linkage matrix: the two merged ids, the height, the number of original points below.
+    """
+    m = len(centroids)
+    sizes = sizes.astype(np.float64)
+    sq = (centroids**2).sum(axis=1)
+    dist2 = np.maximum(sq[:, None] + sq[None, :] - 2 * centroids @ centroids.T, 0.0)
+    if method == "ward":
+        # Work with squared Ward heights: the Lance–Williams Ward update is exact in that form.
+        d = 2 * sizes[:, None] * sizes[None, :] / (sizes[:, None] + sizes[None, :]) * dist2
+    else:
+        d = np.sqrt(dist2)
+    np.fill_diagonal(d, np.inf)
+    ids = np.arange(m)
+    tree = np.zeros((m - 1, 4))
+    for step in range(m - 1):
+        a, b = np.unravel_index(np.argmin(d), d.shape)
+        a, b = min(a, b), max(a, b)
+        na, nb = sizes[a], sizes[b]
+        if method == "ward":
+            height = np.sqrt(d[a, b])
+            merged = ((na + sizes) * d[a] + (nb + sizes) * d[b] - sizes * d[a, b]) / (na + nb + sizes)
+        elif method == "average":
+            height = d[a, b]
+            merged = (na * d[a] + nb * d[b]) / (na + nb)
+        else:
+            height = d[a, b]
+            merged = np.maximum(d[a], d[b])
+        tree[step] = (min(ids[a], ids[b]), max(ids[a], ids[b]), height, na + nb)
+        # The merged cluster lives on in row a; row b is retired.
+        d[a, :] = merged
+        d[:, a] = merged
+        d[a, a] = np.inf
+        d[b, :] = np.inf
+        d[:, b] = np.inf
+        sizes[a] = na + nb
+        ids[a] = m + step
+    return tree
+
+
+def cut_tree(tree: np.ndarray, k: int) -> np.ndarray:
+    """Leaf labels (not renumbered) after undoing the last ``k - 1`` merges of a scipy linkage matrix.
+
+    Unlike ``fcluster(..., "maxclust")`` this always yields exactly ``k`` groups, even with tied heights.
+    """
+    n = len(tree) + 1
+    parent = np.arange(2 * n - 1)
+    merges = tree[: n - k, :2].astype(np.int64)
+    parent[merges[:, 0]] = n + np.arange(n - k)
+    parent[merges[:, 1]] = n + np.arange(n - k)
+    # Pointer jumping: every node ends up pointing at the root of its group in O(log depth) passes.
+    while True:
+        jumped = parent[parent]
+        if np.array_equal(jumped, parent):
+            break
+        parent = jumped
+    return parent[:n]

@@ -1,0 +1,213 @@
+"""User profiles → a small clustering space (UMAP or PCA) and a 2-d map.
+
+One k-NN graph, computed once by :func:`knn_graph`, feeds both the clustering-space UMAP and the 2-d map
+UMAP (``precomputed_knn``): that cut UMAP's first fit at 10k users from 75 s to 17 s. ``umap`` is imported
+lazily because importing it costs seconds (and numba compiles on the first fit: :func:`warm_up`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from segmentation.errors import ConfigError
+from segmentation.paths import workspace_dir
+
+N_NEIGHBORS = 15
+METHODS = ("umap", "pca", "none")
+# Exact brute-force neighbours up to here (4 s at 10k × 384); above it, the approximate NN-descent UMAP itself
+# would use (brute force took 60 s at 50k).
+BRUTE_FORCE_LIMIT = 20_000
+# Below this UMAP has too few points to build a neighbourhood graph worth the name.
+MIN_UMAP_POINTS = 4
+
+Knn = tuple[np.ndarray, np.ndarray]
+
+
+def knn_graph(X: np.ndarray, n_neighbors: int = N_NEIGHBORS, metric: str = "cosine", seed: int = 0) -> Knn:
+    """Nearest neighbours of every row, in UMAP's ``precomputed_knn`` format.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_neighbors : int
+        Neighbours per row, the row itself included; clamped to ``n_samples``.
+    metric : str
+        Any metric scikit-learn's ``NearestNeighbors`` (and pynndescent) accept.
+    seed : int
+        Seed of the approximate search used above 20,000 rows; exact brute force below is deterministic.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples, n_neighbors), int64
+        ``indices[i, 0] == i``: each row is its own first neighbour, even among duplicate rows.
+    distances : ndarray of shape (n_samples, n_neighbors), float32, ascending per row
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n = len(X)
+    k = max(1, min(int(n_neighbors), n))
+    if n > BRUTE_FORCE_LIMIT:
+        from pynndescent import NNDescent
+
+        indices, distances = NNDescent(X, n_neighbors=k, metric=metric, random_state=seed).neighbor_graph
+    else:
+        from sklearn.neighbors import NearestNeighbors
+
+        search = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(X)
+        distances, indices = search.kneighbors(X)
+    return _self_first(np.asarray(indices, dtype=np.int64), np.maximum(distances, 0).astype(np.float32))
+
+
+def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Put each row itself at position 0 (duplicates can tie with it at distance 0 and come first)."""
+    rows = np.arange(len(indices))[:, None]
+    is_self = indices == rows
+    absent = ~is_self.any(axis=1)
+    # A row crowded out by its duplicates drops its last neighbour to make room for itself.
+    indices[absent, -1] = rows[absent, 0]
+    distances[absent, -1] = 0.0
+    is_self[absent, -1] = True
+    order = np.argsort(~is_self, axis=1, kind="stable")
+    indices = np.take_along_axis(indices, order, axis=1)
+    distances = np.take_along_axis(distances, order, axis=1)
+    distances[:, 0] = 0.0
+    return indices, distances
+
+
+def reduce(
+    X: np.ndarray,
+    method: str = "umap",
+    n_components: int = 5,
+    *,
+    seed: int = 0,
+    knn: Knn | None = None,
+) -> np.ndarray:
+    """The clustering space: profiles reduced to ``n_components`` dimensions.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    method : {"umap", "pca", "none"}
+        ``"umap"``: cosine UMAP with 15 neighbours and ``min_dist=0.0`` (BERTopic's settings: tight
+        clumps suit density and centroid clustering). ``"pca"``: the fast linear alternative.
+        ``"none"``: ``X`` itself.
+    n_components : int
+    seed : int
+        ``random_state`` (UMAP then runs single-threaded, which makes it reproducible).
+    knn : (indices, distances) or None
+        From :func:`knn_graph` on the same ``X``; reused instead of a fresh neighbour search.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components), float32
+        (``n_features`` columns for ``"none"``.) Fewer than 4 points are always reduced with PCA, padded
+        with zero columns where there are fewer points than components.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown reduction {method!r}; choose one of: {', '.join(METHODS)}")
+    X = np.asarray(X, dtype=np.float32)
+    if method == "none":
+        return X.copy()
+    if int(n_components) < 1:
+        raise ConfigError(f"n_components={n_components} must be at least 1")
+    if method == "pca" or len(X) < MIN_UMAP_POINTS:
+        return _pca(X, int(n_components), seed)
+    return _umap(X, int(n_components), min_dist=0.0, seed=seed, knn=knn)
+
+
+def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None) -> np.ndarray:
+    """Coordinates for the map: 2-d cosine UMAP with ``min_dist=0.1`` (PCA below 4 points).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    seed : int
+    knn : (indices, distances) or None
+        From :func:`knn_graph` on the same ``X``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 2), float32
+    """
+    X = np.asarray(X, dtype=np.float32)
+    if len(X) < MIN_UMAP_POINTS:
+        return _pca(X, 2, seed)
+    return _umap(X, 2, min_dist=0.1, seed=seed, knn=knn)
+
+
+def warm_up() -> None:
+    """Fit a tiny UMAP so numba compiles (and caches) its functions before the first real run.
+
+    The app calls this in a background thread at start. With the numba cache persisted (see
+    :func:`_import_umap`) later processes load the compiled code instead of compiling again.
+    """
+    X = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    knn = knn_graph(X)
+    reduce(X, "umap", 5, knn=knn)
+    map_2d(X, knn=knn)
+
+
+def _pca(X: np.ndarray, n_components: int, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    n, d = X.shape
+    out = np.zeros((n, n_components), dtype=np.float32)
+    fitted = min(n_components, n, d)
+    if n >= 2 and fitted >= 1:
+        out[:, :fitted] = PCA(n_components=fitted, random_state=seed).fit_transform(X)
+    return out
+
+
+def _umap(X: np.ndarray, n_components: int, *, min_dist: float, seed: int, knn: Knn | None) -> np.ndarray:
+    umap = _import_umap()
+    n = len(X)
+    # UMAP needs fewer neighbours than points; its own fallback for that case ignores a precomputed graph.
+    n_neighbors = min(N_NEIGHBORS, n - 1)
+    precomputed: tuple[Any, ...] = (None, None, None)
+    if knn is not None and len(knn[0]) == n and knn[0].shape[1] >= n_neighbors:
+        # UMAP mutates the graph it is given (disconnected edges → -1): hand it copies, trimmed to size,
+        # because below 4,096 rows it would not trim a wider graph itself.
+        precomputed = (knn[0][:, :n_neighbors].copy(), knn[1][:, :n_neighbors].copy())
+    model = umap.UMAP(
+        n_neighbors=n_neighbors,
+        n_components=n_components,
+        min_dist=min_dist,
+        metric="cosine",
+        random_state=seed,
+        precomputed_knn=precomputed,
+        # Spectral initialisation needs more points than dimensions + 1; random is fine for tiny inputs.
+        init="spectral" if n > n_components + 2 else "random",
+    )
+    with warnings.catch_warnings():
+        # Both are expected here: a seed makes UMAP single-threaded, and the graph carries no search index
+        # because nothing new is ever transformed.
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        return np.asarray(model.fit_transform(X), dtype=np.float32)
+
+
+def _import_umap() -> Any:
+    """Import umap, first pointing numba's cache at the workspace if site-packages is read-only.
+
+    numba writes its compiled cache beside the package; where that is not writable the compiled code
+    would be thrown away with every process, so it goes to ``workspace_dir()/numba-cache`` instead.
+    The variable only takes effect before numba is first imported.
+    """
+    if "NUMBA_CACHE_DIR" not in os.environ and "numba" not in sys.modules:
+        import importlib.util
+
+        spec = importlib.util.find_spec("umap")
+        if spec is None or spec.origin is None:
+            raise ConfigError("the UMAP reduction needs umap-learn: pip install umap-learn, or choose PCA")
+        if not os.access(Path(spec.origin).parent, os.W_OK):
+            cache = workspace_dir() / "numba-cache"
+            cache.mkdir(parents=True, exist_ok=True)
+            os.environ["NUMBA_CACHE_DIR"] = str(cache)
+    import umap
+
+    return umap
