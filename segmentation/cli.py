@@ -27,8 +27,11 @@ class StderrProgress:
         self.stream = stream
         self._started: dict[str, float] = {}
         self._last_decile: dict[str, int] = {}
+        self._finished: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage in self._finished:
+            return
         now = time.perf_counter()
         if stage not in self._started:
             self._started[stage] = now
@@ -40,6 +43,7 @@ class StderrProgress:
                 print(f"{stage}: {done}/{total}", file=self.stream, flush=True)
         elif done >= total:
             elapsed = now - self._started.pop(stage)
+            self._finished.add(stage)
             print(f"{stage}: done in {elapsed:.1f} s", file=self.stream, flush=True)
 
 

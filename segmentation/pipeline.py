@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
-from segmentation.clustering import CLUSTERERS, NOISE_POLICIES, make_clusterer
+from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, make_clusterer
 from segmentation.describe import SegmentDescription, describe_segments
-from segmentation.encoders import default_encoder, get_encoder
+from segmentation.encoders import DEFAULT_ENCODER, get_encoder
 from segmentation.errors import ConfigError
 from segmentation.io import Comments
 from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
@@ -33,7 +33,6 @@ StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
 
 REDUCTIONS = ("auto", "umap", "pca", "none")
-LINKAGES = ("ward", "average", "complete")
 # Dimensions kept by PCA before k-means-like algorithms: enough for sentence embeddings' variance,
 # few enough that a k-sweep stays interactive at 10k users.
 PCA_COMPONENTS = 50
@@ -76,7 +75,7 @@ class SegmentConfig:
         Seed for every random step.
     """
 
-    encoder: str = field(default_factory=default_encoder)
+    encoder: str = DEFAULT_ENCODER
     algorithm: str = "kmeans"
     k: int | Literal["auto"] = "auto"
     k_max: int = 10
@@ -238,6 +237,18 @@ def _stage(progress: StageProgress | None, name: str, done: int, total: int) -> 
         progress(name, done, total)
 
 
+def check_fits(comments: Comments, config: SegmentConfig) -> None:
+    """Refuse, before any work, a config that cannot fit the data (too few users, k too large)."""
+    if comments.n_users < 2:
+        raise ConfigError(
+            f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
+        )
+    if config.algorithm != "hdbscan" and config.k != "auto" and config.k > comments.n_users:
+        raise ConfigError(
+            f"k={config.k} is larger than the {comments.n_users} users in the data; choose k ≤ {comments.n_users}"
+        )
+
+
 def prepare(
     comments: Comments,
     config: SegmentConfig,
@@ -262,10 +273,7 @@ def prepare(
     -------
     Prepared
     """
-    if comments.n_users < 2:
-        raise ConfigError(
-            f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
-        )
+    check_fits(comments, config)
     timings: dict[str, float] = {}
     encoder = get_encoder(config.encoder)
     started = time.perf_counter()
@@ -342,11 +350,8 @@ def cluster_prepared(
     """
     if prepared.config.prepare_key() != config.prepare_key():
         raise ConfigError("internal: the prepared data was built with another encoder or profile settings")
+    check_fits(prepared.comments, config)
     n_users = prepared.n_users
-    if config.algorithm != "hdbscan" and config.k != "auto" and config.k > n_users:
-        raise ConfigError(
-            f"k={config.k} is larger than the {n_users} users in the data; choose k ≤ {n_users}"
-        )
     timings = dict(prepared.timings)
     notes = list(prepared.comments.notes)
 
