@@ -1,0 +1,202 @@
+"""Recommenders: unseen items only, scores with readable reasons, noise users on popularity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_evaluate import taste_frame, tfidf_kmeans
+
+from segmentation.cache import encode_texts
+from segmentation.encoders import get_encoder
+from segmentation.errors import ConfigError
+from segmentation.io import from_frame, load_comments
+from segmentation.profiles import build_profiles
+from segmentation.recommend import (
+    RECOMMENDERS,
+    Interactions,
+    Recommendation,
+    SegmentComments,
+    pick_holdout,
+    target_rank,
+)
+
+ITEM_METHODS = [name for name in RECOMMENDERS if name != "segment_comments"]
+
+
+@pytest.fixture(scope="module")
+def fitted_setup():
+    comments = from_frame(taste_frame(True, users_per_group=30), source="tastes.csv")
+    user_ids, vectors, labels, _ = tfidf_kmeans(4)(comments)
+    labels = labels.copy()
+    labels[:3] = -1  # three noise users, as HDBSCAN's "keep" policy leaves them
+    return comments, Interactions.from_comments(comments, user_ids), vectors, labels
+
+
+def test_interactions_are_binary_and_aligned_with_the_profiles_users(fitted_setup):
+    comments, data, vectors, _ = fitted_setup
+    assert data.matrix.shape == (len(vectors), comments.n_items)
+    assert set(np.unique(data.matrix.data)) == {1.0}
+    first = comments.frame.iloc[0]
+    row = data.user_index(first["user_id"])
+    assert first["item_id"] in set(data.item_ids[data.matrix[row].indices])
+    assert data.has_ratings and data.weights().max() == 5.0
+
+
+def test_repeat_comments_on_one_item_make_one_pair_with_mean_rating_and_latest_time():
+    frame = pd.DataFrame({"user_id": ["a", "a", "a"], "text": ["x", "y", "z"], "item_id": ["i", "i", "j"],
+                          "rating": [2.0, 4.0, None], "time": ["2024-01-01", "2024-03-01", "2024-02-01"]})
+    data = Interactions.from_comments(from_frame(frame, source="t.csv"), ["a"])
+    assert data.matrix.nnz == 2
+    assert data.pair_rating[0] == 3.0 and np.isnan(data.pair_rating[1])
+    assert data.pair_time[0] > data.pair_time[1]
+    assert data.weights().toarray().tolist() == [[3.0, 3.0]]  # the unrated pair gets the mean rating
+
+
+@pytest.mark.parametrize("name", ITEM_METHODS)
+def test_recommendations_never_include_seen_items_and_come_with_reasons(fitted_setup, name):
+    _, data, vectors, labels = fitted_setup
+    model = RECOMMENDERS[name]().fit(data, vectors, labels)
+    for user in data.user_ids[::7]:
+        seen = set(data.item_ids[data.matrix[data.user_index(user)].indices])
+        recommendations = model.recommend(user, n=10)
+        assert len(recommendations) == 10
+        assert not seen & {r.item_id for r in recommendations}
+        assert all(isinstance(r, Recommendation) and r.reason for r in recommendations)
+        scores = [r.score for r in recommendations]
+        assert scores == sorted(scores, reverse=True)
+    ranked = model.rank(np.arange(data.n_users), n=data.n_items)
+    seen_pairs = data.matrix.toarray() > 0
+    assert not any(seen_pairs[u, ranked[u][ranked[u] >= 0]].any() for u in range(data.n_users))
+
+
+@pytest.mark.parametrize("name", ["segment_popularity", "segment_knn", "segment_policy"])
+def test_noise_user_falls_back_to_global_popularity_and_says_so(fitted_setup, name):
+    _, data, vectors, labels = fitted_setup
+    noise_user = data.user_ids[0]
+    ours = RECOMMENDERS[name]().fit(data, vectors, labels).recommend(noise_user, 5)
+    popular = RECOMMENDERS["global_popularity"]().fit(data, vectors, labels).recommend(noise_user, 5)
+    assert [r.item_id for r in ours] == [r.item_id for r in popular]
+    assert all("no segment" in r.reason and "global popularity" in r.reason for r in ours)
+
+
+def test_segment_knn_reason_counts_segment_mates_and_their_ratings(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    user = data.user_ids[10]
+    first = RECOMMENDERS["segment_knn"]().fit(data, vectors, labels).recommend(user, 3)[0]
+    assert first.reason.startswith("liked by ")
+    assert "nearest segment-mates, mean rating" in first.reason
+
+
+def test_segment_knn_neighbours_stay_inside_the_users_segment(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    model = RECOMMENDERS["segment_knn"](n_neighbors=10).fit(data, vectors, labels)
+    rows = np.flatnonzero(labels >= 0)
+    idx, near = model.neighbours(rows)
+    inside = labels[idx] == labels[rows][:, None]
+    assert (inside | (near == 0)).all()
+    assert not (idx == rows[:, None])[near > 0].any()
+
+
+def test_segment_policy_picks_a_method_per_segment_from_the_training_data(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    policy = RECOMMENDERS["segment_policy"](min_validation_users=10).fit(data, vectors, labels)
+    assert set(policy.choice_) == set(np.unique(labels[labels >= 0]).tolist())
+    assert set(policy.choice_.values()) <= set(policy.candidates)
+    for segment, decided in policy.decided_.items():
+        if not decided:
+            assert policy.choice_[segment] == policy.global_choice_
+    reason = policy.recommend(data.user_ids[10], 1)[0].reason
+    assert "validation split" in reason or "too small to tell" in reason
+
+
+def test_user_with_one_interaction_still_gets_recommendations(fitted_setup):
+    comments, _, _, _ = fitted_setup
+    extra = pd.DataFrame([{"user_id": "newcomer", "text": "The espresso tastes rich.", "item_id": "cof-00",
+                           "rating": 5.0, "time": "2024-01-01T00:00:00Z"}])
+    frame = pd.concat([comments.frame[["user_id", "text", "item_id", "rating", "time"]], extra])
+    user_ids, vectors, labels, _ = tfidf_kmeans(4)(from_frame(frame, source="t.csv"))
+    data = Interactions.from_comments(from_frame(frame, source="t.csv"), user_ids)
+    for name in ITEM_METHODS:
+        recommendations = RECOMMENDERS[name]().fit(data, vectors, labels).recommend("newcomer", 5)
+        assert len(recommendations) == 5 and "cof-00" not in {r.item_id for r in recommendations}
+
+
+def test_segment_comments_never_returns_the_users_own_comments(fitted_setup):
+    comments, _, _, labels = fitted_setup
+    frame = comments.frame[["user_id", "text"]]
+    no_items = from_frame(frame, source="no-items.csv")
+    embeddings = encode_texts(no_items.frame["text"].tolist(), get_encoder("tfidf"), None).embeddings
+    profiles = build_profiles(no_items, embeddings)
+    data = Interactions.from_comments(no_items, profiles.user_ids)
+    assert data.n_items == 0
+    model = SegmentComments().fit(data, profiles.vectors, labels, comment_vectors=embeddings)
+    for user in (profiles.user_ids[0], profiles.user_ids[40]):
+        row = data.user_index(user)
+        recommendations = model.recommend(user, 8)
+        assert len(recommendations) == 8
+        rows = [int(r.item_id) for r in recommendations]
+        assert all(no_items.frame.loc[r, "user_id"] != user for r in rows)
+        assert [r.text for r in recommendations] == no_items.frame.loc[rows, "text"].tolist()
+        if labels[row] >= 0:
+            assert (labels[data.comment_user[rows]] == labels[row]).all()
+            assert all("member of your segment" in r.reason for r in recommendations)
+        else:
+            assert all("no segment" in r.reason for r in recommendations)
+
+
+def test_segment_comments_needs_the_comment_embeddings(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    with pytest.raises(ConfigError, match="comment embeddings"):
+        SegmentComments().fit(data, vectors, labels)
+
+
+def test_unknown_user_is_a_clear_error(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    model = RECOMMENDERS["global_popularity"]().fit(data, vectors, labels)
+    with pytest.raises(ConfigError, match="not in the data"):
+        model.recommend("nobody")
+
+
+def test_pick_holdout_takes_the_latest_pair_of_users_with_two_or_more():
+    users = np.array([0, 0, 0, 1, 2, 2])
+    times = np.array([5.0, 9.0, 1.0, 3.0, 2.0, 2.0])
+    assert pick_holdout(users, times).tolist() == [False, True, False, False, False, True]
+    random_pick = pick_holdout(users, np.full(6, np.nan), seed=3)
+    assert random_pick.sum() == 2 and not random_pick[3]
+
+
+def test_target_rank_is_one_based_and_never_matches_padding_or_unknown_items():
+    ranked = np.array([[4, 2, -1], [1, 0, 3], [-1, -1, -1]])
+    assert target_rank(ranked, np.array([2, 7, -1])).tolist() == [2, 0, 0]
+
+
+def test_scale_ten_thousand_users_by_a_thousand_items_ranks_everyone():
+    rng = np.random.default_rng(0)
+    n_users, n_items = 10_000, 1_000
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.9
+    users = np.repeat(np.arange(n_users), rng.integers(2, 10, n_users))
+    items = rng.choice(n_items, size=len(users), p=popularity / popularity.sum())
+    frame = pd.DataFrame({"user_id": [f"u{u:05d}" for u in users], "text": "x",
+                          "item_id": [f"i{i:04d}" for i in items]})
+    comments = from_frame(frame, source="big.csv")
+    user_ids = np.sort(frame["user_id"].unique())
+    vectors = rng.normal(size=(n_users, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = rng.integers(0, 8, n_users)
+    data = Interactions.from_comments(comments, user_ids)
+    for name in ("segment_knn", "item_knn"):
+        ranked = RECOMMENDERS[name]().fit(data, vectors, labels).rank(np.arange(n_users), 10)
+        assert ranked.shape == (n_users, 10) and (ranked >= 0).all()
+
+
+def test_real_recipe_reviews_get_recommendations_with_reasons(recipes_dir):
+    comments = load_comments(recipes_dir / "recipe_reviews_users_ge2.csv.gz")
+    user_ids, vectors, labels, _ = tfidf_kmeans(6)(comments)
+    data = Interactions.from_comments(comments, user_ids)
+    assert data.n_items == 100
+    user = comments.frame["user_id"].iloc[0]
+    recommendations = RECOMMENDERS["segment_knn"]().fit(data, vectors, labels).recommend(user, 5)
+    assert len(recommendations) == 5
+    assert all(r.item_id in set(data.item_ids) for r in recommendations)
+    assert any(r.reason.startswith("liked by") for r in recommendations)
