@@ -1,0 +1,201 @@
+"""Leave-last-out evaluation: segments from training comments only, honest lifts over popularity."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from fixtures import GROUPS
+
+from segmentation.cache import encode_texts
+from segmentation.clustering import make_clusterer
+from segmentation.encoders import get_encoder
+from segmentation.errors import ConfigError
+from segmentation.evaluate import ALL, evaluate, evaluate_pipeline, holdout_split
+from segmentation.io import from_frame, load_comments
+from segmentation.profiles import build_profiles
+
+METRIC_KEYS = {"hit_rate", "ndcg", "mrr", "coverage"}
+
+
+def taste_frame(text_reveals_taste: bool, users_per_group: int = 60, seed: int = 0) -> pd.DataFrame:
+    """Comments on items, one group per user (the fixtures' four topics).
+
+    With ``text_reveals_taste`` a user writes about its group's topic and mostly picks its group's 15 niche
+    items (else one of 10 shared ones). Without it, the topic is drawn at random and every item comes from
+    one Zipf-like popularity over all items, so taste has nothing to do with text (nor with anything):
+    global popularity is the best anyone can do.
+    """
+    rng = np.random.default_rng(seed)
+    groups = list(GROUPS)
+    niche = {g: [f"{g[:3]}-{i:02d}" for i in range(15)] for g in groups}
+    shared = [f"all-{i:02d}" for i in range(10)]
+    everything = shared + [item for g in groups for item in niche[g]]
+
+    def zipf(n: int) -> np.ndarray:
+        p = 1.0 / np.arange(1, n + 1) ** 0.8
+        return p / p.sum()
+
+    rows = []
+    for g in groups:
+        for u in range(users_per_group):
+            user = f"{g[:3]}-user-{u:03d}"
+            topic = g if text_reveals_taste else groups[rng.integers(len(groups))]
+            n = int(rng.integers(2, 9))
+            if text_reveals_taste:
+                items: list[str] = []
+                for _ in range(n):
+                    pool = niche[g] if rng.random() < 0.75 else shared
+                    free = [i for i in pool if i not in items]
+                    weights = zipf(len(pool))[[pool.index(i) for i in free]]
+                    items.append(str(rng.choice(free, p=weights / weights.sum())))
+            else:
+                items = [str(i) for i in rng.choice(everything, size=n, replace=False, p=zipf(len(everything)))]
+            for day, item in enumerate(items):
+                parts = GROUPS[topic]
+                text = (f"{rng.choice(parts['subject']).capitalize()} {rng.choice(parts['verb'])} "
+                        f"{rng.choice(parts['detail'])}.")
+                rows.append({"user_id": user, "text": text, "item_id": item, "rating": float(rng.integers(3, 6)),
+                             "time": f"2024-01-{1 + day:02d}T{u % 24:02d}:00:00Z"})
+    return pd.DataFrame(rows)
+
+
+def tfidf_kmeans(k: int):
+    """A segment_fn from the real pieces: tfidf encoder, user profiles, k-means."""
+
+    def segment_fn(train):
+        embeddings = encode_texts(train.frame["text"].tolist(), get_encoder("tfidf"), None).embeddings
+        profiles = build_profiles(train, embeddings)
+        labels = make_clusterer("kmeans", k=k, seed=0).fit(profiles.vectors).labels_
+        return profiles.user_ids, profiles.vectors, labels, {i: f"segment {i}" for i in range(k)}
+
+    return segment_fn
+
+
+@pytest.fixture(scope="module")
+def revealing():
+    return evaluate(from_frame(taste_frame(True), source="revealing.csv"), tfidf_kmeans(4))
+
+
+@pytest.fixture(scope="module")
+def unrelated():
+    return evaluate(from_frame(taste_frame(False), source="unrelated.csv"), tfidf_kmeans(4))
+
+
+def test_segment_knn_beats_popularity_when_text_reveals_the_segments_taste(revealing):
+    methods = revealing.methods
+    assert methods["segment_knn"]["ndcg"] > 1.25 * methods["global_popularity"]["ndcg"]
+    assert "Segment-kNN beats global popularity" in revealing.verdict
+
+
+def test_segment_knn_does_not_beat_popularity_when_taste_ignores_text(unrelated):
+    methods = unrelated.methods
+    assert methods["segment_knn"]["ndcg"] <= methods["global_popularity"]["ndcg"]
+    assert "Segment-kNN does not beat global popularity" in unrelated.verdict
+    assert unrelated.table().loc["segment_knn", "ndcg_lift"] <= 0
+
+
+def test_to_dict_has_every_method_metric_and_segment(revealing):
+    record = json.loads(json.dumps(revealing.to_dict()))
+    assert set(record) == {"methods", "per_segment", "n_users_evaluated", "top_n", "verdict"}
+    assert set(record["methods"]) == set(ALL)
+    assert all(set(m) == METRIC_KEYS for m in record["methods"].values())
+    assert record["n_users_evaluated"] == 240 and record["top_n"] == 10
+    assert sum(s["users"] for s in record["per_segment"]) == 240
+    for entry in record["per_segment"]:
+        assert {"segment", "name", "users"} | set(ALL) == set(entry)
+        assert all(0.0 <= v <= 1.0 for method in ALL for v in entry[method].values())
+
+
+def test_lift_by_segment_marks_segments_where_segmenting_hurts(revealing, unrelated):
+    lifts = revealing.lift_by_segment()
+    assert list(lifts.columns) == ["segment", "name", "users", "best_method", "lift", "hurts"]
+    assert not lifts["hurts"].any() and (lifts["lift"] > 0).all()
+    hurting = unrelated.lift_by_segment()
+    assert (hurting["hurts"] == (hurting["lift"] < 0)).all()
+
+
+def test_holdout_takes_each_users_latest_item_with_all_its_comments():
+    frame = pd.DataFrame({
+        "user_id": ["a", "a", "a", "a", "b", "b", "c"],
+        "text": ["one", "two", "three", "again three", "x", "y", "only"],
+        "item_id": ["i1", "i2", "i3", "i3", "i1", "i2", "i1"],
+        "time": ["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-09", "2024-02-01", "2024-01-01",
+                 "2024-01-01"],
+    })
+    train, test = holdout_split(from_frame(frame, source="t.csv"))
+    assert sorted(map(tuple, test.to_numpy())) == [("a", "i3"), ("b", "i1")]
+    assert set(train.frame["text"]) == {"one", "two", "y", "only"}
+
+
+def test_holdout_without_times_is_random_but_seeded():
+    frame = taste_frame(True, users_per_group=5).drop(columns="time")
+    comments = from_frame(frame, source="t.csv")
+    first = holdout_split(comments, seed=1)[1]
+    assert first.equals(holdout_split(comments, seed=1)[1])
+    assert not first.equals(holdout_split(comments, seed=2)[1])
+    assert first["user_id"].is_unique and len(first) == 20
+
+
+def test_user_with_one_item_is_skipped_in_evaluation():
+    frame = taste_frame(True, users_per_group=20)
+    frame = pd.concat([frame, pd.DataFrame([{"user_id": "single", "text": "The espresso tastes rich.",
+                                             "item_id": "cof-00", "rating": 5.0,
+                                             "time": "2024-01-01T00:00:00Z"}])])
+    evaluation = evaluate(from_frame(frame, source="t.csv"), tfidf_kmeans(4), methods=["segment_knn"])
+    assert "single" not in set(evaluation.per_user["user_id"])
+    assert evaluation.n_users_evaluated == 80
+
+
+def test_held_out_comment_naming_its_item_does_not_change_that_items_rank():
+    frame = taste_frame(True, users_per_group=20)
+    user = "run-user-003"
+    latest = frame[frame["user_id"] == user].index[-1]
+    item = frame.loc[latest, "item_id"]
+    naming, neutral = frame.copy(), frame.copy()
+    naming.loc[latest, "text"] = f"{item} {item} {item} is the item {item} I bought: {item}"
+    neutral.loc[latest, "text"] = "Fine."
+    ranks = []
+    for variant in (naming, neutral):
+        evaluation = evaluate(from_frame(variant, source="t.csv"), tfidf_kmeans(4))
+        per_user = evaluation.per_user
+        ranks.append(per_user[per_user["user_id"] == user].set_index("method")["rank"])
+    pd.testing.assert_series_equal(ranks[0], ranks[1])
+
+
+def test_evaluation_needs_items_and_repeat_users():
+    no_items = from_frame(pd.DataFrame({"user_id": ["a", "b"], "text": ["x", "y"]}), source="t.csv")
+    with pytest.raises(ConfigError, match="item column"):
+        evaluate(no_items, tfidf_kmeans(2))
+    singles = from_frame(pd.DataFrame({"user_id": ["a", "b"], "text": ["x", "y"], "item_id": ["1", "2"]}),
+                         source="t.csv")
+    with pytest.raises(ConfigError, match="2 or more items"):
+        evaluate(singles, tfidf_kmeans(2))
+
+
+def test_real_recipe_reviews_evaluate_with_an_honest_verdict(recipes_dir):
+    comments = load_comments(recipes_dir / "recipe_reviews_users_ge2.csv.gz")
+    evaluation = evaluate(comments, tfidf_kmeans(8))
+    assert evaluation.n_users_evaluated > 1500
+    table = evaluation.table()
+    assert set(table.index) == set(ALL)
+    assert table["ndcg"].between(0, 1).all() and table["coverage"].between(0, 1).all()
+    labels = {"segment_popularity": "Segment popularity", "segment_knn": "Segment-kNN"}
+    for method, label in labels.items():
+        if table.loc[method, "ndcg_lift"] <= 0:
+            assert f"{label} does not beat global popularity" in evaluation.verdict
+        else:
+            assert f"{label} beats global popularity" in evaluation.verdict or "within noise" in evaluation.verdict
+
+
+@pytest.mark.slow
+def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
+    from segmentation.pipeline import SegmentConfig
+
+    frame = taste_frame(True, users_per_group=30)
+    config = SegmentConfig(encoder="tfidf", k=4)
+    evaluation = evaluate_pipeline(from_frame(frame, source="t.csv"), config, top_n=5)
+    assert evaluation.top_n == 5 and evaluation.n_users_evaluated == 120
+    assert evaluation.methods["segment_knn"]["ndcg"] > evaluation.methods["global_popularity"]["ndcg"]
