@@ -114,10 +114,14 @@ class Evaluation:
     per_user: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def to_dict(self) -> dict:
-        """The JSON-able record written as ``evaluation.json``."""
+        """The JSON-able record written as ``evaluation.json``; each method carries its ``ndcg_lift``."""
+        per_segment = [
+            {**entry, **_with_lift({m: v for m, v in entry.items() if m in self.methods})}
+            for entry in self.per_segment
+        ]
         return {
-            "methods": self.methods,
-            "per_segment": self.per_segment,
+            "methods": _with_lift(self.methods),
+            "per_segment": per_segment,
             "n_users_evaluated": self.n_users_evaluated,
             "top_n": self.top_n,
             "verdict": self.verdict,
@@ -150,6 +154,16 @@ class Evaluation:
 
 def _lift(value: float, base: float) -> float:
     return value / base - 1.0 if base > 0 else float("nan")
+
+
+def _with_lift(methods: Mapping[str, Mapping[str, float]]) -> dict[str, dict]:
+    """Each method's metrics plus its NDCG lift over global popularity (None where undefined)."""
+    base = methods[BASELINE]["ndcg"]
+    out = {}
+    for method, values in methods.items():
+        lift = _lift(values["ndcg"], base)
+        out[method] = {**values, "ndcg_lift": None if np.isnan(lift) else round(lift, 4)}
+    return out
 
 
 def _metrics(ranks: np.ndarray, ranked: np.ndarray, n_items: int) -> dict[str, float]:
@@ -323,7 +337,7 @@ def pipeline_segment_fn(
     from segmentation.pipeline import cluster_prepared, prepare
 
     def segment_fn(train: Comments) -> tuple[np.ndarray, np.ndarray, np.ndarray, Mapping[int, str]]:
-        prepared = prepare(train, config, cache=cache, progress=progress)
+        prepared = prepare(train, config, cache=cache, progress=progress, with_map=False)
         result = cluster_prepared(prepared, config, progress=progress)
         return prepared.profiles.user_ids, prepared.profiles.vectors, result.labels, result.names
 

@@ -255,6 +255,7 @@ def prepare(
     *,
     cache: EmbeddingCache | None = None,
     progress: StageProgress | None = None,
+    with_map: bool = True,
 ) -> Prepared:
     """Encode the comments, build one profile per user, the shared k-NN graph and the 2-d map.
 
@@ -268,6 +269,8 @@ def prepare(
         Embedding cache; the workspace's one when None.
     progress : callable or None
         ``progress(stage, done, total)``; encoding reports each batch.
+    with_map : bool
+        Compute the 2-d map; without it (evaluation needs no map) the coordinates are NaN.
 
     Returns
     -------
@@ -299,11 +302,15 @@ def prepare(
     _stage(progress, "profile", 1, 1)
 
     started = time.perf_counter()
-    _stage(progress, "map", 0, 1)
     knn = knn_graph(profiles.vectors, seed=config.seed)
-    coords = map_2d(profiles.vectors, seed=config.seed, knn=knn)
-    timings["map"] = time.perf_counter() - started
-    _stage(progress, "map", 1, 1)
+    timings["knn"] = time.perf_counter() - started
+    coords = np.full((len(profiles.user_ids), 2), np.nan)
+    if with_map:
+        started = time.perf_counter()
+        _stage(progress, "map", 0, 1)
+        coords = map_2d(profiles.vectors, seed=config.seed, knn=knn)
+        timings["map"] = time.perf_counter() - started
+        _stage(progress, "map", 1, 1)
     return Prepared(
         comments=comments,
         config=config,

@@ -101,12 +101,16 @@ def test_to_dict_has_every_method_metric_and_segment(revealing):
     record = json.loads(json.dumps(revealing.to_dict()))
     assert set(record) == {"methods", "per_segment", "n_users_evaluated", "top_n", "verdict"}
     assert set(record["methods"]) == set(ALL)
-    assert all(set(m) == METRIC_KEYS for m in record["methods"].values())
+    assert all(set(m) == METRIC_KEYS | {"ndcg_lift"} for m in record["methods"].values())
+    assert record["methods"]["global_popularity"]["ndcg_lift"] == 0.0
+    base = record["methods"]["global_popularity"]["ndcg"]
+    knn = record["methods"]["segment_knn"]
+    assert knn["ndcg_lift"] == pytest.approx(knn["ndcg"] / base - 1, abs=1e-4)
     assert record["n_users_evaluated"] == 240 and record["top_n"] == 10
     assert sum(s["users"] for s in record["per_segment"]) == 240
     for entry in record["per_segment"]:
         assert {"segment", "name", "users"} | set(ALL) == set(entry)
-        assert all(0.0 <= v <= 1.0 for method in ALL for v in entry[method].values())
+        assert all(0.0 <= entry[method][m] <= 1.0 for method in ALL for m in METRIC_KEYS)
 
 
 def test_lift_by_segment_marks_segments_where_segmenting_hurts(revealing, unrelated):
