@@ -10,6 +10,7 @@ Register a new recommender with ``@register("name")``; :data:`RECOMMENDERS` maps
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -140,7 +141,7 @@ class Interactions:
         """Row of ``user_id``; :class:`ConfigError` when the user is not in the data."""
         found = np.flatnonzero(self.user_ids == str(user_id))
         if not len(found):
-            raise ConfigError(f"user {user_id!r} is not in the data; pick one of its user ids")
+            raise ConfigError(unknown_user_message(user_id, self.user_ids))
         return int(found[0])
 
     def weights(self) -> sp.csr_matrix:
@@ -810,6 +811,15 @@ class SegmentComments:
         return picked
 
 
+def unknown_user_message(user_id: str, known: Sequence[str]) -> str:
+    """Say the user is missing, and suggest the closest ids (users mistype case and leading zeros)."""
+    known = [str(k) for k in known]
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(str(user_id).lower(), list(lowered), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(lowered[c]) for c in close)}?" if close else "; pick one of its user ids"
+    return f"user {user_id!r} is not in the data ({len(known):,} users){hint}"
+
+
 def recommend_for_user(
     comments: Comments,
     config: SegmentConfig,
@@ -838,7 +848,9 @@ def recommend_for_user(
     if not comments.has_items and method != "segment_comments":
         notes.append(f"the data has no item column, so in-segment comments are shown instead of {method}")
         method = "segment_comments"
-    prepared = prepare(comments, config, progress=progress)
+    if str(user_id) not in set(comments.frame["user_id"]):
+        raise ConfigError(unknown_user_message(user_id, comments.frame["user_id"].unique()))
+    prepared = prepare(comments, config, progress=progress, with_map=False)
     result = cluster_prepared(prepared, config, progress=progress)
     data = Interactions.from_comments(comments, prepared.profiles.user_ids)
     row = data.user_index(user_id)

@@ -123,3 +123,44 @@ def test_unknown_encoder_lists_the_known_ones(labelled_csv, tmp_path, workspace)
     proc = run_cli("segment", str(labelled_csv), "--out", str(tmp_path / "out"), "--encoder", "word2vec",
                    workspace=workspace)
     assert_one_line_error(proc, "word2vec", "tfidf")
+
+
+@pytest.fixture
+def demo_csv() -> Path:
+    from segmentation.demo import DEMO_PATH
+
+    return DEMO_PATH
+
+
+def test_evaluate_writes_every_method_and_segment(demo_csv, tmp_path, workspace):
+    out = tmp_path / "out"
+    proc = run_cli("evaluate", str(demo_csv), "--out", str(out), "--encoder", "tfidf", "--k", "6", "--top-n", "10",
+                   workspace=workspace)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
+    methods = {"global_popularity", "segment_popularity", "segment_knn", "global_knn", "item_knn", "segment_policy"}
+    assert set(record["methods"]) == methods
+    for values in record["methods"].values():
+        assert {"hit_rate", "ndcg", "mrr", "coverage"} <= set(values)
+    assert len(record["per_segment"]) == 6 and record["n_users_evaluated"] > 400
+    assert {"segment", "name", "users"} <= set(record["per_segment"][0])
+    # The generated tastes decide what users buy, so segments must beat popularity here.
+    assert record["methods"]["segment_knn"]["ndcg"] > 1.25 * record["methods"]["global_popularity"]["ndcg"]
+    assert "segment_knn" in proc.stdout  # the printed table
+
+
+def test_recommend_prints_the_users_segment_and_reasons(demo_csv, tmp_path, workspace):
+    proc = run_cli("recommend", str(demo_csv), "--user", "u00001", "--top-n", "5", "--encoder", "tfidf", "--k", "6",
+                   workspace=workspace)
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["user_id"] == "u00001" and payload["segment"] in range(6)
+    seen = set(pd.read_csv(demo_csv, dtype=str).query("user_id == 'u00001'")["item_id"])
+    items = [r["item_id"] for r in payload["recommendations"]]
+    assert len(items) == 5 and not seen & set(items)
+    assert all(r["reason"] for r in payload["recommendations"])
+
+
+def test_recommend_for_an_unknown_user_suggests_the_close_ids(demo_csv, tmp_path, workspace):
+    proc = run_cli("recommend", str(demo_csv), "--user", "U00001", "--encoder", "tfidf", workspace=workspace)
+    assert_one_line_error(proc, "'U00001' is not in the data", "'u00001'")
