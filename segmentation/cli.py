@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -105,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_and_configure(args: argparse.Namespace):
+    """The comments and the config; without --encoder the encoder suits the data's language."""
+    from segmentation.pipeline import suggest_encoder
+
+    config = _config(args)
+    comments = _load(args)
+    if not args.encoder:
+        config = replace(config, encoder=suggest_encoder(comments))
+    return comments, config
+
+
 def _load(args: argparse.Namespace):
     from segmentation.io import load_comments
 
@@ -147,8 +159,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.pipeline import segment
 
     _check_output_folder(args.out)
-    config = _config(args)
-    comments = _load(args)
+    comments, config = _load_and_configure(args)
     result = segment(comments, config, progress=StderrProgress())
     paths = result.write(args.out)
     metrics = result.metrics
@@ -164,8 +175,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from segmentation.evaluate import evaluate_pipeline
 
     _check_output_folder(args.out)
-    config = _config(args)
-    comments = _load(args)
+    comments, config = _load_and_configure(args)
     evaluation = evaluate_pipeline(comments, config, top_n=args.top_n, progress=StderrProgress())
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "evaluation.json"
@@ -179,8 +189,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     from segmentation.recommend import recommend_for_user
 
-    config = _config(args)
-    comments = _load(args)
+    comments, config = _load_and_configure(args)
     payload = recommend_for_user(
         comments, config, args.user, top_n=args.top_n, method=args.method, progress=StderrProgress()
     )

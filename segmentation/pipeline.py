@@ -22,7 +22,7 @@ import pandas as pd
 from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, make_clusterer
 from segmentation.describe import SegmentDescription, describe_segments
-from segmentation.encoders import DEFAULT_ENCODER, get_encoder
+from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
 from segmentation.io import Comments
 from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
@@ -36,6 +36,9 @@ REDUCTIONS = ("auto", "umap", "pca", "none")
 # Dimensions kept by PCA before k-means-like algorithms: enough for sentence embeddings' variance,
 # few enough that a k-sweep stays interactive at 10k users.
 PCA_COMPONENTS = 50
+# Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) for encoder choice.
+CJK_SHARE = 0.2
+_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]"
 PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentence-transformers", "torch")
 
 
@@ -235,6 +238,19 @@ def _version(package: str) -> str:
 def _stage(progress: StageProgress | None, name: str, done: int, total: int) -> None:
     if progress is not None:
         progress(name, done, total)
+
+
+def suggest_encoder(comments: Comments) -> str:
+    """The encoder to preselect for this data: MiniLM reads only English, so mostly-Chinese
+    comments get the multilingual encoder where it is installed."""
+    sample = comments.frame["text"].head(2000)
+    n_chars = int(sample.str.len().sum())
+    n_cjk = int(sample.str.count(_CJK).sum())
+    if n_chars and n_cjk / n_chars > CJK_SHARE:
+        available = {status.name for status in encoder_status() if status.available}
+        if "multilingual" in available:
+            return "multilingual"
+    return DEFAULT_ENCODER
 
 
 def check_fits(comments: Comments, config: SegmentConfig) -> None:

@@ -50,3 +50,40 @@ def labelled_comments(users_per_group: int = 15, comments_per_user: int = 3, see
                 )
                 rows.append({"user_id": user, "text": text, "true_group": group})
     return pd.DataFrame(rows)
+
+
+GROUPS_ZH: dict[str, dict[str, list[str]]] = {
+    "coffee": {
+        "subject": ["这款意式浓缩", "这包深烘咖啡豆", "这个磨豆机", "手冲咖啡壶", "冷萃咖啡"],
+        "verb": ["喝起来", "闻起来", "冲出来", "做出来"],
+        "detail": ["香浓顺滑，油脂很厚", "有点苦，豆子不新鲜", "酸度低，配燕麦奶刚好",
+                   "果香明显，像浅烘的埃塞俄比亚豆"],
+    },
+    "running": {
+        "subject": ["这双越野跑鞋", "这条跑步短裤", "马拉松鞋垫", "这块运动手表", "这个跑步水袋背心"],
+        "verb": ["跑起来", "穿着", "用起来", "训练时"],
+        "detail": ["二十公里长跑不磨脚", "脚趾太挤，跑五公里就疼", "夏天跑步轻便透气", "泥地和山路抓地力很好"],
+    },
+    "skincare": {
+        "subject": ["这瓶保湿面霜", "这款防晒霜", "这支精华液", "这个洗面奶", "这片面膜"],
+        "verb": ["用起来", "涂上去", "敷完", "洗完脸"],
+        "detail": ["皮肤很水润不油腻", "有点刺激，脸上起了痘痘", "吸收很快，毛孔变细了", "美白效果明显，肤色均匀"],
+    },
+    "gaming": {
+        "subject": ["这款游戏", "这个游戏手柄", "这副电竞耳机", "这台游戏主机", "这个多人射击游戏"],
+        "verb": ["玩起来", "运行", "手感", "联机"],
+        "detail": ["六十帧很流畅，联网不卡", "很差，打boss老是闪退", "开放世界任务超级多", "还行，但是抽卡太氪金"],
+    },
+}
+
+
+def labelled_comments_zh(users_per_group: int = 15, comments_per_user: int = 3, seed: int = 0) -> pd.DataFrame:
+    """The Chinese counterpart of :func:`labelled_comments`."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, parts in GROUPS_ZH.items():
+        for u in range(users_per_group):
+            for _ in range(comments_per_user):
+                text = f"{rng.choice(parts['subject'])}{rng.choice(parts['verb'])}{rng.choice(parts['detail'])}。"
+                rows.append({"user_id": f"{group[:3]}-{u:02d}", "text": text, "true_group": group})
+    return pd.DataFrame(rows)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures import labelled_comments
+from fixtures import labelled_comments, labelled_comments_zh
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cache import EmbeddingCache
+from segmentation.encoders import DEFAULT_ENCODER
 from segmentation.errors import ConfigError
 from segmentation.io import from_frame
-from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare, segment
+from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare, segment, suggest_encoder
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,22 @@ def test_k_larger_than_the_users_is_refused_with_the_counts(labelled):
 def test_unknown_algorithm_names_the_choices():
     with pytest.raises(ConfigError, match="kmeans"):
         SegmentConfig(algorithm="spectral")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoder", ["multilingual", "tfidf"])
+def test_chinese_comments_segment_as_well_as_english(encoder):
+    frame = labelled_comments_zh()
+    truth = frame.groupby("user_id")["true_group"].first()
+    comments = from_frame(frame[["user_id", "text"]], source="中文评论.csv")
+    result = segment(comments, SegmentConfig(encoder=encoder, algorithm="kmeans", k=4))
+    assert _ari(result, truth) >= 0.8  # the bar the English fixture meets with MiniLM
+    keywords = {word for s in result.segments for word in s.keywords}
+    assert keywords & {"咖啡", "跑鞋", "面霜", "游戏", "手柄", "防晒"}
+
+
+def test_chinese_data_gets_the_multilingual_encoder_by_default():
+    zh = from_frame(labelled_comments_zh()[["user_id", "text"]])
+    en = from_frame(labelled_comments()[["user_id", "text"]])
+    assert suggest_encoder(zh) == "multilingual"
+    assert suggest_encoder(en) == DEFAULT_ENCODER
