@@ -9,6 +9,7 @@ Parquet with pyarrow, XLSX with openpyxl; uploads stay in memory.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -79,6 +80,14 @@ _PUNCT = re.compile("[\u00a0-\u00bf\u00d7\u00f7\u2010-\u206f\u2190-\u22ff\u2460-
 _DELIMITERS = (",", "\t", ";", "|")
 _NS_BOUNDS = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
 _MAX_EXAMPLE = 40
+_MISSING = frozenset({"nan", "na", "n/a", "nat", "null", "none", "-", "--", "?"})
+
+MAX_ROWS = 1_000_000
+"""Default row limit: beyond it the profiles, the k-NN graph and the map outgrow a laptop's memory."""
+MAX_BYTES = 256 * 2**20
+"""Default size limit of a file after decompression (the app's upload limit, 200 MB, sits below it)."""
+MAX_TEXT_CHARS = 10_000
+"""Longer comments are cut to this many characters: no encoder reads further (MiniLM stops near 1,000)."""
 
 
 def _norm(name: str) -> str:
@@ -290,7 +299,8 @@ def load_comments(
     item_col: str | None = None,
     rating_col: str | None = None,
     time_col: str | None = None,
-    max_rows: int | None = None,
+    max_rows: int | None = MAX_ROWS,
+    max_bytes: int | None = MAX_BYTES,
 ) -> Comments:
     """Read a comment file and return cleaned :class:`Comments`.
 
@@ -302,8 +312,10 @@ def load_comments(
         File name used for the format and in messages; defaults to the path's name or ``"upload"``.
     user_col, text_col, item_col, rating_col, time_col : str, optional
         Column for a role, overriding detection; ``""`` means "this file has no such column".
-    max_rows : int, optional
-        Refuse files with more rows than this.
+    max_rows : int or None
+        Refuse files with more rows than this (default :data:`MAX_ROWS`; None: no limit).
+    max_bytes : int or None
+        Refuse files larger than this after decompression (default :data:`MAX_BYTES`; None: no limit).
 
     Returns
     -------
@@ -312,9 +324,9 @@ def load_comments(
     Raises
     ------
     DataError
-        The file cannot be read, has no usable text, or an override names a missing column.
+        The file cannot be read, is too large, has no usable text, or an override names a missing column.
     """
-    frame = read_table(source, name=name)
+    frame = read_table(source, name=name, max_bytes=max_bytes)
     return from_frame(
         frame,
         user_col=user_col,
@@ -327,12 +339,15 @@ def load_comments(
     )
 
 
-def read_table(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
+def read_table(
+    source: str | Path | bytes, name: str | None = None, *, max_bytes: int | None = MAX_BYTES
+) -> pd.DataFrame:
     """Read a file or uploaded bytes into a DataFrame of strings (``""`` where a cell is empty).
 
     The format comes from the extension (``.gz`` is decompressed first), else from the content.
     ``frame.attrs["first_row"]`` is the spreadsheet row number of the first data row (2 below a
-    header, 1 for JSON lines and plain text), so that messages point at the right row.
+    header, 1 for JSON lines and plain text), so that messages point at the right row, and
+    ``frame.attrs["notes"]`` (when present) lists what the reader chose, e.g. which sheet of a workbook.
 
     Parameters
     ----------
@@ -340,6 +355,8 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
         A path or the raw bytes of an upload.
     name : str, optional
         File name for the format and in messages.
+    max_bytes : int or None
+        Refuse files larger than this, also after decompression (default :data:`MAX_BYTES`).
 
     Returns
     -------
@@ -348,37 +365,47 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
     Raises
     ------
     DataError
-        The file is missing, empty, binary junk, or not parseable in its format.
+        The file is missing, too large, empty, binary junk, or not parseable in its format.
     """
     display = _display_name(source, name)
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
+        _check_size(len(data), max_bytes, display)
     else:
         path = Path(source)
         try:
+            _check_size(path.stat().st_size, max_bytes, display)
             data = path.read_bytes()
         except FileNotFoundError:
             raise DataError(f"{path} does not exist; check the path") from None
+        except IsADirectoryError:
+            raise DataError(f"{path} is a folder; give the path of a comments file") from None
         except OSError as exc:
             raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
     suffix = Path(display).suffix.lower()
     if suffix == ".gz" or data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, display)
+        data = _gunzip(data, display, max_bytes)
         inner = Path(display)
         suffix = Path(inner.stem).suffix.lower() if suffix == ".gz" else suffix
     if not data.strip():
         raise DataError(f"{display} is empty; it needs a header row and at least one comment")
     kind = _sniff_kind(data, suffix, display)
     if kind == "parquet":
-        frame = _read_parquet(data, display)
+        frame = _read_parquet(data, display, max_bytes)
     elif kind == "xlsx":
-        frame = _read_xlsx(data, display)
+        frame = _read_xlsx(data, display, max_bytes)
     else:
         text = _decode(data, display)
         if not text.strip():
             raise DataError(f"{display} is empty; it needs a header row and at least one comment")
         if kind == "text":
             kind = _sniff_text_kind(text, suffix)
+        elif kind == "csv" and text.lstrip()[:2] in ("[{", "{\""):
+            # JSON saved under a .csv name: read what it is rather than a table of braces.
+            kind = "json"
+        elif kind == "lines" and _is_table_header(_first_line(text)):
+            # A .txt export of a table ("user_id,text" on top) is a table, not one comment a line.
+            kind = "csv"
         if kind == "json":
             frame = _read_json(text, display, lines=suffix in (".jsonl", ".ndjson"))
         elif kind == "lines":
@@ -399,7 +426,7 @@ def from_frame(
     rating_col: str | None = None,
     time_col: str | None = None,
     source: str = "",
-    max_rows: int | None = None,
+    max_rows: int | None = MAX_ROWS,
 ) -> Comments:
     """Detect roles, convert, clean and de-duplicate a DataFrame → :class:`Comments`.
 
@@ -411,17 +438,18 @@ def from_frame(
         Column for a role, overriding detection; ``""`` means "no such column".
     source : str
         File name for messages.
-    max_rows : int, optional
-        Refuse tables with more rows than this.
+    max_rows : int or None
+        Refuse tables with more rows than this (default :data:`MAX_ROWS`; None: no limit).
 
     Returns
     -------
     Comments
+        Comments longer than :data:`MAX_TEXT_CHARS` are cut to that length, with a note.
 
     Raises
     ------
     DataError
-        No text column, an override names a missing column, or every comment is empty.
+        No text column, an override names a missing column, too many rows, or every comment is empty.
     """
     where = source or "the table"
     columns = [str(c) for c in df.columns]
@@ -432,7 +460,7 @@ def from_frame(
     if max_rows is not None and len(df) > max_rows:
         raise DataError(
             f"{where} has {len(df):,} rows, more than the limit of {max_rows:,}; "
-            "load a sample or raise the limit"
+            "load a sample or raise the limit (max_rows)"
         )
     df = df.copy()
     df.columns = columns
@@ -461,7 +489,7 @@ def from_frame(
             f"columns found: {_list(columns)}. Choose the text column (text_col=... or --text-col)."
         )
 
-    notes: list[str] = []
+    notes: list[str] = [str(note) for note in df.attrs.get("notes", ())]
     n = len(df)
     frame: dict[str, Any] = {}
     if roles["user"] is None:
@@ -478,6 +506,13 @@ def from_frame(
             )
         frame["user_id"] = users
     frame["text"] = pd.Series([clean_text(v) for v in df[roles["text"]].tolist()], dtype="str")
+    too_long = frame["text"].str.len() > MAX_TEXT_CHARS
+    if too_long.any():
+        frame["text"] = frame["text"].str.slice(0, MAX_TEXT_CHARS)
+        notes.append(
+            f"{int(too_long.sum()):,} comments are longer than {MAX_TEXT_CHARS:,} characters (first: row "
+            f"{_first(too_long) + first_row}); they were cut to that length, beyond what any encoder reads"
+        )
     if roles["item"] is not None:
         items = _strings(df[roles["item"]]).str.strip()
         frame["item_id"] = items.where(items != "", None)
@@ -538,11 +573,29 @@ def _display_name(source: str | Path | bytes, name: str | None) -> str:
     return Path(source).name
 
 
-def _gunzip(data: bytes, name: str) -> bytes:
+def _check_size(size: int, max_bytes: int | None, name: str, what: str = "") -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise DataError(
+            f"{name} is {_megabytes(size)}{what}, more than the limit of {_megabytes(max_bytes)}; "
+            "load a sample (fewer rows) or raise the limit (max_bytes)"
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB"
+
+
+def _gunzip(data: bytes, name: str, max_bytes: int | None) -> bytes:
+    # Decompress in bounded steps: a tiny .gz can expand to gigabytes (a "zip bomb").
+    limit = None if max_bytes is None else max_bytes + 1
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(-1 if limit is None else limit)
     except (OSError, EOFError, zlib.error):
         raise DataError(f"{name} is not a valid gzip file (truncated or corrupt); gzip it again") from None
+    if limit is not None and len(out) >= limit:
+        _check_size(len(out), max_bytes, name, " once decompressed")
+    return out
 
 
 def _sniff_kind(data: bytes, suffix: str, name: str) -> str:
@@ -591,6 +644,11 @@ def _sniff_text_kind(text: str, suffix: str) -> str:
 def _decode(data: bytes, name: str) -> str:
     """Decode text: UTF-8 (BOM or not), UTF-16, GB18030 when it reads as Chinese, else cp1252/latin-1."""
     junk = DataError(f"{name} is not a text table (it looks like binary data); upload a {FORMATS} file")
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        try:
+            return data.decode("utf-32")
+        except UnicodeDecodeError:
+            raise junk from None
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             return data.decode("utf-16")
@@ -603,10 +661,13 @@ def _decode(data: bytes, name: str) -> str:
             encoding = "utf-16-le"
         elif len(sample) % 2 == 0 and sample[0::2].count(0) > 0.4 * len(sample) / 2:
             encoding = "utf-16-be"
+        elif data.count(0) <= 0.001 * len(data):
+            # A few stray NULs (a bad export or a copy-paste) in an otherwise text file: drop them.
+            encoding = ""
         else:
             raise junk
         try:
-            text = data.decode(encoding)
+            text = data.decode(encoding) if encoding else _decode_8bit(data.replace(b"\x00", b""))
         except UnicodeDecodeError:
             raise junk from None
     else:
@@ -616,11 +677,29 @@ def _decode(data: bytes, name: str) -> str:
     return text
 
 
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    # cp1252 leaves five bytes undefined; latin-1 maps every byte.
+    return "".join(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in bad), error.end
+
+
+codecs.register_error("segmentation.cp1252", _cp1252_bytes)
+
+
 def _decode_8bit(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    loose = data.decode("utf-8-sig", "replace")
+    n_bad = loose.count("\ufffd")
+    n_multibyte = sum(1 for ch in loose if ord(ch) > 127) - n_bad
+    if n_multibyte > 2 * n_bad:
+        # Mostly UTF-8 with a few stray single-byte characters (files pasted together from two exports):
+        # read those few bytes as Windows-1252 instead of misreading every UTF-8 character.
+        return data.decode("utf-8-sig", "segmentation.cp1252")
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
@@ -655,6 +734,15 @@ def _first_line(text: str) -> str:
         if line.strip():
             return line
     return ""
+
+
+def _is_table_header(line: str) -> bool:
+    counts = {d: _count_outside_quotes(line, d) for d in _DELIMITERS}
+    delimiter = max(_DELIMITERS, key=lambda d: counts[d])
+    if not counts[delimiter]:
+        return False
+    names = next(csv.reader([line], delimiter=delimiter), [])
+    return _detect([n.strip() for n in names], {})["text"] is not None and len(names) == counts[delimiter] + 1
 
 
 def _count_outside_quotes(line: str, delimiter: str) -> int:
@@ -733,6 +821,8 @@ def _json_series(values: list[Any]) -> pd.Series:
 
 
 def _records_frame(records: list[Any], name: str, what: str) -> pd.DataFrame:
+    if not records:
+        raise DataError(f"{name} holds no records; it needs one object per comment, with a text field")
     columns: dict[str, list[str]] = {}
     for i, record in enumerate(records):
         if not isinstance(record, dict):
@@ -817,29 +907,47 @@ def _typed_to_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
+def _read_parquet(data: bytes, name: str, max_bytes: int | None) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
+        metadata = pq.read_metadata(io.BytesIO(data))
+        unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        _check_size(unpacked, max_bytes, name, " once decompressed")
         table = pq.read_table(io.BytesIO(data))
         frame = table.to_pandas()
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow raises many types (ArrowInvalid, OSError, ...) for a bad file
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise DataError(f"{name} is not a readable Parquet file ({reason}); export it again") from None
     return _typed_to_strings(frame)
 
 
-def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+def _read_xlsx(data: bytes, name: str, max_bytes: int | None) -> pd.DataFrame:
+    """Read the sheet a user means: the first one with a comment column, else the first non-empty one."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        _check_size(sum(i.file_size for i in archive.infolist()), max_bytes, name, " once unzipped")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
-            frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
+            sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, engine="openpyxl")
     except Exception as exc:  # openpyxl/zipfile raise many types for a damaged workbook
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise DataError(f"{name} is not a readable .xlsx workbook ({reason}); save it again") from None
-    if frame.columns.empty:
-        raise DataError(f"{name}: the first sheet is empty; put a header row and the comments there")
-    return _typed_to_strings(frame)
+    filled = {str(title): frame for title, frame in sheets.items() if not frame.columns.empty}
+    if not filled:
+        raise DataError(f"{name}: every sheet is empty; put a header row and the comments in the first sheet")
+    with_text = [t for t, f in filled.items() if _detect([str(c) for c in f.columns], {})["text"]]
+    title = with_text[0] if with_text else next(iter(filled))
+    frame = _typed_to_strings(filled[title])
+    if len(sheets) > 1:
+        why = "the first with a comment column" if with_text else "the first that is not empty"
+        others = [str(t) for t in sheets if str(t) != title]
+        frame.attrs["notes"] = [
+            f"{name} has {len(sheets)} sheets: read {title!r} ({why}); ignored {_list(others)}"
+        ]
+    return frame
 
 
 # -- converting ----------------------------------------------------------------------------------------
@@ -870,18 +978,27 @@ def _example(raw: pd.Series, bad: pd.Series, first_row: int) -> str:
     return f"row {i + first_row}: {value!r}"
 
 
+def _example_or_empty(raw: pd.Series, bad: pd.Series, first_row: int) -> str:
+    return _example(raw, bad, first_row) if bad.any() else "every value is empty"
+
+
+def _present(raw: pd.Series) -> pd.Series:
+    # Exporters write a missing number as "NaN", "NA", "null" ...: missing, not a value that failed to parse.
+    return (raw != "") & ~raw.str.lower().isin(_MISSING)
+
+
 def _ratings(
     values: pd.Series, column: str, where: str, first_row: int, notes: list[str], chosen: bool
 ) -> pd.Series | None:
     raw = _strings(values).str.strip()
     numbers = pd.to_numeric(raw.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
     numbers[~np.isfinite(numbers)] = np.nan
-    present = raw != ""
+    present = _present(raw)
     bad = present & numbers.isna()
     if not numbers.notna().any():
         if chosen:
             raise DataError(
-                f"{where}: column {column!r} has no numbers ({_example(raw, bad, first_row)}); "
+                f"{where}: column {column!r} has no numbers ({_example_or_empty(raw, bad, first_row)}); "
                 "it cannot be the rating"
             )
         notes.append(f"column {column!r} holds no numbers, so it is not used as the rating")
@@ -898,7 +1015,7 @@ def _times(
     values: pd.Series, column: str, where: str, first_row: int, notes: list[str], chosen: bool
 ) -> pd.Series | None:
     raw = _strings(values).str.strip()
-    present = raw != ""
+    present = _present(raw)
     numbers = pd.to_numeric(raw.where(present, None), errors="coerce")
     numeric = numbers.notna()
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
@@ -918,7 +1035,7 @@ def _times(
     if not out.notna().any():
         if chosen:
             raise DataError(
-                f"{where}: column {column!r} holds no dates ({_example(raw, bad, first_row)}); "
+                f"{where}: column {column!r} holds no dates ({_example_or_empty(raw, bad, first_row)}); "
                 "it cannot be the time"
             )
         notes.append(f"column {column!r} holds no dates or unix times, so it is not used as the time")
@@ -941,9 +1058,8 @@ def _from_numbers(numbers: pd.Series, raw: pd.Series) -> pd.Series:
     inside = (numbers / scale).between(-9.2e9, 9.2e9)
     safe = numbers.where(inside, 0.0)
     factor = 10**9 // scale
-    if (safe % 1 == 0).all():  # integers stay exact: float seconds * 1e9 would round to ~256 ns
-        nanos = safe.astype("int64") * factor
-    else:
-        nanos = (safe * factor).round().astype("int64")
+    # Integers stay exact: float seconds * 1e9 would round to ~256 ns.
+    exact = (safe % 1 == 0).all()
+    nanos = safe.astype("int64") * factor if exact else (safe * factor).round().astype("int64")
     out = pd.Series(pd.to_datetime(nanos.to_numpy(), unit="ns", utc=True), index=numbers.index)
     return out.where(inside, pd.NaT).astype("datetime64[ns, UTC]")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,8 @@ from hypothesis import strategies as st
 
 from segmentation.errors import DataError
 from segmentation.io import (
+    MAX_ROWS,
+    MAX_TEXT_CHARS,
     Comments,
     clean_text,
     detect_roles,
@@ -409,3 +413,42 @@ def test_any_unicode_csv_loads_back_as_the_cleaned_originals(
         return
     got = list(zip(comments.frame["user_id"], comments.frame["text"], strict=True))
     assert got == list(expected)
+
+
+def test_a_million_and_one_rows_are_refused_by_default_with_the_limit_named() -> None:
+    frame = pd.DataFrame({"text": np.full(MAX_ROWS + 1, "x", dtype=object)})
+    with pytest.raises(DataError, match=r"big\.csv has 1,000,001 rows, more than the limit of 1,000,000"):
+        from_frame(frame, source="big.csv")
+
+
+def test_read_table_notes_reach_the_comments_when_the_app_loads_in_two_steps() -> None:
+    # The app caches read_table and from_frame separately: the sheet note must survive the hand-over.
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        pd.DataFrame({"About": ["read me"]}).to_excel(writer, sheet_name="README", index=False)
+        FRAME.to_excel(writer, sheet_name="Reviews", index=False)
+    raw = read_table(buffer.getvalue(), name="book.xlsx")
+    comments = from_frame(pickle.loads(pickle.dumps(raw)), source="book.xlsx")
+    assert comments.frame["text"].tolist() == TEXTS
+    assert comments.notes[0] == (
+        "book.xlsx has 2 sheets: read 'Reviews' (the first with a comment column); ignored 'README'"
+    )
+
+
+def test_long_comments_are_cut_to_the_limit_and_the_rest_is_untouched() -> None:
+    long = "word " * (MAX_TEXT_CHARS // 2)
+    comments = from_frame(pd.DataFrame({"user_id": ["a", "b"], "text": [long, "short"]}), source="l.csv")
+    assert comments.frame["text"].tolist() == [long.strip()[:MAX_TEXT_CHARS], "short"]
+    assert "1 comments are longer than 10,000 characters (first: row 2)" in comments.notes[0]
+
+
+def test_a_folder_given_as_the_input_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="is a folder; give the path of a comments file"):
+        load_comments(tmp_path)
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = _write(FRAME, tmp_path / "c.csv")
+    with pytest.raises(DataError, match=r"c\.csv is 0\.0 MB, more than the limit of 0\.0 MB"):
+        load_comments(path, max_bytes=10)
+    assert load_comments(path, max_bytes=None).n_comments == 3
