@@ -5,8 +5,10 @@ import streamlit as st
 from segmentation.errors import SegmentationError
 from segmentation.io import FORMATS, ROLES
 from segmentation.views import comments_per_user, text_length_summary, text_lengths
-from ui import charts, data, state
+from ui import charts, data, route, state
 from ui.text import labelled, show_error
+
+route.through_app()
 
 ROLE_HELP = {
     "user": "Who wrote the comment. Without it, each comment is its own user.",

@@ -5,8 +5,10 @@ import streamlit as st
 
 from segmentation.errors import SegmentationError
 from segmentation.views import lift_frame, map_frame, segment_labels, segment_of, user_comments
-from ui import charts, data, loaders, runs, state
+from ui import charts, data, loaders, route, runs, state
 from ui.text import labelled, show_error
+
+route.through_app()
 
 st.title("Recommend")
 try:
@@ -43,8 +45,9 @@ with about:
     st.dataframe(user_comments(comments, user), hide_index=True)
 with where:
     snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
-    st.plotly_chart(charts.segment_map(map_frame(result.assignments, labels, snippets, highlight=user),
-                                       title="Where the user sits (star)"), key="user_map")
+    frame = map_frame(result.assignments, labels, snippets, highlight=user)
+    st.plotly_chart(charts.segment_map(frame, charts.segment_colours(labels), title="Where the user sits (star)"),
+                    key="user_map")
 
 what = "items" if recommenders.has_items else "comments by segment peers"
 mine, everyone = st.columns(2)

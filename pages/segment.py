@@ -17,8 +17,10 @@ from segmentation.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, loaders, runs, state
+from ui import charts, data, loaders, route, runs, state
 from ui.text import labelled, show_error
+
+route.through_app()
 
 ALGORITHMS = {
     "kmeans": "K-means",
@@ -45,8 +47,8 @@ except SegmentationError as error:
 labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n_comments:,} comments")
 
 statuses = {s.name: s for s in encoder_status()}
-settings, advanced = st.columns([3, 2])
-with settings:
+encoder_box, algorithm_box = st.columns(2)
+with encoder_box:
     encoder = state.kept(
         st.selectbox, "Encoder", key="seg_encoder", default=DEFAULT_ENCODER, options=list(statuses),
         format_func=lambda n: statuses[n].label + ("" if statuses[n].available else " — unavailable"),
@@ -57,28 +59,34 @@ with settings:
     if status.argument:
         argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")
         spec = f"{encoder}:{argument.strip()}" if argument.strip() else encoder
+with algorithm_box:
     algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default="kmeans",
                            options=[a for a in ALGORITHMS if a in CLUSTERERS], format_func=ALGORITHMS.get)
-    max_k = max(2, min(20, comments.n_users))
-    k: int | str = "auto"
-    linkage, min_cluster_size, noise = "ward", 10, "keep"
-    if algorithm != "hdbscan":
+max_k = max(2, min(20, comments.n_users))
+k: int | str = "auto"
+linkage, min_cluster_size, noise = "ward", 10, "keep"
+size_box, option_box = st.columns(2)
+if algorithm != "hdbscan":
+    with size_box:
         auto = state.kept(st.checkbox, "Choose k by the best silhouette", key="seg_auto_k", default=True)
         chosen_k = state.kept(st.slider, "Number of segments (k)", key="seg_k", default=min(6, max_k),
                               valid=lambda v: isinstance(v, int) and 2 <= v <= max_k,
                               min_value=2, max_value=max_k, disabled=auto or max_k == 2)
-        k = "auto" if auto else chosen_k
-        if algorithm == "agglomerative":
+    k = "auto" if auto else chosen_k
+    if algorithm == "agglomerative":
+        with option_box:
             linkage = state.kept(st.selectbox, "Linkage", key="seg_linkage", default="ward", options=LINKAGES)
-    else:
+else:
+    with size_box:
         min_cluster_size = state.kept(
             st.number_input, "Minimum cluster size", key="seg_mcs", default=10,
             valid=lambda v: isinstance(v, int) and 2 <= v <= max(2, comments.n_users),
             min_value=2, max_value=max(2, comments.n_users), step=1,
         )
+    with option_box:
         noise = state.kept(st.radio, "Noise users", key="seg_noise", default="keep",
                            options=list(NOISE_POLICIES), format_func=NOISE_LABELS.get)
-with advanced, st.expander("Advanced", expanded=False):
+with st.expander("Advanced: seed, recency, user attributes"):
     seed = state.kept(st.number_input, "Random seed", key="seg_seed", default=0, min_value=0, step=1)
     half_life = 0.0
     if comments.has_times:
@@ -99,25 +107,24 @@ except SegmentationError as error:
     show_error(error)
     st.stop()
 
-with settings:
-    if not status.available:
-        st.warning(f"{status.label} cannot run here: {status.reason}. Choose another encoder.")
-    elif loaders.is_prepared(comments, config):
-        st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
+if not status.available:
+    st.warning(f"{status.label} cannot run here: {status.reason}. Choose another encoder.")
+elif loaders.is_prepared(comments, config):
+    st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
+else:
+    estimate = estimate_seconds(spec, comments.n_comments)
+    if estimate is None:
+        st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
     else:
-        estimate = estimate_seconds(spec, comments.n_comments)
-        if estimate is None:
-            st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
-        else:
-            st.caption(f"Estimated encoding time: about {duration(estimate)} "
-                       "(comments encoded before come from the cache).")
-            fast = statuses.get("fast")
-            if encoder == "minilm" and estimate > SUGGEST_FAST_AFTER_S and fast and fast.available:
-                fast_estimate = estimate_seconds("fast", comments.n_comments) or 0
-                st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments; the fast encoder "
-                        f"needs about {duration(fast_estimate)} and keeps nearly the same segments.")
-    run_clicked = st.button("Run", type="primary", disabled=not status.available,
-                            icon=":material/play_arrow:")
+        st.caption(f"Estimated encoding time: about {duration(estimate)} "
+                   "(comments encoded before come from the cache).")
+        fast = statuses.get("fast")
+        if encoder == "minilm" and estimate > SUGGEST_FAST_AFTER_S and fast and fast.available:
+            fast_estimate = estimate_seconds("fast", comments.n_comments) or 0
+            st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments; the fast encoder "
+                    f"needs about {duration(fast_estimate)} and keeps nearly the same segments.")
+run_clicked = st.button("Run", type="primary", disabled=not status.available,
+                        icon=":material/play_arrow:")
 
 if run_clicked:
     try:
@@ -143,7 +150,7 @@ if run.result.config != config:
 st.subheader("Quality")
 cards = st.columns(5)
 cards[0].metric("Silhouette", f"{metrics['silhouette']:.3f}", help="-1 to 1; higher means tighter segments")
-cards[1].metric("Calinski–Harabasz", f"{metrics['calinski_harabasz']:,.0f}", help="Higher is better")
+cards[1].metric("CH score", f"{metrics['calinski_harabasz']:,.0f}", help="Calinski–Harabasz; higher is better")
 cards[2].metric("Davies–Bouldin", f"{metrics['davies_bouldin']:.3f}", help="Lower is better")
 cards[3].metric("Segments", f"{int(metrics['n_segments'])}")
 cards[4].metric("Noise share", f"{metrics['n_noise'] / max(len(result.user_ids), 1):.0%}")
@@ -155,7 +162,8 @@ for note in result.notes:
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
 frame = map_frame(result.assignments, labels, snippets)
-event = st.plotly_chart(charts.segment_map(frame), key="segment_map", on_select="rerun",
+colours = charts.segment_colours(labels)
+event = st.plotly_chart(charts.segment_map(frame, colours), key="segment_map", on_select="rerun",
                         selection_mode=("box", "lasso"))
 rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
 if rows:
@@ -167,9 +175,9 @@ else:
 left, right = st.columns(2)
 with left:
     st.plotly_chart(charts.silhouette_knife(knife_frame(result.labels, result.silhouette, labels),
-                                            metrics["silhouette"]), key="knife")
+                                            metrics["silhouette"], colours), key="knife")
 with right:
-    st.plotly_chart(charts.segment_sizes(size_frame(result.segments, labels)), key="sizes")
+    st.plotly_chart(charts.segment_sizes(size_frame(result.segments, labels), colours), key="sizes")
 
 table = result.sweep
 if table is None:

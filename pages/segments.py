@@ -6,8 +6,10 @@ from segmentation.errors import SegmentationError
 from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
 from segmentation.naming import endpoint_from_settings, suggest_all
 from segmentation.views import escape_markdown, segment_labels
-from ui import data, names, runs
+from ui import data, names, route, runs
 from ui.text import labelled, show_error
+
+route.through_app()
 
 
 def secrets() -> dict:

@@ -3,6 +3,8 @@ these functions only draw. Every chart has a title and axis labels."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -20,18 +22,34 @@ METRIC_TITLES = {
 }
 
 
+NOISE_COLOUR = "#b0b0b0"
+
+
+def segment_colours(labels: Mapping[int, str]) -> dict[str, str]:
+    """One colour per segment label (noise grey), the same in every chart; keys are escaped labels."""
+    colours, i = {}, 0
+    for segment in sorted(labels):
+        if segment < 0:
+            colours[escape_html(labels[segment])] = NOISE_COLOUR
+        else:
+            colours[escape_html(labels[segment])] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return colours
+
+
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     fig.update_layout(title={"text": title, "x": 0}, height=height, margin=MARGIN,
                       legend={"title": {"text": ""}}, template="plotly_white")
     return fig
 
 
-def segment_map(frame: pd.DataFrame, title: str = "Users on the map, coloured by segment") -> go.Figure:
+def segment_map(frame: pd.DataFrame, colours: Mapping[str, str],
+                title: str = "Users on the map, coloured by segment") -> go.Figure:
     """The 2-d UMAP scatter from ``views.map_frame``; hover shows user, segment and a comment snippet."""
     fig = px.scatter(
         frame, x="x", y="y", color="label_html",
         custom_data=["row", "user_html", "label_html", "snippet_html"],
-        color_discrete_sequence=PALETTE,
+        color_discrete_map=dict(colours), category_orders={"label_html": list(colours)},
         labels={"x": "UMAP 1", "y": "UMAP 2", "label_html": "Segment"},
     )
     fig.update_traces(
@@ -47,22 +65,25 @@ def segment_map(frame: pd.DataFrame, title: str = "Users on the map, coloured by
             customdata=marked[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra>selected</extra>",
         ))
-    fig.update_layout(dragmode="lasso", legend={"orientation": "h", "yanchor": "top", "y": -0.08})
-    return _layout(fig, title, height=560)
+    fig = _layout(fig, title, height=600)
+    fig.update_layout(dragmode="lasso", legend={"orientation": "h", "yanchor": "top", "y": -0.14},
+                      margin={**MARGIN, "b": 40})
+    return fig
 
 
-def silhouette_knife(knife: pd.DataFrame, mean: float) -> go.Figure:
+def silhouette_knife(knife: pd.DataFrame, mean: float, colours: Mapping[str, str]) -> go.Figure:
     """Per-user silhouettes sorted within each segment (``views.knife_frame``) with the mean as a line."""
     fig = go.Figure()
-    for i, (label, part) in enumerate(knife.groupby("label", sort=False)):
+    for label, part in knife.groupby("label", sort=False):
+        name = escape_html(label)
         fig.add_trace(go.Bar(
-            x=part["silhouette"], y=part["position"], orientation="h", name=escape_html(label),
-            marker={"color": PALETTE[i % len(PALETTE)], "line": {"width": 0}},
+            x=part["silhouette"], y=part["position"], orientation="h", name=name,
+            marker={"color": colours.get(name, NOISE_COLOUR), "line": {"width": 0}},
             hovertemplate="silhouette %{x:.3f}<extra>%{fullData.name}</extra>",
         ))
     fig.add_vline(x=mean, line_dash="dash", line_color="#d62728",
                   annotation_text=f"mean {mean:.3f}", annotation_position="top")
-    fig.update_layout(bargap=0, showlegend=True)
+    fig.update_layout(bargap=0, showlegend=True, legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     fig.update_xaxes(title_text="Silhouette of each user")
     fig.update_yaxes(title_text="Users, sorted within each segment", showticklabels=False)
     return _layout(fig, "Silhouette per user (knife plot)")
@@ -91,11 +112,13 @@ def sweep_chart(long: pd.DataFrame, best: int | None, x: str = "k") -> go.Figure
     return _layout(fig, title, height=300 * rows + 60)
 
 
-def segment_sizes(sizes: pd.DataFrame) -> go.Figure:
+def segment_sizes(sizes: pd.DataFrame, colours: Mapping[str, str]) -> go.Figure:
     """Users per segment (``views.size_frame``), largest first."""
+    names = [escape_html(v) for v in sizes["label"]]
     fig = go.Figure(go.Bar(
-        x=sizes["size"], y=[escape_html(v) for v in sizes["label"]], orientation="h",
-        marker_color=PALETTE[0], text=[f"{s:.0%}" for s in sizes["share"]], textposition="auto",
+        x=sizes["size"], y=names, orientation="h",
+        marker_color=[colours.get(n, NOISE_COLOUR) for n in names],
+        text=[f"{s:.0%}" for s in sizes["share"]], textposition="auto",
         hovertemplate="%{y}: %{x} users<extra></extra>",
     ))
     fig.update_yaxes(title_text="Segment", autorange="reversed")

@@ -56,8 +56,10 @@ def source() -> Source:
             chosen = demo_source()
         else:
             st.session_state["source"] = chosen
+    # Only write when the URL must change: every write is a message to the browser.
     if chosen.is_demo:
-        st.query_params.pop(QUERY_KEY, None)
+        if QUERY_KEY in st.query_params:
+            del st.query_params[QUERY_KEY]
     elif st.query_params.get(QUERY_KEY) != chosen.digest:
         st.query_params[QUERY_KEY] = chosen.digest
     return chosen
@@ -72,7 +74,8 @@ def use_upload(name: str, data: bytes) -> Source:
 
 def use_demo() -> None:
     st.session_state.pop("source", None)
-    st.query_params.pop(QUERY_KEY, None)
+    if QUERY_KEY in st.query_params:
+        del st.query_params[QUERY_KEY]
 
 
 def raw_table(src: Source) -> pd.DataFrame:

@@ -64,10 +64,10 @@ def config_key(comments: Comments, config: SegmentConfig) -> str:
     return run_key(comments.fingerprint(), config.to_dict())
 
 
-def compute(comments: Comments, config: SegmentConfig) -> Run:
+def compute(comments: Comments, config: SegmentConfig, label: str = "Segmenting the users…") -> Run:
     """Run the segmentation inside ``st.status`` and save it; names of the previous run carry over."""
     started = time.perf_counter()
-    with st.status("Segmenting the users…", expanded=True) as status:
+    with st.status(label, expanded=True) as status:
         reporter = StageReporter()
         prepared, result, reused = loaders.run_segmentation(comments, config, reporter)
         if reused:
@@ -103,7 +103,7 @@ def current(comments: Comments) -> Run | None:
     info = loaders.workspace().run(latest)
     data = dict(info.config)
     data["attributes"] = tuple(data.get("attributes") or ())
-    return compute(comments, SegmentConfig(**data))
+    return compute(comments, SegmentConfig(**data), label="Restoring the last run of this data…")
 
 
 def names(run: Run) -> dict[int, SegmentName]:

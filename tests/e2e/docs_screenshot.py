@@ -1,0 +1,43 @@
+"""Take the README's screenshot of the Segment page on the demo data: ``python -m tests.e2e.docs_screenshot``.
+
+Runs the default encoder and k-means with k chosen automatically, then saves ``docs/segment-page.png``
+(wide window) and ``test-output/segment-page-narrow.png`` (phone-width window, to check the layout).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT, serve
+
+DOCS_SHOT = ROOT / "docs" / "segment-page.png"
+NARROW_SHOT = ROOT / "test-output" / "segment-page-narrow.png"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp) / "workspace", Path(tmp) / "log") as url, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1700})
+        page.set_default_timeout(300_000)
+        page.goto(f"{url}/segment")
+        page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
+        expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=300_000)
+        points = page.locator(".js-plotly-plot").first.locator(".scatterlayer .point")
+        expect(points.first).to_be_attached(timeout=60_000)
+        page.wait_for_timeout(1500)  # let plotly finish its transitions
+        DOCS_SHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS_SHOT))
+        page.set_viewport_size({"width": 420, "height": 2400})
+        page.wait_for_timeout(2000)
+        NARROW_SHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(NARROW_SHOT))
+        browser.close()
+    print(f"wrote {DOCS_SHOT} and {NARROW_SHOT}")
+
+
+if __name__ == "__main__":
+    main()
