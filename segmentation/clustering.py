@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from scipy.cluster import hierarchy
+from threadpoolctl import threadpool_limits
 
 from segmentation.errors import ConfigError
 
@@ -98,6 +99,16 @@ def segment_centers(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.asarray(membership @ X) / np.maximum(counts, 1)[:, None]
 
 
+def _one_openmp_thread() -> Any:
+    """Context in which scikit-learn's k-means runs its OpenMP loops on one thread (BLAS keeps its threads).
+
+    Its Lloyd iterations are many short parallel regions; on a shared 2-core machine under load every
+    region waited on a descheduled thread: KMeans(k=6, n_init=10) on 10,000 × 50 took 47 s with 2 threads
+    and 4.7 s with one, bisecting k-means 25 s against 0.5 s (benchmarks/README.md).
+    """
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 def _as_points(X: Any) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(X, dtype=np.float64))
 
@@ -127,7 +138,8 @@ class KMeansClusterer:
 
         X = _as_points(X)
         k = check_k(self.k, len(X))
-        model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(X)
+        with _one_openmp_thread():
+            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(X)
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
         self.inertia_ = float(model.inertia_)
@@ -159,9 +171,10 @@ class BisectingClusterer:
 
         X = _as_points(X)
         k = check_k(self.k, len(X))
-        model = BisectingKMeans(
-            n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
-        ).fit(X)
+        with _one_openmp_thread():
+            model = BisectingKMeans(
+                n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
+            ).fit(X)
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
         self.notes_ = [f"bisecting k-means down to k={k}, splitting the segment with the largest inertia"]
@@ -337,7 +350,8 @@ def _micro_clusters(X: np.ndarray, n_micro: int, seed: int) -> tuple[np.ndarray,
     """
     from sklearn.cluster import KMeans
 
-    model = KMeans(n_clusters=n_micro, init="random", n_init=1, max_iter=20, random_state=seed).fit(X)
+    with _one_openmp_thread():
+        model = KMeans(n_clusters=n_micro, init="random", n_init=1, max_iter=20, random_state=seed).fit(X)
     # k-means can leave a centre empty (duplicates): keep only occupied ones and recompute the means.
     _, micro = np.unique(model.labels_, return_inverse=True)
     return segment_centers(X, micro), np.bincount(micro), micro

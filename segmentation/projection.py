@@ -7,9 +7,12 @@ lazily because importing it costs seconds (and numba compiles on the first fit: 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +211,33 @@ def _import_umap() -> Any:
             cache = workspace_dir() / "numba-cache"
             cache.mkdir(parents=True, exist_ok=True)
             os.environ["NUMBA_CACHE_DIR"] = str(cache)
+    if "umap" not in sys.modules:
+        import numba
+
+        with _numba_cache_by_default(numba):
+            import umap
     import umap
 
     return umap
+
+
+@contextlib.contextmanager
+def _numba_cache_by_default(numba: Any) -> Iterator[None]:
+    """While umap is imported, make ``numba.njit`` cache its compiled code on disk unless told otherwise.
+
+    umap-learn 0.5 marks only one of its jitted functions ``cache=True``, so every new process compiled the
+    rest again (17–65 s before the first map). Functions jitted while its modules load (the layout
+    optimiser, the fuzzy simplicial set, the spectral helpers) are then loaded from the cache instead.
+    """
+    original = numba.njit
+
+    @functools.wraps(original)
+    def njit(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cache", True)
+        return original(*args, **kwargs)
+
+    numba.njit = njit
+    try:
+        yield
+    finally:
+        numba.njit = original
