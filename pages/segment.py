@@ -6,7 +6,7 @@ from segmentation.clustering import CLUSTERERS, NOISE_POLICIES
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, estimate_seconds
 from segmentation.errors import SegmentationError
 from segmentation.metrics import best_k
-from segmentation.pipeline import LINKAGES, SegmentConfig
+from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
 from segmentation.views import (
     dendrogram_lines,
     knife_frame,
@@ -47,14 +47,18 @@ except SegmentationError as error:
 labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n_comments:,} comments")
 
 statuses = {s.name: s for s in encoder_status()}
+suggested = suggest_encoder(comments)
 encoder_box, algorithm_box = st.columns(2)
 with encoder_box:
     encoder = state.kept(
-        st.selectbox, "Encoder", key="seg_encoder", default=DEFAULT_ENCODER, options=list(statuses),
+        st.selectbox, "Encoder", key="seg_encoder", default=suggested, options=list(statuses),
         format_func=lambda n: statuses[n].label + ("" if statuses[n].available else " — unavailable"),
         help="How comments become vectors. Unavailable encoders are listed with the reason.",
     )
     status = statuses[encoder]
+    if suggested != DEFAULT_ENCODER and encoder == DEFAULT_ENCODER:
+        st.warning(f"These comments are mostly not English and {statuses[encoder].label} reads only English: "
+                   f"choose {statuses[suggested].label}.", icon=":material/translate:")
     spec = encoder
     if status.argument:
         argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
-from tests.fixtures import labelled_comments
+from tests.fixtures import labelled_comments, labelled_comments_zh
 from tests.pages_helpers import array, figure, metric, run_button, run_segmentation, start
 
 
@@ -85,3 +85,12 @@ def test_minilm_on_an_uploaded_file_finds_the_written_groups():
     truth = frame.drop_duplicates("user_id").set_index("user_id")["true_group"]
     nmi = normalized_mutual_info_score(truth.loc[result.user_ids].to_numpy(), np.asarray(result.labels))
     assert nmi > 0.8
+
+
+def test_chinese_upload_preselects_the_multilingual_encoder_and_warns_against_minilm():
+    at = upload(start(), labelled_comments_zh(users_per_group=5, comments_per_user=2), name="评论.csv")
+    at.switch_page("pages/segment.py").run()
+    assert at.selectbox(key="seg_encoder").value == "multilingual"
+    assert not any("reads only English" in w.value for w in at.warning)
+    at.selectbox(key="seg_encoder").set_value("minilm").run()
+    assert any("reads only English" in w.value for w in at.warning)
