@@ -239,7 +239,12 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
 @functools.lru_cache(maxsize=4)
 def _load_sentence_transformer(model: str) -> Any:
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # transformers logs a "LOAD REPORT" table for harmless unused weights and a loading bar: noise in a
+    # CLI's progress output and the server log.
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
     return SentenceTransformer(model, device="cpu")
 
 
