@@ -113,6 +113,12 @@ def _as_points(X: Any) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(X, dtype=np.float64))
 
 
+def _single(X: np.ndarray) -> np.ndarray:
+    """``X`` in float32 for scikit-learn's k-means: about 3x faster than float64 at 10,000 × 50, and the
+    profiles and PCA spaces it clusters are float32 to begin with."""
+    return X.astype(np.float32)
+
+
 @register("kmeans")
 class KMeansClusterer:
     """k-means with several initialisations (scikit-learn ``KMeans``).
@@ -139,7 +145,7 @@ class KMeansClusterer:
         X = _as_points(X)
         k = check_k(self.k, len(X))
         with _one_openmp_thread():
-            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(X)
+            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(_single(X))
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
         self.inertia_ = float(model.inertia_)
@@ -174,7 +180,7 @@ class BisectingClusterer:
         with _one_openmp_thread():
             model = BisectingKMeans(
                 n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
-            ).fit(X)
+            ).fit(_single(X))
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
         self.notes_ = [f"bisecting k-means down to k={k}, splitting the segment with the largest inertia"]
@@ -351,7 +357,7 @@ def _micro_clusters(X: np.ndarray, n_micro: int, seed: int) -> tuple[np.ndarray,
     from sklearn.cluster import KMeans
 
     with _one_openmp_thread():
-        model = KMeans(n_clusters=n_micro, init="random", n_init=1, max_iter=20, random_state=seed).fit(X)
+        model = KMeans(n_clusters=n_micro, init="random", n_init=1, max_iter=20, random_state=seed).fit(_single(X))
     # k-means can leave a centre empty (duplicates): keep only occupied ones and recompute the means.
     _, micro = np.unique(model.labels_, return_inverse=True)
     return segment_centers(X, micro), np.bincount(micro), micro
