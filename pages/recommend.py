@@ -5,22 +5,13 @@ import streamlit as st
 
 from segmentation.errors import SegmentationError
 from segmentation.views import lift_frame, map_frame, segment_labels, segment_of, user_comments
-from ui import charts, data, loaders, route, runs, state
+from ui import charts, loaders, route, runs, state
 from ui.text import labelled, show_error
 
 route.through_app()
 
 st.title("Recommend")
-try:
-    comments = data.comments()
-    run = runs.current(comments)
-except SegmentationError as error:
-    show_error(error)
-    st.stop()
-if run is None:
-    st.info("No segmentation yet for this data.")
-    st.page_link("pages/segment.py", label="Run one on the Segment page", icon=":material/scatter_plot:")
-    st.stop()
+comments, run = runs.require()
 
 result = runs.named_result(run)
 labels = segment_labels(result.segments)

@@ -21,16 +21,7 @@ def secrets() -> dict:
 
 
 st.title("Segments")
-try:
-    comments = data.comments()
-    run = runs.current(comments)
-except SegmentationError as error:
-    show_error(error)
-    st.stop()
-if run is None:
-    st.info("No segmentation yet for this data.")
-    st.page_link("pages/segment.py", label="Run one on the Segment page", icon=":material/scatter_plot:")
-    st.stop()
+comments, run = runs.require()
 
 saved = runs.names(run)
 named = runs.named_result(run)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from segmentation.errors import SegmentationError
 from segmentation.io import Comments
 from segmentation.pipeline import Prepared, SegmentConfig, SegmentResult
 from segmentation.workspace import CarryReport, SegmentName, run_key
@@ -114,3 +115,21 @@ def names(run: Run) -> dict[int, SegmentName]:
 def named_result(run: Run) -> SegmentResult:
     """The run's result with the saved names in place of the suggested ones."""
     return run.result.with_names({k: v.name for k, v in names(run).items()})
+
+
+def require() -> tuple[Comments, Run]:
+    """The session's data and its current run; otherwise say what to do and stop the page."""
+    from ui import data
+    from ui.text import show_error
+
+    try:
+        comments = data.comments()
+        run = current(comments)
+    except SegmentationError as error:
+        show_error(error)
+        st.stop()
+    if run is None:
+        st.info("No segmentation yet for this data.")
+        st.page_link("pages/segment.py", label="Run one on the Segment page", icon=":material/scatter_plot:")
+        st.stop()
+    return comments, run
