@@ -720,7 +720,10 @@ def _plausibly_chinese(text: str) -> bool:
     # Latin-1 accents read as GB18030 pair up with the next ASCII letter into a CJK character that sits
     # inside a Latin word ("Crème" → "Cr鑝e"); real Chinese comes in runs of CJK characters.
     inside_words = len(_CJK_NEXT_TO_LETTER.findall(sample))
-    return cjk > 0 and other <= 0.05 * cjk and inside_words <= 0.5 * cjk
+    # Common Chinese characters (GB2312) have two high bytes; an accent read with the ASCII byte after it
+    # lands on a rare GBK character whose second byte is ASCII ("°C" → "癈").
+    ascii_trail = sum(1 for ch in non_ascii if _CJK.match(ch) and len(b := ch.encode("gb18030")) == 2 and b[1] < 0x80)
+    return cjk > 0 and other <= 0.05 * cjk and inside_words <= 0.5 * cjk and ascii_trail <= 0.5 * cjk
 
 
 def _looks_binary(text: str) -> bool:
@@ -914,14 +917,13 @@ def _read_parquet(data: bytes, name: str, max_bytes: int | None) -> pd.DataFrame
         metadata = pq.read_metadata(io.BytesIO(data))
         unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
         _check_size(unpacked, max_bytes, name, " once decompressed")
-        table = pq.read_table(io.BytesIO(data))
-        frame = table.to_pandas()
+        # Converting to strings is inside: a damaged page can hold bytes that are not UTF-8.
+        return _typed_to_strings(pq.read_table(io.BytesIO(data)).to_pandas())
     except DataError:
         raise
     except Exception as exc:  # pyarrow raises many types (ArrowInvalid, OSError, ...) for a bad file
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise DataError(f"{name} is not a readable Parquet file ({reason}); export it again") from None
-    return _typed_to_strings(frame)
 
 
 def _read_xlsx(data: bytes, name: str, max_bytes: int | None) -> pd.DataFrame:

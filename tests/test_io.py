@@ -452,3 +452,13 @@ def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(tmp_path: Path)
     with pytest.raises(DataError, match=r"c\.csv is 0\.0 MB, more than the limit of 0\.0 MB"):
         load_comments(path, max_bytes=10)
     assert load_comments(path, max_bytes=None).n_comments == 3
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [("latin-1", "°C"), ("latin-1", "25°C au soleil"), ("gb18030", "好"), ("gbk", "买了3个 很好")],
+)
+def test_a_single_short_non_ascii_comment_is_decoded_in_its_own_encoding(encoding: str, text: str) -> None:
+    # Latin-1 "°C" is also valid GB18030 ("癈"): a lone rare character whose second byte is ASCII.
+    data = pd.DataFrame({"user": ["u0"], "comment": [text]}).to_csv(index=False).encode(encoding)
+    assert load_comments(data, name="one.csv").frame["text"].tolist() == [text]
