@@ -4,7 +4,8 @@ import streamlit as st
 
 from ui.loaders import warm_up
 
-st.set_page_config(page_title="Segment studio", page_icon=":material/scatter_plot:", layout="wide")
+# An emoji, not a Material icon: a Material page icon makes the browser fetch the favicon from Google.
+st.set_page_config(page_title="Segment studio", page_icon="📊", layout="wide")
 warm_up()
 st.navigation(
     [

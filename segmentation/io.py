@@ -68,9 +68,11 @@ _BLOCK_TAG = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^<>]*>", re.IGNORECASE)
 # Inline tags vanish without a space ("<b>very</b>good" was written as one word); "<3" or "a < b" are text.
 _INLINE_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.DOTALL)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Control characters become spaces; zero-width and soft-hyphen characters vanish.
+# Control characters become spaces; zero-width spaces, soft hyphens and bidirectional overrides vanish
+# (an override can make a comment display as something other than what it says). Zero-width joiners
+# stay: emoji sequences such as 🤷‍♀️ and Persian words need them.
 _SCRUB = {c: " " for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]} | {
-    ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+    c: None for c in [0x200B, 0x2060, 0xFEFF, 0x00AD, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 }
 _CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _CJK_NEXT_TO_LETTER = re.compile(

@@ -390,9 +390,13 @@ def cluster_prepared(
     k = config.k
     if config.algorithm != "hdbscan" and k == "auto":
         table = sweep(prepared, config)
-        k = best_k(table) if n_users > 2 else 2
+        if table.empty:  # too few users to score any k: two segments is the only choice left
+            k = 2
+            notes.append(f"k=2: {n_users} users are too few to compare numbers of segments")
+        else:
+            k = best_k(table)
+            notes.append(f"k={k} chosen by the best silhouette over k = 2..{int(table['k'].max())}")
         timings["sweep"] = time.perf_counter() - started
-        notes.append(f"k={k} chosen by the best silhouette over k = 2..{int(table['k'].max())}")
     started = time.perf_counter()
     clusterer = make_clusterer(
         config.algorithm,

@@ -128,22 +128,7 @@ def _segment(comments: Comments, settings: dict[str, Any]):
 
 
 # Cases that expose a bug in a module another engineer is still changing: strict, so the fix is noticed.
-PENDING_FIXES = {
-    "two_users_auto.csv": "pipeline.cluster_prepared formats int(table['k'].max()) of an empty k-sweep "
-                          "(2 users: only k=2 fits), a ValueError instead of a result",
-}
-
-
-def _params(selection: list[Case]) -> list:
-    return [
-        pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, raises=ValueError,
-                                                            reason=PENDING_FIXES[c.name])]
-                     if c.name in PENDING_FIXES else [])
-        for c in selection
-    ]
-
-
-@pytest.mark.parametrize("case", _params(SEGMENTING))
+@pytest.mark.parametrize("case", SEGMENTING, ids=lambda c: c.name)
 def test_segmenting_an_odd_but_loadable_file_gives_a_result_or_one_config_error(corpus: Path, case: Case) -> None:
     comments = load_comments(corpus / case.name, **case.load)
     if case.expect["outcome"] != "ok":

@@ -462,3 +462,11 @@ def test_a_single_short_non_ascii_comment_is_decoded_in_its_own_encoding(encodin
     # Latin-1 "°C" is also valid GB18030 ("癈"): a lone rare character whose second byte is ASCII.
     data = pd.DataFrame({"user": ["u0"], "comment": [text]}).to_csv(index=False).encode(encoding)
     assert load_comments(data, name="one.csv").frame["text"].tolist() == [text]
+
+
+def test_cleaning_keeps_joiners_and_drops_bidirectional_overrides():
+    from segmentation.io import clean_text
+
+    assert clean_text("🤷\u200d♀️ می\u200cخواهم") == "🤷\u200d♀️ می\u200cخواهم"
+    assert clean_text("invoice\u202egnp.exe\u202c ok\u2066x\u2069") == "invoicegnp.exe okx"
+    assert clean_text("zero\u200bwidth soft\u00adhyphen") == "zerowidth softhyphen"

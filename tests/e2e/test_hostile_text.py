@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT, serve
+from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -109,11 +109,6 @@ def choose(page, label: str, option: str, search: str, exact: bool = False) -> N
     page.get_by_role("option", name=option, exact=exact).first.click()
 
 
-# A Material icon as the page icon makes the browser fetch the favicon SVG from fonts.gstatic.com on every
-# load. Until app.py uses an emoji (or a local file) there, that one request is a known failure.
-FAVICON_FROM_GOOGLE = 'page_icon=":material/' in (ROOT / "app.py").read_text(encoding="utf-8")
-FAVICON_URL = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/"
-
 
 def test_payloads_in_every_field_stay_inert_text_on_every_page(browser_page, server: str, tmp_path: Path):
     page, dialogs, hosts = browser_page
@@ -161,8 +156,4 @@ def test_payloads_in_every_field_stay_inert_text_on_every_page(browser_page, ser
     assert not dialogs, f"a dialog opened: {dialogs}"
     assert page.locator('img[src="x"], img[src*="evil.example"], a[href^="javascript:"]').count() == 0
     outside = {host: url for host, url in hosts.items() if host not in LOCAL_HOSTS}
-    if FAVICON_FROM_GOOGLE and list(outside) == ["fonts.gstatic.com"] and outside[
-            "fonts.gstatic.com"].startswith(FAVICON_URL):
-        pytest.xfail(f"only the favicon left the machine ({outside['fonts.gstatic.com']}): app.py's page_icon "
-                     "should be an emoji or a local file, not a Material icon")
     assert not outside, f"requests left for other hosts: {outside}"
