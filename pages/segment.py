@@ -72,10 +72,14 @@ linkage, min_cluster_size, noise = "ward", 10, "keep"
 size_box, option_box = st.columns(2)
 if algorithm != "hdbscan":
     with size_box:
-        auto = state.kept(st.checkbox, "Choose k by the best silhouette", key="seg_auto_k", default=True)
-        chosen_k = state.kept(st.slider, "Number of segments (k)", key="seg_k", default=min(6, max_k),
-                              valid=lambda v: isinstance(v, int) and 2 <= v <= max_k,
-                              min_value=2, max_value=max_k, disabled=auto or max_k == 2)
+        if max_k == 2:  # a slider cannot span 2..2
+            st.caption("Two users: two segments.")
+            auto, chosen_k = False, 2
+        else:
+            auto = state.kept(st.checkbox, "Choose k by the best silhouette", key="seg_auto_k", default=True)
+            chosen_k = state.kept(st.slider, "Number of segments (k)", key="seg_k", default=min(6, max_k),
+                                  valid=lambda v: isinstance(v, int) and 2 <= v <= max_k,
+                                  min_value=2, max_value=max_k, disabled=auto)
     k = "auto" if auto else chosen_k
     if algorithm == "agglomerative":
         with option_box:
@@ -186,9 +190,12 @@ with right:
 table = result.sweep
 if table is None:
     table = loaders.sweep_for(run.fingerprint, run.result.config, run.prepared)
-x = "k" if "k" in table.columns else "min_cluster_size"
-best = best_k(table) if x == "k" else None
-st.plotly_chart(charts.sweep_chart(sweep_long(table, x), best, x), key="sweep")
+if table.empty:
+    st.caption("Too few users to compare numbers of segments: no k-sweep.")
+else:
+    x = "k" if "k" in table.columns else "min_cluster_size"
+    best = best_k(table) if x == "k" else None
+    st.plotly_chart(charts.sweep_chart(sweep_long(table, x), best, x), key="sweep")
 if result.tree is not None:
     st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree)), key="dendrogram")
 st.page_link("pages/segments.py", label="Next: name the segments", icon=":material/arrow_forward:")

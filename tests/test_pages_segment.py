@@ -94,3 +94,14 @@ def test_chinese_upload_preselects_the_multilingual_encoder_and_warns_against_mi
     assert not any("reads only English" in w.value for w in at.warning)
     at.selectbox(key="seg_encoder").set_value("minilm").run()
     assert any("reads only English" in w.value for w in at.warning)
+
+
+def test_two_users_get_two_segments_without_a_k_slider():
+    frame = labelled_comments(users_per_group=1, comments_per_user=2).head(4)
+    at = upload(start(), frame, name="two.csv")
+    at.switch_page("pages/segment.py").run()
+    at.selectbox(key="seg_encoder").set_value("tfidf").run()
+    run_button(at).click().run()
+    assert not at.exception and not at.error
+    assert metric(at, "Segments") == "2"
+    assert any("Two users" in c.value for c in at.caption)
