@@ -566,6 +566,13 @@ def openai_settings() -> tuple[str | None, str | None]:
     return base, key
 
 
+def _env_retries() -> int:
+    text = os.environ.get("SEGMENT_STUDIO_OPENAI_MAX_RETRIES", "5")
+    if not text.strip().isdigit():
+        raise EncoderError(f"SEGMENT_STUDIO_OPENAI_MAX_RETRIES must be a whole number ≥ 0, not {text!r}")
+    return int(text)
+
+
 @register("openai")
 class OpenAIEncoder:
     """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, Ollama, ...).
@@ -579,8 +586,9 @@ class OpenAIEncoder:
         ``SEGMENT_STUDIO_OPENAI_API_KEY`` / ``OPENAI_API_KEY``.
     batch_size : int
         Inputs per request.
-    max_retries : int
-        Further attempts after a 429, a 5xx or a connection error, with exponential backoff.
+    max_retries : int, optional
+        Further attempts after a 429, a 5xx or a connection error, with exponential backoff; defaults to
+        ``SEGMENT_STUDIO_OPENAI_MAX_RETRIES`` or 5.
     backoff : float
         First wait in seconds; doubles each retry (a ``Retry-After`` header wins, capped at 60 s).
     timeout : float
@@ -599,7 +607,7 @@ class OpenAIEncoder:
         base_url: str | None = None,
         api_key: str | None = None,
         batch_size: int = 128,
-        max_retries: int = 5,
+        max_retries: int | None = None,
         backoff: float = 1.0,
         timeout: float = 60.0,
     ) -> None:
@@ -610,7 +618,7 @@ class OpenAIEncoder:
         self.base_url = (base_url or env_base or OPENAI_DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else env_key
         self.batch_size = batch_size
-        self.max_retries = max_retries
+        self.max_retries = max_retries if max_retries is not None else _env_retries()
         self.backoff = backoff
         self.timeout = timeout
         self.name = f"openai:{model}@{self.base_url}"

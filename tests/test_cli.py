@@ -164,3 +164,18 @@ def test_recommend_prints_the_users_segment_and_reasons(demo_csv, tmp_path, work
 def test_recommend_for_an_unknown_user_suggests_the_close_ids(demo_csv, tmp_path, workspace):
     proc = run_cli("recommend", str(demo_csv), "--user", "U00001", "--encoder", "tfidf", workspace=workspace)
     assert_one_line_error(proc, "'U00001' is not in the data", "'u00001'")
+
+
+def test_unreachable_embedding_endpoint_is_one_line_naming_the_url(labelled_csv, tmp_path, workspace, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SEGMENT_STUDIO_OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("SEGMENT_STUDIO_OPENAI_MAX_RETRIES", "0")
+    proc = run_cli("segment", str(labelled_csv), "--out", str(tmp_path / "out"), "--encoder", "openai:embed",
+                   workspace=workspace)
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"127.0.0.1:{port}" in last and "Traceback" not in proc.stderr
