@@ -213,6 +213,7 @@ def _import_umap() -> Any:
             os.environ["NUMBA_CACHE_DIR"] = str(cache)
     if "umap" not in sys.modules:
         import numba
+        import pynndescent  # noqa: F401  (imported unpatched: it marks what it can cache itself)
 
         with _numba_cache_by_default(numba):
             import umap
@@ -224,6 +225,8 @@ def _import_umap() -> Any:
 @contextlib.contextmanager
 def _numba_cache_by_default(numba: Any) -> Iterator[None]:
     """While umap is imported, make ``numba.njit`` cache its compiled code on disk unless told otherwise.
+
+    pynndescent is imported before, unpatched: some of its functions cannot be cached (numba would warn).
 
     umap-learn 0.5 marks only one of its jitted functions ``cache=True``, so every new process compiled the
     rest again (17–65 s before the first map). Functions jitted while its modules load (the layout
