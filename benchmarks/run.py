@@ -438,6 +438,21 @@ def print_table(result: dict) -> None:
             print(f"{key}: {json.dumps(result[key])}")
 
 
+def markdown_table(paths: list[Path]) -> str:
+    """The README's table: one column per result file, one row per stage (median s / peak RSS MB)."""
+    results = [json.loads(path.read_text()) for path in paths]
+    names = [f"{r['users']:,} users" + (f" ({r['comments']:,} comments)" if "comments" in r else "") for r in results]
+    stages = list(dict.fromkeys(name for r in results for name in r["stages"]))
+    lines = ["| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(results)]
+    for stage in stages:
+        cells = []
+        for r in results:
+            got = r["stages"].get(stage)
+            cells.append(f"{got['median_s']:.2f} s / {got['peak_rss_mb']:,.0f} MB" if got else "")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=1000, help="demo users (about 5 comments each)")
@@ -451,7 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="also compare MiniLM vs fast clustering NMI on this many demo users")
     parser.add_argument("--numba", type=int, default=0, metavar="POINTS",
                         help="also time UMAP's first fit in fresh processes on a fresh numba cache")
+    parser.add_argument("--table", type=Path, nargs="+", metavar="JSON",
+                        help="print the README's markdown table from result files and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(args.table))
+        return 0
 
     started = time.perf_counter()
     load_start = loadavg()
