@@ -165,6 +165,7 @@ def describe_segments(
     n_keywords: int = 8,
     n_representative: int = 3,
     n_items: int = 5,
+    terms: TermCounts | None = None,
 ) -> list[SegmentDescription]:
     """Describe every segment of a clustering of users.
 
@@ -180,6 +181,8 @@ def describe_segments(
         Comment embeddings (rows L2-normalised), used to pick representative comments.
     n_keywords, n_representative, n_items : int
         How many keywords, representative comments and top items to report per segment.
+    terms : TermCounts, optional
+        ``term_counts`` of the comment texts, computed once per data set and re-used across runs.
 
     Returns
     -------
@@ -197,7 +200,34 @@ def describe_segments(
         n_keywords=n_keywords,
         n_representative=n_representative,
         n_items=n_items,
+        terms=terms,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class TermCounts:
+    """Keyword candidates counted once per comment, so re-describing after a new k never re-tokenises.
+
+    Attributes
+    ----------
+    counts : sparse matrix of shape (n_comments, n_terms)
+        How often each term occurs in each comment.
+    vocabulary : ndarray of shape (n_terms,)
+        The terms, as :func:`tokenize` produced them.
+    """
+
+    counts: sparse.csr_matrix
+    vocabulary: np.ndarray
+
+
+def term_counts(texts: Sequence[str] | np.ndarray) -> TermCounts:
+    """Tokenise every comment once (:func:`tokenize`) into a comment × term count matrix."""
+    vectorizer = CountVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None)
+    try:
+        counts = vectorizer.fit_transform([str(t) for t in texts])
+    except ValueError:  # not a single keyword candidate in the whole corpus
+        return TermCounts(sparse.csr_matrix((len(texts), 0)), np.array([], dtype=object))
+    return TermCounts(sparse.csr_matrix(counts), vectorizer.get_feature_names_out())
 
 
 def describe_labelled_comments(
@@ -211,6 +241,7 @@ def describe_labelled_comments(
     n_keywords: int = 8,
     n_representative: int = 3,
     n_items: int = 5,
+    terms: TermCounts | None = None,
 ) -> list[SegmentDescription]:
     """Describe segments from plain arrays (what ``describe_segments`` does after unpacking its inputs).
 
@@ -230,6 +261,8 @@ def describe_labelled_comments(
         Rating per comment (NaN ignored).
     n_keywords, n_representative, n_items : int
         How many keywords, representative comments and top items to report per segment.
+    terms : TermCounts, optional
+        ``term_counts(texts)`` computed earlier; tokenised here when not given.
 
     Returns
     -------
@@ -251,7 +284,7 @@ def describe_labelled_comments(
     segment_ids, user_counts = np.unique(user_labels, return_counts=True)
     n_users = len(user_labels)
     order = sorted(segment_ids.tolist(), key=lambda s: (s == NOISE, s))
-    keywords = _ctfidf_keywords(texts, comment_labels, order, n_keywords)
+    keywords = _ctfidf_keywords(term_counts(texts) if terms is None else terms, comment_labels, order, n_keywords)
     sizes = dict(zip(segment_ids.tolist(), user_counts.tolist(), strict=True))
 
     descriptions = []
@@ -278,23 +311,25 @@ def describe_labelled_comments(
 
 
 def _ctfidf_keywords(
-    texts: np.ndarray, comment_labels: np.ndarray, segments: list[int], n_keywords: int
+    terms: TermCounts, comment_labels: np.ndarray, segments: list[int], n_keywords: int
 ) -> dict[int, list[str]]:
-    """Class-based TF-IDF: one concatenated document per segment, BERTopic's weighting."""
-    # Newlines keep words of adjacent comments apart; CJK bigrams never span a line break either.
-    documents = ["\n".join(texts[comment_labels == segment].tolist()) for segment in segments]
-    vectorizer = CountVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None)
-    try:
-        counts = vectorizer.fit_transform(documents).astype(np.float64)
-    except ValueError:  # not a single keyword candidate in the whole corpus
+    """Class-based TF-IDF: one document per segment (its comments' counts summed), BERTopic's weighting."""
+    if not len(terms.vocabulary):
         return {segment: [] for segment in segments}
-    counts = sparse.csr_matrix(counts)
+    # Every comment's label is one of ``segments``: its row is that segment's position in the list.
+    ids = np.asarray(segments)
+    sorter = np.argsort(ids)
+    rows = sorter[np.searchsorted(ids, comment_labels, sorter=sorter)]
+    membership = sparse.csr_matrix(
+        (np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(segments), len(comment_labels))
+    )
+    counts = sparse.csr_matrix(membership @ terms.counts.astype(np.float64))
     words_per_class = np.asarray(counts.sum(axis=1)).ravel()
     term_frequency = np.asarray(counts.sum(axis=0)).ravel()
     idf = np.log(1.0 + words_per_class.mean() / term_frequency)
     tf = sparse.diags(1.0 / np.maximum(words_per_class, 1.0)) @ counts
     scores = sparse.csr_matrix(tf @ sparse.diags(idf))
-    vocabulary = vectorizer.get_feature_names_out()
+    vocabulary = terms.vocabulary
 
     keywords: dict[int, list[str]] = {}
     for row, segment in enumerate(segments):

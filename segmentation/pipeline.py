@@ -21,7 +21,7 @@ import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, make_clusterer
-from segmentation.describe import SegmentDescription, describe_segments
+from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
 from segmentation.io import Comments
@@ -36,6 +36,8 @@ REDUCTIONS = ("auto", "umap", "pca", "none")
 # Dimensions kept by PCA before k-means-like algorithms: enough for sentence embeddings' variance,
 # few enough that a k-sweep stays interactive at 10k users.
 PCA_COMPONENTS = 50
+# Users whose silhouette is computed (against all users): enough for a knife plot and a stable mean.
+SILHOUETTE_SAMPLE = 5000
 # Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) for encoder choice.
 CJK_SHARE = 0.2
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]"
@@ -145,10 +147,18 @@ class Prepared:
     n_encoded: int
     n_cached: int
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+    _terms: TermCounts | None = field(default=None, repr=False)
 
     @property
     def n_users(self) -> int:
         return len(self.profiles.user_ids)
+
+    @property
+    def terms(self) -> TermCounts:
+        """Keyword candidates per comment, counted on first use and kept for every later description."""
+        if self._terms is None:
+            self._terms = term_counts(self.comments.frame["text"].to_numpy())
+        return self._terms
 
     def space(self, method: str, n_components: int) -> np.ndarray:
         """The users' profiles in the clustering space ``method`` (memoised)."""
@@ -412,13 +422,18 @@ def cluster_prepared(
     _stage(progress, "cluster", 1, 1)
 
     started = time.perf_counter()
-    metrics = quality(space, labels, seed=config.seed)
-    silhouette = silhouette_values(space, labels, seed=config.seed)
+    # Per-user values for a sample of users against all users; their mean is the reported silhouette,
+    # so the distances are computed once.
+    silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
+    mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
+    metrics = quality(space, labels, seed=config.seed, silhouette=mean)
     timings["metrics"] = time.perf_counter() - started
 
     _stage(progress, "describe", 0, 1)
     started = time.perf_counter()
-    segments = describe_segments(prepared.comments, prepared.profiles, labels, prepared.embeddings)
+    segments = describe_segments(
+        prepared.comments, prepared.profiles, labels, prepared.embeddings, terms=prepared.terms
+    )
     timings["describe"] = time.perf_counter() - started
     _stage(progress, "describe", 1, 1)
 

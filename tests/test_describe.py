@@ -226,3 +226,17 @@ def test_describe_covers_every_user_of_a_large_corpus_with_unique_names() -> Non
     segments = describe_labelled_comments(texts, users, labels, embeddings)
     assert sum(segment.size for segment in segments) == 4000
     assert len({segment.name for segment in segments}) == len(segments)
+
+
+def test_counted_terms_give_the_same_keywords_as_tokenising_again():
+    from segmentation.describe import describe_labelled_comments, term_counts
+
+    texts = np.array(["espresso crema grinder", "espresso beans roast", "trail shoes blisters",
+                      "marathon shoes grip", "咖啡很香 espresso", "跑鞋很轻 marathon"], dtype=object)
+    comment_user = np.array([0, 0, 1, 1, 2, 3])
+    labels = np.array([0, 1, 0, 1])
+    embeddings = np.eye(6, dtype=np.float32)
+    fresh = describe_labelled_comments(texts, comment_user, labels, embeddings)
+    counted = describe_labelled_comments(texts, comment_user, labels, embeddings, terms=term_counts(texts))
+    assert [d.keywords for d in counted] == [d.keywords for d in fresh]
+    assert "espresso" in fresh[0].keywords and "shoes" in fresh[1].keywords
