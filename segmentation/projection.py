@@ -22,6 +22,7 @@ from segmentation.errors import ConfigError
 from segmentation.paths import workspace_dir
 
 N_NEIGHBORS = 15
+N_EPOCHS = 200
 METHODS = ("umap", "pca", "none")
 # Exact brute-force neighbours up to here (4 s at 10k × 384); above it, the approximate NN-descent UMAP itself
 # would use (brute force took 60 s at 50k).
@@ -182,6 +183,9 @@ def _umap(X: np.ndarray, n_components: int, *, min_dist: float, seed: int, knn: 
         min_dist=min_dist,
         metric="cosine",
         random_state=seed,
+        # UMAP's own choice above 10,000 points; below it UMAP would run 500 epochs, 2-3x longer, and on
+        # the 10k-user demo 200 gave the same segments (HDBSCAN NMI 0.589 vs 0.587).
+        n_epochs=N_EPOCHS,
         precomputed_knn=precomputed,
         # Spectral initialisation needs more points than dimensions + 1; random is fine for tiny inputs.
         init="spectral" if n > n_components + 2 else "random",
