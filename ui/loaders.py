@@ -29,12 +29,19 @@ def sha256(data: bytes) -> str:
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Compile UMAP's numba code in the background, once per server process, so the first Run is quick."""
-    from segmentation.projection import warm_up as compile_umap
-
-    thread = threading.Thread(target=compile_umap, name="numba-warm-up", daemon=True)
+    """Once per server process, in the background: put the bundled demo vectors into the embedding cache
+    and compile UMAP's numba code, so the first Run on the demo encodes nothing and compiles nothing."""
+    thread = threading.Thread(target=_start_up, name="start-up-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def _start_up() -> None:
+    from segmentation.demo import seed_demo_embeddings
+    from segmentation.projection import warm_up as compile_umap
+
+    seed_demo_embeddings()
+    compile_umap()
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file…")
