@@ -23,6 +23,8 @@ from segmentation.paths import workspace_dir
 
 N_NEIGHBORS = 15
 N_EPOCHS = 200
+# Similarities held at once by the exact k-NN search (float32): about 64 MB.
+_KNN_BLOCK_CELLS = 16_000_000
 METHODS = ("umap", "pca", "none")
 # Exact brute-force neighbours up to here (4 s at 10k × 384); above it, the approximate NN-descent UMAP itself
 # would use (brute force took 60 s at 50k).
@@ -59,12 +61,32 @@ def knn_graph(X: np.ndarray, n_neighbors: int = N_NEIGHBORS, metric: str = "cosi
         from pynndescent import NNDescent
 
         indices, distances = NNDescent(X, n_neighbors=k, metric=metric, random_state=seed).neighbor_graph
+    elif metric == "cosine":
+        indices, distances = _cosine_knn(X, k)
     else:
         from sklearn.neighbors import NearestNeighbors
 
         search = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(X)
         distances, indices = search.kneighbors(X)
     return _self_first(np.asarray(indices, dtype=np.int64), np.maximum(distances, 0).astype(np.float32))
+
+
+def _cosine_knn(X: np.ndarray, k: int) -> Knn:
+    """Exact cosine neighbours by blocks of float32 dot products (2.8 s instead of scikit-learn's 3.6 s for
+    10k × 256 here: it computes full distance rows in float64)."""
+    n = len(X)
+    unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    indices = np.empty((n, k), dtype=np.int64)
+    similarities = np.empty((n, k), dtype=np.float32)
+    block = max(1, _KNN_BLOCK_CELLS // n)
+    for start in range(0, n, block):
+        sims = unit[start : start + block] @ unit.T
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(sims), 1))
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        indices[start : start + block] = np.take_along_axis(top, order, axis=1)
+        similarities[start : start + block] = np.take_along_axis(top_sims, order, axis=1)
+    return indices, 1.0 - similarities
 
 
 def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -107,3 +107,15 @@ def test_umap_on_a_handful_of_users_clamps_its_neighbours_instead_of_crashing(n:
 @pytest.mark.slow
 def test_warm_up_runs_a_tiny_umap_without_error() -> None:
     warm_up()
+
+
+def test_cosine_knn_equals_scikit_learns_brute_force():
+    from sklearn.neighbors import NearestNeighbors
+
+    from segmentation.projection import knn_graph
+
+    X = np.random.default_rng(3).normal(size=(700, 24)).astype(np.float32)
+    indices, distances = knn_graph(X, n_neighbors=15)
+    expected_d, expected_i = NearestNeighbors(n_neighbors=15, metric="cosine", algorithm="brute").fit(X).kneighbors(X)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, expected_d, atol=1e-5)
