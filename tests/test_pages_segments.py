@@ -88,3 +88,16 @@ def test_llm_suggestions_from_a_local_chat_server_can_be_accepted(monkeypatch: p
     saved = Workspace().names(at.session_state["run"].run_key)[0]
     assert saved.source == "llm" and saved.name.endswith("fans")
     assert at.text_input(key=name_key(at, 0)).value == saved.name
+
+
+def test_two_sessions_renaming_one_segment_end_with_the_last_save_seen_by_both():
+    first = segments_page(run_segmentation(start(), k=4))
+    key = name_key(first, 0)
+    first.text_input(key=key).input("Alpha").run()
+    second = segments_page(start())  # another browser on the same data and run
+    assert second.text_input(key=key).value == "Alpha"
+    second.text_input(key=key).input("Beta").run()
+    run_key = second.session_state["run"].run_key
+    assert Workspace().names(run_key)[0].name == "Beta"
+    first.run()  # the first browser's next rerun
+    assert first.text_input(key=key).value == "Beta"
