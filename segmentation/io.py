@@ -935,7 +935,9 @@ def _read_xlsx(data: bytes, name: str, max_bytes: int | None) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
-            sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, engine="openpyxl")
+            sheets = pd.read_excel(
+                io.BytesIO(data), sheet_name=None, dtype=object, engine="openpyxl", keep_default_na=False, na_values=[]
+            )
     except Exception as exc:  # openpyxl/zipfile raise many types for a damaged workbook
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise DataError(f"{name} is not a readable .xlsx workbook ({reason}); save it again") from None
