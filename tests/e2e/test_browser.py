@@ -7,13 +7,12 @@ Screenshots of every page go to test-output/.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT, serve
+from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT
 from tests.fixtures import labelled_comments
 
 pytestmark = pytest.mark.e2e
@@ -25,16 +24,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) for "
                 "the browser tests", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    logs = tmp_path_factory.mktemp("log")
-    try:
-        with serve(tmp_path_factory.mktemp("workspace"), logs / "streamlit.log") as url:
-            yield url
-    except RuntimeError as error:
-        pytest.fail(str(error))
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ shown literally.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 
-from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, serve
+from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS
 
 pytestmark = pytest.mark.e2e
 
@@ -59,16 +58,6 @@ def hostile_csv(folder: Path) -> Path:
     path = folder / FILE_NAME
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    logs = tmp_path_factory.mktemp("log")
-    try:
-        with serve(tmp_path_factory.mktemp("workspace"), logs / "streamlit.log") as url:
-            yield url
-    except RuntimeError as error:
-        pytest.fail(str(error))
 
 
 @pytest.fixture
