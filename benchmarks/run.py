@@ -57,7 +57,7 @@ from segmentation.io import load_comments  # noqa: E402
 from segmentation.metrics import k_sweep, quality, silhouette_values  # noqa: E402
 from segmentation.pipeline import Prepared, SegmentConfig, cluster_prepared, prepare  # noqa: E402
 from segmentation.profiles import build_profiles  # noqa: E402
-from segmentation.projection import knn_graph, map_2d, reduce, warm_up  # noqa: E402
+from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, warm_up  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_ENCODERS = ("minilm", "multilingual")  # too slow to encode everything: a sample, extrapolated
@@ -217,10 +217,10 @@ def bertopic_side_by_side(
         part = _first_users(comments, profiles, embeddings, rows)
         x = profiles.vectors[rows]
         knn = knn_graph(x, seed=seed)
-        space = reduce(x, "umap", 5, seed=seed, knn=knn)
+        # As the pipeline does for HDBSCAN: the map and the 5-d space laid out side by side (two processes).
+        _, space = map_and_space(x, 5, seed=seed, knn=knn)
         labels = HDBSCANClusterer(min_cluster_size=min_cluster_size).fit(space).labels_
         describe_segments(part[0], part[1], labels, part[2])
-        map_2d(x, seed=seed, knn=knn)
         return labels
 
     def theirs(rows: slice = slice(None)) -> np.ndarray:

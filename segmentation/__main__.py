@@ -4,4 +4,6 @@ import sys
 
 from segmentation.cli import main
 
-sys.exit(main())
+# Guarded: a process spawned by multiprocessing (the parallel map layout) re-imports the main module.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,7 +27,7 @@ from segmentation.errors import ConfigError
 from segmentation.io import Comments
 from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
-from segmentation.projection import knn_graph, map_2d, reduce
+from segmentation.projection import knn_graph, map_2d, map_and_space, reduce
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -331,10 +331,15 @@ def prepare(
     knn = knn_graph(profiles.vectors, seed=config.seed)
     timings["knn"] = time.perf_counter() - started
     coords = np.full((len(profiles.user_ids), 2), np.nan)
+    spaces = {}
     if with_map:
         started = time.perf_counter()
         _stage(progress, "map", 0, 1)
-        coords = map_2d(profiles.vectors, seed=config.seed, knn=knn)
+        method, dims = config.space
+        if method == "umap":  # both UMAP layouts are needed: lay them out side by side
+            coords, spaces[(method, dims)] = map_and_space(profiles.vectors, dims, seed=config.seed, knn=knn)
+        else:
+            coords = map_2d(profiles.vectors, seed=config.seed, knn=knn)
         timings["map"] = time.perf_counter() - started
         _stage(progress, "map", 1, 1)
     return Prepared(
@@ -347,6 +352,7 @@ def prepare(
         timings=timings,
         n_encoded=encoded.n_encoded,
         n_cached=encoded.n_cached,
+        _spaces=spaces,
     )
 
 

@@ -29,6 +29,9 @@ METHODS = ("umap", "pca", "none")
 # Exact brute-force neighbours up to here (4 s at 10k × 384); above it, the approximate NN-descent UMAP itself
 # would use (brute force took 60 s at 50k).
 BRUTE_FORCE_LIMIT = 20_000
+# From here on, with 2+ cores, the 2-d map is laid out in a second process while this one lays out the
+# clustering space: numba holds the GIL, so a thread would not overlap, and a process costs ~2 s to start.
+PARALLEL_MIN_POINTS = 5_000
 # Below this UMAP has too few points to build a neighbourhood graph worth the name.
 MIN_UMAP_POINTS = 4
 
@@ -164,6 +167,35 @@ def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None) -> np.ndarra
     if len(X) < MIN_UMAP_POINTS:
         return _pca(X, 2, seed)
     return _umap(X, 2, min_dist=0.1, seed=seed, knn=knn)
+
+
+def map_and_space(
+    X: np.ndarray,
+    n_components: int = 5,
+    *,
+    seed: int = 0,
+    knn: Knn | None = None,
+    parallel_min_points: int = PARALLEL_MIN_POINTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 2-d map and the ``n_components``-d UMAP clustering space, each as :func:`map_2d` and
+    :func:`reduce` compute them (same seed, same result), laid out side by side on two cores when there
+    are at least ``parallel_min_points`` rows.
+
+    Returns
+    -------
+    coords : ndarray of shape (n_samples, 2)
+    space : ndarray of shape (n_samples, n_components)
+    """
+    if len(X) < parallel_min_points or (os.cpu_count() or 1) < 2:
+        return map_2d(X, seed=seed, knn=knn), reduce(X, "umap", n_components, seed=seed, knn=knn)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, never fork: the caller may be a threaded server (Streamlit).
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        coords = pool.submit(map_2d, X, seed=seed, knn=knn)
+        space = reduce(X, "umap", n_components, seed=seed, knn=knn)
+        return coords.result(), space
 
 
 def warm_up() -> None:

@@ -119,3 +119,14 @@ def test_cosine_knn_equals_scikit_learns_brute_force():
     expected_d, expected_i = NearestNeighbors(n_neighbors=15, metric="cosine", algorithm="brute").fit(X).kneighbors(X)
     np.testing.assert_array_equal(indices, expected_i)
     np.testing.assert_allclose(distances, expected_d, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_map_and_space_side_by_side_equal_the_serial_layouts():
+    from segmentation.projection import knn_graph, map_2d, map_and_space, reduce
+
+    X = np.random.default_rng(5).normal(size=(300, 16)).astype(np.float32)
+    knn = knn_graph(X)
+    coords, space = map_and_space(X, 5, seed=2, knn=knn, parallel_min_points=100)  # in a second process
+    np.testing.assert_array_equal(coords, map_2d(X, seed=2, knn=knn))
+    np.testing.assert_array_equal(space, reduce(X, "umap", 5, seed=2, knn=knn))
