@@ -22,7 +22,16 @@ from segmentation.errors import ConfigError
 from segmentation.paths import workspace_dir
 
 N_NEIGHBORS = 15
+# UMAP's own choice above 10,000 points; below it UMAP would run 500 epochs, 2-3x longer, and on the 10k-user
+# demo 200 gave the same segments (HDBSCAN NMI 0.589 vs 0.587).
 N_EPOCHS = 200
+# Above 20,000 points half as many: at 50k users 100 epochs gave the same segments (HDBSCAN NMI 0.617 vs 0.616
+# with 200) and a map that kept the groups as well (k-means on the 2-d map: NMI 0.613 vs 0.614) in half the
+# time (9.7 s instead of 18.9 s for the map), as UMAP itself runs fewer epochs on more points.
+LARGE_N_EPOCHS = 100
+LARGE_LAYOUT_POINTS = 20_000
+# Dimensions of the spectral initialisation shared by the map and a clustering space (:func:`spectral_init`).
+SPECTRAL_DIMS = 5
 # Similarities held at once by the exact k-NN search (float32): about 64 MB.
 _KNN_BLOCK_CELLS = 16_000_000
 METHODS = ("umap", "pca", "none")
@@ -115,6 +124,7 @@ def reduce(
     *,
     seed: int = 0,
     knn: Knn | None = None,
+    init: np.ndarray | None = None,
 ) -> np.ndarray:
     """The clustering space: profiles reduced to ``n_components`` dimensions.
 
@@ -130,6 +140,8 @@ def reduce(
         ``random_state`` (UMAP then runs single-threaded, which makes it reproducible).
     knn : (indices, distances) or None
         From :func:`knn_graph` on the same ``X``; reused instead of a fresh neighbour search.
+    init : ndarray of shape (n_samples, >= n_components) or None
+        From :func:`spectral_init` on the same ``X``, ``knn`` and ``seed``; computed when None.
 
     Returns
     -------
@@ -146,10 +158,10 @@ def reduce(
         raise ConfigError(f"n_components={n_components} must be at least 1")
     if method == "pca" or len(X) < MIN_UMAP_POINTS:
         return _pca(X, int(n_components), seed)
-    return _umap(X, int(n_components), min_dist=0.0, seed=seed, knn=knn)
+    return _umap(X, int(n_components), min_dist=0.0, seed=seed, knn=knn, init=init)
 
 
-def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None) -> np.ndarray:
+def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None, init: np.ndarray | None = None) -> np.ndarray:
     """Coordinates for the map: 2-d cosine UMAP with ``min_dist=0.1`` (PCA below 4 points).
 
     Parameters
@@ -158,6 +170,8 @@ def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None) -> np.ndarra
     seed : int
     knn : (indices, distances) or None
         From :func:`knn_graph` on the same ``X``.
+    init : ndarray of shape (n_samples, >= 2) or None
+        From :func:`spectral_init` on the same ``X``, ``knn`` and ``seed``; computed when None.
 
     Returns
     -------
@@ -166,7 +180,30 @@ def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None) -> np.ndarra
     X = np.asarray(X, dtype=np.float32)
     if len(X) < MIN_UMAP_POINTS:
         return _pca(X, 2, seed)
-    return _umap(X, 2, min_dist=0.1, seed=seed, knn=knn)
+    return _umap(X, 2, min_dist=0.1, seed=seed, knn=knn, init=init)
+
+
+def spectral_init(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None, n_components: int = SPECTRAL_DIMS) -> Any:
+    """The starting layout of UMAP's optimisation, shared by the map and the clustering space.
+
+    UMAP's spectral initialisation (eigenvectors of the k-NN graph's Laplacian, scaled, a little noise),
+    computed once in ``max(n_components, 5)`` dimensions: the map takes the first two columns, a 5-d space
+    all five. At 50k users the 2-d eigenproblem took 13 s and the 5-d one 6 s (eigsh converges faster with
+    more vectors) for the same two leading columns, and UMAP computed it again for every layout. (A graph in
+    several disconnected parts is laid out part by part; there the map starts from a projection of the 5-d
+    arrangement of the parts rather than a 2-d one.)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, max(n_components, 5)), float32, or the string ``"random"``
+        Fewer than 8 points have no spectral layout worth computing: UMAP then starts at random.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    dims = max(int(n_components), SPECTRAL_DIMS)
+    if len(X) <= dims + 2:
+        return "random"
+    # No epochs: UMAP builds the fuzzy graph and returns its spectral initialisation, scaled to [0, 10].
+    return _umap(X, dims, min_dist=0.0, seed=seed, knn=knn, init="spectral", n_epochs=0)
 
 
 def map_and_space(
@@ -186,16 +223,39 @@ def map_and_space(
     coords : ndarray of shape (n_samples, 2)
     space : ndarray of shape (n_samples, n_components)
     """
+    X = np.asarray(X, dtype=np.float32)
+    if len(X) < MIN_UMAP_POINTS:
+        return map_2d(X, seed=seed), reduce(X, "umap", n_components, seed=seed)
+    if knn is None:
+        knn = knn_graph(X, seed=seed)
+    space_dims = n_components if n_components > SPECTRAL_DIMS else None
     if len(X) < parallel_min_points or (os.cpu_count() or 1) < 2:
-        return map_2d(X, seed=seed, knn=knn), reduce(X, "umap", n_components, seed=seed, knn=knn)
+        map_init = spectral_init(X, seed=seed, knn=knn)
+        return (
+            map_2d(X, seed=seed, knn=knn, init=map_init),
+            reduce(X, "umap", n_components, seed=seed, knn=knn, init=None if space_dims else map_init),
+        )
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn, never fork: the caller may be a threaded server (Streamlit).
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        coords = pool.submit(map_2d, X, seed=seed, knn=knn)
-        space = reduce(X, "umap", n_components, seed=seed, knn=knn)
-        return coords.result(), space
+        # The second process starts and loads umap's compiled code while this one computes the shared start.
+        pool.submit(warm_up)
+        map_init = spectral_init(X, seed=seed, knn=knn)
+        space_init = None if space_dims else map_init
+        space = None
+        try:
+            coords = pool.submit(map_2d, X, seed=seed, knn=knn, init=map_init)
+            space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
+            return coords.result(), space
+        except BrokenProcessPool:
+            # The second process could not run (e.g. a caller's script that spawns without a __main__ guard):
+            # the same layouts, here.
+            if space is None:
+                space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
+            return map_2d(X, seed=seed, knn=knn, init=map_init), space
 
 
 def warm_up() -> None:
@@ -221,9 +281,24 @@ def _pca(X: np.ndarray, n_components: int, seed: int) -> np.ndarray:
     return out
 
 
-def _umap(X: np.ndarray, n_components: int, *, min_dist: float, seed: int, knn: Knn | None) -> np.ndarray:
+def _umap(
+    X: np.ndarray,
+    n_components: int,
+    *,
+    min_dist: float,
+    seed: int,
+    knn: Knn | None,
+    init: Any = None,
+    n_epochs: int | None = None,
+) -> np.ndarray:
     umap = _import_umap()
     n = len(X)
+    if knn is None:
+        knn = knn_graph(X, seed=seed)
+    if init is None:
+        init = spectral_init(X, seed=seed, knn=knn, n_components=n_components)
+    if not isinstance(init, str):
+        init = np.ascontiguousarray(init[:, :n_components])
     # UMAP needs fewer neighbours than points; its own fallback for that case ignores a precomputed graph.
     n_neighbors = min(N_NEIGHBORS, n - 1)
     precomputed: tuple[Any, ...] = (None, None, None)
@@ -237,12 +312,9 @@ def _umap(X: np.ndarray, n_components: int, *, min_dist: float, seed: int, knn: 
         min_dist=min_dist,
         metric="cosine",
         random_state=seed,
-        # UMAP's own choice above 10,000 points; below it UMAP would run 500 epochs, 2-3x longer, and on
-        # the 10k-user demo 200 gave the same segments (HDBSCAN NMI 0.589 vs 0.587).
-        n_epochs=N_EPOCHS,
+        n_epochs=n_epochs if n_epochs is not None else (N_EPOCHS if n <= LARGE_LAYOUT_POINTS else LARGE_N_EPOCHS),
         precomputed_knn=precomputed,
-        # Spectral initialisation needs more points than dimensions + 1; random is fine for tiny inputs.
-        init="spectral" if n > n_components + 2 else "random",
+        init=init,
     )
     with warnings.catch_warnings():
         # Both are expected here: a seed makes UMAP single-threaded, and the graph carries no search index

@@ -130,3 +130,50 @@ def test_map_and_space_side_by_side_equal_the_serial_layouts():
     coords, space = map_and_space(X, 5, seed=2, knn=knn, parallel_min_points=100)  # in a second process
     np.testing.assert_array_equal(coords, map_2d(X, seed=2, knn=knn))
     np.testing.assert_array_equal(space, reduce(X, "umap", 5, seed=2, knn=knn))
+
+
+@pytest.mark.slow
+def test_spectral_init_is_umaps_spectral_layout_shared_by_the_map_and_the_space() -> None:
+    from umap.spectral import spectral_layout
+    from umap.umap_ import fuzzy_simplicial_set
+
+    from segmentation.projection import spectral_init
+
+    X = profiles(600, centers=1)  # one connected graph (disconnected parts are laid out per part)
+    knn = knn_graph(X)
+    init = spectral_init(X, seed=1, knn=knn)
+    graph = fuzzy_simplicial_set(X, 15, np.random.RandomState(1), "cosine", knn_indices=knn[0], knn_dists=knn[1])[0]
+    own_2d = spectral_layout(X, graph, 2, np.random.RandomState(1))
+
+    assert init.shape == (600, 5) and init.dtype == np.float32
+    # The map's two columns are the eigenvectors UMAP computes for a 2-d start (up to sign and scale).
+    for column in range(2):
+        assert abs(np.corrcoef(init[:, column], own_2d[:, column])[0, 1]) > 0.999
+    assert spectral_init(X[:7], knn=knn_graph(X[:7])) == "random"
+
+
+@pytest.mark.slow
+def test_map_and_space_fall_back_to_one_process_when_the_second_cannot_start(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # No __main__ guard: the spawned process re-runs this script, fails to start its own child and dies.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from segmentation.projection import knn_graph, map_2d, map_and_space\n"
+        "X = np.random.default_rng(5).normal(size=(300, 16)).astype(np.float32)\n"
+        "knn = knn_graph(X)\n"
+        "coords, space = map_and_space(X, 5, seed=2, knn=knn, parallel_min_points=100)\n"
+        "assert (coords == map_2d(X, seed=2, knn=knn)).all() and space.shape == (300, 5)\n"
+        "print('laid out')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().endswith("laid out")
