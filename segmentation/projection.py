@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +41,7 @@ METHODS = ("umap", "pca", "none")
 # would use (brute force took 60 s at 50k).
 BRUTE_FORCE_LIMIT = 20_000
 # From here on, with 2+ cores, the 2-d map is laid out in a second process while this one lays out the
-# clustering space: numba holds the GIL, so a thread would not overlap, and a process costs ~2 s to start.
+# clustering space (:func:`map_and_space`): a process costs ~2 s to start.
 PARALLEL_MIN_POINTS = 5_000
 # Below this UMAP has too few points to build a neighbourhood graph worth the name.
 MIN_UMAP_POINTS = 4
@@ -218,6 +220,11 @@ def map_and_space(
     :func:`reduce` compute them (same seed, same result), laid out side by side on two cores when there
     are at least ``parallel_min_points`` rows.
 
+    The map is then laid out by a second Python process (numba holds the GIL, so a thread would not overlap),
+    started with :mod:`subprocess` rather than :mod:`multiprocessing`: a spawned child re-runs the caller's
+    ``__main__``, which under Streamlit is the app script itself. If that process fails, the map is laid out
+    here instead.
+
     Returns
     -------
     coords : ndarray of shape (n_samples, 2)
@@ -228,34 +235,68 @@ def map_and_space(
         return map_2d(X, seed=seed), reduce(X, "umap", n_components, seed=seed)
     if knn is None:
         knn = knn_graph(X, seed=seed)
-    space_dims = n_components if n_components > SPECTRAL_DIMS else None
-    if len(X) < parallel_min_points or (os.cpu_count() or 1) < 2:
-        map_init = spectral_init(X, seed=seed, knn=knn)
-        return (
-            map_2d(X, seed=seed, knn=knn, init=map_init),
-            reduce(X, "umap", n_components, seed=seed, knn=knn, init=None if space_dims else map_init),
-        )
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # spawn, never fork: the caller may be a threaded server (Streamlit).
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        # The second process starts and loads umap's compiled code while this one computes the shared start.
-        pool.submit(warm_up)
-        map_init = spectral_init(X, seed=seed, knn=knn)
-        space_init = None if space_dims else map_init
-        space = None
-        try:
-            coords = pool.submit(map_2d, X, seed=seed, knn=knn, init=map_init)
-            space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
-            return coords.result(), space
-        except BrokenProcessPool:
-            # The second process could not run (e.g. a caller's script that spawns without a __main__ guard):
-            # the same layouts, here.
-            if space is None:
+    map_init = spectral_init(X, seed=seed, knn=knn)
+    space_init = None if n_components > SPECTRAL_DIMS else map_init
+    coords = None
+    if len(X) >= parallel_min_points and (os.cpu_count() or 1) >= 2 and not isinstance(map_init, str):
+        with tempfile.TemporaryDirectory(prefix="segment-studio-map-") as folder:
+            child = _start_map_process(Path(folder), X, knn, map_init, seed)
+            try:
                 space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
-            return map_2d(X, seed=seed, knn=knn, init=map_init), space
+                coords = _map_from_process(child, Path(folder))
+            finally:
+                if child is not None and child.poll() is None:
+                    child.kill()
+                    child.wait()
+    else:
+        space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
+    if coords is None:
+        coords = map_2d(X, seed=seed, knn=knn, init=map_init)
+    return coords, space
+
+
+_MAP_PROCESS = (
+    "import sys; from segmentation.projection import _map_process; _map_process(sys.argv[1], int(sys.argv[2]))"
+)
+
+
+def _start_map_process(folder: Path, X: np.ndarray, knn: Knn, init: np.ndarray, seed: int) -> Any:
+    """Write the inputs of :func:`map_2d` to ``folder`` and start a process laying out the map from them."""
+    for name, array in (("X", X), ("knn_indices", knn[0]), ("knn_distances", knn[1]), ("init", init)):
+        np.save(folder / f"{name}.npy", array, allow_pickle=False)
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    try:
+        with (folder / "stderr.txt").open("wb") as stderr:
+            return subprocess.Popen(
+                [sys.executable, "-c", _MAP_PROCESS, str(folder), str(seed)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+            )
+    except OSError:
+        return None
+
+
+def _map_from_process(child: Any, folder: Path) -> np.ndarray | None:
+    """The map the process wrote, or None if it could not start or failed."""
+    if child is None or child.wait() != 0:
+        return None
+    try:
+        return np.load(folder / "coords.npy", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def _map_process(folder: str, seed: int) -> None:
+    """Entry point of the map's process: read what :func:`_start_map_process` wrote, write the coordinates."""
+    inputs = Path(folder)
+
+    def load(name: str) -> np.ndarray:
+        return np.load(inputs / f"{name}.npy", allow_pickle=False)
+
+    coords = map_2d(load("X"), seed=seed, knn=(load("knn_indices"), load("knn_distances")), init=load("init"))
+    # Written under another name, then renamed: the parent never reads half a file.
+    np.save(inputs / "coords.partial.npy", coords, allow_pickle=False)
+    os.replace(inputs / "coords.partial.npy", inputs / "coords.npy")
 
 
 def warm_up() -> None:
