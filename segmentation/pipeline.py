@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
-from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, make_clusterer
+from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, AgglomerativeClusterer, make_clusterer
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
@@ -134,7 +134,8 @@ class SegmentConfig:
 class Prepared:
     """What a segmentation needs that does not depend on the clustering parameters.
 
-    Reduced spaces are computed on first use and kept, so switching algorithm or k re-uses them.
+    Reduced spaces and agglomerative trees are computed on first use and kept, so switching algorithm or k
+    re-uses them.
     """
 
     comments: Comments
@@ -148,6 +149,7 @@ class Prepared:
     n_cached: int
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     _terms: TermCounts | None = field(default=None, repr=False)
+    _trees: dict[tuple, AgglomerativeClusterer] = field(default_factory=dict, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -170,6 +172,14 @@ class Prepared:
             )
             self.timings[f"reduce_{method}"] = time.perf_counter() - started
         return self._spaces[key]
+
+    def tree(self, method: str, n_components: int, linkage: str) -> AgglomerativeClusterer:
+        """The agglomerative tree over the clustering space ``method`` (memoised): a new k only cuts it."""
+        key = (method, n_components, linkage)
+        if key not in self._trees:
+            space = self.space(method, n_components)
+            self._trees[key] = AgglomerativeClusterer(k=2, linkage=linkage, seed=self.config.seed).fit(space)
+        return self._trees[key]
 
 
 @dataclass
@@ -414,15 +424,19 @@ def cluster_prepared(
             notes.append(f"k={k} chosen by the best silhouette over k = 2..{int(table['k'].max())}")
         timings["sweep"] = time.perf_counter() - started
     started = time.perf_counter()
-    clusterer = make_clusterer(
-        config.algorithm,
-        k=k,
-        linkage=config.linkage,
-        min_cluster_size=config.min_cluster_size,
-        noise=config.noise,
-        seed=config.seed,
-    ).fit(space)
-    labels = np.asarray(clusterer.labels_, dtype=int)
+    if config.algorithm == "agglomerative":
+        clusterer = prepared.tree(method, dims, config.linkage)
+        labels = np.asarray(clusterer.cut(k), dtype=int)
+    else:
+        clusterer = make_clusterer(
+            config.algorithm,
+            k=k,
+            linkage=config.linkage,
+            min_cluster_size=config.min_cluster_size,
+            noise=config.noise,
+            seed=config.seed,
+        ).fit(space)
+        labels = np.asarray(clusterer.labels_, dtype=int)
     timings["cluster"] = time.perf_counter() - started
     notes.extend(clusterer.notes_)
     _stage(progress, "cluster", 1, 1)

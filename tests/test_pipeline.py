@@ -83,6 +83,24 @@ def test_changing_k_reuses_the_prepared_space(labelled):
     np.testing.assert_array_equal(three.assignments[["x", "y"]], five.assignments[["x", "y"]])
 
 
+def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_a_fresh_fit(labelled):
+    from segmentation.clustering import AgglomerativeClusterer
+
+    comments, _ = labelled
+    config = SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=3, linkage="average")
+    prepared = prepare(comments, config, with_map=False)
+    cluster_prepared(prepared, config)
+    kept = prepared.tree("pca", 50, "average")
+    four = cluster_prepared(prepared, SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=4, linkage="average"))
+
+    assert prepared.tree("pca", 50, "average") is kept
+    fresh = AgglomerativeClusterer(k=4, linkage="average").fit(prepared.space("pca", 50))
+    np.testing.assert_array_equal(four.labels, fresh.labels_)
+    np.testing.assert_array_equal(four.tree, fresh.tree_)
+    ward = cluster_prepared(prepared, SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=4))
+    assert prepared.tree("pca", 50, "ward") is not kept and ward.metrics["n_segments"] == 4
+
+
 def test_result_describes_every_segment_with_keywords(labelled):
     comments, _ = labelled
     result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))

@@ -25,13 +25,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(workspace: Path, log: Path, startup_s: float = 90) -> Iterator[str]:
-    """Start the app with its own workspace folder; yield its URL once /_stcore/health answers ok."""
+def serve(workspace: Path, log: Path, startup_s: float = 90, app: Path = ROOT / "app.py") -> Iterator[str]:
+    """Start the app (or another script) with its own workspace folder; yield its URL once /_stcore/health
+    answers ok."""
     port = free_port()
     env = dict(os.environ, SEGMENT_STUDIO_HOME=str(workspace), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port),
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
