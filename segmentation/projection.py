@@ -268,23 +268,25 @@ _MAP_PROCESS = (
 )
 
 
-def _start_map_process(folder: Path, X: np.ndarray, knn: Knn, init: np.ndarray, seed: int) -> Any:
+def _start_map_process(
+    folder: Path, X: np.ndarray, knn: Knn, init: np.ndarray, seed: int
+) -> subprocess.Popen[bytes] | None:
     """Write the inputs of :func:`map_2d` to ``folder`` and start a process laying out the map from them."""
     for name, array in (("X", X), ("knn_indices", knn[0]), ("knn_distances", knn[1]), ("init", init)):
         np.save(folder / f"{name}.npy", array, allow_pickle=False)
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     try:
-        with (folder / "stderr.txt").open("wb") as stderr:
-            return subprocess.Popen(
-                [sys.executable, "-c", _MAP_PROCESS, str(folder), str(seed)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env,
-            )
+        # Quiet: a process that fails only costs the map being laid out here instead.
+        return subprocess.Popen(
+            [sys.executable, "-c", _MAP_PROCESS, str(folder), str(seed)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )
     except OSError:
         return None
 
 
-def _map_from_process(child: Any, folder: Path) -> np.ndarray | None:
+def _map_from_process(child: subprocess.Popen[bytes] | None, folder: Path) -> np.ndarray | None:
     """The map the process wrote, or None if it could not start or failed."""
     if child is None or child.wait() != 0:
         return None
