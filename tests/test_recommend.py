@@ -88,6 +88,24 @@ def test_segment_knn_reason_counts_segment_mates_and_their_ratings(fitted_setup)
     assert "nearest segment-mates, mean rating" in first.reason
 
 
+def test_popularity_weight_moves_user_knn_from_the_neighbours_picks_to_the_best_sellers(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    rows = np.flatnonzero(labels >= 0)[:20]
+    popular = RECOMMENDERS["global_popularity"]().fit(data, vectors, labels).rank(rows, 5)
+    neighbours_only = RECOMMENDERS["segment_knn"](popularity_weight=0.0).fit(data, vectors, labels)
+    mostly_popular = RECOMMENDERS["segment_knn"](popularity_weight=1000.0).fit(data, vectors, labels)
+
+    # The same popularity at every rank (items chosen by as many users may swap places).
+    users_per_item = np.asarray(data.matrix.sum(axis=0)).ravel()
+    np.testing.assert_array_equal(users_per_item[mostly_popular.rank(rows, 5)], users_per_item[popular])
+    first = neighbours_only.rank(rows, 1)[:, 0]
+    idx, near = neighbours_only.neighbours(rows)
+    for row, item, mates, sims in zip(rows, first, idx, near, strict=True):
+        assert data.matrix[mates[sims > 0]][:, item].sum() > 0  # a segment-mate chose the top item
+    with pytest.raises(ConfigError, match="popularity_weight"):
+        RECOMMENDERS["segment_knn"](popularity_weight=-1).fit(data, vectors, labels)
+
+
 def test_segment_knn_neighbours_stay_inside_the_users_segment(fitted_setup):
     _, data, vectors, labels = fitted_setup
     model = RECOMMENDERS["segment_knn"](n_neighbors=10).fit(data, vectors, labels)
