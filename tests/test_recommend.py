@@ -100,7 +100,7 @@ def test_popularity_weight_moves_user_knn_from_the_neighbours_picks_to_the_best_
     np.testing.assert_array_equal(users_per_item[mostly_popular.rank(rows, 5)], users_per_item[popular])
     first = neighbours_only.rank(rows, 1)[:, 0]
     idx, near = neighbours_only.neighbours(rows)
-    for row, item, mates, sims in zip(rows, first, idx, near, strict=True):
+    for item, mates, sims in zip(first, idx, near, strict=True):
         assert data.matrix[mates[sims > 0]][:, item].sum() > 0  # a segment-mate chose the top item
     with pytest.raises(ConfigError, match="popularity_weight"):
         RECOMMENDERS["segment_knn"](popularity_weight=-1).fit(data, vectors, labels)
