@@ -27,7 +27,7 @@ from segmentation.errors import ConfigError
 from segmentation.io import Comments
 from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
-from segmentation.projection import knn_graph, map_2d, map_and_space, reduce
+from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -150,6 +150,8 @@ class Prepared:
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     _terms: TermCounts | None = field(default=None, repr=False)
     _trees: dict[tuple, AgglomerativeClusterer] = field(default_factory=dict, repr=False)
+    # UMAP's start (projection.spectral_init) as the map used it: a UMAP clustering space starts from it too.
+    _init: np.ndarray | str | None = field(default=None, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -168,7 +170,7 @@ class Prepared:
         if key not in self._spaces:
             started = time.perf_counter()
             self._spaces[key] = reduce(
-                self.profiles.vectors, method, n_components, seed=self.config.seed, knn=self.knn
+                self.profiles.vectors, method, n_components, seed=self.config.seed, knn=self.knn, init=self._init
             )
             self.timings[f"reduce_{method}"] = time.perf_counter() - started
         return self._spaces[key]
@@ -342,14 +344,18 @@ def prepare(
     timings["knn"] = time.perf_counter() - started
     coords = np.full((len(profiles.user_ids), 2), np.nan)
     spaces = {}
+    init = None
     if with_map:
         started = time.perf_counter()
         _stage(progress, "map", 0, 1)
+        init = spectral_init(profiles.vectors, seed=config.seed, knn=knn)
         method, dims = config.space
         if method == "umap":  # both UMAP layouts are needed: lay them out side by side
-            coords, spaces[(method, dims)] = map_and_space(profiles.vectors, dims, seed=config.seed, knn=knn)
+            coords, spaces[(method, dims)] = map_and_space(
+                profiles.vectors, dims, seed=config.seed, knn=knn, init=init
+            )
         else:
-            coords = map_2d(profiles.vectors, seed=config.seed, knn=knn)
+            coords = map_2d(profiles.vectors, seed=config.seed, knn=knn, init=init)
         timings["map"] = time.perf_counter() - started
         _stage(progress, "map", 1, 1)
     return Prepared(
@@ -363,6 +369,7 @@ def prepare(
         n_encoded=encoded.n_encoded,
         n_cached=encoded.n_cached,
         _spaces=spaces,
+        _init=init,
     )
 
 

@@ -126,7 +126,7 @@ def reduce(
     *,
     seed: int = 0,
     knn: Knn | None = None,
-    init: np.ndarray | None = None,
+    init: np.ndarray | str | None = None,
 ) -> np.ndarray:
     """The clustering space: profiles reduced to ``n_components`` dimensions.
 
@@ -142,8 +142,9 @@ def reduce(
         ``random_state`` (UMAP then runs single-threaded, which makes it reproducible).
     knn : (indices, distances) or None
         From :func:`knn_graph` on the same ``X``; reused instead of a fresh neighbour search.
-    init : ndarray of shape (n_samples, >= n_components) or None
-        From :func:`spectral_init` on the same ``X``, ``knn`` and ``seed``; computed when None.
+    init : ndarray, str or None
+        From :func:`spectral_init` on the same ``X``, ``knn`` and ``seed``; computed when None or when it has
+        fewer than ``n_components`` columns.
 
     Returns
     -------
@@ -171,7 +172,9 @@ def reduce(
     return _umap(X, int(n_components), min_dist=0.0, seed=seed, knn=knn, init=init)
 
 
-def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None, init: np.ndarray | None = None) -> np.ndarray:
+def map_2d(
+    X: np.ndarray, *, seed: int = 0, knn: Knn | None = None, init: np.ndarray | str | None = None
+) -> np.ndarray:
     """Coordinates for the map: 2-d cosine UMAP with ``min_dist=0.1`` (PCA below 4 points).
 
     Parameters
@@ -180,7 +183,7 @@ def map_2d(X: np.ndarray, *, seed: int = 0, knn: Knn | None = None, init: np.nda
     seed : int
     knn : (indices, distances) or None
         From :func:`knn_graph` on the same ``X``.
-    init : ndarray of shape (n_samples, >= 2) or None
+    init : ndarray, str or None
         From :func:`spectral_init` on the same ``X``, ``knn`` and ``seed``; computed when None.
 
     Returns
@@ -222,6 +225,7 @@ def map_and_space(
     *,
     seed: int = 0,
     knn: Knn | None = None,
+    init: np.ndarray | str | None = None,
     parallel_min_points: int = PARALLEL_MIN_POINTS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The 2-d map and the ``n_components``-d UMAP clustering space, each as :func:`map_2d` and
@@ -231,7 +235,7 @@ def map_and_space(
     The map is then laid out by a second Python process (numba holds the GIL, so a thread would not overlap),
     started with :mod:`subprocess` rather than :mod:`multiprocessing`: a spawned child re-runs the caller's
     ``__main__``, which under Streamlit is the app script itself. If that process fails, the map is laid out
-    here instead.
+    here instead. ``init`` (from :func:`spectral_init`) is computed when None and serves both layouts.
 
     Returns
     -------
@@ -243,23 +247,23 @@ def map_and_space(
         return map_2d(X, seed=seed), reduce(X, "umap", n_components, seed=seed)
     if knn is None:
         knn = knn_graph(X, seed=seed)
-    map_init = spectral_init(X, seed=seed, knn=knn)
-    space_init = None if n_components > SPECTRAL_DIMS else map_init
+    if init is None:
+        init = spectral_init(X, seed=seed, knn=knn)
     coords = None
-    if len(X) >= parallel_min_points and (os.cpu_count() or 1) >= 2 and not isinstance(map_init, str):
+    if len(X) >= parallel_min_points and (os.cpu_count() or 1) >= 2 and not isinstance(init, str):
         with tempfile.TemporaryDirectory(prefix="segment-studio-map-") as folder:
-            child = _start_map_process(Path(folder), X, knn, map_init, seed)
+            child = _start_map_process(Path(folder), X, knn, init, seed)
             try:
-                space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
+                space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=init)
                 coords = _map_from_process(child, Path(folder))
             finally:
                 if child is not None and child.poll() is None:
                     child.kill()
                     child.wait()
     else:
-        space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=space_init)
+        space = reduce(X, "umap", n_components, seed=seed, knn=knn, init=init)
     if coords is None:
-        coords = map_2d(X, seed=seed, knn=knn, init=map_init)
+        coords = map_2d(X, seed=seed, knn=knn, init=init)
     return coords, space
 
 
@@ -346,7 +350,7 @@ def _umap(
     n = len(X)
     if knn is None:
         knn = knn_graph(X, seed=seed)
-    if init is None:
+    if init is None or (not isinstance(init, str) and init.shape[1] < n_components):
         init = spectral_init(X, seed=seed, knn=knn, n_components=n_components)
     if not isinstance(init, str):
         init = np.ascontiguousarray(init[:, :n_components])

@@ -101,6 +101,15 @@ def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_
     assert prepared.tree("pca", 50, "ward") is not kept and ward.metrics["n_segments"] == 4
 
 
+def test_a_umap_space_built_after_a_kmeans_run_equals_the_one_an_hdbscan_run_prepares(labelled):
+    comments, _ = labelled
+    after_kmeans = prepare(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=3))
+    for_hdbscan = prepare(comments, SegmentConfig(encoder="tfidf", algorithm="hdbscan"))
+
+    np.testing.assert_array_equal(after_kmeans.coords, for_hdbscan.coords)
+    np.testing.assert_array_equal(after_kmeans.space("umap", 5), for_hdbscan.space("umap", 5))
+
+
 def test_result_describes_every_segment_with_keywords(labelled):
     comments, _ = labelled
     result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
