@@ -4,6 +4,6 @@ import sys
 
 from segmentation.cli import main
 
-# Guarded: a process spawned by multiprocessing (the parallel map layout) re-imports the main module.
+# Guarded, so that importing this module (as multiprocessing's spawn does with a main module) runs nothing.
 if __name__ == "__main__":
     sys.exit(main())

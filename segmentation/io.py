@@ -742,12 +742,12 @@ def _first_line(text: str) -> str:
 
 
 def _is_table_header(line: str) -> bool:
-    counts = {d: _count_outside_quotes(line, d) for d in _DELIMITERS}
-    delimiter = max(_DELIMITERS, key=lambda d: counts[d])
-    if not counts[delimiter]:
+    delimiter = _delimiter(line, "")
+    count = _count_outside_quotes(line, delimiter)
+    if not count:
         return False
     names = next(csv.reader([line], delimiter=delimiter), [])
-    return _detect([n.strip() for n in names], {})["text"] is not None and len(names) == counts[delimiter] + 1
+    return _detect([n.strip() for n in names], {})["text"] is not None and len(names) == count + 1
 
 
 def _count_outside_quotes(line: str, delimiter: str) -> int:

@@ -58,8 +58,7 @@ def source() -> Source:
             st.session_state["source"] = chosen
     # Only write when the URL must change: every write is a message to the browser.
     if chosen.is_demo:
-        if QUERY_KEY in st.query_params:
-            del st.query_params[QUERY_KEY]
+        _forget_upload_in_url()
     elif st.query_params.get(QUERY_KEY) != chosen.digest:
         st.query_params[QUERY_KEY] = chosen.digest
     return chosen
@@ -74,7 +73,11 @@ def use_upload(name: str, data: bytes) -> Source:
 
 def use_demo() -> None:
     st.session_state.pop("source", None)
-    if QUERY_KEY in st.query_params:
+    _forget_upload_in_url()
+
+
+def _forget_upload_in_url() -> None:
+    if QUERY_KEY in st.query_params:  # only when present: every change to the URL messages the browser
         del st.query_params[QUERY_KEY]
 
 
