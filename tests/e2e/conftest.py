@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.browser import recording_page
 from tests.e2e.live import serve
 
 
@@ -17,3 +18,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
     except RuntimeError as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture
+def browser_page(server: str) -> Iterator[tuple]:
+    """``(page, dialogs, hosts)`` from :func:`tests.e2e.browser.recording_page`, with the server running."""
+    with recording_page() as recorded:
+        yield recorded

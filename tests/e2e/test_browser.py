@@ -12,32 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT
+from tests.e2e.browser import choose, nav, require_browser
+from tests.e2e.live import ROOT
 from tests.fixtures import labelled_comments
 
 pytestmark = pytest.mark.e2e
+playwright_api = require_browser()
 
 SHOTS = ROOT / "test-output"
 NEW_NAME = "Trail runners club"
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) for "
-                "the browser tests", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
 
 @pytest.fixture
-def page(server: str):
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 2600})
-        page = context.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.set_default_timeout(60_000)
-        yield page
-        assert not dialogs, f"a dialog opened: {dialogs}"
-        browser.close()
+def page(browser_page):
+    page, dialogs, _ = browser_page
+    yield page
+    assert not dialogs, f"a dialog opened: {dialogs}"
 
 
 def fixture_csv(path: Path) -> Path:
@@ -53,18 +43,6 @@ def fixture_csv(path: Path) -> Path:
 def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).filter(
-        has_not_text=f"{title}s").first.click()
-    playwright_api.expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-
-
-def choose(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
-    page.keyboard.type(option)  # long option lists are virtualised: search first
-    page.get_by_role("option", name=option).first.click()
 
 
 def test_upload_segment_rename_reload_and_recommend(page, server: str, tmp_path: Path):

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 
-from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS
+from tests.e2e.browser import choose, nav, require_browser
 
 pytestmark = pytest.mark.e2e
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) for "
-                "the browser tests", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+playwright_api = require_browser()
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -60,45 +55,6 @@ def hostile_csv(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def browser_page(server: str):
-    """A page that records every dialog and every host it requests."""
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 2600})
-        page = context.new_page()
-        dialogs: list[str] = []
-        hosts: dict[str, str] = {}  # host -> the first URL requested from it
-
-        def on_dialog(dialog) -> None:
-            dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        def on_request(request) -> None:
-            parts = urlsplit(request.url)
-            if parts.scheme in ("http", "https", "ws", "wss"):
-                hosts.setdefault(parts.hostname or "", request.url)
-
-        page.on("dialog", on_dialog)
-        context.on("request", on_request)
-        page.set_default_timeout(60_000)
-        yield page, dialogs, hosts
-        browser.close()
-
-
-def nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).filter(
-        has_not_text=f"{title}s").first.click()
-    playwright_api.expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-
-
-def choose(page, label: str, option: str, search: str, exact: bool = False) -> None:
-    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
-    page.keyboard.type(search)  # long option lists are virtualised: search first
-    page.get_by_role("option", name=option, exact=exact).first.click()
-
-
-
 def test_payloads_in_every_field_stay_inert_text_on_every_page(browser_page, server: str, tmp_path: Path):
     page, dialogs, hosts = browser_page
     expect = playwright_api.expect
@@ -110,7 +66,7 @@ def test_payloads_in_every_field_stay_inert_text_on_every_page(browser_page, ser
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("24")
 
     nav(page, "Segment")
-    choose(page, "Encoder", "TF-IDF", "TF-IDF")
+    choose(page, "Encoder", "TF-IDF")
     page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
     expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=180_000)
     expect(page.locator(".js-plotly-plot .scatterlayer .point").first).to_be_visible()

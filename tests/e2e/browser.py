@@ -1,0 +1,63 @@
+"""What the browser tests share: the skip when there is no browser, a recording page, and page steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS
+
+
+def require_browser() -> ModuleType:
+    """``playwright.sync_api``; skips the calling test module when Chromium or playwright is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) for "
+                    "the browser tests", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@contextmanager
+def recording_page() -> Iterator[tuple[Any, list[str], dict[str, str]]]:
+    """A tall Chromium page that dismisses and records every dialog, and records the first URL it asks of
+    every host: ``(page, dialogs, hosts)``."""
+    api = require_browser()
+    with api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 2600})
+        page = context.new_page()
+        dialogs: list[str] = []
+        hosts: dict[str, str] = {}
+
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        def on_request(request: Any) -> None:
+            parts = urlsplit(request.url)
+            if parts.scheme in ("http", "https", "ws", "wss"):
+                hosts.setdefault(parts.hostname or "", request.url)
+
+        page.on("dialog", on_dialog)
+        context.on("request", on_request)
+        page.set_default_timeout(60_000)
+        yield page, dialogs, hosts
+        browser.close()
+
+
+def nav(page: Any, title: str) -> None:
+    """Open a page from the sidebar and wait for its heading."""
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).filter(
+        has_not_text=f"{title}s").first.click()
+    require_browser().expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+
+
+def choose(page: Any, label: str, option: str, search: str | None = None, exact: bool = False) -> None:
+    """Pick ``option`` in the select box labelled ``label``, typing ``search`` (the option) first."""
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.keyboard.type(option if search is None else search)  # long option lists are virtualised: search first
+    page.get_by_role("option", name=option, exact=exact).first.click()
