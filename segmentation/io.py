@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.errors import DataError
+from segmentation.text import CJK_PUNCTUATION, HAN
 
 ROLES = ("user", "text", "item", "rating", "time")
 COLUMN = {"user": "user_id", "text": "text", "item": "item_id", "rating": "rating", "time": "time"}
@@ -74,7 +75,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SCRUB = {c: " " for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]} | {
     c: None for c in [0x200B, 0x2060, 0xFEFF, 0x00AD, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 }
-_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK = re.compile(f"[{CJK_PUNCTUATION}{HAN}]")
 _CJK_NEXT_TO_LETTER = re.compile(
     "(?<=[A-Za-z])[\u3400-\u4dbf\u4e00-\u9fff]|[\u3400-\u4dbf\u4e00-\u9fff](?=[A-Za-z])"
 )

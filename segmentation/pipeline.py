@@ -28,6 +28,7 @@ from segmentation.io import Comments
 from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
+from segmentation.text import CJK_CHARACTER
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -40,7 +41,6 @@ PCA_COMPONENTS = 50
 SILHOUETTE_SAMPLE = 5000
 # Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) for encoder choice.
 CJK_SHARE = 0.2
-_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]"
 PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentence-transformers", "torch")
 
 
@@ -267,7 +267,7 @@ def suggest_encoder(comments: Comments) -> str:
     comments get the multilingual encoder where it is installed."""
     sample = comments.frame["text"].head(2000)
     n_chars = int(sample.str.len().sum())
-    n_cjk = int(sample.str.count(_CJK).sum())
+    n_cjk = int(sample.str.count(CJK_CHARACTER).sum())
     if n_chars and n_cjk / n_chars > CJK_SHARE:
         available = {status.name for status in encoder_status() if status.available}
         if "multilingual" in available:
