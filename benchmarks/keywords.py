@@ -5,9 +5,10 @@ Every set is segmented once (user profiles from the ``fast`` encoder, or ``--enc
 
 - ``before``: the describer at commit 4b3741a (BERTopic's c-TF-IDF over single words, CJK bigrams),
   read from git so the comparison needs no copy of the old code;
-- ``ctfidf``: distinctive c-TF-IDF with word pairs and lexical diversity, no encoder;
-- ``keybert``: the same candidates re-ranked by the encoder (KeyBERTInspired, then MMR): the default
-  when the pipeline passes its encoder.
+- ``ctfidf``: distinctive c-TF-IDF with word pairs, lexical diversity and one segment per keyword: the
+  default without an encoder;
+- ``keybert``: the same candidates re-ranked by the encoder (KeyBERTInspired, one segment per keyword,
+  MMR): the default when the describer gets the run's encoder.
 
 Figures per method: keyword distinctness (share of each segment's top-8 keywords in no other segment's
 top-8) and label fidelity (held-out users whose nearest segment by its encoded "name: keywords" is their
@@ -46,7 +47,7 @@ from segmentation.encoders import get_encoder  # noqa: E402
 from segmentation.io import from_frame  # noqa: E402
 from segmentation.keywords import (  # noqa: E402
     CachedEncoder,
-    LexicalDiversity,
+    default_rerankers,
     held_out_label_fidelity,
     keyword_distinctness,
     term_counts,
@@ -65,6 +66,8 @@ SETS = {
     "demo_zh": ROOT / "segmentation" / "data" / "demo_reviews_zh.csv",
 }
 ENCODER_FOR = {"demo_zh": "multilingual"}
+# Users sampled where a set's long texts would make tokenising take minutes (blog posts).
+MAX_USERS = {"blog_industry": 1000}
 
 
 def before_describer():
@@ -92,7 +95,7 @@ def load(name: str, max_users: int, seed: int):
 
 def run_set(name: str, args, before, cache: EmbeddingCache) -> dict:
     spec = ENCODER_FOR.get(name, args.encoder)
-    comments = load(name, args.max_users, args.seed)
+    comments = load(name, args.max_users or MAX_USERS.get(name, 10**9), args.seed)
     texts = comments.frame["text"].to_numpy()
     encoder = CachedEncoder(get_encoder(spec))
     started = time.perf_counter()
@@ -104,7 +107,7 @@ def run_set(name: str, args, before, cache: EmbeddingCache) -> dict:
               "embeddings": embeddings}
     methods = {
         "before": ({"describer": before.describe_labelled_comments}, before.term_counts),
-        "ctfidf": ({"rerankers": [LexicalDiversity()]}, term_counts),
+        "ctfidf": ({"rerankers": default_rerankers(None)}, term_counts),
         "keybert": ({"encoder": encoder}, term_counts),
     }
     out = {"set": name, "encoder": spec, "users": int(len(labels)), "comments": int(len(texts)), "k": args.k,
@@ -166,7 +169,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=list(SETS))
     parser.add_argument("--encoder", default="fast")
     parser.add_argument("--k", type=int, default=8)
-    parser.add_argument("--max-users", type=int, default=2000, help="sample of users per set (bounds the time)")
+    parser.add_argument("--max-users", type=int, help="sample of users per set (default: all; blogs 1,000)")
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "keywords.json")
