@@ -23,6 +23,7 @@ Two metrics judge the result: :func:`keyword_distinctness` and :func:`label_fide
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-from segmentation.text import join_words, phrases
+from segmentation.text import words_and_pairs
 
 if TYPE_CHECKING:
     from segmentation.describe import SegmentDescription
@@ -65,34 +66,26 @@ class TermCounts:
 def term_counts(texts: Sequence[str] | np.ndarray) -> TermCounts:
     """Tokenise every comment once into a comment × term count matrix of words and adjacent word pairs.
 
-    Words come from :func:`segmentation.text.phrases`; a pair of adjacent words is kept only when it
+    Words and pairs come from :func:`segmentation.text.words_and_pairs`; a pair of adjacent words is kept only when it
     occurs in at least two comments: a pair seen once cannot describe a segment, and on long texts such
     pairs would make up most of the vocabulary.
     """
-    runs = [phrases(str(t)) for t in texts]
+    split = [words_and_pairs(str(t)) for t in texts]
     parts = []
-    for analyzer, min_df in ((_words, 1), (_pairs, 2)):
-        vectorizer = CountVectorizer(analyzer=analyzer, min_df=min_df)
+    for position, min_df in ((0, 1), (1, 2)):
+        vectorizer = CountVectorizer(analyzer=operator.itemgetter(position), min_df=min_df)
         try:
-            matrix = vectorizer.fit_transform(runs)
+            matrix = vectorizer.fit_transform(split)
         except ValueError:  # no candidate at all (or no pair left after pruning)
             continue
         parts.append((sparse.csr_matrix(matrix), vectorizer.get_feature_names_out()))
     if not parts:
-        return TermCounts(sparse.csr_matrix((len(runs), 0)), np.array([], dtype=object))
+        return TermCounts(sparse.csr_matrix((len(split), 0)), np.array([], dtype=object))
     counts = sparse.hstack([m for m, _ in parts], format="csr")
     # A Chinese pair is written without a space and can equal a word jieba keeps whole elsewhere.
     vocabulary, column = np.unique(np.concatenate([v for _, v in parts]).astype(object), return_inverse=True)
     merge = sparse.csr_matrix((np.ones(len(column)), (np.arange(len(column)), column)))
     return TermCounts(sparse.csr_matrix(counts @ merge, dtype=np.int64), vocabulary)
-
-
-def _words(runs: list[list[str]]) -> list[str]:
-    return [word for run in runs for word in run]
-
-
-def _pairs(runs: list[list[str]]) -> list[str]:
-    return [join_words(a, b) for run in runs for a, b in zip(run, run[1:], strict=False)]
 
 
 # --------------------------------------------------------------------------- distinctive c-TF-IDF

@@ -8,6 +8,7 @@ load); every other script is split at the word pattern.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 from typing import Any
@@ -102,16 +103,36 @@ def phrases(text: str) -> list[list[str]]:
         it has at least two characters and is not in :data:`CHINESE_STOP_WORDS` (a one-character
         word is a particle or too ambiguous alone).
     """
+    marks = _marks(text)
+    return [list(run) for kept, run in itertools.groupby(marks, key=bool) if kept]
+
+
+def _marks(text: str) -> list[str]:
+    """The comment's pieces in order: a kept word as itself, anything else (a break) as ``""``."""
     lowered = text.lower().replace("'", "").replace("’", "")
     pieces = _TOKEN.findall(lowered)
     if _UNSPACED_RUN.search(lowered):
         pieces = [w for piece in pieces for w in (segment_words(piece) if _UNSPACED_RUN.match(piece) else [piece])]
-    # Kept words joined by spaces, everything else a break: the split below runs in C, not in a loop.
-    marked = " ".join(
-        [w if w[0].isalpha() and w not in STOP_WORDS and (w.isascii() or _keep_unspaced(w)) else _BREAK
-         for w in pieces]
-    )
-    return [words for words in (run.split() for run in marked.split(_BREAK)) if words]
+    return [
+        w if w[0].isalpha() and w not in STOP_WORDS and (w.isascii() or _keep_unspaced(w)) else "" for w in pieces
+    ]
+
+
+def words_and_pairs(text: str) -> tuple[list[str], list[str]]:
+    """The kept words of a comment (:func:`phrases`, flattened) and its adjacent word pairs (:func:`join_words`).
+
+    The same as :func:`tokenize` split in two, computed without building the phrases (term counting
+    runs it on every comment).
+    """
+    marks = _marks(text)
+    words = [w for w in marks if w]
+    # Both ASCII (the common case): a space between, without the Chinese check.
+    pairs = [
+        f"{a} {b}" if a.isascii() or b.isascii() else join_words(a, b)
+        for a, b in zip(marks, marks[1:], strict=False)
+        if a and b
+    ]
+    return words, pairs
 
 
 def _keep_unspaced(word: str) -> bool:
@@ -144,11 +165,8 @@ def tokenize(text: str, *, bigrams: bool = True) -> list[str]:
     list of str
         The words of :func:`phrases` in order, then the pairs.
     """
-    runs = phrases(text)
-    tokens = [word for run in runs for word in run]
-    if bigrams:
-        tokens.extend(join_words(a, b) for run in runs for a, b in zip(run, run[1:], strict=False))
-    return tokens
+    words, pairs = words_and_pairs(text)
+    return words + pairs if bigrams else words
 
 
 __all__ = [
@@ -167,4 +185,5 @@ __all__ = [
     "phrases",
     "segment_words",
     "tokenize",
+    "words_and_pairs",
 ]
