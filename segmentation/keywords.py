@@ -56,7 +56,7 @@ class TermCounts:
     counts : sparse matrix of shape (n_comments, n_terms)
         How often each term occurs in each comment.
     vocabulary : ndarray of shape (n_terms,)
-        The terms: words and adjacent word pairs (:func:`term_counts`), sorted.
+        The terms: the words, then the pairs of adjacent words (:func:`term_counts`), each sorted.
     """
 
     counts: sparse.csr_matrix
@@ -81,11 +81,10 @@ def term_counts(texts: Sequence[str] | np.ndarray) -> TermCounts:
         parts.append((sparse.csr_matrix(matrix), vectorizer.get_feature_names_out()))
     if not parts:
         return TermCounts(sparse.csr_matrix((len(split), 0)), np.array([], dtype=object))
-    counts = sparse.hstack([m for m, _ in parts], format="csr")
-    # A Chinese pair is written without a space and can equal a word jieba keeps whole elsewhere.
-    vocabulary, column = np.unique(np.concatenate([v for _, v in parts]).astype(object), return_inverse=True)
-    merge = sparse.csr_matrix((np.ones(len(column)), (np.arange(len(column)), column)))
-    return TermCounts(sparse.csr_matrix(counts @ merge, dtype=np.int64), vocabulary)
+    # Words have no space and pairs one: the two vocabularies never overlap.
+    return TermCounts(
+        sparse.hstack([m for m, _ in parts], format="csr"), np.concatenate([v for _, v in parts]).astype(object)
+    )
 
 
 # --------------------------------------------------------------------------- distinctive c-TF-IDF
@@ -135,10 +134,13 @@ def top_terms(scores: sparse.csr_matrix, vocabulary: np.ndarray, row: int, n: in
     either word), then the alphabet decides, so the order never depends on hashing.
     """
     start, end = scores.indptr[row], scores.indptr[row + 1]
-    columns, values = scores.indices[start:end], scores.data[start:end]
+    columns, values = scores.indices[start:end], np.round(scores.data[start:end], 12)
+    if n < len(values):  # only the n best and their ties need sorting (long texts: 100k+ terms a row)
+        threshold = np.partition(values, len(values) - n)[len(values) - n]
+        columns, values = columns[values >= threshold], values[values >= threshold]
     positive = values > 0
     terms = [str(t) for t in vocabulary[columns[positive]]]
-    best = sorted(zip(-np.round(values[positive], 12), [-len(t) for t in terms], terms, strict=True))[:n]
+    best = sorted(zip(-values[positive], [-len(t) for t in terms], terms, strict=True))[:n]
     return [term for *_, term in best]
 
 

@@ -119,20 +119,21 @@ def _marks(text: str) -> list[str]:
 
 
 def words_and_pairs(text: str) -> tuple[list[str], list[str]]:
-    """The kept words of a comment (:func:`phrases`, flattened) and its adjacent word pairs (:func:`join_words`).
+    """The kept words of a comment (:func:`phrases`, flattened) and its pairs of adjacent words.
 
-    The same as :func:`tokenize` split in two, computed without building the phrases (term counting
-    runs it on every comment).
+    Pairs are formed between words of spaced scripts only and written with a space ("burr grinder").
+    Chinese words from ``jieba`` are whole words already; pairing them made phrases cut out of sentences
+    ("透气性夏天" from 透气性，夏天…) on the Chinese demo. Computed without building the phrases: term
+    counting runs it on every comment.
     """
     marks = _marks(text)
     words = [w for w in marks if w]
-    # Both ASCII (the common case): a space between, without the Chinese check.
-    pairs = [
-        f"{a} {b}" if a.isascii() or b.isascii() else join_words(a, b)
-        for a, b in zip(marks, marks[1:], strict=False)
-        if a and b
-    ]
+    pairs = [f"{a} {b}" for a, b in zip(marks, marks[1:], strict=False) if a and b and _spaced(a) and _spaced(b)]
     return words, pairs
+
+
+def _spaced(word: str) -> bool:
+    return word.isascii() or not _UNSPACED_RUN.match(word)
 
 
 def _keep_unspaced(word: str) -> bool:
@@ -143,13 +144,6 @@ def _keep_unspaced(word: str) -> bool:
     return len(word) > 1 and word not in CHINESE_STOP_WORDS and _UNSPACED_RUN.fullmatch(word) is not None
 
 
-def join_words(first: str, second: str) -> str:
-    """Write two adjacent words as one phrase: Chinese without a space between, others with one."""
-    if _UNSPACED_RUN.fullmatch(first[-1]) and _UNSPACED_RUN.fullmatch(second[0]):
-        return first + second
-    return f"{first} {second}"
-
-
 def tokenize(text: str, *, bigrams: bool = True) -> list[str]:
     """Keyword candidates of a comment: its content words and, optionally, adjacent word pairs.
 
@@ -158,7 +152,7 @@ def tokenize(text: str, *, bigrams: bool = True) -> list[str]:
     text : str
         Any comment.
     bigrams : bool, default True
-        Also return each pair of adjacent content words (:func:`phrases`) joined by :func:`join_words`.
+        Also return each pair of adjacent words of a spaced script (:func:`words_and_pairs`).
 
     Returns
     -------
@@ -180,7 +174,6 @@ __all__ = [
     "STOP_WORDS",
     "UNSPACED",
     "WORD",
-    "join_words",
     "latin_words",
     "phrases",
     "segment_words",

@@ -10,7 +10,6 @@ from segmentation.text import (
     CHINESE_STOP_WORDS,
     CJK_CHARACTER,
     STOP_WORDS,
-    join_words,
     latin_words,
     phrases,
     tokenize,
@@ -58,10 +57,12 @@ def test_chinese_is_cut_into_whole_words_without_fragments_or_filler() -> None:
     assert all(len(word) >= 2 for word in words)
 
 
-def test_chinese_pairs_are_written_without_a_space_and_mixed_pairs_with_one() -> None:
-    assert "半程马拉松" in tokenize("我跑了半程马拉松")
-    assert join_words("咖啡", "拿铁") == "咖啡拿铁"
-    assert join_words("latte", "顺滑") == "latte 顺滑"
+def test_only_words_of_spaced_scripts_are_paired() -> None:
+    # jieba's words are whole already: pairing them cut phrases out of sentences.
+    tokens = tokenize("半程马拉松跑鞋 trail shoes 顺滑 café crème")
+    assert {"半程", "马拉松", "跑鞋"} <= set(tokens)
+    assert [t for t in tokens if " " in t] == ["trail shoes", "café crème"]
+    assert not {"半程马拉松", "马拉松跑鞋", "跑鞋 trail", "顺滑 café"} & set(tokens)
 
 
 def test_tokenize_handles_mixed_english_and_chinese_in_one_comment() -> None:
