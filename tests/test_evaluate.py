@@ -14,9 +14,9 @@ from segmentation.clustering import make_clusterer
 from segmentation.encoders import get_encoder
 from segmentation.errors import ConfigError
 from segmentation.evaluate import ALL, cold_split, evaluate, evaluate_pipeline, holdout_split
-from segmentation.recommend import RECOMMENDERS
 from segmentation.io import from_frame, load_comments
 from segmentation.profiles import build_profiles
+from segmentation.recommend import RECOMMENDERS
 
 METRIC_KEYS = {"hit_rate", "ndcg", "mrr", "coverage"}
 
