@@ -180,6 +180,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "evaluation.json"
     path.write_text(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    print(evaluation.answer().sentence)
     print(evaluation.table().to_string(float_format=lambda v: f"{v:.4f}"))
     print(evaluation.verdict)
     print(f"wrote {path}", file=sys.stderr)

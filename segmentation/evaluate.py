@@ -204,19 +204,17 @@ class Evaluation:
             {**entry, **_with_lift({m: v for m, v in entry.items() if m in self.methods})}
             for entry in self.per_segment
         ]
-        answer = self.answer()
-        return {
+        return _json_safe({
             "methods": _with_lift(self.methods),
             "per_segment": per_segment,
             "n_users_evaluated": self.n_users_evaluated,
             "top_n": self.top_n,
             "verdict": self.verdict,
-            "answer": {k: (None if isinstance(v, float) and np.isnan(v) else v)
-                       for k, v in asdict(answer).items()},
+            "answer": asdict(self.answer()),
             "comparison": self.comparison().to_dict(orient="records"),
             "where_segments_help": self.where_segments_help().to_dict(orient="records"),
             "cold": self.cold,
-        }
+        })
 
     def _gains(self, method: str, rows: np.ndarray | None = None) -> np.ndarray:
         mine = self.per_user[self.per_user["method"] == method]
@@ -355,6 +353,19 @@ class Evaluation:
         frame = pd.DataFrame(rows, columns=["group", "users", "lift", "low", "high"])
         frame["clear"] = (frame["low"] > 0) | (frame["high"] < 0)
         return frame
+
+
+def _json_safe(value: object) -> object:
+    """NaN (an undefined lift) becomes None and NumPy scalars plain Python, so the record is strict JSON."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _lift(value: float, base: float) -> float:
