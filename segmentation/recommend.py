@@ -770,7 +770,7 @@ factorisations per fit."""
 # EASE factorises the same (training matrix, L2) several times in one evaluation (EASE itself, EASE blended
 # with segments, the policy's candidates): keep the last few results, keyed by the matrix's content.
 _EASE_CACHE: dict[tuple, np.ndarray] = {}
-_EASE_CACHE_SIZE = 4
+_EASE_CACHE_SIZE = 6
 
 
 def _ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:
