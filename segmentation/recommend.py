@@ -533,6 +533,24 @@ class SegmentPopularity(ItemRecommender):
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.counts_[np.searchsorted(self.segments_, self.labels_[rows])] + self.tiebreak_
 
+    def recommend_segment(self, segment: int, n: int = 10) -> list[Recommendation]:
+        """The ``n`` items most chosen in ``segment``, for a user who is not in the data (a new user).
+
+        A segment not in the data (``-1``) gets global popularity.
+        """
+        s = int(np.searchsorted(self.segments_, segment))
+        known = s < len(self.segments_) and self.segments_[s] == segment
+        scores = self.counts_[s] + self.tiebreak_ if known else self.item_users_ + self.tiebreak_
+        top = np.argsort(-scores, kind="stable")[:n]
+        return [
+            Recommendation(
+                item_id=str(self.data_.item_ids[item]), score=float(scores[item]),
+                reason=(f"chosen by {int(self.counts_[s, item]):,} of the {self.sizes_[s]:,} users in your segment"
+                        if known else self._noise_reason(int(item))),
+            )
+            for item in top
+        ]
+
     def _reason(self, row: int, item: int) -> str:
         s = int(np.searchsorted(self.segments_, self.labels_[row]))
         count = int(self.counts_[s, item])

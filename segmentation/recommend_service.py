@@ -67,6 +67,7 @@ class RunRecommenders:
     cold: SegmentPopularity | None
     data: Interactions
     labels: np.ndarray
+    user_vectors: np.ndarray
 
     @property
     def has_items(self) -> bool:
@@ -80,6 +81,16 @@ class RunRecommenders:
             return self.cold.recommend(user_id, n), popular, RECOMMENDERS[COLD_START_METHOD].label
         return self.model.recommend(user_id, n), popular, type(self.model).label
 
+    def for_new_user(self, profile: np.ndarray, n: int = 10) -> tuple[int, list[Recommendation]]:
+        """A user who is not in the run (new comments, no items): their nearest segment and its top items.
+
+        ``profile`` is the user's profile vector in the run's space (``build_profiles`` of their comments).
+        """
+        if self.cold is None:
+            raise ConfigError("the data has no item column, so there are no items to recommend")
+        segment = nearest_segment(profile, self.user_vectors, self.labels)
+        return segment, self.cold.recommend_segment(segment, n)
+
 
 def fit_run_recommenders(comments: Comments, user_ids: np.ndarray, user_vectors: np.ndarray, labels: np.ndarray,
                          embeddings: np.ndarray, *, method: str = DEFAULT_METHOD, seed: int = 0) -> RunRecommenders:
@@ -92,14 +103,14 @@ def fit_run_recommenders(comments: Comments, user_ids: np.ndarray, user_vectors:
     if not comments.has_items:
         fallback = next(name for name, cls in RECOMMENDERS.items() if not cls.recommends_items)
         model = make_recommender(fallback).fit(data, user_vectors, labels, comment_vectors=embeddings)
-        return RunRecommenders(fallback, model, None, None, data, labels)
+        return RunRecommenders(fallback, model, None, None, data, labels, np.asarray(user_vectors))
     model = make_recommender(method, seed=seed)
     if not model.recommends_items:
         raise ConfigError(f"{method} recommends comments, not items; pick an item recommender")
     model.fit(data, user_vectors, labels)
     popular = make_recommender("global_popularity").fit(data, user_vectors, labels)
     cold = make_recommender(COLD_START_METHOD).fit(data, user_vectors, labels)
-    return RunRecommenders(method, model, popular, cold, data, labels)
+    return RunRecommenders(method, model, popular, cold, data, labels, np.asarray(user_vectors))
 
 
 def recommend_for_user(

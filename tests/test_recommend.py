@@ -285,3 +285,33 @@ def test_real_recipe_reviews_get_recommendations_with_reasons(recipes_dir):
     assert len(recommendations) == 5
     assert all(r.item_id in set(data.item_ids) for r in recommendations)
     assert any(r.reason.startswith("liked by") for r in recommendations)
+
+
+def test_a_new_user_gets_the_top_items_of_the_segment_nearest_to_their_profile(fitted_setup):
+    from segmentation.recommend_service import fit_run_recommenders, nearest_segment
+
+    comments, data, vectors, labels = fitted_setup
+    inside = np.flatnonzero(labels >= 0)
+    nearest = np.array([nearest_segment(vectors[row], vectors, labels) for row in inside])
+    assert (nearest == labels[inside]).mean() > 0.95  # k-means put them by the same centres
+    fitted = fit_run_recommenders(comments, data.user_ids, vectors, labels, np.zeros((comments.n_comments, 1)),
+                                  method="segment_popularity")
+    segment, picks = fitted.for_new_user(vectors[inside[0]], 5)
+    members = labels == segment
+    counts = np.asarray(data.matrix[members].sum(axis=0)).ravel()
+    assert [counts[list(data.item_ids).index(r.item_id)] for r in picks] == sorted(counts, reverse=True)[:5]
+    assert all("users in your segment" in r.reason for r in picks)
+
+
+def test_a_user_with_comments_but_no_items_is_answered_from_their_segment(fitted_setup):
+    from segmentation.recommend_service import fit_run_recommenders
+
+    comments, _, _, _ = fitted_setup
+    extra = pd.DataFrame([{"user_id": "quiet", "text": "The espresso tastes rich and bitter.", "item_id": None}])
+    frame = pd.concat([comments.frame[["user_id", "text", "item_id", "rating", "time"]], extra], ignore_index=True)
+    with_quiet = from_frame(frame, source="t.csv")
+    user_ids, vectors, labels, _ = tfidf_kmeans(4)(with_quiet)
+    fitted = fit_run_recommenders(with_quiet, user_ids, vectors, labels, np.zeros((len(frame), 1)), method="ease")
+    ours, popular, answered_by = fitted.for_user("quiet", 5)
+    assert answered_by == RECOMMENDERS["segment_popularity"].label
+    assert all("users in your segment" in r.reason for r in ours)
