@@ -293,7 +293,11 @@ class Evaluation:
                           segment_method, rival, lift, low, high, users)
         interval = f"95% interval {low:+.0%} to {high:+.0%}, {tested}"
         more = f"{abs(lift):.0%} {'more' if lift >= 0 else 'less'} often"
-        if users < MIN_USERS_TO_TELL or (low <= 0 <= high):
+        if low == high == 0.0:
+            verdict = "no"
+            sentence = (f"No: on your data, recommending within segments ({how}) finds the item a user picks next "
+                        f"exactly as often as {against}: on every user it made the same hits ({tested}).")
+        elif users < MIN_USERS_TO_TELL or (low <= 0 <= high):
             verdict = "unclear"
             sentence = (f"No: too few users to tell. Recommending within segments ({how}) found the item a user "
                         f"picks next {more} than {against}, but that could be chance ({interval}).")

@@ -265,3 +265,18 @@ def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
     evaluation = evaluate_pipeline(from_frame(frame, source="t.csv"), config, top_n=5)
     assert evaluation.top_n == 5 and evaluation.n_users_evaluated == 120
     assert evaluation.methods["segment_knn"]["ndcg"] > evaluation.methods["global_popularity"]["ndcg"]
+
+
+def test_answer_says_no_when_the_segment_method_fell_back_to_its_rival_on_every_user():
+    from segmentation.evaluate import Evaluation
+
+    ranks = np.random.default_rng(0).integers(0, 11, 300)
+    per_user = pd.concat([pd.DataFrame({"user_id": np.arange(300), "segment": 0, "train_items": 2, "method": m,
+                                        "rank": ranks if m != "global_popularity" else np.zeros(300, int)})
+                          for m in ("global_popularity", "ease", "segment_ease")], ignore_index=True)
+    metrics = {"hit_rate": float((ranks > 0).mean()), "ndcg": 0.2, "mrr": 0.1, "coverage": 0.5}
+    methods = {"global_popularity": {**metrics, "ndcg": 0.0, "hit_rate": 0.0}, "ease": metrics,
+               "segment_ease": dict(metrics)}
+    answer = Evaluation(methods, [], 300, 10, per_user=per_user).answer()
+    assert answer.rival == "ease" and answer.verdict == "no"
+    assert answer.sentence.startswith("No: on your data") and "exactly as often as" in answer.sentence
