@@ -81,14 +81,18 @@ class RunRecommenders:
             return self.cold.recommend(user_id, n), popular, RECOMMENDERS[COLD_START_METHOD].label
         return self.model.recommend(user_id, n), popular, type(self.model).label
 
-    def for_new_user(self, profile: np.ndarray, n: int = 10) -> tuple[int, list[Recommendation]]:
-        """A user who is not in the run (new comments, no items): their nearest segment and its top items.
+    def for_new_user(self, profile: np.ndarray, n: int = 10, *, segment: int | None = None
+                     ) -> tuple[int, list[Recommendation]]:
+        """A user who is not in the run (new comments, no items): their segment and its top items.
 
-        ``profile`` is the user's profile vector in the run's space (``build_profiles`` of their comments).
+        ``profile`` is the user's profile vector (``build_profiles`` of their comments). ``segment`` is where
+        the run's clusterer puts them (``SegmentResult.clusterer.predict`` in the run's clustering space);
+        without it, the segment whose mean profile is nearest.
         """
         if self.cold is None:
             raise ConfigError("the data has no item column, so there are no items to recommend")
-        segment = nearest_segment(profile, self.user_vectors, self.labels)
+        if segment is None:
+            segment = nearest_segment(profile, self.user_vectors, self.labels)
         return segment, self.cold.recommend_segment(segment, n)
 
 
