@@ -21,7 +21,7 @@ from segmentation.recommend import RECOMMENDERS, Interactions, pick_holdout, ran
 
 if TYPE_CHECKING:
     from segmentation.cache import EmbeddingCache
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
     from segmentation.pipeline import SegmentConfig, StageProgress
 
 ALL = ("global_popularity", "segment_popularity", "segment_knn", "global_knn", "item_knn", "segment_policy")

@@ -21,10 +21,11 @@ import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, AgglomerativeClusterer, make_clusterer
+from segmentation.comments import Comments
+from segmentation.constraints import MAX_K, MAX_K_SWEEP, SEED, Interval, Options, Text, TextTuple, validate_all
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
-from segmentation.io import Comments
 from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
@@ -95,22 +96,28 @@ class SegmentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.algorithm not in CLUSTERERS:
-            raise ConfigError(f"unknown algorithm {self.algorithm!r}; choose one of {', '.join(CLUSTERERS)}")
-        if self.noise not in NOISE_POLICIES:
-            raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of {', '.join(NOISE_POLICIES)}")
-        if self.linkage not in LINKAGES:
-            raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of {', '.join(LINKAGES)}")
-        if self.reduction not in REDUCTIONS:
-            raise ConfigError(f"unknown reduction {self.reduction!r}; choose one of {', '.join(REDUCTIONS)}")
-        if self.k != "auto" and (not isinstance(self.k, int) or self.k < 2):
-            raise ConfigError(f"k must be 'auto' or a whole number of at least 2, not {self.k!r}")
-        if self.k_max < 2:
-            raise ConfigError(f"k_max must be at least 2, not {self.k_max}")
-        if self.min_cluster_size < 2:
-            raise ConfigError(f"min cluster size must be at least 2, not {self.min_cluster_size}")
-        if self.half_life_days is not None and self.half_life_days <= 0:
-            raise ConfigError(f"the half-life must be a positive number of days, not {self.half_life_days}")
+        checked = validate_all(asdict(self), self.parameter_constraints())
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)  # NumPy scalars become plain numbers, lists tuples
+
+    @staticmethod
+    def parameter_constraints() -> dict[str, list]:
+        """What each parameter accepts (see :mod:`segmentation.constraints`)."""
+        return {
+            "encoder": [Text()],
+            "algorithm": [Options(tuple(CLUSTERERS))],
+            "k": [Interval(int, 2, MAX_K), Options(("auto",))],
+            "k_max": [Interval(int, 2, MAX_K_SWEEP)],
+            "linkage": [Options(tuple(LINKAGES))],
+            "min_cluster_size": [Interval(int, 2, None)],
+            "noise": [Options(tuple(NOISE_POLICIES))],
+            "reduction": [Options(REDUCTIONS)],
+            "n_components": [Interval(int, 2, 100)],
+            "half_life_days": [Interval(float, 0, None, closed="neither"), None],
+            "attributes": [TextTuple()],
+            "attribute_weight": [Interval(float, 0, None)],
+            "seed": SEED,
+        }
 
     @property
     def space(self) -> tuple[str, int]:

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from segmentation.errors import ConfigError
 
 if TYPE_CHECKING:
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
     from segmentation.pipeline import SegmentConfig, StageProgress
 
 DEFAULT_TEXT_WEIGHT = 0.3
