@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from segmentation.constraints import TOP_N, validate
 from segmentation.errors import ConfigError
 from segmentation.recommend import RECOMMENDERS, Interactions, pick_holdout, rank_gain, target_rank
 
@@ -215,8 +216,7 @@ def evaluate(
     unknown = [m for m in methods if m not in RECOMMENDERS or m == "segment_comments"]
     if unknown:
         raise ConfigError(f"cannot evaluate {', '.join(unknown)}; choose from {', '.join(ALL)}")
-    if top_n < 1:
-        raise ConfigError(f"top N must be at least 1, not {top_n}")
+    top_n = validate("top_n", top_n, TOP_N)
     train, test = holdout_split(comments, seed=seed)
     if test.empty:
         raise ConfigError(

@@ -347,7 +347,7 @@ def _ratings(
     numbers[~np.isfinite(numbers) | outside] = np.nan
     if outside.any():
         notes.append(
-            f"{int(outside.sum()):,} values in {column!r} lie outside ±{MAX_RATING:,} "
+            f"{int(outside.sum()):,} values in {column!r} lie outside ±{MAX_RATING:,.0f} "
             f"({_example(raw, outside, first_row)}); they count as missing ratings"
         )
     present = _present(raw) & ~outside

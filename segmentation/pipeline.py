@@ -9,6 +9,8 @@ clustering parameters. ``segment`` runs both.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -22,7 +24,18 @@ import pandas as pd
 from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, AgglomerativeClusterer, make_clusterer
 from segmentation.comments import Comments
-from segmentation.constraints import MAX_K, MAX_K_SWEEP, SEED, Interval, Options, Text, TextTuple, validate_all
+from segmentation.constraints import (
+    MAX_K,
+    MAX_K_SWEEP,
+    SEED,
+    InstanceOf,
+    Interval,
+    Options,
+    Text,
+    TextTuple,
+    validate,
+    validate_all,
+)
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
@@ -231,17 +244,30 @@ class SegmentResult:
         }
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` into ``out_dir``."""
+        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` into ``out_dir``.
+
+        The three files are written into a temporary folder inside ``out_dir`` and then renamed into
+        place, ``run.json`` last: a run killed while writing leaves the previous set, never half a file.
+        """
         from segmentation.export import assignments_csv
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "assignments.csv", out / "segments.json", out / "run.json"]
-        paths[0].write_bytes(assignments_csv(self.assignments))
         segments = [_segment_record(s) for s in self.segments]
-        paths[1].write_text(json.dumps(segments, ensure_ascii=False, indent=2), encoding="utf-8")
-        paths[2].write_text(json.dumps(self.run_record(), ensure_ascii=False, indent=2), encoding="utf-8")
-        return paths
+        contents = {
+            "assignments.csv": assignments_csv(self.assignments),
+            "segments.json": json.dumps(segments, ensure_ascii=False, indent=2).encode("utf-8"),
+            "run.json": json.dumps(self.run_record(), ensure_ascii=False, indent=2).encode("utf-8"),
+        }
+        with tempfile.TemporaryDirectory(dir=out, prefix=".writing-") as staging:
+            for name, data in contents.items():
+                with open(Path(staging) / name, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for name in contents:
+                os.replace(Path(staging) / name, out / name)
+        return [out / name for name in contents]
 
 
 def _segment_record(segment: SegmentDescription) -> dict:
@@ -321,6 +347,8 @@ def prepare(
     -------
     Prepared
     """
+    validate("comments", comments, [InstanceOf((Comments,), "from load_comments or from_frame")])
+    validate("config", config, [InstanceOf((SegmentConfig,))])
     check_fits(comments, config)
     timings: dict[str, float] = {}
     encoder = get_encoder(config.encoder)
@@ -510,6 +538,7 @@ def segment(
 
     Same data and same config (seed included) give the same assignments.
     """
-    config = config or SegmentConfig()
+    validate("comments", comments, [InstanceOf((Comments,), "from load_comments or from_frame")])
+    config = validate("config", config, [InstanceOf((SegmentConfig,)), None]) or SegmentConfig()
     prepared = prepare(comments, config, cache=cache, progress=progress)
     return cluster_prepared(prepared, config, progress=progress)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from segmentation.constraints import TOP_N, validate
 from segmentation.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -866,6 +867,7 @@ def recommend_for_user(
     # Imported here: the pipeline pulls in encoders and UMAP, which the recommenders themselves never need.
     from segmentation.pipeline import cluster_prepared, prepare
 
+    top_n = validate("top_n", top_n, TOP_N)
     if method not in RECOMMENDERS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(RECOMMENDERS)}")
     notes = []
