@@ -163,13 +163,13 @@ def _config(args: argparse.Namespace):
 
 def _check_output_folder(out: Path) -> None:
     """Make sure ``--out`` can take the results before any work starts (the folder is created now)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
     _check_writable(out, out)
 
 
 def _check_writable(folder: Path, out: Path) -> None:
     try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"--out {out} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
@@ -241,7 +241,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     seed = validate("seed", args.seed, SEED)
     # A folder (existing, or written with a trailing slash) gets the demo under its usual name.
-    out = args.out / DEMO_FILE if args.out.is_dir() or str(args.out).endswith(("/", os.sep)) else args.out
+    try:
+        into_folder = args.out.is_dir() or str(args.out).endswith(("/", os.sep))
+    except OSError:  # a name too long to look up: _check_writable says so
+        into_folder = False
+    out = args.out / DEMO_FILE if into_folder else args.out
     _check_writable(out.parent, args.out)
     path = write_demo(out, seed=seed, n_users=args.users, language=args.language)
     print(f"wrote {path}", file=sys.stderr)

@@ -188,7 +188,7 @@ def _encodable(text: str) -> bool:
 
 
 def _number(value: float) -> str:
-    return f"{value:,}" if abs(value) >= 10_000 else f"{value:g}"
+    return f"{value:,}" if abs(value) >= 1000 else f"{value:g}"
 
 
 def _shown(value: Any) -> str:
