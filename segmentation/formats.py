@@ -43,6 +43,7 @@ MAX_BYTES = 256 * 2**20
 MAX_COLUMNS = 1000
 """Most columns a table may have: a comments file needs a handful, and each column costs a pass."""
 _MAX_NUL_SHARE = 0.1
+_MIN_CJK_BESIDE_UTF8 = 20
 MAX_CELLS = 50_000_000
 """Most cells (rows × columns) a table may have, checked before a reader materialises them."""
 
@@ -315,7 +316,11 @@ def _decode_8bit(data: bytes) -> tuple[str, list[str]]:
         chinese = legacy_bytes.decode("gb18030")
     except UnicodeDecodeError:
         chinese = ""
-    if chinese and _plausibly_chinese(chinese):
+    # Beside UTF-8 rows without any Chinese, a row or two of accented bytes can pass for a few Chinese
+    # characters ("ÀÀ" → "览"): there, GB18030 needs more evidence than a handful of characters.
+    utf8_cjk = any(_CJK.search(utf8_rows[i]) for i in utf8_rows if not rows[i].isascii())
+    enough = not has_utf8 or utf8_cjk or len(_CJK.findall(chinese)) >= _MIN_CJK_BESIDE_UTF8
+    if chinese and enough and _plausibly_chinese(chinese):
         decode, label = (lambda row: row.decode("gb18030")), "GB18030"
     elif has_utf8:
         # Valid UTF-8 inside a row stays; only the bytes that are not UTF-8 read as Windows-1252.
