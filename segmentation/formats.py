@@ -43,6 +43,7 @@ MAX_BYTES = 256 * 2**20
 MAX_COLUMNS = 1000
 """Most columns a table may have: a comments file needs a handful, and each column costs a pass."""
 _MAX_NUL_SHARE = 0.1
+_MAX_NAME = 40
 _MIN_CJK_BESIDE_UTF8 = 20
 MAX_CELLS = 50_000_000
 """Most cells (rows × columns) a table may have, checked before a reader materialises them."""
@@ -722,5 +723,10 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _list(columns: Sequence[str]) -> str:
-    shown = ", ".join(repr(c) for c in columns[:30])
+    """Column names for a message: at most 30, each cut to 40 characters (junk can make a huge "name")."""
+    shown = ", ".join(repr(_clip(str(c))) for c in columns[:30])
     return shown + (f" and {len(columns) - 30} more" if len(columns) > 30 else "")
+
+
+def _clip(name: str) -> str:
+    return name if len(name) <= _MAX_NAME else name[:_MAX_NAME] + "…"
