@@ -202,7 +202,7 @@ def _sniff_kind(data: bytes, suffix: str, name: str) -> str:
     if data[:4] == b"PAR1":
         return "parquet"
     if data[:4] == b"PK\x03\x04":
-        if not _is_xlsx(data):
+        if not _is_xlsx(data, name):
             raise DataError(f"{name} is a zip archive but not an Excel .xlsx file; unzip it first")
         return "xlsx"
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -222,12 +222,15 @@ def _sniff_kind(data: bytes, suffix: str, name: str) -> str:
     return "text"
 
 
-def _is_xlsx(data: bytes) -> bool:
+def _is_xlsx(data: bytes, name: str) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return any(n.startswith("xl/") for n in archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return False
+    except Exception as exc:  # zipfile raises others for a damaged header (NotImplementedError: "version 11.5")
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise DataError(f"{name} is a damaged zip archive ({reason}); save or export it again") from None
 
 
 def _sniff_text_kind(text: str, suffix: str) -> str:
@@ -626,11 +629,11 @@ def _read_xlsx(data: bytes, name: str, max_bytes: int | None) -> pd.DataFrame:
     :data:`MAX_CELLS` as they come, after the sheet's declared dimensions are checked, so that one cell
     at XFD1048576 is refused instead of materialising seventeen billion empty ones.
     """
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        _check_size(sum(i.file_size for i in archive.infolist()), max_bytes, name, " once unzipped")
     import openpyxl
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_size(sum(i.file_size for i in archive.infolist()), max_bytes, name, " once unzipped")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)

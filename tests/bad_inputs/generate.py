@@ -654,6 +654,16 @@ def _parquet_dictionary_bomb() -> bytes:
     return parquet(pd.DataFrame({"user_id": [f"u{i % 2}" for i in range(2_000)], "text": ["y" * 100_000] * 2_000}))
 
 
+def _zip_version_11_5() -> bytes:
+    """A workbook whose central directory asks for zip version 11.5 (found by the fuzzer)."""
+    data = bytearray(xlsx({"Sheet1": two_users()}))
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        data[at + 6 : at + 8] = (115).to_bytes(2, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
+
+
 def _gb2312_junk() -> bytes:
     """3,000 bytes of random two-byte GB2312 codes: valid text to a decoder, one 1,500-character "name"."""
     rng = np.random.default_rng(13)
@@ -732,6 +742,9 @@ def _hostile_round_two() -> list[Case]:
              _parquet_dictionary_bomb,
              data_error(r"is 190\.7 MB once its values are expanded, more than the limit of 64\.0 MB"),
              load={"max_bytes": 64 * MB}),
+        Case("zip_version_11_5.xlsx", "a workbook whose zip directory asks for an unknown zip version",
+             _zip_version_11_5,
+             data_error(r"zip_version_11_5\.xlsx is a damaged zip archive \(zip file version 11\.5\)")),
         Case("high_bytes_junk.csv", "random bytes that all decode as GB2312 characters, with no newline",
              _gb2312_junk, data_error(r"^high_bytes_junk\.csv has a header but no rows \(columns: '.{40}…'\)$")),
     ]
