@@ -29,8 +29,8 @@ from segmentation.keywords import (
 )
 
 if TYPE_CHECKING:
+    from segmentation.comments import Comments
     from segmentation.encoders import Encoder
-    from segmentation.io import Comments
     from segmentation.profiles import Profiles
 
 NOISE = -1
