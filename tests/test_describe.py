@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from fixtures import labelled_comments
 
@@ -273,3 +274,19 @@ def test_counted_terms_give_the_same_keywords_as_tokenising_again():
     counted = describe_labelled_comments(texts, comment_user, labels, embeddings, terms=term_counts(texts))
     assert [d.keywords for d in counted] == [d.keywords for d in fresh]
     assert "espresso" in fresh[0].keywords and "shoes" in fresh[1].keywords
+
+
+def test_items_of_a_loaded_file_with_a_name_column_show_by_name() -> None:
+    frame = pd.DataFrame({
+        "user_id": ["a", "a", "b", "c"],
+        "item_id": ["I-1", "I-2", "I-1", "I-9"],
+        "item_name": ["Moka Pot", "Burr Grinder", "Moka Pot", "Trail Shoes"],
+        "text": ["espresso crema", "burr grinder", "espresso beans", "trail shoes"],
+    })
+    comments = from_frame(frame, source="named.csv")
+    embeddings = np.eye(4, dtype=np.float32)
+    profiles = build_profiles(comments, embeddings)
+    labels = np.array([0 if user in ("a", "b") else 1 for user in profiles.user_ids])
+    coffee, running = describe_segments(comments, profiles, labels, embeddings)
+    assert coffee.top_items == ["Moka Pot", "Burr Grinder"] and coffee.top_item_ids == ["I-1", "I-2"]
+    assert running.top_items == ["Trail Shoes"]
