@@ -8,6 +8,7 @@ clustering parameters. ``segment`` runs both.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -30,6 +31,7 @@ from segmentation.clustering import (
     AgglomerativeClusterer,
     Clusterer,
     clusterer_class,
+    distinct_profiles,
     from_settings,
 )
 from segmentation.comments import Comments
@@ -212,6 +214,11 @@ class Prepared:
     @property
     def n_users(self) -> int:
         return len(self.profiles.user_ids)
+
+    @functools.cached_property
+    def n_distinct(self) -> int:
+        """How many different profiles the users have (identical comments give identical profiles)."""
+        return distinct_profiles(self.profiles.vectors)
 
     @property
     def terms(self) -> TermCounts:
@@ -470,7 +477,7 @@ def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) ->
         sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | chosen)
         return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
     ks = ks if ks is not None else range(2, config.k_max + 1)
-    ks = range(ks.start, min(ks.stop, n_users))
+    ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
     tree = prepared.tree(method, dims, config.linkage) if cls.keeps_tree else None
     return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, tree=tree)
 
@@ -490,6 +497,10 @@ def _choose(
         return {**settings, "min_cluster_size": choice.k}, table, choice
     if config.k != "auto":
         return settings, None, None
+    distinct = prepared.n_distinct
+    if distinct < 3:  # no two segmentations to compare: deliver what exists and say why
+        notes.append(f"only {distinct} distinct user profile{'s' if distinct != 1 else ''}: no k to choose")
+        return {**settings, "k": 2}, None, None
     table = sweep(prepared, config)
     if table.empty:  # too few users to score any k: two segments is the only choice left
         notes.append(f"k=2: {prepared.n_users} users are too few to compare numbers of segments")
@@ -529,6 +540,8 @@ def cluster_prepared(
     _stage(progress, "reduce", 0, 1)
     method, dims = config.space
     space = prepared.space(method, dims)
+    if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
+        space = prepared.profiles.vectors
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
