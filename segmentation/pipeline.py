@@ -50,6 +50,7 @@ from segmentation.constraints import (
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
+from segmentation.keywords import CachedEncoder
 from segmentation.metrics import quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
@@ -219,6 +220,11 @@ class Prepared:
     def n_distinct(self) -> int:
         """How many different profiles the users have (identical comments give identical profiles)."""
         return distinct_profiles(self.profiles.vectors)
+
+    @functools.cached_property
+    def keyword_encoder(self) -> CachedEncoder:
+        """The run's encoder for keyword candidates, remembering words already embedded (a new k re-uses them)."""
+        return CachedEncoder(get_encoder(self.config.encoder))
 
     @property
     def terms(self) -> TermCounts:
@@ -575,7 +581,12 @@ def cluster_prepared(
     _stage(progress, "describe", 0, 1)
     started = time.perf_counter()
     segments = describe_segments(
-        prepared.comments, prepared.profiles, labels, prepared.embeddings, terms=prepared.terms
+        prepared.comments,
+        prepared.profiles,
+        labels,
+        prepared.embeddings,
+        terms=prepared.terms,
+        encoder=prepared.keyword_encoder,
     )
     timings["describe"] = time.perf_counter() - started
     _stage(progress, "describe", 1, 1)
