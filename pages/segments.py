@@ -5,6 +5,7 @@ import streamlit as st
 from segmentation.errors import SegmentationError
 from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
 from segmentation.naming import endpoint_from_settings, suggest_all
+from segmentation.selection import stability_words
 from segmentation.views import escape_markdown, segment_labels
 from ui import data, names, route, runs
 from ui.text import labelled, show_error
@@ -68,6 +69,8 @@ for segment in ordered:
             if segment.mean_rating is not None:
                 figures[2].metric("Mean rating", f"{segment.mean_rating:.2f}")
             labelled("Suggested name", segment.name)
+            if segment.id >= 0:
+                labelled("Stability", stability_words(run.result.segment_stability.get(segment.id)))
             labelled("Keywords", ", ".join(segment.keywords))
             if segment.top_items:
                 labelled("Top items", ", ".join(segment.top_items))

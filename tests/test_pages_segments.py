@@ -105,3 +105,13 @@ def test_two_sessions_renaming_one_segment_end_with_the_last_save_seen_by_both()
     assert Workspace().names(run_key)[0].name == "Beta"
     first.run()  # the first browser's next rerun
     assert first.text_input(key=key).value == "Beta"
+
+
+def test_each_segment_card_shows_its_own_stability_under_resampling():
+    at = segments_page(run_segmentation(start(), k=4))
+    stability = at.session_state["run"].result.segment_stability
+    lines = [t for t in texts(at) if t.startswith("Stability: ")]
+    assert len(lines) == 4 == len(stability)
+    for segment_id, value in stability.items():
+        word = "unstable" if value < 0.6 else "stable"
+        assert any(line.startswith(f"Stability: {value:.2f}: {word}") for line in lines), (segment_id, lines)

@@ -158,3 +158,11 @@ def test_structure_warnings_speak_of_soft_segments_a_giant_segment_and_noise() -
     mostly_noise = structure_warnings({"silhouette": 0.4}, np.array([0] * 4 + [-1] * 6))
     assert any("60% of users are noise" in w for w in mostly_noise)
     assert structure_warnings({"silhouette": 0.4}, np.array([0] * 5 + [1] * 5), stability=0.95) == []
+
+
+def test_stability_words_read_unstable_below_06() -> None:
+    from segmentation.selection import stability_words
+
+    assert stability_words(0.55).startswith("0.55: unstable")
+    assert stability_words(0.6).startswith("0.60: stable")
+    assert stability_words(float("nan")) == "not measured"
