@@ -5,6 +5,7 @@ import streamlit as st
 from segmentation.clustering import CLUSTERERS, NOISE_POLICIES
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, estimate_seconds
 from segmentation.errors import SegmentationError
+from segmentation.maps import label_positions, sample_rows, search_matches
 from segmentation.metrics import best_k
 from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
 from segmentation.views import (
@@ -17,7 +18,7 @@ from segmentation.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, loaders, route, runs, state
+from ui import charts, data, loaders, route, runs, settings, state
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -45,6 +46,8 @@ except SegmentationError as error:
     st.page_link("pages/data.py", label="Fix the data on the Data page", icon=":material/table:")
     st.stop()
 labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n_comments:,} comments")
+data.show_note()
+state.seed(settings.last_settings(comments))  # a reload shows the settings of the run it restores
 
 statuses = {s.name: s for s in encoder_status()}
 suggested = suggest_encoder(comments)
@@ -169,10 +172,33 @@ for note in result.notes:
     st.text(note)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
-frame = map_frame(result.assignments, labels, snippets)
+st.subheader("Map")
+words_box, meaning_box, contour_box = st.columns([2, 2, 1])
+words = state.kept(words_box.text_input, "Find users whose comments mention", key="map_words", default="",
+                   placeholder="e.g. battery life", help="Every word must appear; not case-sensitive.")
+meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_meaning", default="",
+                     placeholder="e.g. arrived broken",
+                     help="Rings the users who wrote the 20 comments closest in meaning, found with this "
+                          "run's encoder, and lists those comments.")
+contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
+nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
+    if meaning.strip() else None
+match = search_matches(comments, result.user_ids, words, nearest)
+frame = map_frame(result.assignments, labels, snippets, match=match)
+shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
 colours = charts.segment_colours(labels)
-event = st.plotly_chart(charts.segment_map(frame, colours), key="segment_map", on_select="rerun",
-                        selection_mode=("box", "lasso"))
+names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
+event = st.plotly_chart(charts.segment_map(shown, colours, names=names, contours=contours), key="segment_map",
+                        on_select="rerun", selection_mode=("box", "lasso"))
+if len(shown) < len(frame):
+    st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
+               "(search results always shown).")
+st.caption("Click a segment in the legend to show it alone; double-click to hide it.")
+if match is not None:
+    st.caption(f"{int(match.sum()):,} users ringed on the map.")
+if nearest is not None:
+    st.dataframe(nearest, hide_index=True, column_config={"text": st.column_config.TextColumn(
+        "comment", width="large")})
 rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
 if rows:
     st.write(f"{len(rows):,} users selected")

@@ -76,8 +76,9 @@ def map_frame(
     labels: Mapping[int, str],
     snippets: Sequence[str],
     highlight: str | None = None,
+    match: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Rows for the 2-d map: position, colour label, escaped hover text and the highlighted user.
+    """Rows for the 2-d map: position, colour label, escaped hover text, the highlighted user, search hits.
 
     Parameters
     ----------
@@ -89,12 +90,14 @@ def map_frame(
         One comment snippet per row of ``assignments``.
     highlight : str or None
         A user id to mark.
+    match : ndarray of bool, optional
+        Users found by a search, aligned with ``assignments``.
 
     Returns
     -------
     DataFrame
         Columns ``row`` (position in ``assignments``), ``user_id``, ``segment``, ``label``,
-        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``.
+        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``, ``match``.
     """
     frame = pd.DataFrame(
         {
@@ -110,6 +113,7 @@ def map_frame(
     frame["user_html"] = frame["user_id"].map(escape_html)
     frame["snippet_html"] = [escape_html(s) for s in snippets]
     frame["highlight"] = frame["user_id"] == highlight if highlight is not None else False
+    frame["match"] = np.asarray(match, dtype=bool) if match is not None else False
     return frame
 
 

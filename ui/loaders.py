@@ -160,3 +160,11 @@ def snippets_for(fingerprint: str, _comments: Comments, _user_ids) -> list[str]:
     from segmentation.views import user_snippets
 
     return user_snippets(_comments, _user_ids).tolist()
+
+
+@st.cache_data(max_entries=16, show_spinner="Searching by meaning…")
+def nearest_for(fingerprint: str, config: SegmentConfig, query: str, _prepared: Prepared) -> pd.DataFrame:
+    """The comments closest in meaning to ``query`` in a run's data (see ``maps.nearest_comments``)."""
+    from segmentation.maps import nearest_comments
+
+    return nearest_comments(_prepared, query)
