@@ -105,3 +105,17 @@ def test_two_users_get_two_segments_without_a_k_slider():
     assert not at.exception and not at.error
     assert metric(at, "Segments") == "2"
     assert any("Two users" in c.value for c in at.caption)
+
+
+def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_wrote_the_words():
+    frame = labelled_comments(users_per_group=6, comments_per_user=2, seed=9)
+    at = run_segmentation(upload(start(), frame, name="map.csv"), encoder="tfidf", k=4)
+    scatter = figure(at, "Users on the map")
+    labels = {s.name for s in at.session_state["run"].result.segments}
+    assert sorted(a["text"] for a in scatter["layout"]["annotations"]) == sorted(labels)
+    at.text_input(key="map_words").input("GRINDER").run()
+    rings = next(t for t in figure(at, "Users on the map")["data"] if t.get("name", "").startswith("Search"))
+    wrote = set(frame.loc[frame["text"].str.lower().str.contains("grinder"), "user_id"])
+    assert wrote
+    assert {row[1] for row in rings["customdata"]} == wrote
+    assert any(f"{len(wrote):,} users ringed" in c.value for c in at.caption)

@@ -8,7 +8,7 @@ from segmentation.uploads import UploadStore, sha256
 
 
 def test_a_saved_file_comes_back_by_its_digest_from_a_new_store(tmp_path: Path):
-    data = "user_id,text\nu1,great coffee\n".encode()
+    data = b"user_id,text\nu1,great coffee\n"
     digest = UploadStore(tmp_path).save("reviews.csv", data)
     assert digest == sha256(data)
     kept = UploadStore(tmp_path).load(digest)  # a new object, as after a server restart

@@ -5,6 +5,7 @@ Two servers share one workspace folder, one after the other, as a restart would.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_reload_keeps_the_settings_and_a_restart_keeps_the_upload(tmp_path: Path
             page.reload()
             expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
             expect(k_slider(page)).to_have_value("7", timeout=WAIT)
-            expect(page.get_by_text("TF-IDF").first).to_be_visible(timeout=WAIT)
+            expect(page.get_by_role("combobox", name="Encoder")).to_have_value(re.compile("^TF-IDF"))
             expect(page.locator('[data-testid="stMetricValue"]').nth(3)).to_have_text("7", timeout=WAIT)
             expect(page.get_by_text(CHANGED)).to_have_count(0, timeout=WAIT)  # nothing changed: no false claim
 
