@@ -18,7 +18,7 @@ from segmentation.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, loaders, route, runs, settings, state
+from ui import charts, data, editing, loaders, route, runs, settings, state
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -201,10 +201,11 @@ if nearest is not None:
         "comment", width="large")})
 rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
 if rows:
-    st.write(f"{len(rows):,} users selected")
+    editing.selection_panel(run, result, labels, frame["user_id"].to_numpy()[rows])
     st.dataframe(selected_users_table(result.assignments, rows, comments, labels), hide_index=True)
 else:
-    st.caption("Drag a box or a lasso on the map to list those users and their comments.")
+    st.caption("Drag a box or a lasso on the map to see what those users say and to save them as a segment.")
+editing.merge_panel(run, result, labels)
 
 left, right = st.columns(2)
 with left:

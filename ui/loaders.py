@@ -168,3 +168,27 @@ def nearest_for(fingerprint: str, config: SegmentConfig, query: str, _prepared: 
     from segmentation.maps import nearest_comments
 
     return nearest_comments(_prepared, query)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Applying the segment edits…")
+def edited_for(run_key: str, edits_key: str, _edits: tuple, _prepared: Prepared, _result) -> Any:
+    """A run's result with its hand edits applied (``edits_key`` = ``segmentation.edits.edits_key``)."""
+    from segmentation.edits import apply_edits, edited_result
+
+    labels = apply_edits(_result.labels, _result.user_ids, _edits)
+    return edited_result(_prepared, _result, labels)
+
+
+@st.cache_data(max_entries=8, show_spinner="Describing the selection…")
+def selection_for(fingerprint: str, selection_key: str, _prepared: Prepared, _users: tuple) -> Any:
+    """What a map selection is about against the rest (``selection_key`` identifies ``_users``)."""
+    from segmentation.edits import selection_description
+
+    return selection_description(_prepared, _users)
+
+
+def edit_log() -> Any:
+    """The hand edits of runs, kept in the workspace file."""
+    from segmentation.edits import EditLog
+
+    return EditLog(workspace().path)

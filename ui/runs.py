@@ -8,7 +8,7 @@ are carried over, and names are always read back from the workspace, so an edit 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -89,11 +89,27 @@ def compute(comments: Comments, config: SegmentConfig, label: str = "Segmenting 
 
 
 def current(comments: Comments) -> Run | None:
-    """The session's run on these comments, restoring the last saved run of this data if there is none.
+    """The session's run on these comments (with its hand edits applied), restoring the last saved run
+    of this data if there is none.
 
     Restoring recomputes from the saved config (embeddings come from the on-disk cache), so a browser
-    refresh or a server restart brings back the segments and their names.
+    refresh or a server restart brings back the segments, their names and their edits.
     """
+    run = _current(comments)
+    return None if run is None else with_edits(run)
+
+
+def with_edits(run: Run) -> Run:
+    """The run with its saved hand edits (``segmentation.edits``) applied to its result."""
+    from segmentation.edits import edits_key
+
+    edits = tuple(loaders.edit_log().edits(run.run_key))
+    if not edits:
+        return run
+    return replace(run, result=loaders.edited_for(run.run_key, edits_key(edits), edits, run.prepared, run.result))
+
+
+def _current(comments: Comments) -> Run | None:
     run: Run | None = st.session_state.get("run")
     fingerprint = comments.fingerprint()
     if run is not None and run.fingerprint == fingerprint:
