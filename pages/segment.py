@@ -224,5 +224,7 @@ else:
     best = best_k(table) if x == "k" else None
     st.plotly_chart(charts.sweep_chart(sweep_long(table, x), best, x), key="sweep")
 if result.tree is not None:
-    st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree)), key="dendrogram")
+    st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree, labels=result.labels,
+                                                       k=int(metrics["n_segments"])), labels, colours),
+                    key="dendrogram")
 st.page_link("pages/segments.py", label="Next: name the segments", icon=":material/arrow_forward:")

@@ -629,10 +629,8 @@ class OpenAIEncoder:
         base, key = openai_settings()
         if base or key:
             return ""
-        return (
-            "set SEGMENT_STUDIO_OPENAI_BASE_URL (an OpenAI-compatible server) and/or "
-            "SEGMENT_STUDIO_OPENAI_API_KEY (or OPENAI_BASE_URL / OPENAI_API_KEY)"
-        )
+        # Shown in the app: plain words; the README's "OpenAI-compatible encoders" names the settings.
+        return "no OpenAI-compatible server or API key is set up on this server (the README says how)"
 
     @property
     def url(self) -> str:

@@ -175,16 +175,25 @@ def segment_sizes(sizes: pd.DataFrame, colours: Mapping[str, str]) -> go.Figure:
     return _layout(fig, "Segment sizes", height=max(260, 40 * len(sizes) + 120))
 
 
-def dendrogram(lines: dict) -> go.Figure:
-    """The top merges of an agglomerative tree (``views.dendrogram_lines``)."""
+def dendrogram(lines: dict, labels: Mapping[int, str] | None = None,
+               colours: Mapping[str, str] | None = None) -> go.Figure:
+    """The top merges of an agglomerative tree (``views.dendrogram_lines``): branches below the cut in
+    their segment's colour and named at the bottom, the cut that gives the segments as a dashed line."""
+    labels, colours = labels or {}, colours or {}
     fig = go.Figure()
-    for xs, ys in zip(lines["x"], lines["y"], strict=True):
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#4c78a8"},
+    for xs, ys, segment in zip(lines["x"], lines["y"], lines["link_segment"], strict=True):
+        colour = colours.get(escape_html(labels.get(segment, "")), "#4c78a8") if segment is not None else "#4c78a8"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": colour},
                                  hoverinfo="skip", showlegend=False))
-    fig.update_xaxes(title_text="Branches (size of each)", tickvals=lines["leaf_x"],
-                     ticktext=lines["leaf_labels"])
+    ticks = [f"{escape_html(labels[s])} ({n})" if s in labels else n
+             for s, n in zip(lines["leaf_segment"], lines["leaf_labels"], strict=True)]
+    if lines["cut"] is not None:
+        fig.add_hline(y=lines["cut"], line_dash="dash", line_color="#d62728",
+                      annotation_text="cut: one segment per branch below", annotation_position="top left")
+    fig.update_xaxes(title_text="Branches: segment (users in the branch)", tickvals=lines["leaf_x"],
+                     ticktext=ticks, tickangle=-30)
     fig.update_yaxes(title_text="Merge distance")
-    return _layout(fig, "Dendrogram: top levels of the tree")
+    return _layout(fig, "Dendrogram: top levels of the tree, cut into the segments", height=480)
 
 
 def histogram(values: pd.Series, title: str, x_title: str, y_title: str) -> go.Figure:

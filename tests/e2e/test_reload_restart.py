@@ -41,6 +41,7 @@ def test_reload_keeps_the_settings_and_a_restart_keeps_the_upload(tmp_path: Path
             nav(page, "Segment")
             choose(page, "Encoder", "TF-IDF")
             page.get_by_text("Choose k by the best silhouette").click()
+            expect(k_slider(page)).to_be_enabled(timeout=WAIT)
             k_slider(page).focus()
             page.keyboard.press("ArrowRight")  # 6 → 7
             expect(k_slider(page)).to_have_value("7", timeout=WAIT)
