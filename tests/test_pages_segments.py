@@ -27,6 +27,7 @@ def test_renamed_segment_is_saved_and_seen_by_a_fresh_session_and_on_the_map():
     at.text_input(key=key).input("Espresso <script>lovers</script>").run()
     run_key = at.session_state["run"].run_key
     assert Workspace().names(run_key)[0].name == "Espresso <script>lovers</script>"
+    assert any("Saved the name" in t.value and "lovers" in t.value for t in at.toast)
 
     fresh = segments_page(start())  # a new browser session: the last run is restored from the workspace
     assert fresh.text_input(key=key).value == "Espresso <script>lovers</script>"
