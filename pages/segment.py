@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segmentation.clustering import CLUSTERERS, NOISE_POLICIES
-from segmentation.encoders import DEFAULT_ENCODER, encoder_status, estimate_seconds
+from segmentation.encoders import DEFAULT_ENCODER, encoder_status
 from segmentation.errors import SegmentationError
 from segmentation.maps import label_positions, sample_rows, search_matches
 from segmentation.metrics import best_k
@@ -123,15 +123,16 @@ if not status.available:
 elif loaders.is_prepared(comments, config):
     st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
 else:
-    estimate = estimate_seconds(spec, comments.n_comments)
+    estimate, measured = runs.encode_estimate(spec, comments.n_comments)
     if estimate is None:
         st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
     else:
-        st.caption(f"Estimated encoding time: about {duration(estimate)} "
+        basis = "at the speed measured on this machine" if measured else "a first guess until a run is timed"
+        st.caption(f"Estimated encoding time: about {duration(estimate)}, {basis} "
                    "(comments encoded before come from the cache).")
         fast = statuses.get("fast")
         if encoder == "minilm" and estimate > SUGGEST_FAST_AFTER_S and fast and fast.available:
-            fast_estimate = estimate_seconds("fast", comments.n_comments) or 0
+            fast_estimate = runs.encode_estimate("fast", comments.n_comments)[0] or 0
             st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments; the fast encoder "
                     f"needs about {duration(fast_estimate)} and keeps nearly the same segments.")
 run_clicked = st.button("Run", type="primary", disabled=not status.available,
@@ -142,6 +143,8 @@ if run_clicked:
         runs.compute(comments, config)
     except SegmentationError as error:
         show_error(error)
+elif st.session_state.pop(runs.CANCELLED, False):
+    st.info("Run cancelled: nothing was changed. Press Run to start again.", icon=":material/stop:")
 
 try:
     run = runs.current(comments)

@@ -119,3 +119,20 @@ def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_w
     assert wrote
     assert {row[1] for row in rings["customdata"]} == wrote
     assert any(f"{len(wrote):,} users ringed" in c.value for c in at.caption)
+
+
+def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine():
+    from segmentation.throughput import ThroughputLog
+
+    frame = labelled_comments(users_per_group=10, comments_per_user=3, seed=21)  # 120 comments, never cached
+    at = upload(start(), frame, name="timed.csv")
+    at.switch_page("pages/segment.py").run()
+    at.selectbox(key="seg_encoder").set_value("tfidf").run()
+    assert any("a first guess until a run is timed" in c.value for c in at.caption)
+    run_button(at).click().run()
+    assert ThroughputLog().rate("tfidf") > 0
+    other = labelled_comments(users_per_group=10, comments_per_user=3, seed=22)
+    at.switch_page("pages/data.py").run()
+    at = upload(at, other, name="timed2.csv")
+    at.switch_page("pages/segment.py").run()
+    assert any("at the speed measured on this machine" in c.value for c in at.caption)

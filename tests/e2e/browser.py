@@ -49,11 +49,11 @@ def recording_page() -> Iterator[tuple[Any, list[str], dict[str, str]]]:
         browser.close()
 
 
-def nav(page: Any, title: str) -> None:
-    """Open a page from the sidebar and wait for its heading."""
+def nav(page: Any, title: str, timeout: float = 60_000) -> None:
+    """Open a page from the sidebar and wait (``timeout`` ms: a busy machine is slow) for its heading."""
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).filter(
         has_not_text=f"{title}s").first.click()
-    require_browser().expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    require_browser().expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=timeout)
 
 
 def choose(page: Any, label: str, option: str, search: str | None = None, exact: bool = False) -> None:
