@@ -19,14 +19,18 @@ def segment_widgets(config: dict[str, Any]) -> dict[str, Any]:
         "seg_encoder": encoder,
         "seg_algorithm": config.get("algorithm", "kmeans"),
         "seg_linkage": config.get("linkage", "ward"),
-        "seg_mcs": int(config.get("min_cluster_size", 10)),
         "seg_noise": config.get("noise", "keep"),
+        "seg_selection": config.get("cluster_selection", "eom"),
         "seg_seed": int(config.get("seed", 0)),
         "seg_half_life": float(config.get("half_life_days") or 0.0),
         "seg_attributes": list(config.get("attributes") or ()),
     }
     if argument:
         values[f"seg_encoder_arg_{encoder}"] = argument
+    size = config.get("min_cluster_size", 10)
+    values["seg_auto_mcs"] = size == "auto"
+    if size != "auto":
+        values["seg_mcs"] = int(size)
     k = config.get("k", "auto")
     values["seg_auto_k"] = k == "auto"
     if k != "auto":

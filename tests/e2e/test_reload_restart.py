@@ -40,7 +40,7 @@ def test_reload_keeps_the_settings_and_a_restart_keeps_the_upload(tmp_path: Path
             expect(page.get_by_text("File: reviews.csv")).to_be_visible(timeout=WAIT)
             nav(page, "Segment")
             choose(page, "Encoder", "TF-IDF")
-            page.get_by_text("Choose k by the best silhouette").click()
+            page.get_by_text("Choose k automatically").click()
             expect(k_slider(page)).to_be_enabled(timeout=WAIT)
             k_slider(page).focus()
             page.keyboard.press("ArrowRight")  # 6 → 7

@@ -6,24 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import choose, nav, require_browser
+from tests.e2e.browser import choose, lasso, nav, require_browser
 from tests.fixtures import labelled_comments
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
 WAIT = 180_000  # ms: the machine may be busy
-
-
-def lasso(page, left: float, right: float) -> None:
-    """Draw a lasso over the map's horizontal band from ``left`` to ``right`` (fractions of its width)."""
-    box = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
-    x0, x1 = box["x"] + box["width"] * left, box["x"] + box["width"] * right
-    y0, y1 = box["y"] + 2, box["y"] + box["height"] - 2
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for x, y in [(x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]:
-        page.mouse.move(x, y, steps=8)
-    page.mouse.up()
 
 
 def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it(browser_page, server: str,
