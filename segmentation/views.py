@@ -108,13 +108,22 @@ def map_frame(
             "y": assignments["y"].to_numpy(),
         }
     )
-    frame["label"] = frame["segment"].map(lambda s: labels.get(s, f"Segment {s}"))
-    frame["label_html"] = frame["label"].map(escape_html)
-    frame["user_html"] = frame["user_id"].map(escape_html)
-    frame["snippet_html"] = [escape_html(s) for s in snippets]
+    shown = {s: labels.get(s, f"Segment {s}") for s in pd.unique(frame["segment"])}
+    frame["label"] = frame["segment"].map(shown)
+    frame["label_html"] = frame["segment"].map({s: escape_html(label) for s, label in shown.items()})
+    # Vectorised: at 50k users a per-row Python call took seconds.
+    frame["user_html"] = _escape_column(frame["user_id"])
+    frame["snippet_html"] = _escape_column(pd.Series(list(snippets), index=frame.index, dtype=object))
     frame["highlight"] = frame["user_id"] == highlight if highlight is not None else False
     frame["match"] = np.asarray(match, dtype=bool) if match is not None else False
     return frame
+
+
+def _escape_column(values: pd.Series) -> pd.Series:
+    text = values.astype(str)
+    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.str.replace(character, entity, regex=False)
+    return text.astype(object)
 
 
 def selected_rows(points: Sequence[Mapping], n_rows: int) -> list[int]:
