@@ -18,7 +18,7 @@ from segmentation.views import (
     sweep_long,
 )
 from ui import charts, data, editing, loaders, route, runs, settings, state
-from ui.text import labelled, show_error
+from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
 
@@ -212,12 +212,12 @@ st.caption("Click a segment in the legend to show it alone; double-click to hide
 if match is not None:
     st.caption(f"{int(match.sum()):,} users ringed on the map.")
 if nearest is not None:
-    st.dataframe(nearest, hide_index=True, column_config={"text": st.column_config.TextColumn(
-        "comment", width="large")})
+    long_text_table(nearest, column_config={"text": st.column_config.TextColumn("comment", width="large")})
 rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
 if rows:
     editing.selection_panel(run, result, labels, frame["user_id"].to_numpy()[rows])
-    st.dataframe(selected_users_table(result.assignments, rows, comments, labels), hide_index=True)
+    long_text_table(selected_users_table(result.assignments, rows, comments, labels),
+                    column_config={"comments": st.column_config.TextColumn(width="large")})
 else:
     st.caption("Drag a box or a lasso on the map to see what those users say and to save them as a segment.")
 editing.merge_panel(run, result, labels)

@@ -127,6 +127,15 @@ def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_w
     assert {row[1] for row in rings["customdata"]} == wrote
     assert any(f"{len(wrote):,} users ringed" in c.value for c in at.caption)
 
+    at.text_input(key="map_words").input("").run()
+    at.text_input(key="map_meaning").input("muddy trail running shoes").run()
+    listed = at.dataframe[0].value  # the 20 closest comments, listed in full under the map
+    assert len(listed) == 20 and at.dataframe[0].proto.row_height > 64  # long comments wrap
+    runners = set(frame.loc[frame["true_group"] == "running", "user_id"])
+    assert listed["user_id"].head(5).isin(runners).all()
+    rings = next(t for t in figure(at, "Users on the map")["data"] if t.get("name", "").startswith("Search"))
+    assert {row[1] for row in rings["customdata"]} == set(listed["user_id"])
+
 
 def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine():
     from segmentation.throughput import ThroughputLog

@@ -53,7 +53,8 @@ class StageReporter:
         self.bar = st.progress(0.0, text="Starting…")
         # Pressing it reruns the page, which stops this run at its next progress update; nothing half
         # done is kept (the prepared data is stored only once complete).
-        st.button("Cancel", key="cancel_run", icon=":material/stop:", on_click=_cancelled)
+        # A key of its own: a page may show two reporters in one run (a restore, then an evaluation).
+        st.button("Cancel", key=f"cancel_run_{time.monotonic_ns()}", icon=":material/stop:", on_click=_cancelled)
         self.started: dict[str, float] = {}
         self.times: dict[str, float] = {}
 
