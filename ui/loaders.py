@@ -85,7 +85,7 @@ def _evaluation_slot(fingerprint: str, config: SegmentConfig, top_n: int) -> _Sl
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _recommenders_slot(fingerprint: str, config: SegmentConfig) -> _Slot:
+def _recommenders_slot(fingerprint: str, config: SegmentConfig, labels_key: str) -> _Slot:
     return _Slot()
 
 
@@ -144,7 +144,9 @@ def recommenders_for(prepared: Prepared, result) -> Any:
     """In-segment and popularity recommenders fitted on a run, once per data and config."""
     from segmentation.views import UserRecommendations
 
-    slot = _recommenders_slot(prepared.comments.fingerprint(), result.config)
+    # Keyed by the labels too: hand edits change the segments without changing the config.
+    slot = _recommenders_slot(prepared.comments.fingerprint(), result.config,
+                              hashlib.sha256(result.labels.tobytes()).hexdigest()[:16])
     with slot.lock:
         if slot.value is None:
             slot.value = UserRecommendations(
