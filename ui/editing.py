@@ -74,21 +74,31 @@ def merge_panel(run: Run, result: SegmentResult, labels: Mapping[int, str]) -> N
         ids = [s for s in sorted(labels) if s >= 0]
         if len(ids) >= 2:
             keep_box, absorb_box = st.columns(2)
-            kept = keep_box.selectbox("Keep this segment", ids, format_func=labels.get, key="edit_keep")
-            absorbed = absorb_box.selectbox("and merge this one into it", ids, index=1, format_func=labels.get,
-                                            key="edit_absorb")
-            try:
-                edit = merge_edit(result.labels, kept, absorbed)
-            except SegmentationError as error:
-                show_error(error)
+            # Nothing chosen at first: the preview (a silhouette) is computed only once two are picked.
+            kept = keep_box.selectbox("Keep this segment", ids, index=None, format_func=labels.get,
+                                      key="edit_keep", placeholder="Choose a segment")
+            absorbed = absorb_box.selectbox("and merge this one into it", ids, index=None,
+                                            format_func=labels.get, key="edit_absorb",
+                                            placeholder="Choose another segment")
+            if kept is None or absorbed is None:
+                st.caption("Choose two segments to see the sizes and quality after merging them.")
             else:
-                _show_preview(result, apply_edits(result.labels, result.user_ids, [edit]), labels, run)
-                if st.button("Merge", key="edit_merge", icon=":material/call_merge:"):
-                    log.add(run.run_key, edit)
-                    _after_rerun("Segments merged; undo it here.")
+                _merge(run, result, labels, kept, absorbed)
         if edits:
             st.dataframe(pd.DataFrame({"when": [e.created_at for e in edits],
                                        "edit": [e.describe() for e in edits]}), hide_index=True)
             if st.button("Undo the last edit", key="edit_undo", icon=":material/undo:"):
                 undone = log.undo(run.run_key)
                 _after_rerun(f"Undone: {undone.describe()}" if undone else "Nothing to undo")
+
+
+def _merge(run: Run, result: SegmentResult, labels: Mapping[int, str], kept: int, absorbed: int) -> None:
+    try:
+        edit = merge_edit(result.labels, kept, absorbed)
+    except SegmentationError as error:
+        show_error(error)
+        return
+    _show_preview(result, apply_edits(result.labels, result.user_ids, [edit]), labels, run)
+    if st.button("Merge", key="edit_merge", icon=":material/call_merge:"):
+        loaders.edit_log().add(run.run_key, edit)
+        _after_rerun("Segments merged; undo it here.")

@@ -49,7 +49,7 @@ def main() -> None:
         lasso(page, 0.05, 0.4)
         expect(page.get_by_text("Keywords against the rest:")).to_be_visible(timeout=120_000)
         page.get_by_text("Save the selection as a new segment").click()
-        expect(page.get_by_text("after the edit.")).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=120_000)
         page.get_by_role("heading", name="Map").scroll_into_view_if_needed()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SELECTION_SHOT))

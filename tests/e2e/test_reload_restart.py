@@ -35,6 +35,7 @@ def test_reload_keeps_the_settings_and_a_restart_keeps_the_upload(tmp_path: Path
     with recording_page() as (page, dialogs, _):
         with serve(workspace, tmp_path / "first.log") as url:
             page.goto(url)
+            expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
             page.get_by_text("Upload a file").click()
             page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
             expect(page.get_by_text("File: reviews.csv")).to_be_visible(timeout=WAIT)

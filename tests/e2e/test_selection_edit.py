@@ -22,6 +22,7 @@ def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it
     labelled_comments(users_per_group=8, comments_per_user=2, seed=12).drop(columns=["true_group"]).to_csv(
         csv, index=False)
     page.goto(server)
+    expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
     page.get_by_text("Upload a file").click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
     expect(page.get_by_text("File: selection.csv")).to_be_visible(timeout=WAIT)
@@ -37,7 +38,7 @@ def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it
     expect(page.get_by_text("users selected (")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("Keywords against the rest:")).to_be_visible(timeout=WAIT)
     page.get_by_text("Save the selection as a new segment").click()
-    expect(page.get_by_text("after the edit.")).to_be_visible(timeout=WAIT)  # the preview comes first
+    expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=WAIT)  # the preview comes first
     page.get_by_role("button", name="Save as a new segment").click()
     expect(segments).to_have_text(str(before + 1), timeout=WAIT)
     expect(page.get_by_text("Saved as a new segment")).to_be_visible(timeout=WAIT)
