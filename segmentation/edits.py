@@ -179,9 +179,17 @@ def edited_result(prepared: Prepared, result: SegmentResult, labels: np.ndarray)
     assignments = result.assignments.copy()
     assignments["segment"] = labels
     assignments["segment_name"] = [names[label] for label in labels]
-    return replace(result, labels=labels, assignments=assignments, segments=segments,
-                   metrics=quality(space, labels, seed=config.seed, silhouette=mean), silhouette=silhouette,
-                   tree=None)
+    metrics = quality(space, labels, seed=config.seed, silhouette=mean)
+    # Stability says how reproducible the algorithm's clustering is; hand edits are not resampled, so the
+    # run's figure stays (with a note), and only segments the edits left as they were keep theirs.
+    for key in ("stability",):
+        if key in result.metrics:
+            metrics[key] = result.metrics[key]
+    untouched = {s: v for s, v in result.segment_stability.items()
+                 if np.array_equal(labels == s, np.asarray(result.labels) == s)}
+    notes = [*result.notes, "Segments edited by hand: stability is the clustering's before the edits"]
+    return replace(result, labels=labels, assignments=assignments, segments=segments, metrics=metrics,
+                   silhouette=silhouette, tree=None, notes=notes, segment_stability=untouched)
 
 
 class EditLog:

@@ -109,5 +109,7 @@ def test_the_edited_result_describes_the_new_segment_and_its_export_carries_it(r
     assert new_id in {s.id for s in edited.segments}
     assert next(s for s in edited.segments if s.id == new_id).size == len(gamers)
     assert edited.metrics["n_segments"] == len(set(labels.tolist()))
+    assert set(result.metrics) <= set(edited.metrics)  # every figure the pages show is still there
+    assert set(edited.segment_stability) <= set(result.segment_stability)
     exported = pd.read_csv(pd.io.common.BytesIO(assignments_csv(edited.assignments)))
     assert set(exported.loc[exported["segment"] == new_id, "user_id"]) == set(gamers)

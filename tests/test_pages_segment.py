@@ -152,3 +152,26 @@ def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine(
     at = upload(at, other, name="timed2.csv")
     at.switch_page("pages/segment.py").run()
     assert any("at the speed measured on this machine" in c.value for c in at.caption)
+
+
+def test_a_saved_selection_splits_a_segment_everywhere_and_undo_restores_it():
+    from segmentation.edits import EditLog, split_edit
+
+    frame = labelled_comments(users_per_group=8, comments_per_user=2, seed=12)
+    at = run_segmentation(upload(start(), frame, name="edit.csv"), encoder="tfidf", k=3)
+    run = at.session_state["run"]
+    runners = frame.loc[frame["true_group"] == "running", "user_id"].unique()[:5]
+    # What the page's "Save as a new segment" stores for a lasso around these users (the browser test
+    # draws the lasso itself).
+    EditLog().add(run.run_key, split_edit(run.result.user_ids, runners))
+    at.run()
+    assert not at.exception, at.exception
+    assert metric(at, "Segments") == "4"
+    assert len(figure(at, "Users on the map")["layout"]["annotations"]) == 4
+    at.switch_page("pages/segments.py").run()  # the Segments page (cards, downloads) sees the edit too
+    assert len([w for w in at.text_input if (w.key or "").startswith("name_")]) == 4
+    at.switch_page("pages/segment.py").run()
+    next(b for b in at.button if b.label == "Undo the last edit").click().run()
+    assert metric(at, "Segments") == "3"
+    assert any("Undone" in t.value for t in at.toast)
+    assert EditLog().edits(run.run_key) == []
