@@ -41,7 +41,7 @@ def main() -> None:
         page.screenshot(path=str(NARROW_SHOT))
 
         page.set_viewport_size({"width": 1280, "height": 1500})
-        page.get_by_label("Find users whose comments mention").fill("battery")
+        page.get_by_role("textbox", name="Find users whose comments mention").fill("battery")
         page.keyboard.press("Enter")
         expect(page.get_by_text("users ringed on the map")).to_be_visible(timeout=120_000)
         page.get_by_text("Density contours").click()
