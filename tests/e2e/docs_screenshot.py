@@ -50,9 +50,11 @@ def main() -> None:
         expect(page.get_by_text("Keywords against the rest:")).to_be_visible(timeout=120_000)
         page.get_by_text("Save the selection as a new segment").click()
         expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=120_000)
-        page.get_by_role("heading", name="Map").scroll_into_view_if_needed()
         page.wait_for_timeout(1500)
-        page.screenshot(path=str(SELECTION_SHOT))
+        top = page.get_by_role("heading", name="Map").bounding_box()["y"] - 10
+        bottom = page.get_by_text("after the edit.").first.bounding_box()["y"] + 40
+        page.screenshot(path=str(SELECTION_SHOT), full_page=True,
+                        clip={"x": 0, "y": top, "width": 1280, "height": bottom - top})
         browser.close()
     print(f"wrote {DOCS_SHOT}, {SELECTION_SHOT} and {NARROW_SHOT}")
 
