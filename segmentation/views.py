@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from segmentation.comments import Comments
     from segmentation.describe import SegmentDescription
-    from segmentation.io import Comments
     from segmentation.recommend_service import RunRecommenders
 
 NOISE = -1
