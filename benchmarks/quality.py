@@ -15,7 +15,8 @@ Per set, encoder, algorithm, clustering space and k rule, the JSON rows hold:
 * ``k``, ``nmi_chosen`` / ``ari_chosen``: the k the rule chose and the agreement there;
 * ``stability``: mean pairwise ARI of the chosen segmentation over 5 seeds (the full fit, not resamples);
 * ``silhouette`` (in the clustering space), ``largest_share``, ``noise_share`` at the chosen k;
-* ``keyword_distinctness``: share of each segment's top-8 keywords in no other segment's top-8 (k = 8);
+* ``keyword_distinctness``: share of each segment's top-8 keywords in no other segment's top-8 (k = 8;
+  label fidelity is in ``benchmarks/keywords.py``, which compares keyword methods on the same segments);
 * ``seconds``: the sweep and the fits of that row.
 
 ``baseline_nmi`` per set and encoder is scikit-learn ``KMeans(true k, n_init=10)`` on the raw profiles, the
@@ -46,6 +47,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  #
 from segmentation.clustering import clusterer_class, from_settings  # noqa: E402
 from segmentation.describe import describe_segments  # noqa: E402
 from segmentation.io import load_comments  # noqa: E402
+from segmentation.keywords import keyword_distinctness  # noqa: E402
 from segmentation.metrics import quality  # noqa: E402
 from segmentation.pipeline import SegmentConfig, prepare  # noqa: E402
 from segmentation.selection import K_MAX, K_MIN, choose_k, choose_min_cluster_size, k_sweep, min_cluster_size_sweep  # noqa: E402
@@ -93,16 +95,11 @@ def scores(truth: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     )
 
 
-def keyword_distinctness(prepared, labels: np.ndarray) -> float:
-    """Share of each segment's top-8 keywords found in no other segment's top-8, averaged over segments."""
-    segments = [s for s in describe_segments(prepared.comments, prepared.profiles, labels, prepared.embeddings,
-                                             terms=prepared.terms) if s.id >= 0]
-    tops = [set(s.keywords[:8]) for s in segments]
-    shares = []
-    for i, top in enumerate(tops):
-        others = set().union(*(t for j, t in enumerate(tops) if j != i))
-        shares.append(len(top - others) / max(len(top), 1))
-    return round(float(np.mean(shares)), 4) if shares else float("nan")
+def distinctness_at(prepared, labels: np.ndarray) -> float:
+    """Keyword distinctness of the segments the product describes for ``labels`` (no encoder re-ranking)."""
+    segments = describe_segments(prepared.comments, prepared.profiles, labels, prepared.embeddings,
+                                 terms=prepared.terms)
+    return round(float(keyword_distinctness([s for s in segments if s.id >= 0])), 4)
 
 
 def run_row(prepared, truth, algorithm: str, space_name: str, rule: str, true_k: int) -> dict:
@@ -146,7 +143,7 @@ def run_row(prepared, truth, algorithm: str, space_name: str, rule: str, true_k:
     row["nmi_chosen"], row["ari_chosen"] = scores(truth, labels)
     if not cls.chooses_k:
         at_eight = from_settings(algorithm, {**settings, "k": KEYWORD_K}).fit(X).labels_
-        row["keyword_distinctness"] = keyword_distinctness(prepared, at_eight)
+        row["keyword_distinctness"] = distinctness_at(prepared, at_eight)
     return row
 
 

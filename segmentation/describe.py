@@ -1,9 +1,9 @@
-"""What each segment is about: c-TF-IDF keywords, representative comments, items, ratings and a name.
+"""What each segment is about: keywords, representative comments, items, ratings and a suggested name.
 
-Keywords follow BERTopic's class-based TF-IDF: all comments of a segment form one document, term
-frequencies are normalised per segment, and a term is weighted by ``log(1 + A / f_t)`` where ``A`` is the
-average number of words per segment and ``f_t`` the term's frequency over all segments. A word that is
-common everywhere ("coffee" in a coffee shop's reviews) therefore sinks, and what sets a segment apart rises.
+Keywords come from :mod:`segmentation.keywords`: distinctive c-TF-IDF candidates (words and adjacent word
+pairs, Chinese cut into whole words), then re-rankers; with the run's encoder the candidates are ordered
+by similarity to the segment's centroid and picked for diversity (MMR), as BERTopic's KeyBERTInspired and
+MaximalMarginalRelevance do. The suggested name is built from the segment's most distinctive keywords.
 """
 
 from __future__ import annotations
@@ -15,11 +15,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from segmentation.keywords import (
+    CachedEncoder,
+    KeywordContext,
+    KeywordReranker,
+    TermCounts,
+    default_rerankers,
+    distinctive_ctfidf,
+    repeats,
+    term_counts,
+    top_terms,
+)
 
 if TYPE_CHECKING:
     from segmentation.comments import Comments
+    from segmentation.encoders import Encoder
     from segmentation.profiles import Profiles
 
 NOISE = -1
@@ -27,23 +38,9 @@ NOISE_NAME = "Noise / unassigned"
 NAME_SEPARATOR = " · "
 MAX_NAME_LENGTH = 80
 MAX_COMMENT_LENGTH = 300
+CANDIDATES_PER_KEYWORD = 3
+"""c-TF-IDF candidates per keyword shown, for the re-rankers to choose from."""
 
-# Review filler: frequent in every segment of real reviews, so never what tells one segment from another.
-_REVIEW_FILLER = """
-really just also would could should one get got gets getting go going goes went im ive id dont didnt doesnt
-isnt wasnt cant wont thats its don didn doesn isn wasn aren won ll ve re lot lots bit even much still ever
-way thing things stuff quite pretty will can may might must us oh yes yeah ok okay etc
-"""
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS | set(_REVIEW_FILLER.split()))
-# Particles, pronouns and copulas: a bigram that contains one is almost never a topic word.
-CHINESE_STOP_CHARS = frozenset(
-    "的了是我也很都就在和有不这那个吗呢吧啊呀哦嗯你他她它们着与把被给还又得地么之其"
-)
-
-_CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_LETTER_RUN = re.compile(r"[^\W\d_]+")  # letters only: digits and underscores split words and vanish
-_CJK_OR_OTHER = re.compile(f"[{_CJK_RANGES}]+|[^{_CJK_RANGES}]+")
-_CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -62,13 +59,16 @@ class SegmentDescription:
     share : float
         ``size`` over all users, noise included.
     keywords : list of str
-        Most distinctive terms by c-TF-IDF, best first.
+        Distinctive words and word pairs, best first (see :mod:`segmentation.keywords`).
     representative_comments : list of str
         Comments closest to the segment's centroid, deduplicated, at most 300 characters each.
     top_items : list of str or None
-        Most commented item ids, most frequent first; None when the data has no item column.
+        Most commented items, most frequent first, by name where the data names its items (else by id);
+        None when the data has no item column.
     mean_rating : float or None
         Mean rating of the segment's comments; None when there are no ratings.
+    top_item_ids : list of str or None
+        The ids of ``top_items``, in the same order (for exports and joins).
     """
 
     id: int
@@ -79,62 +79,27 @@ class SegmentDescription:
     representative_comments: list[str]
     top_items: list[str] | None = None
     mean_rating: float | None = None
+    top_item_ids: list[str] | None = None
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict (plain Python types only)."""
         return asdict(self)
 
 
-def tokenize(text: str) -> list[str]:
-    """Split a comment into keyword candidates.
-
-    Parameters
-    ----------
-    text : str
-        Any comment; English, Chinese/Japanese and mixed text are supported.
-
-    Returns
-    -------
-    list of str
-        Lowercase words of at least two letters that are not stop words (numbers dropped), and for
-        each run of CJK characters its character bigrams that contain no Chinese stop character
-        (a one-character run is kept as itself unless it is a stop character).
-    """
-    tokens: list[str] = []
-    for run in _LETTER_RUN.findall(text.lower()):
-        if run.isascii():
-            if len(run) > 1 and run not in STOP_WORDS:
-                tokens.append(run)
-            continue
-        for piece in _CJK_OR_OTHER.findall(run):
-            if _CJK_CHAR.match(piece):
-                tokens.extend(_cjk_tokens(piece))
-            elif len(piece) > 1 and piece not in STOP_WORDS:
-                tokens.append(piece)
-    return tokens
-
-
-def _cjk_tokens(run: str) -> list[str]:
-    if len(run) == 1:
-        return [] if run in CHINESE_STOP_CHARS else [run]
-    stop = CHINESE_STOP_CHARS
-    return [run[i : i + 2] for i in range(len(run) - 1) if run[i] not in stop and run[i + 1] not in stop]
-
-
 def suggest_name(keywords: Sequence[str]) -> str:
-    """Build a short readable name from the top keywords, e.g. ``"Espresso · grinder · crema"``.
+    """Build a short readable name from keywords, e.g. ``"Espresso · burr grinder · crema"``.
 
     Parameters
     ----------
     keywords : sequence of str
-        Keywords, best first (as in ``SegmentDescription.keywords``).
+        Keywords, most distinctive first.
 
     Returns
     -------
     str
         Up to three keywords joined by ``" · "``, first letter capitalised, at most 80 characters.
-        A keyword that repeats one already chosen (a prefix of it, or for CJK a bigram sharing a
-        character, like 咖啡 and 啡豆) is skipped. Empty when there are no keywords.
+        A keyword that repeats one already chosen (a prefix of it, a shared word, or for Chinese one
+        inside the other, like 马拉松 and 半程马拉松) is skipped. Empty when there are no keywords.
     """
     chosen: list[str] = []
     for keyword in keywords:
@@ -151,9 +116,7 @@ def suggest_name(keywords: Sequence[str]) -> str:
 
 def _repeats(word: str, earlier: str) -> bool:
     a, b = word.casefold(), earlier.casefold()
-    if a.startswith(b) or b.startswith(a):
-        return True
-    return bool(_CJK_CHAR.match(a) and _CJK_CHAR.match(b) and set(a) & set(b))
+    return repeats(a, b) or (not a.isascii() and not b.isascii() and (a in b or b in a))
 
 
 def describe_segments(
@@ -166,23 +129,34 @@ def describe_segments(
     n_representative: int = 3,
     n_items: int = 5,
     terms: TermCounts | None = None,
+    encoder: Encoder | CachedEncoder | None = None,
+    rerankers: Sequence[KeywordReranker] | None = None,
 ) -> list[SegmentDescription]:
     """Describe every segment of a clustering of users.
 
     Parameters
     ----------
     comments : Comments
-        The loaded comments; row ``i`` of ``comments.frame`` aligns with ``embeddings[i]``.
+        The loaded comments; row ``i`` of ``comments.frame`` aligns with ``embeddings[i]``. An
+        ``item_name`` column, where present, names the items.
     profiles : Profiles
         The user profiles the labels were computed on (gives each comment's user).
     labels : array-like of shape (n_users,)
         Segment per user, aligned with ``profiles.user_ids``; ``-1`` is noise.
     embeddings : ndarray of shape (n_comments, d)
-        Comment embeddings (rows L2-normalised), used to pick representative comments.
+        Comment embeddings (rows L2-normalised), used to pick representative comments and, with
+        ``encoder``, to re-rank keywords by similarity to each segment's centroid.
     n_keywords, n_representative, n_items : int
         How many keywords, representative comments and top items to report per segment.
     terms : TermCounts, optional
         ``term_counts`` of the comment texts, computed once per data set and re-used across runs.
+    encoder : Encoder or CachedEncoder, optional
+        The encoder that produced ``embeddings``; it embeds candidate keywords for the re-rankers. Pass
+        a :class:`~segmentation.keywords.CachedEncoder` kept across runs so that re-describing after a
+        new k embeds only new words. Without one (or with a corpus-fitted encoder such as ``tfidf``)
+        keywords are the distinctive c-TF-IDF terms, minus repeats.
+    rerankers : sequence of KeywordReranker, optional
+        The steps applied to the candidates; default :func:`~segmentation.keywords.default_rerankers`.
 
     Returns
     -------
@@ -196,38 +170,15 @@ def describe_segments(
         np.asarray(labels),
         embeddings,
         items=frame["item_id"].to_numpy() if "item_id" in frame.columns else None,
+        item_names=frame["item_name"].to_numpy() if "item_name" in frame.columns else None,
         ratings=frame["rating"].to_numpy(dtype=float) if "rating" in frame.columns else None,
         n_keywords=n_keywords,
         n_representative=n_representative,
         n_items=n_items,
         terms=terms,
+        encoder=encoder,
+        rerankers=rerankers,
     )
-
-
-@dataclass(frozen=True, eq=False)
-class TermCounts:
-    """Keyword candidates counted once per comment, so re-describing after a new k never re-tokenises.
-
-    Attributes
-    ----------
-    counts : sparse matrix of shape (n_comments, n_terms)
-        How often each term occurs in each comment.
-    vocabulary : ndarray of shape (n_terms,)
-        The terms, as :func:`tokenize` produced them.
-    """
-
-    counts: sparse.csr_matrix
-    vocabulary: np.ndarray
-
-
-def term_counts(texts: Sequence[str] | np.ndarray) -> TermCounts:
-    """Tokenise every comment once (:func:`tokenize`) into a comment × term count matrix."""
-    vectorizer = CountVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None)
-    try:
-        counts = vectorizer.fit_transform([str(t) for t in texts])
-    except ValueError:  # not a single keyword candidate in the whole corpus
-        return TermCounts(sparse.csr_matrix((len(texts), 0)), np.array([], dtype=object))
-    return TermCounts(sparse.csr_matrix(counts), vectorizer.get_feature_names_out())
 
 
 def describe_labelled_comments(
@@ -237,11 +188,14 @@ def describe_labelled_comments(
     embeddings: np.ndarray,
     *,
     items: Sequence[str] | np.ndarray | None = None,
+    item_names: Sequence[str] | np.ndarray | None = None,
     ratings: Sequence[float] | np.ndarray | None = None,
     n_keywords: int = 8,
     n_representative: int = 3,
     n_items: int = 5,
     terms: TermCounts | None = None,
+    encoder: Encoder | CachedEncoder | None = None,
+    rerankers: Sequence[KeywordReranker] | None = None,
 ) -> list[SegmentDescription]:
     """Describe segments from plain arrays (what ``describe_segments`` does after unpacking its inputs).
 
@@ -257,12 +211,16 @@ def describe_labelled_comments(
         Comment embeddings.
     items : sequence of str, optional
         Item id per comment.
+    item_names : sequence of str, optional
+        Item name per comment (needs ``items``); an item shows under its most frequent name.
     ratings : sequence of float, optional
         Rating per comment (NaN ignored).
     n_keywords, n_representative, n_items : int
         How many keywords, representative comments and top items to report per segment.
     terms : TermCounts, optional
         ``term_counts(texts)`` computed earlier; tokenised here when not given.
+    encoder, rerankers
+        As for :func:`describe_segments`.
 
     Returns
     -------
@@ -278,23 +236,34 @@ def describe_labelled_comments(
             f"{len(texts)} comments, {len(comment_user)} comment users and {len(embeddings)} embeddings"
             " must align"
         )
+    if item_names is not None and items is None:
+        raise ValueError("item names need item ids (items) beside them")
     items = None if items is None else np.asarray(items, dtype=object)
+    names_of_items = None if item_names is None else _item_names(items, np.asarray(item_names, dtype=object))
     ratings = None if ratings is None else np.asarray(ratings, dtype=float)
     comment_labels = user_labels[comment_user]
     segment_ids, user_counts = np.unique(user_labels, return_counts=True)
     n_users = len(user_labels)
     order = sorted(segment_ids.tolist(), key=lambda s: (s == NOISE, s))
-    keywords = _ctfidf_keywords(term_counts(texts) if terms is None else terms, comment_labels, order, n_keywords)
+    rows_of = {segment: np.flatnonzero(comment_labels == segment) for segment in order}
+    keywords, by_distinctness = _keywords(
+        term_counts(texts) if terms is None else terms,
+        comment_labels,
+        order,
+        KeywordContext({s: embeddings[r].mean(axis=0) for s, r in rows_of.items() if len(r)}, n_keywords),
+        default_rerankers(encoder) if rerankers is None else rerankers,
+    )
     sizes = dict(zip(segment_ids.tolist(), user_counts.tolist(), strict=True))
 
     descriptions = []
     used_names: set[str] = set()
     for segment in order:
-        rows = np.flatnonzero(comment_labels == segment)
+        rows = rows_of[segment]
         if segment == NOISE:
             name = NOISE_NAME
         else:
-            name = _unique(suggest_name(keywords[segment]) or f"Segment {segment}", used_names)
+            name = _unique(suggest_name(by_distinctness[segment]) or f"Segment {segment}", used_names)
+        item_ids = None if items is None else _top_items(items[rows], n_items)
         descriptions.append(
             SegmentDescription(
                 id=int(segment),
@@ -303,42 +272,37 @@ def describe_labelled_comments(
                 share=sizes[segment] / n_users,
                 keywords=keywords[segment],
                 representative_comments=_representative(texts, embeddings, rows, n_representative),
-                top_items=None if items is None else _top_items(items[rows], n_items),
+                top_items=item_ids if names_of_items is None else [names_of_items.get(i, i) for i in item_ids],
                 mean_rating=None if ratings is None else _mean(ratings[rows]),
+                top_item_ids=item_ids,
             )
         )
     return descriptions
 
 
-def _ctfidf_keywords(
-    terms: TermCounts, comment_labels: np.ndarray, segments: list[int], n_keywords: int
-) -> dict[int, list[str]]:
-    """Class-based TF-IDF: one document per segment (its comments' counts summed), BERTopic's weighting."""
+def _keywords(
+    terms: TermCounts,
+    comment_labels: np.ndarray,
+    segments: list[int],
+    context: KeywordContext,
+    rerankers: Sequence[KeywordReranker],
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Keywords per segment as shown, and the same keywords most distinctive first (for the name):
+    one segment's words that no other segment shows come before shared ones, each group by score."""
     if not len(terms.vocabulary):
-        return {segment: [] for segment in segments}
-    # Every comment's label is one of ``segments``: its row is that segment's position in the list.
-    ids = np.asarray(segments)
-    sorter = np.argsort(ids)
-    rows = sorter[np.searchsorted(ids, comment_labels, sorter=sorter)]
-    membership = sparse.csr_matrix(
-        (np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(segments), len(comment_labels))
-    )
-    counts = sparse.csr_matrix(membership @ terms.counts.astype(np.float64))
-    words_per_class = np.asarray(counts.sum(axis=1)).ravel()
-    term_frequency = np.asarray(counts.sum(axis=0)).ravel()
-    idf = np.log(1.0 + words_per_class.mean() / term_frequency)
-    tf = sparse.diags(1.0 / np.maximum(words_per_class, 1.0)) @ counts
-    scores = sparse.csr_matrix(tf @ sparse.diags(idf))
-    vocabulary = terms.vocabulary
-
-    keywords: dict[int, list[str]] = {}
-    for row, segment in enumerate(segments):
-        start, end = scores.indptr[row], scores.indptr[row + 1]
-        columns, values = scores.indices[start:end], scores.data[start:end]
-        # Ties (common in small segments) break alphabetically so the result never depends on hashing.
-        best = sorted(zip(-values, vocabulary[columns], strict=True))[:n_keywords]
-        keywords[segment] = [str(word) for _, word in best]
-    return keywords
+        return {s: [] for s in segments}, {s: [] for s in segments}
+    scores = distinctive_ctfidf(terms, comment_labels, segments)
+    n_candidates = CANDIDATES_PER_KEYWORD * context.n_keywords
+    candidates = {s: top_terms(scores, terms.vocabulary, row, n_candidates) for row, s in enumerate(segments)}
+    rank = {s: {word: i for i, word in enumerate(words)} for s, words in candidates.items()}
+    for step in rerankers:
+        candidates = step.rerank(candidates, context)
+    keywords = {s: list(words[: context.n_keywords]) for s, words in candidates.items()}
+    by_distinctness = {}
+    for s, words in keywords.items():
+        elsewhere = {w for other, ws in keywords.items() if other not in (s, NOISE) for w in ws}
+        by_distinctness[s] = sorted(words, key=lambda w, s=s: (w in elsewhere, rank[s].get(w, len(rank[s]))))
+    return keywords, by_distinctness
 
 
 def _representative(texts: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, n: int) -> list[str]:
@@ -381,6 +345,17 @@ def _top_items(items: np.ndarray, n: int) -> list[str]:
     return [item for item, _ in ranked[:n]]
 
 
+def _item_names(items: np.ndarray, names: np.ndarray) -> dict[str, str]:
+    """Each item id's most frequent non-empty name (ties: the first alphabetically)."""
+    frame = pd.DataFrame({"item": items, "name": names}).dropna()
+    frame = frame.astype(str)
+    frame["name"] = frame["name"].str.strip()
+    frame = frame[frame["name"] != ""]
+    counts = frame.value_counts(["item", "name"]).reset_index(name="n")
+    best = counts.sort_values(["item", "n", "name"], ascending=[True, False, True]).drop_duplicates("item")
+    return dict(zip(best["item"], best["name"], strict=True))
+
+
 def _mean(values: np.ndarray) -> float | None:
     values = values[~np.isnan(values)]
     return float(values.mean()) if len(values) else None
@@ -399,10 +374,10 @@ def _unique(name: str, used: set[str]) -> str:
 __all__ = [
     "NOISE",
     "NOISE_NAME",
-    "STOP_WORDS",
     "SegmentDescription",
+    "TermCounts",
     "describe_labelled_comments",
     "describe_segments",
     "suggest_name",
-    "tokenize",
+    "term_counts",
 ]

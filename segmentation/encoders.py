@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import EncoderError
 from .paths import workspace_dir
+from .text import CJK, latin_words
 
 Progress = Callable[[int, int], None]
 
@@ -401,8 +402,7 @@ class MultilingualEncoder:
 
 # --------------------------------------------------------------------------- TF-IDF + LSA
 
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
-_WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-](?=[^\W\d_]))+")
+_CJK_RUN = re.compile(f"[{CJK}]+")
 
 
 def _analyse(text: str) -> list[str]:
@@ -415,7 +415,7 @@ def _analyse(text: str) -> list[str]:
 
     lowered = text.lower()
     tokens = []
-    for word in _WORD.findall(_CJK_RUN.sub(" ", lowered)):
+    for word in latin_words(_CJK_RUN.sub(" ", lowered)):
         if len(word) > 1 and word not in ENGLISH_STOP_WORDS:
             tokens.append(word)
     for run in _CJK_RUN.findall(lowered):

@@ -28,10 +28,11 @@ import pandas as pd
 
 from segmentation.columns import detect_fixed
 from segmentation.errors import DataError
+from segmentation.text import CJK_PUNCTUATION, HAN
 
 FORMATS = "CSV, TSV, JSONL/JSON, Parquet, XLSX or TXT"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK = re.compile(f"[{CJK_PUNCTUATION}{HAN}]")
 _CJK_NEXT_TO_LETTER = re.compile(
     "(?<=[A-Za-z])[\u3400-\u4dbf\u4e00-\u9fff]|[\u3400-\u4dbf\u4e00-\u9fff](?=[A-Za-z])"
 )

@@ -8,6 +8,7 @@ clustering parameters. ``segment`` runs both.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -30,6 +31,7 @@ from segmentation.clustering import (
     AgglomerativeClusterer,
     Clusterer,
     clusterer_class,
+    distinct_profiles,
     from_settings,
 )
 from segmentation.comments import Comments
@@ -48,6 +50,7 @@ from segmentation.constraints import (
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
+from segmentation.keywords import CachedEncoder
 from segmentation.metrics import quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
@@ -64,6 +67,7 @@ from segmentation.selection import (
     segment_stability,
     structure_warnings,
 )
+from segmentation.text import CJK_CHARACTER
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -76,7 +80,6 @@ PCA_COMPONENTS = 50
 SILHOUETTE_SAMPLE = 5000
 # Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) for encoder choice.
 CJK_SHARE = 0.2
-_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]"
 PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentence-transformers", "torch")
 
 
@@ -213,6 +216,16 @@ class Prepared:
     def n_users(self) -> int:
         return len(self.profiles.user_ids)
 
+    @functools.cached_property
+    def n_distinct(self) -> int:
+        """How many different profiles the users have (identical comments give identical profiles)."""
+        return distinct_profiles(self.profiles.vectors)
+
+    @functools.cached_property
+    def keyword_encoder(self) -> CachedEncoder:
+        """The run's encoder for keyword candidates, remembering words already embedded (a new k re-uses them)."""
+        return CachedEncoder(get_encoder(self.config.encoder))
+
     @property
     def terms(self) -> TermCounts:
         """Keyword candidates per comment, counted on first use and kept for every later description."""
@@ -343,7 +356,7 @@ def suggest_encoder(comments: Comments) -> str:
     comments get the multilingual encoder where it is installed."""
     sample = comments.frame["text"].head(2000)
     n_chars = int(sample.str.len().sum())
-    n_cjk = int(sample.str.count(_CJK).sum())
+    n_cjk = int(sample.str.count(CJK_CHARACTER).sum())
     if n_chars and n_cjk / n_chars > CJK_SHARE:
         available = {status.name for status in encoder_status() if status.available}
         if "multilingual" in available:
@@ -478,7 +491,7 @@ def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) ->
         sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | chosen)
         return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
     ks = ks if ks is not None else range(2, config.k_max + 1)
-    ks = range(ks.start, min(ks.stop, n_users))
+    ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
     tree = prepared.tree(method, dims, config.linkage) if cls.keeps_tree else None
     return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, tree=tree)
 
@@ -498,6 +511,10 @@ def _choose(
         return {**settings, "min_cluster_size": choice.k}, table, choice
     if config.k != "auto":
         return settings, None, None
+    distinct = prepared.n_distinct
+    if distinct < 3:  # no two segmentations to compare: deliver what exists and say why
+        notes.append(f"only {distinct} distinct user profile{'s' if distinct != 1 else ''}: no k to choose")
+        return {**settings, "k": 2}, None, None
     table = sweep(prepared, config)
     if table.empty:  # too few users to score any k: two segments is the only choice left
         notes.append(f"k=2: {prepared.n_users} users are too few to compare numbers of segments")
@@ -537,6 +554,8 @@ def cluster_prepared(
     _stage(progress, "reduce", 0, 1)
     method, dims = config.space
     space = prepared.space(method, dims)
+    if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
+        space = prepared.profiles.vectors
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
@@ -570,7 +589,12 @@ def cluster_prepared(
     _stage(progress, "describe", 0, 1)
     started = time.perf_counter()
     segments = describe_segments(
-        prepared.comments, prepared.profiles, labels, prepared.embeddings, terms=prepared.terms
+        prepared.comments,
+        prepared.profiles,
+        labels,
+        prepared.embeddings,
+        terms=prepared.terms,
+        encoder=prepared.keyword_encoder,
     )
     timings["describe"] = time.perf_counter() - started
     _stage(progress, "describe", 1, 1)

@@ -5,21 +5,21 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from fixtures import labelled_comments
 
 from segmentation.describe import (
     NOISE_NAME,
-    STOP_WORDS,
     SegmentDescription,
     describe_labelled_comments,
     describe_segments,
     suggest_name,
-    tokenize,
 )
 from segmentation.encoders import get_encoder
 from segmentation.io import from_frame
 from segmentation.profiles import build_profiles
+from segmentation.text import STOP_WORDS, tokenize
 
 COFFEE = [
     "I really love this espresso, the crema is thick and the grinder is quiet.",
@@ -60,21 +60,6 @@ def one_user_per_comment(texts: list[str], labels: list[int], dim: int = 4, seed
     }
 
 
-def test_tokenize_drops_stop_words_review_filler_numbers_and_single_letters() -> None:
-    tokens = tokenize("I really just LOVE it, would get 2 more: 10/10, also a 5-star Espresso x")
-    assert tokens == ["love", "star", "espresso"]
-
-
-def test_tokenize_turns_chinese_runs_into_bigrams_without_stop_characters() -> None:
-    assert tokenize("这个咖啡很好喝") == ["咖啡", "好喝"]
-    # A one-character run is kept as itself, a stop character alone is not.
-    assert tokenize("香！的") == ["香"]
-
-
-def test_tokenize_handles_mixed_english_and_chinese_in_one_comment() -> None:
-    assert tokenize("Latte拿铁 really 顺滑 café 2024") == ["latte", "拿铁", "顺滑", "café"]
-
-
 def test_ctfidf_keywords_are_the_distinctive_words_of_each_segment() -> None:
     texts = COFFEE + RUNNING
     segments = describe_labelled_comments(**one_user_per_comment(texts, [0] * 4 + [1] * 4))
@@ -88,15 +73,63 @@ def test_ctfidf_keywords_are_the_distinctive_words_of_each_segment() -> None:
         assert not set(segment.keywords) & STOP_WORDS
 
 
-def test_chinese_segments_get_bigram_keywords_and_readable_names() -> None:
+def test_chinese_segments_get_whole_word_keywords_and_readable_names() -> None:
     texts = CHINESE_COFFEE + CHINESE_RUNNING
     coffee, running = describe_labelled_comments(**one_user_per_comment(texts, [0] * 4 + [1] * 4))
 
-    assert {"咖啡", "拿铁"} <= set(coffee.keywords[:4])
-    assert {"跑鞋", "马拉"} <= set(running.keywords[:4])
-    assert all(len(keyword) <= 2 for keyword in coffee.keywords + running.keywords)
-    assert "咖啡" in coffee.name and "跑鞋" in running.name
-    assert coffee.name != running.name
+    assert {"咖啡豆", "奶泡"} <= set(coffee.keywords)
+    assert {"跑鞋", "马拉松", "鞋底"} <= set(running.keywords)
+    # Whole words only: no fragment cut out of a word ("啡豆" from 咖啡豆, "拉松" from 马拉松), and no filler.
+    for keyword in coffee.keywords + running.keywords:
+        assert keyword in "".join(texts)
+        assert not {"啡豆", "拉松", "马拉", "这款", "这个", "每天早"} & {keyword}
+    assert "咖啡豆" in coffee.name and "跑鞋" in running.name
+
+
+def test_common_praise_sinks_unless_it_sets_a_segment_apart() -> None:
+    # "great" is in three of four comments on each side: spread evenly, it describes neither segment.
+    coffee, running = describe_labelled_comments(**one_user_per_comment(COFFEE + RUNNING, [0] * 4 + [1] * 4))
+    assert "great" not in coffee.keywords[:4] and "great" not in running.keywords[:4]
+    # Where one segment says it far more than the other, it is that segment's word.
+    praise = ["Great, great value, great taste.", "Great again, truly great.", "Great great great."]
+    segments = describe_labelled_comments(**one_user_per_comment(COFFEE + praise, [0] * 4 + [1] * 3))
+    assert segments[1].keywords[0] == "great"
+    assert "great" not in segments[0].keywords
+
+
+def test_word_pairs_found_in_several_comments_become_keywords() -> None:
+    texts = ["The burr grinder is quiet.", "A burr grinder, finally.", "My burr grinder works.",
+             "Trail shoes for the trail run.", "Trail run in new shoes."]
+    coffee, running = describe_labelled_comments(**one_user_per_comment(texts, [0, 0, 0, 1, 1]))
+    assert coffee.keywords[0] == "burr grinder"
+    # Its words alone would only repeat the pair.
+    assert "burr" not in coffee.keywords and "grinder" not in coffee.keywords
+
+
+def test_items_show_by_name_and_keep_their_ids() -> None:
+    texts = ["espresso crema", "espresso grinder", "espresso beans", "trail shoes"]
+    segments = describe_labelled_comments(
+        texts, np.array([0, 0, 1, 2]), np.array([0, 0, 1]), np.eye(4, dtype=np.float32),
+        items=["I-2", "I-1", "I-2", "I-9"],
+        item_names=["Burr Grinder", "Moka Pot", " Burr Grinder ", None],
+    )
+    first, second = segments
+    assert first.top_items == ["Burr Grinder", "Moka Pot"] and first.top_item_ids == ["I-2", "I-1"]
+    # An item without a name shows by its id.
+    assert second.top_items == ["I-9"] and second.top_item_ids == ["I-9"]
+    with pytest.raises(ValueError, match="item ids"):
+        describe_labelled_comments(texts, np.arange(4), np.zeros(4, dtype=int), np.eye(4, dtype=np.float32),
+                                   item_names=["a", "b", "c", "d"])
+
+
+def test_the_name_is_built_from_keywords_no_other_segment_shows() -> None:
+    # "beans" leads both sides' c-TF-IDF in places but belongs to both: the names lead with what differs.
+    coffee = ["espresso beans crema", "espresso beans crema grinder", "espresso crema"]
+    tea = ["tea beans leaves", "green tea leaves beans", "tea leaves kettle"]
+    first, second = describe_labelled_comments(**one_user_per_comment(coffee + tea, [0] * 3 + [1] * 3))
+    shared = set(first.keywords) & set(second.keywords)
+    for segment in (first, second):
+        assert not any(word in shared for word in segment.name.casefold().split(" · "))
 
 
 def test_representative_comments_are_the_ones_closest_to_the_segment_centroid() -> None:
@@ -179,7 +212,8 @@ def test_a_segment_without_any_keyword_is_named_by_its_id() -> None:
 
 def test_suggest_name_joins_the_top_three_keywords_and_skips_repeats() -> None:
     assert suggest_name(["espresso", "grinder", "grind", "crema", "beans"]) == "Espresso · grinder · crema"
-    assert suggest_name(["咖啡", "啡豆", "拿铁", "奶泡"]) == "咖啡 · 拿铁 · 奶泡"
+    assert suggest_name(["马拉松", "半程马拉松", "跑鞋", "鞋底"]) == "马拉松 · 跑鞋 · 鞋底"
+    assert suggest_name(["loves", "loved", "family", "family dinner", "birthday"]) == "Loves · family · birthday"
     assert suggest_name([]) == ""
     assert len(suggest_name(["x" * 60, "y" * 60])) <= 80
 
@@ -240,3 +274,19 @@ def test_counted_terms_give_the_same_keywords_as_tokenising_again():
     counted = describe_labelled_comments(texts, comment_user, labels, embeddings, terms=term_counts(texts))
     assert [d.keywords for d in counted] == [d.keywords for d in fresh]
     assert "espresso" in fresh[0].keywords and "shoes" in fresh[1].keywords
+
+
+def test_items_of_a_loaded_file_with_a_name_column_show_by_name() -> None:
+    frame = pd.DataFrame({
+        "user_id": ["a", "a", "b", "c"],
+        "item_id": ["I-1", "I-2", "I-1", "I-9"],
+        "item_name": ["Moka Pot", "Burr Grinder", "Moka Pot", "Trail Shoes"],
+        "text": ["espresso crema", "burr grinder", "espresso beans", "trail shoes"],
+    })
+    comments = from_frame(frame, source="named.csv")
+    embeddings = np.eye(4, dtype=np.float32)
+    profiles = build_profiles(comments, embeddings)
+    labels = np.array([0 if user in ("a", "b") else 1 for user in profiles.user_ids])
+    coffee, running = describe_segments(comments, profiles, labels, embeddings)
+    assert coffee.top_items == ["Moka Pot", "Burr Grinder"] and coffee.top_item_ids == ["I-1", "I-2"]
+    assert running.top_items == ["Trail Shoes"]
