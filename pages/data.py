@@ -40,6 +40,7 @@ else:
     data.use_demo()
 
 src = data.source()
+data.show_note()
 if src.is_demo:
     st.info(data.DEMO_NOTE, icon=":material/science:")
 labelled("File", src.name)

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from segmentation.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
-from segmentation.encoders import DEFAULT_ENCODER, encoder_status, estimate_seconds
+from segmentation.encoders import DEFAULT_ENCODER, encoder_status
 from segmentation.errors import SegmentationError
+from segmentation.maps import label_positions, sample_rows, search_matches
 from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
 from segmentation.views import (
     dendrogram_lines,
@@ -16,8 +17,8 @@ from segmentation.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, loaders, route, runs, state
-from ui.text import labelled, show_error
+from ui import charts, data, editing, loaders, route, runs, settings, state
+from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
 
@@ -40,6 +41,8 @@ except SegmentationError as error:
     st.page_link("pages/data.py", label="Fix the data on the Data page", icon=":material/table:")
     st.stop()
 labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n_comments:,} comments")
+data.show_note()
+state.seed(settings.last_settings(comments))  # a reload shows the settings of the run it restores
 
 statuses = {s.name: s for s in encoder_status()}
 suggested = suggest_encoder(comments)
@@ -126,15 +129,16 @@ if not status.available:
 elif loaders.is_prepared(comments, config):
     st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
 else:
-    estimate = estimate_seconds(spec, comments.n_comments)
+    estimate, measured = runs.encode_estimate(spec, comments.n_comments)
     if estimate is None:
         st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
     else:
-        st.caption(f"Estimated encoding time: about {duration(estimate)} "
+        basis = "at the speed measured on this machine" if measured else "a first guess until a run is timed"
+        st.caption(f"Estimated encoding time: about {duration(estimate)}, {basis} "
                    "(comments encoded before come from the cache).")
         fast = statuses.get("fast")
         if encoder == "minilm" and estimate > SUGGEST_FAST_AFTER_S and fast and fast.available:
-            fast_estimate = estimate_seconds("fast", comments.n_comments) or 0
+            fast_estimate = runs.encode_estimate("fast", comments.n_comments)[0] or 0
             st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments; the fast encoder "
                     f"needs about {duration(fast_estimate)} and keeps nearly the same segments.")
 run_clicked = st.button("Run", type="primary", disabled=not status.available,
@@ -145,6 +149,8 @@ if run_clicked:
         runs.compute(comments, config)
     except SegmentationError as error:
         show_error(error)
+elif st.session_state.pop(runs.CANCELLED, False):
+    st.info("Run cancelled: nothing was changed. Press Run to start again.", icon=":material/stop:")
 
 try:
     run = runs.current(comments)
@@ -181,16 +187,40 @@ for note in result.notes:
     st.text(note)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
-frame = map_frame(result.assignments, labels, snippets)
+st.subheader("Map")
+words_box, meaning_box, contour_box = st.columns([2, 2, 1])
+words = state.kept(words_box.text_input, "Find users whose comments mention", key="map_words", default="",
+                   placeholder="e.g. battery life", help="Every word must appear; not case-sensitive.")
+meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_meaning", default="",
+                     placeholder="e.g. arrived broken",
+                     help="Rings the users who wrote the 20 comments closest in meaning, found with this "
+                          "run's encoder, and lists those comments.")
+contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
+nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
+    if meaning.strip() else None
+match = search_matches(comments, result.user_ids, words, nearest)
+frame = map_frame(result.assignments, labels, snippets, match=match)
+shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
 colours = charts.segment_colours(labels)
-event = st.plotly_chart(charts.segment_map(frame, colours), key="segment_map", on_select="rerun",
-                        selection_mode=("box", "lasso"))
+names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
+event = st.plotly_chart(charts.segment_map(shown, colours, names=names, contours=contours), key="segment_map",
+                        on_select="rerun", selection_mode=("box", "lasso"))
+if len(shown) < len(frame):
+    st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
+               "(search results always shown).")
+st.caption("Click a segment in the legend to show it alone; double-click to hide it.")
+if match is not None:
+    st.caption(f"{int(match.sum()):,} users ringed on the map.")
+if nearest is not None:
+    long_text_table(nearest, column_config={"text": st.column_config.TextColumn("comment", width="large")})
 rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
 if rows:
-    st.write(f"{len(rows):,} users selected")
-    st.dataframe(selected_users_table(result.assignments, rows, comments, labels), hide_index=True)
+    editing.selection_panel(run, result, labels, frame["user_id"].to_numpy()[rows])
+    long_text_table(selected_users_table(result.assignments, rows, comments, labels),
+                    column_config={"comments": st.column_config.TextColumn(width="large")})
 else:
-    st.caption("Drag a box or a lasso on the map to list those users and their comments.")
+    st.caption("Drag a box or a lasso on the map to see what those users say and to save them as a segment.")
+editing.merge_panel(run, result, labels)
 
 left, right = st.columns(2)
 with left:
@@ -211,5 +241,7 @@ else:
     chosen = result.choice.k if result.choice is not None else None
     st.plotly_chart(charts.sweep_chart(sweep_long(table, x), chosen=chosen, current=current, x=x), key="sweep")
 if result.tree is not None:
-    st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree)), key="dendrogram")
+    st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree, labels=result.labels,
+                                                       k=int(metrics["n_segments"])), labels, colours),
+                    key="dendrogram")
 st.page_link("pages/segments.py", label="Next: name the segments", icon=":material/arrow_forward:")

@@ -261,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except SegmentationError as error:
-        print(f"error: {error}", file=sys.stderr)
+        hint = f" ({error.cli_hint})" if error.cli_hint else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -506,6 +506,15 @@ class FastEncoder:
         self.name = "fast"
         self.model_dir = Path(model_dir) if model_dir is not None else workspace_dir() / self.MODEL_SUBDIR
 
+    def needs_setup(self) -> bool:
+        """Whether the model must be distilled first (once per workspace, about 30 s to minutes)."""
+        return not (self.model_dir / "config.json").is_file()
+
+    def setup(self) -> None:
+        """Distil the model now if the workspace has none yet."""
+        if self.needs_setup():
+            self._distill()
+
     def load(self) -> Any:
         """Return the static model, distilling it first if the workspace has none yet."""
         if not (self.model_dir / "config.json").is_file():
@@ -629,10 +638,8 @@ class OpenAIEncoder:
         base, key = openai_settings()
         if base or key:
             return ""
-        return (
-            "set SEGMENT_STUDIO_OPENAI_BASE_URL (an OpenAI-compatible server) and/or "
-            "SEGMENT_STUDIO_OPENAI_API_KEY (or OPENAI_BASE_URL / OPENAI_API_KEY)"
-        )
+        # Shown in the app: plain words; the README's "OpenAI-compatible encoders" names the settings.
+        return "no OpenAI-compatible server or API key is set up on this server (the README says how)"
 
     @property
     def url(self) -> str:

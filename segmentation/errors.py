@@ -2,7 +2,15 @@
 
 
 class SegmentationError(Exception):
-    """Base class: anything the CLI reports with exit 2 and a page shows with ``st.error``."""
+    """Base class: anything the CLI reports with exit 2 and a page shows with ``st.error``.
+
+    The message speaks the user's language (it is shown in the app); ``cli_hint`` adds what to type on
+    the command line, which only the CLI prints.
+    """
+
+    def __init__(self, message: str = "", *, cli_hint: str = "") -> None:
+        super().__init__(message)
+        self.cli_hint = cli_hint
 
 
 class DataError(SegmentationError):

@@ -25,6 +25,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 SEGMENT_COLUMN = "segment"
 NAME_COLUMN = "segment_name"
+DESCRIPTION_COLUMN = "segment_description"
 
 
 def safe_cell(value: Any) -> Any:
@@ -59,7 +60,8 @@ def apply_names(df: pd.DataFrame, names: Mapping[int, Any] | None = None) -> pd.
     df : DataFrame
         Assignments with a ``segment`` column (``SegmentResult.assignments``).
     names : mapping of segment id to str or SegmentName, optional
-        Saved names (``Workspace.names(run_key)``); segments without one keep their current name.
+        Saved names (``Workspace.names(run_key)``); segments without one keep their current name. Where
+        a saved name has a description, a ``segment_description`` column carries it.
 
     Returns
     -------
@@ -73,6 +75,10 @@ def apply_names(df: pd.DataFrame, names: Mapping[int, Any] | None = None) -> pd.
     current = out[NAME_COLUMN] if NAME_COLUMN in out.columns else pd.Series("", index=out.index, dtype=object)
     renamed = out[SEGMENT_COLUMN].map(chosen)
     out[NAME_COLUMN] = renamed.where(renamed.notna(), current).astype(object)
+    described = {int(segment): value.description for segment, value in names.items()
+                 if getattr(value, "description", "")}
+    if described:  # the one line written for the marketing team travels with each user
+        out[DESCRIPTION_COLUMN] = out[SEGMENT_COLUMN].map(described).fillna("").astype(object)
     return out
 
 

@@ -229,7 +229,8 @@ def _from_frame(
     if roles["text"] is None:
         raise DataError(
             f"{where} has no comment text column (looked for names like text, comment, review, body); "
-            f"columns found: {_list(columns)}. Choose the text column (text_col=... or --text-col)."
+            f"columns found: {_list(columns)}. Choose the column that holds the comments.",
+            cli_hint="--text-col NAME",
         )
 
     notes: list[str] = [str(note) for note in df.attrs.get("notes", ())]

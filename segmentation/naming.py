@@ -98,12 +98,11 @@ def endpoint_from_settings(
     base_url, model, api_key = setting(ENV_BASE_URL), setting(ENV_MODEL), setting(ENV_API_KEY)
     missing = [key for key, value in ((ENV_BASE_URL, base_url), (ENV_MODEL, model)) if not value]
     if missing:
-        return None, (
-            f"no chat endpoint configured: set {' and '.join(missing)} (and {ENV_API_KEY} if the server "
-            "needs one) in the environment or .streamlit/secrets.toml"
-        )
+        # Shown in the app: plain words; the README names the settings an administrator sets.
+        return None, ("Name suggestions need a chat model, and none is set up on this server "
+                      "(the README says how)")
     if not base_url.startswith(("http://", "https://")):
-        return None, f"{ENV_BASE_URL} must start with http:// or https://, not {base_url[:40]!r}"
+        return None, f"the chat model's address must start with http:// or https://, not {base_url[:40]!r}"
     return ChatEndpoint(base_url=base_url, model=model, api_key=api_key), ""
 
 

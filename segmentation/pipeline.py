@@ -408,6 +408,14 @@ def prepare(
     check_fits(comments, config)
     timings: dict[str, float] = {}
     encoder = get_encoder(config.encoder)
+    if getattr(encoder, "needs_setup", lambda: False)():
+        # A first-use step of its own (the fast encoder's distillation), so the encoding bar does not
+        # sit at zero while it runs.
+        started = time.perf_counter()
+        _stage(progress, "setup", 0, 1)
+        encoder.setup()
+        timings["setup"] = time.perf_counter() - started
+        _stage(progress, "setup", 1, 1)
     started = time.perf_counter()
     _stage(progress, "encode", 0, comments.n_comments)
     encoded = encode_texts(

@@ -77,8 +77,9 @@ def map_frame(
     labels: Mapping[int, str],
     snippets: Sequence[str],
     highlight: str | None = None,
+    match: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Rows for the 2-d map: position, colour label, escaped hover text and the highlighted user.
+    """Rows for the 2-d map: position, colour label, escaped hover text, the highlighted user, search hits.
 
     Parameters
     ----------
@@ -90,12 +91,14 @@ def map_frame(
         One comment snippet per row of ``assignments``.
     highlight : str or None
         A user id to mark.
+    match : ndarray of bool, optional
+        Users found by a search, aligned with ``assignments``.
 
     Returns
     -------
     DataFrame
         Columns ``row`` (position in ``assignments``), ``user_id``, ``segment``, ``label``,
-        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``.
+        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``, ``match``.
     """
     frame = pd.DataFrame(
         {
@@ -106,12 +109,22 @@ def map_frame(
             "y": assignments["y"].to_numpy(),
         }
     )
-    frame["label"] = frame["segment"].map(lambda s: labels.get(s, f"Segment {s}"))
-    frame["label_html"] = frame["label"].map(escape_html)
-    frame["user_html"] = frame["user_id"].map(escape_html)
-    frame["snippet_html"] = [escape_html(s) for s in snippets]
+    shown = {s: labels.get(s, f"Segment {s}") for s in pd.unique(frame["segment"])}
+    frame["label"] = frame["segment"].map(shown)
+    frame["label_html"] = frame["segment"].map({s: escape_html(label) for s, label in shown.items()})
+    # Vectorised: at 50k users a per-row Python call took seconds.
+    frame["user_html"] = _escape_column(frame["user_id"])
+    frame["snippet_html"] = _escape_column(pd.Series(list(snippets), index=frame.index, dtype=object))
     frame["highlight"] = frame["user_id"] == highlight if highlight is not None else False
+    frame["match"] = np.asarray(match, dtype=bool) if match is not None else False
     return frame
+
+
+def _escape_column(values: pd.Series) -> pd.Series:
+    text = values.astype(str)
+    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.str.replace(character, entity, regex=False)
+    return text.astype(object)
 
 
 def selected_rows(points: Sequence[Mapping], n_rows: int) -> list[int]:
@@ -176,26 +189,60 @@ def size_frame(segments: Sequence[SegmentDescription], labels: Mapping[int, str]
     return frame.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def dendrogram_lines(tree: np.ndarray, top: int = 16) -> dict[str, list]:
+def dendrogram_lines(tree: np.ndarray, top: int = 16, labels: np.ndarray | None = None,
+                     k: int | None = None) -> dict[str, list]:
     """Line coordinates of the top ``top`` merges of a scipy linkage tree (SciPy's ``lastp`` truncation).
+
+    Parameters
+    ----------
+    tree : ndarray of shape (n_leaves - 1, 4)
+        The linkage matrix.
+    top : int
+        How many branches to draw at the bottom.
+    labels : ndarray of shape (n_leaves,), optional
+        The segment of each leaf, when the tree's leaves are the users; links below the cut then carry
+        their segment.
+    k : int, optional
+        The number of segments cut from the tree: gives the cut line's height.
 
     Returns
     -------
     dict
         ``x`` and ``y`` lists of 4-point polylines (one per merge), ``leaf_x`` and ``leaf_labels`` for the
-        ticks; a leaf label is the size of the branch (users, or micro-clusters where the tree was
-        built on them).
+        ticks (a leaf label is the size of the branch: users, or micro-clusters where the tree was built
+        on them); ``link_segment``, per polyline, the segment below the cut (None above it or when
+        unknown); ``leaf_segment`` the same per leaf; ``cut`` the cut height (None without ``k``).
     """
     from scipy.cluster.hierarchy import dendrogram
 
     n_leaves = len(tree) + 1
+    cut = None
+    if k is not None and 2 <= k <= n_leaves:
+        cut = float((tree[-k, 2] + tree[-k + 1, 2]) / 2) if k < n_leaves else float(tree[0, 2] / 2)
+    known = labels is not None and len(labels) == n_leaves
+
+    def member(node: int) -> int:
+        while node >= n_leaves:  # walk down the left children to one leaf of this branch
+            node = int(tree[node - n_leaves, 0])
+        return node
+
+    def segment_of(node: int) -> int | None:
+        below = node < n_leaves or cut is None or tree[node - n_leaves, 2] < cut
+        return int(labels[member(node)]) if known and below else None
+
     drawn = dendrogram(
-        tree, truncate_mode="lastp", p=min(top, n_leaves), no_plot=True, show_leaf_counts=True
+        tree, truncate_mode="lastp", p=min(top, n_leaves), no_plot=True, show_leaf_counts=True,
+        link_color_func=lambda node: str(segment_of(node)),
     )
     leaf_x = [5.0 + 10.0 * i for i in range(len(drawn["ivl"]))]
     # SciPy labels a merged branch "(size)" and a single leaf by its index: show sizes for both.
     leaf_labels = [label.strip("()") if label.startswith("(") else "1" for label in map(str, drawn["ivl"])]
-    return {"x": drawn["icoord"], "y": drawn["dcoord"], "leaf_x": leaf_x, "leaf_labels": leaf_labels}
+    return {
+        "x": drawn["icoord"], "y": drawn["dcoord"], "leaf_x": leaf_x, "leaf_labels": leaf_labels,
+        "link_segment": [None if c == "None" else int(c) for c in drawn["color_list"]],
+        "leaf_segment": [segment_of(int(node)) for node in drawn["leaves"]],
+        "cut": cut,
+    }
 
 
 def comments_per_user(comments: Comments) -> pd.Series:

@@ -78,7 +78,7 @@ def test_missing_text_column_names_the_columns_found(tmp_path, workspace):
     path = tmp_path / "no_text.csv"
     pd.DataFrame({"user_id": ["a", "b"], "stars": [4, 5]}).to_csv(path, index=False)
     proc = run_cli("segment", str(path), "--out", str(tmp_path / "out"), "--encoder", "tfidf", workspace=workspace)
-    assert_one_line_error(proc, "no_text.csv", "user_id")
+    assert_one_line_error(proc, "no_text.csv", "user_id", "--text-col NAME")
 
 
 def test_text_column_override_to_a_missing_column_is_refused(labelled_csv, tmp_path, workspace):

@@ -87,6 +87,13 @@ def test_csv_applies_saved_names_and_keeps_unnamed_segments() -> None:
     ]
 
 
+def test_csv_carries_the_saved_descriptions_beside_the_names() -> None:
+    names = {0: SegmentName("Espresso lovers", "=Buy beans weekly", "user", "t"), 1: "Runners"}
+    back = pd.read_csv(io.BytesIO(assignments_csv(assignments(), names)), keep_default_na=False)
+    assert back["segment_description"].tolist() == ["'=Buy beans weekly", "", "", "'=Buy beans weekly"]
+    assert "segment_description" not in assignments_csv(assignments(), {1: "Runners"}).decode("utf-8-sig")
+
+
 def test_csv_neutralises_dangerous_column_names_too() -> None:
     frame = assignments().assign(**{"=HYPERLINK(1)": ["a", "b", "c", "d"]})
     header = assignments_csv(frame).decode("utf-8-sig").splitlines()[0]

@@ -75,3 +75,42 @@ def test_file_without_a_text_column_names_the_problem():
 
 def _keys(at) -> list[str]:
     return [w.key for w in at.selectbox if w.key]
+
+
+def fresh_session(digest: str):
+    """A new browser session opening the address of an upload (``?data=<sha256>``)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages_helpers import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["data"] = digest
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_server_restart_restores_the_upload_and_its_column_mapping_from_the_workspace():
+    from ui import data
+
+    frame = labelled_comments(users_per_group=5, comments_per_user=2, seed=5).rename(columns={"text": "review"})
+    frame["note"] = "x"
+    at = upload(start(), "kept.csv", frame.to_csv(index=False).encode())
+    key = next(k for k in _keys(at) if k.startswith("role_text_"))
+    at.selectbox(key=key).set_value("note").run()  # a mapping chosen by hand
+    at.selectbox(key=key).set_value("review").run()
+    user_key = next(k for k in _keys(at) if k.startswith("role_user_"))
+    at.selectbox(key=user_key).set_value("").run()  # no user column: each comment is its own user
+    digest = at.query_params["data"]
+    data._upload_slot.clear()  # what a restart does to the server's memory
+    again = fresh_session(digest)
+    assert any("Restored kept.csv from the workspace" in unescape_markdown(i.value) for i in again.info)
+    assert "File: kept.csv" in [t.value for t in again.text]
+    assert metric(again, "Users") == metric(again, "Comments") == str(len(frame))
+    assert not any("Generated demo data" in i.value for i in again.info)
+
+
+def test_an_address_whose_file_is_gone_shows_the_demo_with_a_warning_never_silently():
+    at = fresh_session("ab" * 32)
+    assert any("no longer in the workspace" in w.value for w in at.warning)
+    assert any("Generated demo data" in i.value for i in at.info)

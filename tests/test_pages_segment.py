@@ -113,3 +113,66 @@ def test_two_users_get_two_segments_without_a_k_slider():
     assert not at.exception and not at.error
     assert metric(at, "Segments") == "2"
     assert any("Two users" in c.value for c in at.caption)
+
+
+def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_wrote_the_words():
+    frame = labelled_comments(users_per_group=6, comments_per_user=2, seed=9)
+    at = run_segmentation(upload(start(), frame, name="map.csv"), encoder="tfidf", k=4)
+    scatter = figure(at, "Users on the map")
+    labels = {s.name for s in at.session_state["run"].result.segments}
+    assert sorted(a["text"] for a in scatter["layout"]["annotations"]) == sorted(labels)
+    at.text_input(key="map_words").input("GRINDER").run()
+    rings = next(t for t in figure(at, "Users on the map")["data"] if t.get("name", "").startswith("Search"))
+    wrote = set(frame.loc[frame["text"].str.lower().str.contains("grinder"), "user_id"])
+    assert wrote
+    assert {row[1] for row in rings["customdata"]} == wrote
+    assert any(f"{len(wrote):,} users ringed" in c.value for c in at.caption)
+
+    at.text_input(key="map_words").input("").run()
+    at.text_input(key="map_meaning").input("muddy trail running shoes").run()
+    listed = at.dataframe[0].value  # the 20 closest comments, listed in full under the map
+    assert len(listed) == 20 and at.dataframe[0].proto.row_height > 64  # long comments wrap
+    runners = set(frame.loc[frame["true_group"] == "running", "user_id"])
+    assert listed["user_id"].head(5).isin(runners).all()
+    rings = next(t for t in figure(at, "Users on the map")["data"] if t.get("name", "").startswith("Search"))
+    assert {row[1] for row in rings["customdata"]} == set(listed["user_id"])
+
+
+def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine():
+    from segmentation.throughput import ThroughputLog
+
+    frame = labelled_comments(users_per_group=10, comments_per_user=3, seed=21)  # 120 comments, never cached
+    at = upload(start(), frame, name="timed.csv")
+    at.switch_page("pages/segment.py").run()
+    at.selectbox(key="seg_encoder").set_value("tfidf").run()
+    assert any("a first guess until a run is timed" in c.value for c in at.caption)
+    run_button(at).click().run()
+    assert ThroughputLog().rate("tfidf") > 0
+    other = labelled_comments(users_per_group=10, comments_per_user=3, seed=22)
+    at.switch_page("pages/data.py").run()
+    at = upload(at, other, name="timed2.csv")
+    at.switch_page("pages/segment.py").run()
+    assert any("at the speed measured on this machine" in c.value for c in at.caption)
+
+
+def test_a_saved_selection_splits_a_segment_everywhere_and_undo_restores_it():
+    from segmentation.edits import EditLog, split_edit
+
+    frame = labelled_comments(users_per_group=8, comments_per_user=2, seed=12)
+    at = run_segmentation(upload(start(), frame, name="edit.csv"), encoder="tfidf", k=3)
+    run = at.session_state["run"]
+    runners = frame.loc[frame["true_group"] == "running", "user_id"].unique()[:5]
+    # What the page's "Save as a new segment" stores for a lasso around these users (the browser test
+    # draws the lasso itself).
+    EditLog().add(run.run_key, split_edit(run.result.user_ids, runners))
+    at.run()
+    assert not at.exception, at.exception
+    assert metric(at, "Segments") == "4"
+    assert len(figure(at, "Users on the map")["layout"]["annotations"]) == 4
+    at.switch_page("pages/segments.py").run()  # the Segments page (cards, downloads) sees the edit too
+    assert len([w for w in at.text_input if (w.key or "").startswith("name_")]) == 4
+    at.switch_page("pages/segment.py").run()
+    next(b for b in at.button if b.label == "Undo the last edit").click().run()
+    assert metric(at, "Segments") == "3"
+    assert any("Undone" in t.value for t in at.toast)
+    assert EditLog().edits(run.run_key) == []

@@ -162,6 +162,25 @@ def test_chinese_data_gets_the_multilingual_encoder_by_default():
     assert suggest_encoder(en) == DEFAULT_ENCODER
 
 
+@pytest.mark.slow
+def test_the_fast_encoders_first_use_distillation_is_a_stage_of_its_own():
+    from segmentation.encoders import encoder_status
+
+    if not next(s for s in encoder_status() if s.name == "fast").available:
+        pytest.skip("the fast encoder's packages are not installed")
+    frame = labelled_comments(users_per_group=3, comments_per_user=2, seed=3)
+    stages: list[tuple[str, int, int]] = []
+    prepared = prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False,
+                       progress=lambda stage, done, total: stages.append((stage, done, total)))
+    names = [s for s, _, _ in stages]
+    assert names.index("setup") < names.index("encode")
+    assert ("setup", 1, 1) in stages and prepared.timings["setup"] > 0
+    again: list[str] = []
+    prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False,
+            progress=lambda stage, done, total: again.append(stage))
+    assert "setup" not in again  # once per workspace
+
+
 @pytest.mark.parametrize("algorithm", ["kmeans", "agglomerative", "bisecting", "hdbscan"])
 @pytest.mark.parametrize("k", ["auto", 5])
 def test_identical_comments_give_one_segment_and_say_why(algorithm: str, k: object) -> None:

@@ -130,6 +130,25 @@ def test_dendrogram_lines_show_the_top_merges_and_count_every_user():
     assert sum(int(label) for label in lines["leaf_labels"]) == 40
 
 
+def test_dendrogram_cut_line_splits_the_tree_into_k_branches_coloured_by_their_segment():
+    from scipy.cluster.hierarchy import cut_tree, linkage
+
+    rng = np.random.default_rng(1)
+    points = np.vstack([rng.normal(c, 0.3, size=(15, 2)) for c in ((0, 0), (6, 0), (0, 6))])
+    tree = linkage(points, "ward")
+    labels = cut_tree(tree, 3).ravel()
+    lines = dendrogram_lines(tree, top=10, labels=labels, k=3)
+    assert tree[-3, 2] < lines["cut"] < tree[-2, 2]  # exactly two merges lie above the cut
+    above = [segment is None for segment in lines["link_segment"]]
+    assert sum(above) == 2
+    for ys, segment in zip(lines["y"], lines["link_segment"], strict=True):
+        assert (max(ys) > lines["cut"]) == (segment is None)
+    assert sorted(set(lines["leaf_segment"])) == [0, 1, 2]
+    sizes = {s: sum(int(n) for n, t in zip(lines["leaf_labels"], lines["leaf_segment"], strict=True) if t == s)
+             for s in range(3)}
+    assert sizes == {s: int((labels == s).sum()) for s in range(3)}
+
+
 def test_comment_counts_lengths_and_a_users_comments_in_time_order(comments):
     assert comments_per_user(comments).to_dict() == {"u1": 2, "u2": 1, "u3": 2}
     assert text_length_summary(comments)["max"] == len("a much longer comment by u1")

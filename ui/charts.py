@@ -3,16 +3,22 @@ these functions only draw. Every chart has a title and axis labels."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from segmentation.maps import LabelBox
 from segmentation.views import escape_html
 
-PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Pastel
+# Paul Tol's "muted" scheme: nine colours told apart with every common colour-vision deficiency
+# (https://personal.sron.nl/~pault/). Past nine segments the map also changes the marker shape, so up to
+# 27 segments stay apart; noise is grey.
+PALETTE = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499"]
+SYMBOLS = ["circle", "diamond", "square"]
+# Above this many points plotly draws with WebGL (plotly express's own "auto" threshold).
+WEBGL_FROM = 1000
 MARGIN = {"l": 10, "r": 10, "t": 60, "b": 10}
 METRIC_TITLES = {
     "silhouette": "Silhouette (higher is better)",
@@ -48,19 +54,45 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     return fig
 
 
-def segment_map(frame: pd.DataFrame, colours: Mapping[str, str],
-                title: str = "Users on the map, coloured by segment") -> go.Figure:
-    """The 2-d UMAP scatter from ``views.map_frame``; hover shows user, segment and a comment snippet."""
-    fig = px.scatter(
-        frame, x="x", y="y", color="label_html",
-        custom_data=["row", "user_html", "label_html", "snippet_html"],
-        color_discrete_map=dict(colours), category_orders={"label_html": list(colours)},
-        labels={"x": "UMAP 1", "y": "UMAP 2", "label_html": "Segment"},
-    )
-    fig.update_traces(
-        marker={"size": 7, "opacity": 0.8},
-        hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>",
-    )
+def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "Users on the map, coloured by segment",
+                *, names: Sequence[LabelBox] = (), contours: bool = False) -> go.Figure:
+    """The 2-d UMAP scatter from ``views.map_frame``; hover shows user, segment and a comment snippet.
+
+    ``names`` (``maps.label_positions``) are written on the map, with a thin line back to the segment's
+    centre where a label had to move. ``contours`` adds the density of users as contour lines. Clicking
+    a legend entry shows that segment alone; a double click hides it. Users marked in the frame's
+    ``match`` column (a search) are ringed.
+    """
+    # One trace per segment, built directly: plotly express's grouping took seconds at 20,000 points.
+    scatter = go.Scattergl if len(frame) > WEBGL_FROM else go.Scatter
+    symbols = segment_symbols_for(colours)
+    fig = go.Figure()
+    for label, part in frame.groupby("label_html", sort=False):
+        fig.add_trace(scatter(
+            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=label, legendgroup=label,
+            marker={"size": 7, "opacity": 0.8, "color": colours.get(label, NOISE_COLOUR),
+                    "symbol": symbols.get(label, "circle")},
+            customdata=part[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>",
+        ))
+    order = {label: i for i, label in enumerate(colours)}
+    fig.data = tuple(sorted(fig.data, key=lambda trace: order.get(trace.name, len(order))))
+    fig.update_xaxes(title_text="UMAP 1")
+    fig.update_yaxes(title_text="UMAP 2")
+    if contours:
+        fig.add_trace(go.Histogram2dContour(
+            x=frame["x"], y=frame["y"], name="Density of users", showscale=False, ncontours=10,
+            contours={"coloring": "lines"}, colorscale=[[0, "#9a9a9a"], [1, "#303030"]],
+            line={"width": 1}, hoverinfo="skip", showlegend=True,
+        ))
+    if "match" in frame.columns and frame["match"].any():
+        found = frame[frame["match"]]
+        fig.add_trace(go.Scatter(
+            x=found["x"], y=found["y"], mode="markers", name=f"Search matches ({len(found):,})",
+            marker={"size": 14, "symbol": "circle-open", "color": "#000000", "line": {"width": 2}},
+            customdata=found[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra>match</extra>",
+        ))
     marked = frame[frame["highlight"]]
     if len(marked):
         fig.add_trace(go.Scatter(
@@ -70,10 +102,30 @@ def segment_map(frame: pd.DataFrame, colours: Mapping[str, str],
             customdata=marked[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra>selected</extra>",
         ))
+    for box in names:
+        text = escape_html(box.text)
+        moved = (box.x, box.y) != (box.anchor_x, box.anchor_y)
+        fig.add_annotation(
+            x=box.anchor_x, y=box.anchor_y, ax=box.x, ay=box.y, axref="x", ayref="y", text=text,
+            showarrow=moved, arrowhead=0, arrowwidth=1, arrowcolor="#555555",
+            font={"size": 12, "color": "#1f2a37"}, bgcolor="rgba(255,255,255,0.85)",
+            bordercolor=colours.get(text, NOISE_COLOUR), borderwidth=1.5, borderpad=2,
+            name=f"segment-{box.segment}",
+        )
     fig = _layout(fig, title, height=600)
-    fig.update_layout(dragmode="lasso", legend={"orientation": "h", "yanchor": "top", "y": -0.14},
-                      margin={**MARGIN, "b": 40})
+    fig.update_layout(dragmode="lasso", margin={**MARGIN, "b": 40},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.14,
+                              "itemclick": "toggleothers", "itemdoubleclick": "toggle"})
     return fig
+
+
+def segment_symbols_for(colours: Mapping[str, str]) -> dict[str, str]:
+    """Marker shapes for the labels of ``segment_colours``: grey noise is a circle, the rest in turn."""
+    symbols, i = {}, 0
+    for label, colour in colours.items():
+        symbols[label] = "circle" if colour == NOISE_COLOUR else SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)]
+        i += colour != NOISE_COLOUR
+    return symbols
 
 
 def silhouette_knife(knife: pd.DataFrame, mean: float, colours: Mapping[str, str]) -> go.Figure:
@@ -140,16 +192,25 @@ def segment_sizes(sizes: pd.DataFrame, colours: Mapping[str, str]) -> go.Figure:
     return _layout(fig, "Segment sizes", height=max(260, 40 * len(sizes) + 120))
 
 
-def dendrogram(lines: dict) -> go.Figure:
-    """The top merges of an agglomerative tree (``views.dendrogram_lines``)."""
+def dendrogram(lines: dict, labels: Mapping[int, str] | None = None,
+               colours: Mapping[str, str] | None = None) -> go.Figure:
+    """The top merges of an agglomerative tree (``views.dendrogram_lines``): branches below the cut in
+    their segment's colour and named at the bottom, the cut that gives the segments as a dashed line."""
+    labels, colours = labels or {}, colours or {}
     fig = go.Figure()
-    for xs, ys in zip(lines["x"], lines["y"], strict=True):
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#4c78a8"},
+    for xs, ys, segment in zip(lines["x"], lines["y"], lines["link_segment"], strict=True):
+        colour = colours.get(escape_html(labels.get(segment, "")), "#4c78a8") if segment is not None else "#4c78a8"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": colour},
                                  hoverinfo="skip", showlegend=False))
-    fig.update_xaxes(title_text="Branches (size of each)", tickvals=lines["leaf_x"],
-                     ticktext=lines["leaf_labels"])
+    ticks = [f"{escape_html(labels[s])} ({n})" if s in labels else n
+             for s, n in zip(lines["leaf_segment"], lines["leaf_labels"], strict=True)]
+    if lines["cut"] is not None:
+        fig.add_hline(y=lines["cut"], line_dash="dash", line_color="#d62728",
+                      annotation_text="cut: one segment per branch below", annotation_position="top left")
+    fig.update_xaxes(title_text="Branches: segment (users in the branch)", tickvals=lines["leaf_x"],
+                     ticktext=ticks, tickangle=-30)
     fig.update_yaxes(title_text="Merge distance")
-    return _layout(fig, "Dendrogram: top levels of the tree")
+    return _layout(fig, "Dendrogram: top levels of the tree, cut into the segments", height=480)
 
 
 def histogram(values: pd.Series, title: str, x_title: str, y_title: str) -> go.Figure:

@@ -1,7 +1,8 @@
 """The data set the session works on: the generated demo by default, or an uploaded file.
 
 The session keeps the uploaded bytes and the column mapping, so every page (and a page switch) sees
-the same comments; reading and cleaning are cached by content.
+the same comments; reading and cleaning are cached by content. An upload is also kept in the workspace
+by its sha256 (``segmentation.uploads``), so a browser reload or a server restart finds it again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from segmentation.io import ROLES, Comments, detect_roles
+from segmentation.uploads import UploadStore
+from segmentation.views import escape_markdown
 from ui import loaders
 
 QUERY_KEY = "data"
@@ -37,21 +40,32 @@ def demo_source() -> Source:
     return Source(name=Path(DEMO_PATH).name, data=data, digest=loaders.sha256(data), is_demo=True)
 
 
+NOTE_KEY = "source_note"
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _upload_slot(digest: str) -> dict:
-    """Uploaded bytes kept in server memory (never on disk), so a browser refresh finds them again."""
+    """Uploaded bytes kept in server memory, so a browser refresh does not read them from disk again."""
     return {}
+
+
+def uploads() -> UploadStore:
+    return UploadStore()
 
 
 def source() -> Source:
     """The session's data source: the upload, the one named in the URL after a refresh, or the demo.
 
-    The URL carries only the sha256 of the upload (``?data=``); the bytes stay in this server's memory.
+    The URL carries only the sha256 of the upload (``?data=``). The bytes come from this server's memory,
+    else from the workspace (after a restart, with a note saying so); a digest found in neither leaves
+    the demo loaded with a warning, never silently.
     """
     chosen = st.session_state.get("source")
     if chosen is None:
         digest = st.query_params.get(QUERY_KEY)
         chosen = _upload_slot(digest).get("source") if digest else None
+        if chosen is None and digest:
+            chosen = _restore(digest)
         if chosen is None:
             chosen = demo_source()
         else:
@@ -64,15 +78,41 @@ def source() -> Source:
     return chosen
 
 
+def _restore(digest: str) -> Source | None:
+    kept = uploads().load(digest)
+    if kept is None:
+        st.session_state[NOTE_KEY] = ("warning", "The file this address refers to is no longer in the "
+                                      "workspace: the demo data is shown. Upload the file again.")
+        return None
+    chosen = Source(name=kept.name, data=kept.data, digest=kept.digest)
+    _upload_slot(digest)["source"] = chosen
+    if kept.roles:
+        st.session_state.setdefault("roles", {})[digest] = dict(kept.roles)
+    st.session_state[NOTE_KEY] = ("info", f"Restored {escape_markdown(kept.name)} from the workspace, "
+                                  "where it was kept when uploaded.")
+    return chosen
+
+
+def show_note() -> None:
+    """Say where the data came from when it was restored after a restart, or could not be."""
+    kept = st.session_state.get(NOTE_KEY)
+    if kept is not None:
+        kind, line = kept
+        (st.warning if kind == "warning" else st.info)(line, icon=":material/restore:")
+
+
 def use_upload(name: str, data: bytes) -> Source:
     chosen = Source(name=name, data=data, digest=loaders.sha256(data))
     st.session_state["source"] = chosen
+    st.session_state.pop(NOTE_KEY, None)
     _upload_slot(chosen.digest)["source"] = chosen
+    uploads().save(name, data)
     return chosen
 
 
 def use_demo() -> None:
-    st.session_state.pop("source", None)
+    if st.session_state.pop("source", None) is not None:  # a switch to the demo, not a failed restore
+        st.session_state.pop(NOTE_KEY, None)
     _forget_upload_in_url()
 
 
@@ -97,6 +137,8 @@ def roles_for(src: Source, columns: list[str]) -> dict[str, str]:
 
 def set_roles(src: Source, roles: dict[str, str]) -> None:
     st.session_state.setdefault("roles", {})[src.digest] = dict(roles)
+    if not src.is_demo:
+        uploads().save_roles(src.digest, dict(roles))
 
 
 def comments() -> Comments:

@@ -100,7 +100,7 @@ def _evaluation_slot(fingerprint: str, config: SegmentConfig, top_n: int) -> _Sl
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _recommenders_slot(fingerprint: str, config: SegmentConfig) -> _Slot:
+def _recommenders_slot(fingerprint: str, config: SegmentConfig, labels_key: str) -> _Slot:
     return _Slot()
 
 
@@ -160,7 +160,9 @@ def recommenders_for(prepared: Prepared, result) -> Any:
     from segmentation.recommend_service import fit_run_recommenders, item_names
     from segmentation.views import UserRecommendations
 
-    slot = _recommenders_slot(prepared.comments.fingerprint(), result.config)
+    # Keyed by the labels too: hand edits change the segments without changing the config.
+    slot = _recommenders_slot(prepared.comments.fingerprint(), result.config,
+                              hashlib.sha256(result.labels.tobytes()).hexdigest()[:16])
     with slot.lock:
         if slot.value is None:
             fitted = fit_run_recommenders(prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors,
@@ -175,3 +177,35 @@ def snippets_for(fingerprint: str, _comments: Comments, _user_ids) -> list[str]:
     from segmentation.views import user_snippets
 
     return user_snippets(_comments, _user_ids).tolist()
+
+
+@st.cache_data(max_entries=16, show_spinner="Searching by meaning…")
+def nearest_for(fingerprint: str, config: SegmentConfig, query: str, _prepared: Prepared) -> pd.DataFrame:
+    """The comments closest in meaning to ``query`` in a run's data (see ``maps.nearest_comments``)."""
+    from segmentation.maps import nearest_comments
+
+    return nearest_comments(_prepared, query)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Applying the segment edits…")
+def edited_for(run_key: str, edits_key: str, _edits: tuple, _prepared: Prepared, _result) -> Any:
+    """A run's result with its hand edits applied (``edits_key`` = ``segmentation.edits.edits_key``)."""
+    from segmentation.edits import apply_edits, edited_result
+
+    labels = apply_edits(_result.labels, _result.user_ids, _edits)
+    return edited_result(_prepared, _result, labels)
+
+
+@st.cache_data(max_entries=8, show_spinner="Describing the selection…")
+def selection_for(fingerprint: str, selection_key: str, _prepared: Prepared, _users: tuple) -> Any:
+    """What a map selection is about against the rest (``selection_key`` identifies ``_users``)."""
+    from segmentation.edits import selection_description
+
+    return selection_description(_prepared, _users)
+
+
+def edit_log() -> Any:
+    """The hand edits of runs, kept in the workspace file."""
+    from segmentation.edits import EditLog
+
+    return EditLog(workspace().path)

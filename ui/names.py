@@ -6,6 +6,7 @@ import streamlit as st
 
 from segmentation.errors import SegmentationError
 from segmentation.naming import NameSuggestion
+from segmentation.views import escape_markdown
 from segmentation.workspace import SegmentName
 from ui import loaders
 
@@ -39,6 +40,7 @@ def _save(run_key: str, segment_id: int, name_key: str, description_key: str, so
     # What was typed is now what the workspace holds.
     st.session_state[f"_ws_{name_key}"] = name.strip()
     st.session_state[f"_ws_{description_key}"] = description.strip()
+    st.toast(f"Saved the name “{escape_markdown(name.strip())}”", icon=":material/check:")
 
 
 def _accept(run_key: str, segment_id: int, name_key: str, description_key: str,

@@ -1,12 +1,14 @@
-"""Session state that survives page switches.
+"""Session state that survives page switches and browser reloads.
 
 Streamlit drops a widget's value from session state when a page without that widget runs. ``kept``
-stores each value under a shadow key as well and puts it back before the widget is drawn again.
+stores each value under a shadow key as well and puts it back before the widget is drawn again. It also
+binds the widget to a URL query parameter named by its key (Streamlit's ``bind="query-params"``), so a
+browser reload, which starts a new session, reads the settings back from the address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -14,36 +16,66 @@ import streamlit as st
 _SHADOW = "_kept_"
 
 
+# The parameter through which each widget takes its own default (``value`` for the others). A widget
+# bound to the URL leaves its parameter out of the address while it holds that default, so the default
+# it is given must be the kept default: then an absent parameter reads back as the same value.
+_DEFAULT_PARAMETER = {st.selectbox: "index", st.radio: "index", st.multiselect: "default"}
+_ABSENT = object()
+
+
 def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any,
          valid: Callable[[Any], bool] | None = None, **kwargs: Any) -> Any:
     """Draw ``widget(label, key=key, **kwargs)`` with the value it had the last time it was drawn.
+
+    The value is bound to the URL query parameter ``key``, so a browser reload keeps it.
 
     Parameters
     ----------
     widget : callable
         A Streamlit widget function (``st.selectbox``, ``st.slider``...), never given a ``value``/``index``:
-        its value comes from session state.
+        its value comes from session state, the URL or ``default``.
     key : str
-        The widget key (also names the shadow copy).
+        The widget key (also names the shadow copy and the query parameter).
     default : object
         The value the first time, or when the kept one is no longer valid.
     valid : callable, optional
         Whether a kept value still fits (e.g. lies within the slider's range); selectbox and radio
         ``options`` are checked without it.
     """
-    options: Sequence[Any] | None = kwargs.get("options")
-    value = st.session_state.get(key, st.session_state.get(_SHADOW + key, default))
+    options: list[Any] | None = list(kwargs["options"]) if "options" in kwargs else None
+    current = st.session_state.get(key, _ABSENT)
+    value = current if current is not _ABSENT else st.session_state.get(_SHADOW + key, default)
     fits = valid(value) if valid is not None else True
     if options is not None and widget is not st.multiselect:
-        fits = fits and value in list(options)
+        fits = fits and value in options
     if widget is st.multiselect:
-        value = [v for v in value if v in list(options or [])]
+        value = [v for v in value if v in (options or [])]
+        default = [v for v in default if v in (options or [])]
     if not fits:
         value = default
-    st.session_state[key] = value
-    result = widget(label, key=key, **kwargs)
+    if widget in (st.selectbox, st.radio):
+        kwargs[_DEFAULT_PARAMETER[widget]] = options.index(default) if default in (options or []) else 0
+    else:
+        kwargs[_DEFAULT_PARAMETER.get(widget, "value")] = default
+    # Set only what the widget would not hold by itself, so a value in the URL can seed it on a page load.
+    if value != current and (current is not _ABSENT or value != default):
+        st.session_state[key] = value
+    result = widget(label, key=key, bind="query-params", **kwargs)
     st.session_state[_SHADOW + key] = result
     return result
+
+
+def seed(values: dict[str, Any]) -> None:
+    """Start widgets at ``values`` (key → value) where this session has not set them yet.
+
+    Nothing is seeded when the URL carries any of these settings: the address then says what they were
+    (a setting left out of it held its default).
+    """
+    if any(key in st.query_params for key in values):
+        return
+    for key, value in values.items():
+        if key not in st.session_state and _SHADOW + key not in st.session_state:
+            st.session_state[_SHADOW + key] = value
 
 
 def get(name: str, default: Any = None) -> Any:

@@ -22,3 +22,13 @@ def show_error(error: Exception) -> None:
         message = f"Something went wrong ({type(error).__name__}): {first}"
     # st.error renders Markdown, and the message may quote a file or column name from the upload.
     st.error(escape_markdown(message), icon=":material/error:")
+
+
+# Streamlit's table wraps text in its cells only when rows are taller than 4 rem (64 px); at 84 px a cell
+# shows about three lines, and a double click (or Enter) on a cell still opens its whole text.
+WRAPPED_ROW_PX = 84
+
+
+def long_text_table(frame, **kwargs) -> None:
+    """A table whose long text cells (comments, reasons) wrap instead of being cut off."""
+    st.dataframe(frame, hide_index=True, row_height=WRAPPED_ROW_PX, **kwargs)

@@ -49,11 +49,11 @@ def recording_page() -> Iterator[tuple[Any, list[str], dict[str, str]]]:
         browser.close()
 
 
-def nav(page: Any, title: str) -> None:
-    """Open a page from the sidebar and wait for its heading."""
+def nav(page: Any, title: str, timeout: float = 60_000) -> None:
+    """Open a page from the sidebar and wait (``timeout`` ms: a busy machine is slow) for its heading."""
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).filter(
         has_not_text=f"{title}s").first.click()
-    require_browser().expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    require_browser().expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=timeout)
 
 
 def choose(page: Any, label: str, option: str, search: str | None = None, exact: bool = False) -> None:
@@ -61,3 +61,15 @@ def choose(page: Any, label: str, option: str, search: str | None = None, exact:
     page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
     page.keyboard.type(option if search is None else search)  # long option lists are virtualised: search first
     page.get_by_role("option", name=option, exact=exact).first.click()
+
+
+def lasso(page, left: float, right: float) -> None:
+    """Draw a lasso over the map's horizontal band from ``left`` to ``right`` (fractions of its width)."""
+    box = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+    x0, x1 = box["x"] + box["width"] * left, box["x"] + box["width"] * right
+    y0, y1 = box["y"] + 2, box["y"] + box["height"] - 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in [(x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]:
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()

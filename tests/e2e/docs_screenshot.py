@@ -1,7 +1,9 @@
 """Take the README's screenshot of the Segment page on the demo data: ``python -m tests.e2e.docs_screenshot``.
 
 Runs the default encoder and k-means with k chosen automatically, then saves ``docs/segment-page.png``
-(wide window) and ``test-output/segment-page-narrow.png`` (phone-width window, to check the layout).
+(wide window) and ``test-output/segment-page-narrow.png`` (phone-width window, to check the layout), then
+searches the map, draws a lasso and opens the preview of saving it as a segment for
+``docs/segment-map-selection.png``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
+from tests.e2e.browser import lasso
 from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT, serve
 
 DOCS_SHOT = ROOT / "docs" / "segment-page.png"
+SELECTION_SHOT = ROOT / "docs" / "segment-map-selection.png"
 NARROW_SHOT = ROOT / "test-output" / "segment-page-narrow.png"
 
 
@@ -35,8 +39,24 @@ def main() -> None:
         page.wait_for_timeout(2000)
         NARROW_SHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(NARROW_SHOT))
+
+        page.set_viewport_size({"width": 1280, "height": 1500})
+        page.get_by_role("textbox", name="Find users whose comments mention").fill("battery")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("users ringed on the map")).to_be_visible(timeout=120_000)
+        page.get_by_text("Density contours").click()
+        page.wait_for_timeout(3000)
+        lasso(page, 0.05, 0.4)
+        expect(page.get_by_text("Keywords against the rest:")).to_be_visible(timeout=120_000)
+        page.get_by_text("Save the selection as a new segment").click()
+        expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(1500)
+        top = page.get_by_role("heading", name="Map").bounding_box()["y"] - 10
+        bottom = page.get_by_text("after the edit.").first.bounding_box()["y"] + 40
+        page.screenshot(path=str(SELECTION_SHOT), full_page=True,
+                        clip={"x": 0, "y": top, "width": 1280, "height": bottom - top})
         browser.close()
-    print(f"wrote {DOCS_SHOT} and {NARROW_SHOT}")
+    print(f"wrote {DOCS_SHOT}, {SELECTION_SHOT} and {NARROW_SHOT}")
 
 
 if __name__ == "__main__":

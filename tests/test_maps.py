@@ -1,0 +1,120 @@
+"""The map names its places without overlap, samples large maps, and its searches find the right users."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.io import from_frame
+from segmentation.maps import (
+    MIN_SAMPLE_PER_SEGMENT,
+    label_positions,
+    nearest_comments,
+    sample_rows,
+    users_with_words,
+)
+from segmentation.pipeline import SegmentConfig, prepare
+from segmentation.views import map_frame
+from tests.fixtures import labelled_comments
+from ui import charts
+
+WIDTH, HEIGHT, FONT = 900.0, 520.0, 12.0
+
+
+def overlaps(boxes, x, y) -> list[tuple[int, int]]:
+    """Pairs of labels whose text boxes (0.6 em per character, one line high) cross on a WIDTH×HEIGHT plot."""
+    sx, sy = WIDTH / np.ptp(x), HEIGHT / np.ptp(y)
+    found = []
+    for a, b in itertools.combinations(boxes, 2):
+        half_widths = 0.6 * FONT * (len(a.text) + len(b.text)) / 2
+        if abs(a.x - b.x) * sx < half_widths and abs(a.y - b.y) * sy < 1.2 * FONT:
+            found.append((a.segment, b.segment))
+    return found
+
+
+def test_labels_of_crowded_segments_are_pushed_apart_until_none_overlap():
+    rng = np.random.default_rng(0)
+    # Twelve segments whose centres nearly coincide, as happens when UMAP folds segments together.
+    segments = np.repeat(np.arange(12), 30)
+    x = rng.normal(0, 1, len(segments)) + segments * 0.05
+    y = rng.normal(0, 1, len(segments))
+    labels = {s: f"Segment number {s} talks about things" for s in range(12)}
+    boxes = label_positions(x, y, segments, labels, width_px=WIDTH, height_px=HEIGHT, font_px=FONT)
+    assert [b.segment for b in boxes] == list(range(12))
+    assert overlaps(boxes, x, y) == []
+    for box in boxes:  # the anchor stays at the segment's median
+        assert box.anchor_x == pytest.approx(np.median(x[segments == box.segment]))
+
+
+def test_labels_of_separate_segments_sit_at_their_centres_and_noise_gets_none():
+    segments = np.array([0] * 5 + [1] * 5 + [-1] * 3)
+    x = np.array([0, 0.1, 0.2, 0.1, 0.1, 10, 10.1, 10.2, 10.1, 10.1, 5, 5, 5])
+    y = np.array([0, 0.1, 0.2, 0.1, 0.1, 10, 10.1, 10.2, 10.1, 10.1, 5, 5, 5])
+    boxes = label_positions(x, y, segments, {0: "Coffee", 1: "Running", -1: "Noise"})
+    assert [(b.segment, b.text) for b in boxes] == [(0, "Coffee"), (1, "Running")]
+    assert (boxes[0].x, boxes[0].y) == (pytest.approx(0.1), pytest.approx(0.1))
+    assert (boxes[1].x, boxes[1].y) == (boxes[1].anchor_x, boxes[1].anchor_y)
+
+
+def test_a_large_map_draws_a_stratified_sample_that_keeps_small_segments_and_highlighted_users():
+    segments = np.array([0] * 45_000 + [1] * 4_970 + [2] * 30)
+    rows = sample_rows(segments, limit=10_000, keep=[7, 8], seed=1)
+    assert 9_900 <= len(rows) <= 10_100
+    assert np.all(np.diff(rows) > 0)
+    assert {7, 8} <= set(rows.tolist())
+    drawn = np.bincount(segments[rows])
+    assert drawn[2] == 30  # a tiny segment is drawn whole
+    assert drawn[1] >= MIN_SAMPLE_PER_SEGMENT and abs(drawn[1] / len(rows) - 0.0994) < 0.01
+    assert len(sample_rows(segments[:500], limit=10_000)) == 500
+
+
+def test_word_search_finds_exactly_the_users_who_wrote_the_words():
+    frame = labelled_comments(users_per_group=6, comments_per_user=3, seed=2)
+    comments = from_frame(frame)
+    users = frame["user_id"].drop_duplicates().to_numpy()
+    found = users_with_words(comments, users, "ESPRESSO")
+    wrote = set(frame.loc[frame["text"].str.lower().str.contains("espresso"), "user_id"])
+    assert set(users[found]) == wrote and wrote
+    both = users_with_words(comments, users, "espresso crema")
+    assert set(users[both]) <= wrote
+    assert not users_with_words(comments, users, "   ").any()
+
+
+def test_meaning_search_with_the_runs_encoder_finds_comments_of_the_right_group():
+    frame = labelled_comments(users_per_group=8, comments_per_user=3, seed=4)
+    comments = from_frame(frame)
+    prepared = prepare(comments, SegmentConfig(encoder="tfidf"), with_map=False)
+    found = nearest_comments(prepared, "trail shoes for a long run", n=10)
+    group = frame.drop_duplicates("user_id").set_index("user_id")["true_group"]
+    assert list(found.columns) == ["user_id", "text", "similarity"]
+    assert (group.loc[found["user_id"]] == "running").mean() >= 0.8
+    assert found["similarity"].is_monotonic_decreasing
+
+
+def test_the_map_figure_carries_one_label_per_segment_and_isolates_a_segment_on_legend_click():
+    rng = np.random.default_rng(0)
+    n = 60
+    assignments = pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "segment": np.repeat([0, 1, 2], 20),
+                                "x": rng.normal(size=n) + np.repeat([0, 5, 10], 20), "y": rng.normal(size=n)})
+    labels = {0: "Coffee <b>lovers</b>", 1: "Runners", 2: "Gardeners"}
+    frame = map_frame(assignments, labels, ["c"] * n, match=np.arange(n) < 4)
+    boxes = label_positions(frame["x"], frame["y"], frame["segment"], labels)
+    fig = charts.segment_map(frame, charts.segment_colours(labels), names=boxes, contours=True)
+    texts = [a.text for a in fig.layout.annotations]
+    assert sorted(texts) == sorted(["Coffee &lt;b&gt;lovers&lt;/b&gt;", "Runners", "Gardeners"])
+    assert fig.layout.legend.itemclick == "toggleothers"
+    assert any(t.type == "histogram2dcontour" for t in fig.data)
+    assert sum(len(t.x) for t in fig.data if t.name and t.name.startswith("Search matches")) == 4
+
+
+def test_twenty_segments_get_twenty_distinct_colour_and_shape_pairs():
+    labels = {s: f"s{s}" for s in range(20)} | {-1: "noise"}
+    colours = charts.segment_colours(labels)
+    symbols = charts.segment_symbols_for(colours)
+    pairs = {(colours[f"s{s}"], symbols[f"s{s}"]) for s in range(20)}
+    assert len(pairs) == 20
+    assert colours["noise"] == charts.NOISE_COLOUR
+    assert charts.NOISE_COLOUR not in {colours[f"s{s}"] for s in range(20)}
