@@ -1,0 +1,42 @@
+"""The package installs (``pip install -e .``): its version is readable and ``segment-studio`` runs the CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from segmentation.pipeline import versions
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _installed() -> str:
+    try:
+        return metadata.version(PROJECT["name"])
+    except metadata.PackageNotFoundError:
+        pytest.skip("segment-studio is not installed here: run `pip install -e .` (the README's test command does)")
+
+
+def test_run_records_name_the_installed_package_version():
+    assert _installed() == PROJECT["version"]
+    assert versions()["segmentation"] == PROJECT["version"]
+
+
+def test_console_script_runs_the_same_cli_as_python_m_segmentation():
+    _installed()
+    script = shutil.which("segment-studio")
+    if script is None:
+        pytest.skip("segment-studio is installed but its script is not on PATH")
+    done = subprocess.run([script, "segment", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "--algorithm" in done.stdout and "--out" in done.stdout
+
+
+def test_console_script_is_declared_on_the_cli_entry_point():
+    assert PROJECT["scripts"]["segment-studio"] == "segmentation.cli:main"
