@@ -18,12 +18,12 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from segmentation.labels import NOISE, NOISE_NAME
+
 if TYPE_CHECKING:
     from segmentation.io import Comments
     from segmentation.profiles import Profiles
 
-NOISE = -1
-NOISE_NAME = "Noise / unassigned"
 NAME_SEPARATOR = " · "
 MAX_NAME_LENGTH = 80
 MAX_COMMENT_LENGTH = 300

@@ -23,13 +23,13 @@ from typing import NamedTuple
 import numpy as np
 
 from segmentation.errors import ConfigError
+from segmentation.labels import NOISE
 from segmentation.paths import workspace_dir
 
 WORKSPACE_FILE = "workspace.sqlite"
 SOURCES = ("user", "carried", "llm")
 MAX_NAME_LENGTH = 80
 MAX_DESCRIPTION_LENGTH = 500
-NOISE = -1
 BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 1
 
