@@ -107,10 +107,11 @@ with st.expander("Advanced: seed, recency, user attributes"):
                             help="Columns with one value per user (age, plan…)")
 
 try:
-    config = SegmentConfig(
-        encoder=spec, algorithm=algorithm, k=k, linkage=linkage, min_cluster_size=int(min_cluster_size),
-        noise=noise, half_life_days=float(half_life) or None, attributes=tuple(attributes), seed=int(seed),
-    )
+    config = SegmentConfig.from_dict({
+        "encoder": spec, "algorithm": algorithm, "k": k, "linkage": linkage,
+        "min_cluster_size": int(min_cluster_size), "noise": noise, "half_life_days": float(half_life) or None,
+        "attributes": attributes, "seed": int(seed),
+    })
 except SegmentationError as error:
     show_error(error)
     st.stop()
@@ -165,7 +166,7 @@ cards[4].metric("Noise share", f"{metrics['n_noise'] / max(len(result.user_ids),
 timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
 st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
            + (f": {timing}" if timing else ""))
-for note in result.notes:
+for note in [*run.notes, *result.notes]:
     st.text(note)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)

@@ -6,7 +6,7 @@ from segmentation.errors import SegmentationError
 from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
 from segmentation.naming import endpoint_from_settings, suggest_all
 from segmentation.views import escape_markdown, segment_labels
-from ui import data, names, route, runs
+from ui import data, names, route, runs, session
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -28,6 +28,8 @@ named = runs.named_result(run)
 labels = segment_labels(named.segments)
 labelled("Data", data.source().name)
 
+for note in run.notes:
+    st.info(note)
 carry = run.carry
 if carry.carried:
     st.success(f"{len(carry.carried)} names carried over from the previous run "
@@ -41,7 +43,7 @@ if carry.dropped:
                f"(previous ids {', '.join(str(i) for i in carry.dropped)}); their names were not carried.")
 
 endpoint, reason = endpoint_from_settings(secrets=secrets())
-suggestions = st.session_state.setdefault("llm_suggestions", {}).get(run.run_key, {})
+suggestions = session.suggestions(run.run_key)
 ask = st.button("Suggest names with the language model", icon=":material/auto_awesome:",
                 disabled=endpoint is None,
                 help=escape_markdown(reason) if reason else "Asks the chat model; you accept or edit")
@@ -51,7 +53,7 @@ if ask and endpoint is not None:
     try:
         with st.spinner("Asking the language model…"):
             suggestions = suggest_all(endpoint, run.result.segments)
-        st.session_state["llm_suggestions"][run.run_key] = suggestions
+        session.set_suggestions(run.run_key, suggestions)
     except SegmentationError as error:
         show_error(error)
 

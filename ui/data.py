@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from segmentation.io import ROLES, Comments, detect_roles
-from ui import loaders
+from ui import loaders, session
 
 QUERY_KEY = "data"
 DEMO_NOTE = "Generated demo data (synthetic reviews, not real customers)"
@@ -48,14 +48,14 @@ def source() -> Source:
 
     The URL carries only the sha256 of the upload (``?data=``); the bytes stay in this server's memory.
     """
-    chosen = st.session_state.get("source")
+    chosen = session.source()
     if chosen is None:
         digest = st.query_params.get(QUERY_KEY)
         chosen = _upload_slot(digest).get("source") if digest else None
         if chosen is None:
             chosen = demo_source()
         else:
-            st.session_state["source"] = chosen
+            session.set_source(chosen)
     # Only write when the URL must change: every write is a message to the browser.
     if chosen.is_demo:
         _forget_upload_in_url()
@@ -66,13 +66,13 @@ def source() -> Source:
 
 def use_upload(name: str, data: bytes) -> Source:
     chosen = Source(name=name, data=data, digest=loaders.sha256(data))
-    st.session_state["source"] = chosen
+    session.set_source(chosen)
     _upload_slot(chosen.digest)["source"] = chosen
     return chosen
 
 
 def use_demo() -> None:
-    st.session_state.pop("source", None)
+    session.set_source(None)
     _forget_upload_in_url()
 
 
@@ -88,7 +88,7 @@ def raw_table(src: Source) -> pd.DataFrame:
 
 def roles_for(src: Source, columns: list[str]) -> dict[str, str]:
     """The column mapping chosen for this file, else the detected one; ``""`` = no such column."""
-    chosen = st.session_state.get("roles", {}).get(src.digest)
+    chosen = session.roles(src.digest)
     if chosen is not None:
         return dict(chosen)
     detected = detect_roles(columns)
@@ -96,7 +96,7 @@ def roles_for(src: Source, columns: list[str]) -> dict[str, str]:
 
 
 def set_roles(src: Source, roles: dict[str, str]) -> None:
-    st.session_state.setdefault("roles", {})[src.digest] = dict(roles)
+    session.set_roles(src.digest, roles)
 
 
 def comments() -> Comments:

@@ -1,22 +1,24 @@
-"""The session's current segmentation run: computing it with live progress, saving it, naming it.
+"""The session's current segmentation run, drawn: live progress while it computes, and the page guard.
 
-A run is saved in the workspace as soon as it is computed, names from the previous run of the same data
-are carried over, and names are always read back from the workspace, so an edit made in any session
-(or before a restart) shows everywhere.
+Computing, saving, restoring and carrying names over are :mod:`segmentation.service`'s; this module only
+draws them and keeps the run in the session. Names are always read back from the workspace, so an edit
+made in any session (or before a restart) shows everywhere.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import streamlit as st
 
+from segmentation import service
 from segmentation.errors import SegmentationError
 from segmentation.io import Comments
-from segmentation.pipeline import Prepared, SegmentConfig, SegmentResult
-from segmentation.workspace import CarryReport, SegmentName, run_key
-from ui import loaders
+from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
+from segmentation.service import Run
+from segmentation.workspace import SegmentName
+from ui import loaders, session
 
 STAGE_LABELS = {
     "encode": "Encoding comments",
@@ -28,27 +30,13 @@ STAGE_LABELS = {
 }
 
 
-@dataclass
-class Run:
-    """A computed run as the session holds it (the result keeps the suggested names)."""
-
-    prepared: Prepared
-    result: SegmentResult
-    run_key: str
-    fingerprint: str
-    carry: CarryReport
-    reused: bool
-    elapsed: float
-    stage_times: dict[str, float] = field(default_factory=dict)
-
-
 class StageReporter:
     """``progress(stage, done, total)`` drawn as a progress bar for encoding and a line per finished stage."""
 
     def __init__(self) -> None:
         self.bar = st.progress(0.0, text="Starting…")
         self.started: dict[str, float] = {}
-        self.times: dict[str, float] = {}
+        self.finished: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
@@ -56,36 +44,32 @@ class StageReporter:
         label = STAGE_LABELS.get(stage, stage)
         if stage == "encode" and total > 0:
             self.bar.progress(min(done / total, 1.0), text=f"{label}: {done:,} / {total:,}")
-        if done >= total and stage not in self.times:
-            self.times[stage] = now - self.started[stage]
-            st.write(f"{label}: done in {self.times[stage]:.1f} s")
+        if done >= total and stage not in self.finished:
+            self.finished.add(stage)
+            st.write(f"{label}: done in {now - self.started[stage]:.1f} s")
 
 
-def config_key(comments: Comments, config: SegmentConfig) -> str:
-    return run_key(comments.fingerprint(), config.to_dict())
-
-
-def compute(comments: Comments, config: SegmentConfig, label: str = "Segmenting the users…") -> Run:
-    """Run the segmentation inside ``st.status`` and save it; names of the previous run carry over."""
-    started = time.perf_counter()
+def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | None:
+    """Run ``work(progress)`` inside ``st.status`` and keep the run it returns in the session."""
     with st.status(label, expanded=True) as status:
         reporter = StageReporter()
-        prepared, result, reused = loaders.run_segmentation(comments, config, reporter)
-        if reused:
+        run = work(reporter)
+        if run is None:
+            status.update(label="No saved run of this data", state="complete", expanded=False)
+            return None
+        if run.reused:
             reporter.bar.progress(1.0, text="Embeddings, profiles and map re-used from the cache")
-        fingerprint = comments.fingerprint()
-        key = config_key(comments, config)
-        ws = loaders.workspace()
-        ws.save_run(key, fingerprint, config.to_dict(), dict(zip(result.user_ids.tolist(),
-                                                                 result.labels.tolist(), strict=True)))
-        carry = ws.carry_over(None, key)
-        elapsed = time.perf_counter() - started
-        status.update(label=f"Segmented {len(result.user_ids):,} users in {elapsed:.1f} s",
+        status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
                       state="complete", expanded=False)
-    run = Run(prepared, result, key, fingerprint, carry, reused, elapsed, dict(reporter.times))
-    st.session_state["run"] = run
-    st.session_state["config"] = config
+    session.set_run(run)
     return run
+
+
+def compute(comments: Comments, config: SegmentConfig) -> Run:
+    """Run the segmentation with live progress and save it; names of the previous run carry over."""
+    return _drawn(lambda progress: service.run_and_save(
+        comments, config, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+    ), "Segmenting the users…")
 
 
 def current(comments: Comments) -> Run | None:
@@ -94,27 +78,25 @@ def current(comments: Comments) -> Run | None:
     Restoring recomputes from the saved config (embeddings come from the on-disk cache), so a browser
     refresh or a server restart brings back the segments and their names.
     """
-    run: Run | None = st.session_state.get("run")
-    fingerprint = comments.fingerprint()
-    if run is not None and run.fingerprint == fingerprint:
+    run = session.run()
+    if run is not None and run.fingerprint == comments.fingerprint():
         return run
-    latest = loaders.workspace().latest_run(fingerprint)
-    if latest is None:
+    workspace = loaders.workspace()
+    if workspace.latest_run(comments.fingerprint()) is None:
         return None
-    info = loaders.workspace().run(latest)
-    data = dict(info.config)
-    data["attributes"] = tuple(data.get("attributes") or ())
-    return compute(comments, SegmentConfig(**data), label="Restoring the last run of this data…")
+    return _drawn(lambda progress: service.restore(
+        comments, progress=progress, workspace=workspace, compute=loaders.run_segmentation,
+    ), "Restoring the last run of this data…")
 
 
 def names(run: Run) -> dict[int, SegmentName]:
     """The saved names of the run's segments (read fresh: another session may have renamed one)."""
-    return loaders.workspace().names(run.run_key)
+    return service.names(run.run_key, loaders.workspace())
 
 
 def named_result(run: Run) -> SegmentResult:
     """The run's result with the saved names in place of the suggested ones."""
-    return run.result.with_names({k: v.name for k, v in names(run).items()})
+    return service.named_result(run, loaders.workspace())
 
 
 def require() -> tuple[Comments, Run]:

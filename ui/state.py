@@ -1,7 +1,8 @@
 """Session state that survives page switches.
 
 Streamlit drops a widget's value from session state when a page without that widget runs. ``kept``
-stores each value under a shadow key as well and puts it back before the widget is drawn again.
+stores each value under a shadow key as well and puts it back before the widget is drawn again. Every
+other session value lives in :mod:`ui.session`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-_SHADOW = "_kept_"
+from ui.session import WIDGET_SHADOW as _SHADOW
 
 
 def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any,
@@ -44,12 +45,3 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any,
     result = widget(label, key=key, **kwargs)
     st.session_state[_SHADOW + key] = result
     return result
-
-
-def get(name: str, default: Any = None) -> Any:
-    """A non-widget session value (loaded data, current run...)."""
-    return st.session_state.get(name, default)
-
-
-def put(name: str, value: Any) -> None:
-    st.session_state[name] = value
