@@ -4,6 +4,7 @@ import streamlit as st
 
 from segmentation.errors import SegmentationError
 from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
+from segmentation.io import FORMATS
 from segmentation.naming import endpoint_from_settings, suggest_all
 from segmentation.views import escape_markdown, segment_labels
 from ui import data, names, route, runs, session
@@ -82,6 +83,26 @@ for segment in ordered:
         with st.expander("Representative comments"):
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")
+
+st.subheader("Assign new comments to these segments")
+st.caption("Upload comments written since this run: each user is placed in the nearest saved segment, "
+           "with a confidence (0 = halfway to the next segment, 1 = at the centre). Users already in the run "
+           "keep their segment unless their new comments outweigh the earlier ones.")
+new_file = st.file_uploader(f"New comments ({FORMATS})", key="assign_upload",
+                            type=["csv", "tsv", "txt", "parquet", "jsonl", "json", "xlsx", "gz"])
+if new_file is not None:
+    try:
+        placed = runs.assign_upload(run, new_file.name, new_file.getvalue())
+    except SegmentationError as error:
+        show_error(error)
+    else:
+        st.write(f"{len(placed.assignments):,} users placed: {len(placed.assignments) - placed.n_known:,} new, "
+                 f"{placed.n_known:,} already in the run, {placed.n_moved:,} of them moved by their new comments.")
+        for warning in placed.warnings:
+            st.warning(escape_markdown(warning), icon=":material/trending_up:")
+        st.dataframe(placed.assignments, hide_index=True)
+        st.download_button("Assignments of the new comments (CSV)", assignments_csv(placed.assignments),
+                           "new_assignments.csv", "text/csv", icon=":material/download:")
 
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")

@@ -99,6 +99,18 @@ def named_result(run: Run) -> SegmentResult:
     return service.named_result(run, loaders.workspace())
 
 
+def assign_upload(run: Run, name: str, data: bytes) -> service.Assignment:
+    """Place the users of an uploaded comments file in the run's segments (columns detected)."""
+    from segmentation.io import ROLES, detect_roles
+
+    digest = loaders.sha256(data)
+    raw = loaders.read_upload(digest, name, data)
+    detected = detect_roles([str(column) for column in raw.columns])
+    roles = tuple(sorted((role, detected.get(role) or "") for role in ROLES))
+    comments = loaders.comments_for(digest, name, roles, raw)
+    return service.assign(comments, run.run_key, workspace=loaders.workspace())
+
+
 def require() -> tuple[Comments, Run]:
     """The session's data and its current run; otherwise say what to do and stop the page."""
     from ui import data
