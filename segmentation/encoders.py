@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.client
 import importlib.util
-import json
 import os
 import re
 import shutil
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +27,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import EncoderError
+from .http import Retry, post_json
 from .paths import workspace_dir
 
 Progress = Callable[[int, int], None]
@@ -600,7 +596,6 @@ register("sentence-transformers")(SentenceTransformerEncoder)
 # --------------------------------------------------------------------------- OpenAI-compatible endpoint
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 def openai_settings() -> tuple[str | None, str | None]:
@@ -608,13 +603,6 @@ def openai_settings() -> tuple[str | None, str | None]:
     base = os.environ.get("SEGMENT_STUDIO_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or None
     key = os.environ.get("SEGMENT_STUDIO_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
     return base, key
-
-
-def _env_retries() -> int:
-    text = os.environ.get("SEGMENT_STUDIO_OPENAI_MAX_RETRIES", "5")
-    if not text.strip().isdigit():
-        raise EncoderError(f"SEGMENT_STUDIO_OPENAI_MAX_RETRIES must be a whole number ≥ 0, not {text!r}")
-    return int(text)
 
 
 @register("openai")
@@ -662,9 +650,8 @@ class OpenAIEncoder(EncoderBase):
         self.base_url = (base_url or env_base or OPENAI_DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else env_key
         self.batch_size = batch_size
-        self.max_retries = max_retries if max_retries is not None else _env_retries()
-        self.backoff = backoff
-        self.timeout = timeout
+        self.retry = Retry.from_env(backoff=backoff, timeout=timeout,
+                                    **({} if max_retries is None else {"max_retries": max_retries}))
         self.name = f"openai:{model}@{self.base_url}"
 
     @classmethod
@@ -696,8 +683,8 @@ class OpenAIEncoder(EncoderBase):
         return l2_normalise(np.vstack(parts))
 
     def _embed(self, batch: list[str]) -> np.ndarray:
-        body = json.dumps({"model": self.model, "input": batch, "encoding_format": "float"}).encode()
-        payload = self._post(body)
+        payload = post_json(self.url, {"model": self.model, "input": batch, "encoding_format": "float"},
+                            api_key=self.api_key, retry=self.retry, error=EncoderError, what="embedding endpoint")
         try:
             rows = sorted(payload["data"], key=lambda row: row["index"])
             vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
@@ -708,63 +695,3 @@ class OpenAIEncoder(EncoderBase):
                 f"unexpected response from {self.url}: {len(vectors)} embeddings for {len(batch)} inputs"
             )
         return vectors
-
-    def _post(self, body: bytes) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        problem = ""
-        wait = 0.0
-        for attempt in range(self.max_retries + 1):
-            time.sleep(wait)
-            wait = self.backoff * 2**attempt
-            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                if exc.code not in _RETRY_STATUS:
-                    raise EncoderError(
-                        f"embedding endpoint {self.url} refused the request: HTTP {exc.code} {detail}"
-                    ) from exc
-                problem = f"HTTP {exc.code} {detail}".strip()
-                wait = _retry_after(exc, default=wait)
-                continue
-            # Refused, reset, timed out, unknown host, or a half-sent answer: all worth another try.
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-                problem = _connection_problem(exc)
-                continue
-            try:
-                return json.loads(raw)
-            except ValueError as exc:
-                raise EncoderError(f"unexpected response from {self.url}: not JSON ({raw[:200]!r})") from exc
-        if problem.startswith("HTTP"):
-            raise EncoderError(
-                f"embedding endpoint {self.url} kept failing ({problem}) in {self.max_retries + 1} attempts"
-            )
-        raise EncoderError(f"cannot reach embedding endpoint {self.url}: {problem}")
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        text = exc.read().decode("utf-8", "replace")
-        message = json.loads(text).get("error", {})
-        text = message.get("message", text) if isinstance(message, dict) else str(message)
-    except Exception:  # the body is only a hint for the message
-        text = exc.reason or ""
-    return str(text)[:300]
-
-
-def _retry_after(exc: urllib.error.HTTPError, default: float) -> float:
-    try:
-        return min(float(exc.headers.get("Retry-After", "")), 60.0)
-    except (TypeError, ValueError):
-        return default
-
-
-def _connection_problem(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", exc)
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason) or type(reason).__name__
