@@ -136,6 +136,7 @@ def test_ratings_and_timestamps_are_integers() -> None:
     assert frame["timestamp"].dtype == np.int64
 
 
+@pytest.mark.slow
 def test_bundled_demo_vectors_are_minilms_own():
     from segmentation.demo import DEMO_EMBEDDINGS_PATH, demo_texts
     from segmentation.encoders import get_encoder

@@ -21,6 +21,7 @@ def segments_page(at):
     return at
 
 
+@pytest.mark.slow
 def test_renamed_segment_is_saved_and_seen_by_a_fresh_session_and_on_the_map():
     at = segments_page(run_segmentation(start(), k=4))
     key = name_key(at, 0)
@@ -35,6 +36,7 @@ def test_renamed_segment_is_saved_and_seen_by_a_fresh_session_and_on_the_map():
     assert "Espresso &lt;script&gt;lovers&lt;/script&gt;" in legend
 
 
+@pytest.mark.slow
 def test_empty_name_is_refused_with_the_workspace_message_and_the_old_name_kept():
     at = segments_page(run_segmentation(start(), k=3))
     key = name_key(at, 1)
@@ -44,6 +46,7 @@ def test_empty_name_is_refused_with_the_workspace_message_and_the_old_name_kept(
     assert at.text_input(key=key).value == before
 
 
+@pytest.mark.slow
 def test_names_carry_over_to_a_rerun_with_another_k_and_the_page_says_so():
     at = segments_page(run_segmentation(start(), k=4))
     # Every segment named: one that splits in two at k=5 keeps no name, the others carry theirs.
@@ -68,6 +71,7 @@ def test_names_carry_over_to_a_rerun_with_another_k_and_the_page_says_so():
     assert any(next(iter(expected.values())) in t for t in texts(at))
 
 
+@pytest.mark.slow
 def test_downloads_carry_the_saved_names():
     at = segments_page(run_segmentation(start(), k=3))
     at.text_input(key=name_key(at, 2)).input("=HYPERLINK(1)").run()
@@ -77,6 +81,7 @@ def test_downloads_carry_the_saved_names():
     assert segments[2].name == "=HYPERLINK(1)"
 
 
+@pytest.mark.slow
 def test_llm_button_is_disabled_with_the_reason_without_an_endpoint(monkeypatch: pytest.MonkeyPatch):
     for variable in (ENV_BASE_URL, ENV_MODEL, ENV_API_KEY):
         monkeypatch.delenv(variable, raising=False)
@@ -86,6 +91,7 @@ def test_llm_button_is_disabled_with_the_reason_without_an_endpoint(monkeypatch:
     assert any("no chat endpoint configured" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_llm_suggestions_from_a_local_chat_server_can_be_accepted(monkeypatch: pytest.MonkeyPatch):
     with StubServer(api_key="sk-test") as server:
         monkeypatch.setenv(ENV_BASE_URL, server.base_url)
@@ -105,6 +111,7 @@ def test_llm_suggestions_from_a_local_chat_server_can_be_accepted(monkeypatch: p
     assert at.text_input(key=name_key(at, 0)).value == saved.name
 
 
+@pytest.mark.slow
 def test_two_sessions_renaming_one_segment_end_with_the_last_save_seen_by_both():
     first = segments_page(run_segmentation(start(), k=4))
     key = name_key(first, 0)
@@ -118,6 +125,7 @@ def test_two_sessions_renaming_one_segment_end_with_the_last_save_seen_by_both()
     assert first.text_input(key=key).value == "Beta"
 
 
+@pytest.mark.slow
 def test_new_comments_are_assigned_to_the_saved_segments_with_names_and_a_download(monkeypatch):
     from fixtures import labelled_comments
 
@@ -149,6 +157,7 @@ def test_new_comments_are_assigned_to_the_saved_segments_with_names_and_a_downlo
     assert "Assignments of the new comments (CSV)" in labels
 
 
+@pytest.mark.slow
 def test_assigning_to_a_tfidf_run_says_why_it_cannot():
     at = segments_page(run_segmentation(start(), k=3))
     at.file_uploader(key="assign_upload").set_value(("new.csv", b"user_id,text\nz1,great espresso\n", "text/csv"))

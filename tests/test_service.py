@@ -36,6 +36,7 @@ def groups_of(frame: pd.DataFrame) -> dict[str, str]:
 # run_and_save and the runs kept ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_run_and_save_keeps_config_record_table_and_centres_and_lists_the_run():
     comments = labelled()
     run = service.run_and_save(comments, TFIDF)
@@ -57,6 +58,7 @@ def test_run_and_save_keeps_config_record_table_and_centres_and_lists_the_run():
     assert listed.iloc[0]["silhouette"] == pytest.approx(run.result.metrics["silhouette"])
 
 
+@pytest.mark.slow
 def test_names_carry_to_the_next_run_of_the_same_data_by_shared_users():
     comments = labelled()
     first = service.run_and_save(comments, TFIDF)
@@ -71,6 +73,7 @@ def test_names_carry_to_the_next_run_of_the_same_data_by_shared_users():
     assert {new[user] for user in members} == {carried.new_id}
 
 
+@pytest.mark.slow
 def test_restore_brings_back_the_latest_run_and_refuses_a_run_of_other_data():
     comments = labelled()
     assert service.restore(comments) is None
@@ -86,6 +89,7 @@ def test_restore_brings_back_the_latest_run_and_refuses_a_run_of_other_data():
         service.restore(comments, "nope")
 
 
+@pytest.mark.slow
 def test_restoring_a_run_of_an_older_pipeline_moves_names_by_users_not_by_segment_ids():
     comments = labelled()
     _, result, _ = service.compute_fresh(comments, TFIDF)
@@ -150,6 +154,7 @@ def test_a_version_1_workspace_opens_with_its_runs_and_names_and_gains_the_new_c
 # The command line ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess
 def test_cli_segment_saves_its_run_and_runs_lists_and_shows_it(tmp_path: Path, workspace: Path):
     data = tmp_path / "labelled.csv"
     labelled_comments().to_csv(data, index=False)
@@ -180,6 +185,7 @@ def stub(monkeypatch: pytest.MonkeyPatch):
         yield server
 
 
+@pytest.mark.slow
 def test_assign_places_new_users_with_their_group_and_keeps_or_moves_known_ones(stub):
     frame = labelled_comments(users_per_group=15, seed=0)
     config = SegmentConfig(encoder=f"openai:{STUB_MODEL}", algorithm="kmeans", k=4)
@@ -223,6 +229,7 @@ def test_assign_places_new_users_with_their_group_and_keeps_or_moves_known_ones(
     assert placed.drift["new_users"].sum() == len(fresh) and not placed.warnings
 
 
+@pytest.mark.slow
 def test_assign_warns_when_new_users_lie_far_from_every_segment(stub):
     frame = labelled_comments(users_per_group=15, seed=0)
     config = SegmentConfig(encoder=f"openai:{STUB_MODEL}", algorithm="kmeans", k=4)
@@ -237,6 +244,7 @@ def test_assign_warns_when_new_users_lie_far_from_every_segment(stub):
     assert (placed.drift["far_share"] == 1.0).all()
 
 
+@pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess
 def test_cli_assign_writes_named_assignments_and_refuses_bad_input(stub, tmp_path: Path, workspace: Path):
     frame = labelled_comments(users_per_group=10, seed=0)
     data, new_file, empty = tmp_path / "data.csv", tmp_path / "new.csv", tmp_path / "empty.csv"
@@ -267,6 +275,7 @@ def test_cli_assign_writes_named_assignments_and_refuses_bad_input(stub, tmp_pat
                                   workspace=workspace))
 
 
+@pytest.mark.slow
 def test_assign_refuses_a_run_whose_encoder_depends_on_the_whole_file():
     run = service.run_and_save(labelled(), TFIDF)
     with pytest.raises(ConfigError, match="depend on the whole"):
@@ -276,6 +285,7 @@ def test_assign_refuses_a_run_whose_encoder_depends_on_the_whole_file():
 # Warm-up ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_seeded_demo_vectors_make_the_first_run_encode_nothing():
     from segmentation.cache import EmbeddingCache
     from segmentation.demo import DEMO_PATH, demo_texts
