@@ -244,14 +244,15 @@ def named_result(run: Run, workspace: Workspace | None = None) -> SegmentResult:
 
 # Saved runs --------------------------------------------------------------------------------------
 
-RUN_COLUMNS = ("run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "named")
+RUN_COLUMNS = ("run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named")
 
 
 def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
     """Every saved run, most recently saved first, one row each with ``RUN_COLUMNS``.
 
-    ``k`` is the number of segments the run found (noise aside), ``named`` how many of them carry a saved
-    name. Runs saved before the workspace kept their record show blanks where it is missing.
+    ``k`` is the number of segments the run found (noise aside), ``stability`` how alike they come back
+    when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
+    workspace kept their record show blanks where it is missing.
     """
     workspace = workspace if workspace is not None else Workspace()
     rows = []
@@ -266,6 +267,7 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
             "algorithm": info.config.get("algorithm"),
             "k": metrics.get("n_segments"),
             "silhouette": metrics.get("silhouette"),
+            "stability": metrics.get("stability"),
             "named": info.n_named,
         })
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))

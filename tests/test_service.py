@@ -56,6 +56,7 @@ def test_run_and_save_keeps_config_record_table_and_centres_and_lists_the_run():
     assert listed.iloc[0][["run", "data", "users", "encoder", "algorithm", "k", "named"]].tolist() == [
         run.run_key, "labelled.csv", 60, "tfidf", "kmeans", 4, 0]
     assert listed.iloc[0]["silhouette"] == pytest.approx(run.result.metrics["silhouette"])
+    assert listed.iloc[0]["stability"] == pytest.approx(run.result.metrics["stability"])
 
 
 @pytest.mark.slow
