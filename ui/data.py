@@ -6,7 +6,6 @@ the same comments; reading and cleaning are cached by content.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -14,19 +13,10 @@ import streamlit as st
 
 from segmentation.io import ROLES, Comments, detect_roles
 from ui import loaders, session
+from ui.session import Source
 
 QUERY_KEY = "data"
 DEMO_NOTE = "Generated demo data (synthetic reviews, not real customers)"
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the session's data comes from: a display name, the bytes and their sha256."""
-
-    name: str
-    data: bytes
-    digest: str
-    is_demo: bool = False
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,6 +6,7 @@ session remembers goes through the functions here, so a key is spelled once and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -13,10 +14,20 @@ import streamlit as st
 if TYPE_CHECKING:
     from segmentation.naming import NameSuggestion
     from segmentation.service import Run
-    from ui.data import Source
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the session's data comes from: a display name, the bytes and their sha256."""
+
+    name: str
+    data: bytes
+    digest: str
+    is_demo: bool = False
+
 
 _RUN = "run"  # service.Run: the run the pages show
-_SOURCE = "source"  # ui.data.Source: the uploaded data (absent: the demo)
+_SOURCE = "source"  # Source: the uploaded data (absent: the demo)
 _ROLES = "roles"  # {sha256 of a file: {role: column}}: the column mapping chosen per file
 _UPLOAD_ID = "upload_id"  # str: the uploader's id of the file last read, so a rerun does not read it again
 _SUGGESTIONS = "llm_suggestions"  # {run key: {segment id: NameSuggestion}}
