@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_segment_options(rec)
     rec.add_argument("--user", required=True, help="user id")
     rec.add_argument("--top-n", type=int, default=10, help="number of recommendations (default 10)")
-    rec.add_argument("--method", default="segment_knn", help="recommender (default segment_knn)")
+    rec.add_argument("--method", default="segment_ease", help="recommender (default segment_ease)")
 
     assign = commands.add_parser("assign", help="place the users of NEW_FILE in the segments of a saved run")
     assign.add_argument("input", metavar="NEW_FILE", help="new comments: csv, tsv, parquet, jsonl, xlsx or txt")
@@ -228,6 +228,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "evaluation.json"
     path.write_text(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    print(evaluation.answer().sentence)
     print(evaluation.table().to_string(float_format=lambda v: f"{v:.4f}"))
     print(evaluation.verdict)
     print(f"wrote {path}", file=sys.stderr)
@@ -235,7 +236,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from segmentation.recommend import recommend_for_user
+    from segmentation.recommend_service import recommend_for_user
 
     comments, config = _load_and_configure(args)
     payload = recommend_for_user(

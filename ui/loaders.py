@@ -134,16 +134,16 @@ def cached_evaluation(comments: Comments, config: SegmentConfig, top_n: int):
 
 
 def recommenders_for(prepared: Prepared, result) -> Any:
-    """In-segment and popularity recommenders fitted on a run, once per data and config."""
+    """A run's recommenders (the recommended method beside popularity), fitted once per data and config."""
+    from segmentation.recommend_service import fit_run_recommenders, item_names
     from segmentation.views import UserRecommendations
 
     slot = _recommenders_slot(prepared.comments.fingerprint(), result.config)
     with slot.lock:
         if slot.value is None:
-            slot.value = UserRecommendations(
-                prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors, result.labels,
-                prepared.embeddings,
-            )
+            fitted = fit_run_recommenders(prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors,
+                                          result.labels, prepared.embeddings, seed=result.config.seed)
+            slot.value = UserRecommendations(fitted, item_names(prepared.comments))
     return slot.value
 
 
