@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from segmentation.labels import NOISE, NOISE_NAME
 
 if TYPE_CHECKING:
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
     from segmentation.profiles import Profiles
 
 NAME_SEPARATOR = " · "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from segmentation.constraints import TOP_N, validate
 from segmentation.errors import ConfigError
 from segmentation.recommend import (
     RECOMMENDERS,
@@ -30,7 +31,7 @@ from segmentation.recommend import (
 
 if TYPE_CHECKING:
     from segmentation.cache import EmbeddingCache
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
     from segmentation.pipeline import SegmentConfig, StageProgress
 
 ALL = tuple(item_recommenders())
@@ -441,8 +442,7 @@ def evaluate(
     unknown = [m for m in methods if m not in RECOMMENDERS or not RECOMMENDERS[m].recommends_items]
     if unknown:
         raise ConfigError(f"cannot evaluate {', '.join(unknown)}; choose from {', '.join(ALL)}")
-    if top_n < 1:
-        raise ConfigError(f"top N must be at least 1, not {top_n}")
+    top_n = validate("top_n", top_n, TOP_N)
     train, test = holdout_split(comments, seed=seed)
     if test.empty:
         raise ConfigError(

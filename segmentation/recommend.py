@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from segmentation.errors import ConfigError
 
 if TYPE_CHECKING:
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
 
 DEFAULT_TEXT_WEIGHT = 0.3
 """Share of the text profile in the user-kNN similarity (the rest is interaction cosine).

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from segmentation.clustering import segment_centers
+from segmentation.constraints import TOP_N, validate
 from segmentation.errors import ConfigError
 from segmentation.recommend import (
     RECOMMENDERS,
@@ -24,7 +25,7 @@ from segmentation.recommend import (
 )
 
 if TYPE_CHECKING:
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
     from segmentation.pipeline import SegmentConfig, StageProgress
 
 DEFAULT_METHOD = "segment_ease"
@@ -140,6 +141,7 @@ def recommend_for_user(
     # Imported here: the pipeline pulls in encoders and UMAP.
     from segmentation.pipeline import cluster_prepared, prepare
 
+    top_n = validate("top_n", top_n, TOP_N)
     if method not in RECOMMENDERS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(RECOMMENDERS)}")
     if str(user_id) not in set(comments.frame["user_id"]):

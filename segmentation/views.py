@@ -17,8 +17,8 @@ import pandas as pd
 from segmentation.labels import NOISE, NOISE_NAME
 
 if TYPE_CHECKING:
+    from segmentation.comments import Comments
     from segmentation.describe import SegmentDescription
-    from segmentation.io import Comments
     from segmentation.recommend_service import RunRecommenders
 
 SNIPPET_WIDTH = 100

@@ -119,7 +119,7 @@ def test_config_from_dict_ignores_unknown_keys_and_reads_lists_and_numbers_as_sa
     config = SegmentConfig.from_dict(saved)
     assert config.k == 5 and config.attributes == ("age",) and config.encoder == SegmentConfig().encoder
     assert SegmentConfig.from_dict(TFIDF.to_dict()) == TFIDF
-    with pytest.raises(ConfigError, match="unknown algorithm"):
+    with pytest.raises(ConfigError, match="algorithm=.spectral. is not allowed"):
         SegmentConfig.from_dict({"algorithm": "spectral"})
 
 
