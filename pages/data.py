@@ -5,7 +5,7 @@ import streamlit as st
 from segmentation.errors import SegmentationError
 from segmentation.io import FORMATS, ROLES
 from segmentation.views import comments_per_user, text_length_summary, text_lengths
-from ui import charts, data, route, state
+from ui import charts, data, route, session, state
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -31,8 +31,8 @@ if choice == "upload":
                                 type=["csv", "tsv", "txt", "parquet", "jsonl", "json", "xlsx", "gz"],
                                 help="One row per comment. Files are read in memory and never executed.")
     if uploaded is not None:
-        if st.session_state.get("upload_id") != uploaded.file_id or data.source().is_demo:
-            st.session_state["upload_id"] = uploaded.file_id
+        if session.upload_id() != uploaded.file_id or data.source().is_demo:
+            session.set_upload_id(uploaded.file_id)
             data.use_upload(uploaded.name, uploaded.getvalue())
     elif data.source().is_demo:
         st.info("Choose a file to upload; the demo data stays loaded until then.")

@@ -115,11 +115,11 @@ with st.expander("Advanced: seed, recency, user attributes"):
                             help="Columns with one value per user (age, plan…)")
 
 try:
-    config = SegmentConfig(
-        encoder=spec, algorithm=algorithm, k=k, linkage=linkage, min_cluster_size=min_cluster_size,
-        cluster_selection=selection, noise=noise,
-        half_life_days=float(half_life) or None, attributes=tuple(attributes), seed=int(seed),
-    )
+    config = SegmentConfig.from_dict({
+        "encoder": spec, "algorithm": algorithm, "k": k, "linkage": linkage, "min_cluster_size": min_cluster_size,
+        "cluster_selection": selection, "noise": noise, "half_life_days": float(half_life) or None,
+        "attributes": attributes, "seed": int(seed),
+    })
 except SegmentationError as error:
     show_error(error)
     st.stop()
@@ -183,7 +183,7 @@ cards[5].metric("Stability", f"{metrics['stability']:.2f}",
 timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
 st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
            + (f": {timing}" if timing else ""))
-for note in result.notes:
+for note in [*run.notes, *result.notes]:
     st.text(note)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)

@@ -4,10 +4,11 @@ import streamlit as st
 
 from segmentation.errors import SegmentationError
 from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
+from segmentation.io import FORMATS
 from segmentation.naming import endpoint_from_settings, suggest_all
 from segmentation.selection import stability_words
 from segmentation.views import escape_markdown, segment_labels
-from ui import data, names, route, runs
+from ui import data, names, route, runs, session
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -29,6 +30,8 @@ named = runs.named_result(run)
 labels = segment_labels(named.segments)
 labelled("Data", data.source().name)
 
+for note in run.notes:
+    st.info(note)
 carry = run.carry
 if carry.carried:
     st.success(f"{len(carry.carried)} names carried over from the previous run "
@@ -42,7 +45,7 @@ if carry.dropped:
                f"(previous ids {', '.join(str(i) for i in carry.dropped)}); their names were not carried.")
 
 endpoint, reason = endpoint_from_settings(secrets=secrets())
-suggestions = st.session_state.setdefault("llm_suggestions", {}).get(run.run_key, {})
+suggestions = session.suggestions(run.run_key)
 ask = st.button("Suggest names with the language model", icon=":material/auto_awesome:",
                 disabled=endpoint is None,
                 help=escape_markdown(reason) if reason else "Asks the chat model; you accept or edit")
@@ -52,7 +55,7 @@ if ask and endpoint is not None:
     try:
         with st.spinner("Asking the language model…"):
             suggestions = suggest_all(endpoint, run.result.segments)
-        st.session_state["llm_suggestions"][run.run_key] = suggestions
+        session.set_suggestions(run.run_key, suggestions)
     except SegmentationError as error:
         show_error(error)
 
@@ -83,6 +86,26 @@ for segment in ordered:
         with st.expander("Representative comments"):
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")
+
+st.subheader("Assign new comments to these segments")
+st.caption("Upload comments written since this run: each user is placed in the nearest saved segment, "
+           "with a confidence (0 = halfway to the next segment, 1 = at the centre). Users already in the run "
+           "keep their segment unless their new comments outweigh the earlier ones.")
+new_file = st.file_uploader(f"New comments ({FORMATS})", key="assign_upload",
+                            type=["csv", "tsv", "txt", "parquet", "jsonl", "json", "xlsx", "gz"])
+if new_file is not None:
+    try:
+        placed = runs.assign_upload(run, new_file.name, new_file.getvalue())
+    except SegmentationError as error:
+        show_error(error)
+    else:
+        st.write(f"{len(placed.assignments):,} users placed: {len(placed.assignments) - placed.n_known:,} new, "
+                 f"{placed.n_known:,} already in the run, {placed.n_moved:,} of them moved by their new comments.")
+        for warning in placed.warnings:
+            st.warning(escape_markdown(warning), icon=":material/trending_up:")
+        st.dataframe(placed.assignments, hide_index=True)
+        st.download_button("Assignments of the new comments (CSV)", assignments_csv(placed.assignments),
+                           "new_assignments.csv", "text/csv", icon=":material/download:")
 
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")

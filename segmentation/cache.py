@@ -182,9 +182,7 @@ class EncodeResult:
 
 def cache_name(encoder: Encoder, distinct_texts: Sequence[str]) -> str:
     """The identity under which ``encoder``'s vectors for this corpus are cached."""
-    if getattr(encoder, "corpus_dependent", False):
-        return encoder.name_for(distinct_texts)  # type: ignore[attr-defined]
-    return encoder.name
+    return encoder.name_for(distinct_texts)
 
 
 def encode_texts(
@@ -230,7 +228,7 @@ def encode_texts(
         progress(done, total)
 
     vectors: list[np.ndarray | None] = [found.get(i) for i in range(total)]
-    step = max(1, len(missing) if getattr(encoder, "corpus_dependent", False) else chunk_size)
+    step = max(1, len(missing) if encoder.corpus_dependent else chunk_size)
     for start in range(0, len(missing), step):
         chunk = missing[start : start + step]
         chunk_texts = [distinct[i] for i in chunk]

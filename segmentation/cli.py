@@ -1,4 +1,4 @@
-"""Command line: ``python -m segmentation segment|evaluate|recommend|demo``.
+"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|demo``.
 
 Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout as JSON
 (``recommend``). Bad input exits with status 2 and one line on stderr; never a traceback.
@@ -110,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--top-n", type=int, default=10, help="number of recommendations (default 10)")
     rec.add_argument("--method", default="segment_ease", help="recommender (default segment_ease)")
 
+    assign = commands.add_parser("assign", help="place the users of NEW_FILE in the segments of a saved run")
+    assign.add_argument("input", metavar="NEW_FILE", help="new comments: csv, tsv, parquet, jsonl, xlsx or txt")
+    assign.add_argument("--run", required=True, help="the saved run (an id from `runs`)")
+    assign.add_argument("--out", required=True, type=Path, help="output folder for assignments.csv")
+    assign.add_argument("--encoder", default=None, help="refuse the run unless it used this encoder")
+    for role in ("user", "text", "item", "rating", "time"):
+        assign.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+
+    runs = commands.add_parser("runs", help="list the runs saved in the workspace (or `runs show ID`)")
+    runs_commands = runs.add_subparsers(dest="runs_command")
+    show = runs_commands.add_parser("show", help="print one saved run as JSON")
+    show.add_argument("run_id", metavar="ID")
+
     demo = commands.add_parser("demo", help="write the generated demo data set")
     demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
     demo.add_argument("--users", type=int, default=500, help="number of users (default 500)")
@@ -145,6 +158,7 @@ def _config(args: argparse.Namespace):
     from segmentation.pipeline import SegmentConfig
 
     options = {
+        "encoder": args.encoder,
         "algorithm": args.algorithm,
         "k": args.k,
         "k_max": args.k_max,
@@ -153,12 +167,10 @@ def _config(args: argparse.Namespace):
         "noise": args.noise,
         "reduction": args.reduction,
         "half_life_days": args.half_life_days,
-        "attributes": tuple(a.strip() for a in args.attributes.split(",") if a.strip()),
+        "attributes": [a.strip() for a in args.attributes.split(",") if a.strip()],
         "seed": args.seed,
     }
-    if args.encoder:
-        options["encoder"] = args.encoder
-    return SegmentConfig(**options)
+    return SegmentConfig.from_dict(options)
 
 
 def _check_output_folder(out: Path) -> None:
@@ -187,20 +199,56 @@ def _check_workspace() -> None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from segmentation.pipeline import segment
+    from segmentation.service import named_result, run_and_save
 
     config = _config(args)
     _check_output_folder(args.out)
     _check_workspace()
     comments, config = _load_and_configure(args, config)
-    result = segment(comments, config, progress=StderrProgress())
+    run = run_and_save(comments, config, progress=StderrProgress())
+    result = named_result(run)
     paths = result.write(args.out)
     metrics = result.metrics
+    carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""
     print(
         f"{metrics['n_segments']} segments for {len(result.user_ids)} users "
-        f"(silhouette {metrics['silhouette']:.3f}); wrote {', '.join(str(p) for p in paths)}",
+        f"(silhouette {metrics['silhouette']:.3f}); saved as run {run.run_key}{carried}; "
+        f"wrote {', '.join(str(p) for p in paths)}",
         file=sys.stderr,
     )
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from segmentation.service import assign
+
+    _check_output_folder(args.out)
+    comments = _load(args)
+    placed = assign(comments, args.run, encoder=args.encoder, progress=StderrProgress())
+    paths = placed.write(args.out)
+    table = placed.assignments
+    print(
+        f"{len(table)} users placed in run {args.run}: {len(table) - placed.n_known} new, "
+        f"{placed.n_known} already in the run ({placed.n_moved} moved by their new comments); "
+        f"wrote {', '.join(str(p) for p in paths)}",
+        file=sys.stderr,
+    )
+    for warning in placed.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from segmentation.service import load_run, runs_table
+
+    if args.runs_command == "show":
+        print(json.dumps(load_run(args.run_id).to_dict(), ensure_ascii=False, indent=2, default=str))
+        return 0
+    table = runs_table()
+    if table.empty:
+        print("no saved runs yet: `python -m segmentation segment FILE --out DIR` saves one", file=sys.stderr)
+        return 0
+    print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.3f}"))
     return 0
 
 
@@ -253,7 +301,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"segment": cmd_segment, "evaluate": cmd_evaluate, "recommend": cmd_recommend, "demo": cmd_demo}
+COMMANDS = {
+    "segment": cmd_segment,
+    "evaluate": cmd_evaluate,
+    "recommend": cmd_recommend,
+    "assign": cmd_assign,
+    "runs": cmd_runs,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

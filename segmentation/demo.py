@@ -14,20 +14,17 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from segmentation.errors import ConfigError
 
-if TYPE_CHECKING:
-    from segmentation.cache import EmbeddingCache
-
 DEMO_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews.csv"
 DEMO_ZH_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews_zh.csv"
 # MiniLM vectors of the demo's distinct comments (float16), seeded into the embedding cache at app start
-# so the first Run on the demo need not spend half a minute encoding what every install encodes alike.
+# (segmentation.service.warm_up) so the first Run on the demo need not spend half a minute encoding what
+# every install encodes alike.
 DEMO_EMBEDDINGS_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews_minilm.npy"
 DEMO_ENCODER = "minilm"
 DEMO_USERS = 500
@@ -589,37 +586,6 @@ def write_demo_embeddings(path: str | Path = DEMO_EMBEDDINGS_PATH) -> Path:
     vectors = get_encoder(DEMO_ENCODER).encode(demo_texts())
     np.save(Path(path), vectors.astype(np.float16), allow_pickle=False)
     return Path(path)
-
-
-def seed_demo_embeddings(cache: EmbeddingCache | None = None) -> int:
-    """Put the bundled demo vectors into the embedding cache where they are missing.
-
-    Parameters
-    ----------
-    cache : EmbeddingCache, optional
-        The workspace's cache when None.
-
-    Returns
-    -------
-    int
-        How many vectors were added (0 when they were all there, or the file is absent or stale).
-    """
-    from segmentation.cache import EmbeddingCache
-
-    if not DEMO_EMBEDDINGS_PATH.exists():
-        return 0
-    cache = cache if cache is not None else EmbeddingCache()
-    texts = demo_texts()
-    vectors = np.load(DEMO_EMBEDDINGS_PATH, allow_pickle=False).astype(np.float32)
-    if len(vectors) != len(texts):  # the demo was regenerated without its vectors: encode as usual
-        return 0
-    found = cache.get_many(DEMO_ENCODER, texts)
-    missing = [i for i in range(len(texts)) if i not in found]
-    if missing:
-        chosen = vectors[missing]
-        chosen /= np.maximum(np.linalg.norm(chosen, axis=1, keepdims=True), 1e-12)
-        cache.put_many(DEMO_ENCODER, [texts[i] for i in missing], chosen)
-    return len(missing)
 
 
 def main() -> int:

@@ -27,14 +27,13 @@ from segmentation.keywords import (
     term_counts,
     top_terms,
 )
+from segmentation.labels import NOISE, NOISE_NAME
 
 if TYPE_CHECKING:
     from segmentation.comments import Comments
     from segmentation.encoders import Encoder
     from segmentation.profiles import Profiles
 
-NOISE = -1
-NOISE_NAME = "Noise / unassigned"
 NAME_SEPARATOR = " · "
 MAX_NAME_LENGTH = 80
 MAX_COMMENT_LENGTH = 300

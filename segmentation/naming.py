@@ -3,8 +3,8 @@
 The model only proposes: the caller shows the proposal and the marketer accepts or edits it. Only
 keywords and a few representative comments leave the machine, and only to the endpoint the user
 configured (``SEGMENT_STUDIO_CHAT_BASE_URL``, ``SEGMENT_STUDIO_CHAT_MODEL``, ``SEGMENT_STUDIO_CHAT_API_KEY``
-in the environment, or the same keys in Streamlit's secrets). Standard library only, so the feature costs
-no dependency.
+in the environment, or the same keys in Streamlit's secrets). The request goes through
+:mod:`segmentation.http`, the client the embeddings endpoint uses too (same retries and backoff).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from segmentation.errors import SegmentationError
+from segmentation.http import Retry, post_json
 
 ENV_BASE_URL = "SEGMENT_STUDIO_CHAT_BASE_URL"
 ENV_MODEL = "SEGMENT_STUDIO_CHAT_MODEL"
@@ -27,6 +26,7 @@ MAX_DESCRIPTION_LENGTH = 200
 # A prompt stays small and cheap: the model needs the gist of a segment, not all of it.
 MAX_PROMPT_COMMENTS = 5
 MAX_PROMPT_COMMENT_LENGTH = 300
+# A person waits on the answer: fewer seconds than a batch of embeddings may take.
 DEFAULT_TIMEOUT_S = 30.0
 
 SYSTEM_PROMPT = (
@@ -147,7 +147,7 @@ def suggest(
     keywords: Sequence[str],
     comments: Sequence[str],
     *,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    retry: Retry | None = None,
 ) -> NameSuggestion:
     """Ask the model for one segment's name and description.
 
@@ -158,8 +158,8 @@ def suggest(
         The segment's distinctive keywords, best first.
     comments : sequence of str
         Representative comments; the first few are sent.
-    timeout : float
-        Seconds to wait for the answer.
+    retry : Retry, optional
+        Retries and timeout; ``Retry.from_env(timeout=DEFAULT_TIMEOUT_S)`` when None.
 
     Returns
     -------
@@ -171,24 +171,9 @@ def suggest(
         When the server cannot be reached, answers with an HTTP error, or with no usable name.
     """
     body = {"model": endpoint.model, "messages": build_messages(keywords, comments), "temperature": 0.2}
-    headers = {"Content-Type": "application/json"}
-    if endpoint.api_key:
-        headers["Authorization"] = f"Bearer {endpoint.api_key}"
-    request = urllib.request.Request(
-        endpoint.url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            payload = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as error:
-        raise NamingError(
-            f"the chat endpoint {endpoint.url} answered HTTP {error.code}; check the model name and key"
-        ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise NamingError(f"cannot reach the chat endpoint {endpoint.url}: {reason}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise NamingError(f"the chat endpoint {endpoint.url} did not answer JSON") from None
+    retry = retry if retry is not None else Retry.from_env(timeout=DEFAULT_TIMEOUT_S)
+    payload = post_json(endpoint.url, body, api_key=endpoint.api_key, retry=retry, error=NamingError,
+                        what="the chat endpoint")
     try:
         content = payload["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError):
@@ -199,7 +184,7 @@ def suggest(
 
 
 def suggest_all(
-    endpoint: ChatEndpoint, segments: Sequence, *, timeout: float = DEFAULT_TIMEOUT_S
+    endpoint: ChatEndpoint, segments: Sequence, *, retry: Retry | None = None
 ) -> dict[int, NameSuggestion]:
     """Suggestions for every segment but noise, keyed by segment id.
 
@@ -207,7 +192,7 @@ def suggest_all(
     ``keywords`` and ``representative_comments``).
     """
     return {
-        s.id: suggest(endpoint, s.keywords, s.representative_comments, timeout=timeout)
+        s.id: suggest(endpoint, s.keywords, s.representative_comments, retry=retry)
         for s in segments
         if s.id >= 0
     }

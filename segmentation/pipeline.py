@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
@@ -80,6 +80,12 @@ PCA_COMPONENTS = 50
 SILHOUETTE_SAMPLE = 5000
 # Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) for encoder choice.
 CJK_SHARE = 0.2
+# Bump when the same data and config would give other segments (a changed algorithm, default or space):
+# a run key carries it, so a run saved before is recomputed under a new key and its names move only to
+# the segments that share their users (see segmentation.service.restore).
+PIPELINE_VERSION = 2
+# Config keys renamed since runs were first saved: old name -> current name.
+RENAMED_KEYS: dict[str, str] = {}
 PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentence-transformers", "torch")
 
 
@@ -188,6 +194,39 @@ class SegmentConfig:
         data["attributes"] = list(self.attributes)
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping) -> SegmentConfig:
+        """Build a config from ``to_dict()`` output, a saved run's config or parsed options.
+
+        Parameters
+        ----------
+        data : mapping
+            Field values. Keys renamed since (``RENAMED_KEYS``) are read under their new name; keys this
+            version does not know (a field since removed, or one added by a newer version) are ignored,
+            so a workspace saved by another version still restores. ``None`` stands for the default of a
+            field whose default is not None.
+
+        Returns
+        -------
+        SegmentConfig
+
+        Raises
+        ------
+        ConfigError
+            When a known field holds a value the config refuses.
+        """
+        defaults = {f.name: f.default for f in fields(cls)}
+        values = {}
+        for key, value in data.items():
+            key = RENAMED_KEYS.get(key, key)
+            if key in defaults and (value is not None or defaults[key] is None):
+                values[key] = value
+        if "attributes" in values:
+            values["attributes"] = tuple(values["attributes"] or ())
+        if isinstance(values.get("k"), str) and values["k"] != "auto" and values["k"].strip().isdigit():
+            values["k"] = int(values["k"])
+        return cls(**values)
+
 
 @dataclass
 class Prepared:
@@ -281,10 +320,10 @@ class SegmentResult:
 
     def with_names(self, names: Mapping[int, str]) -> SegmentResult:
         """The same result with saved segment names in place of the suggested ones."""
+        from segmentation.export import apply_names
+
         segments = [replace(s, name=names.get(s.id) or s.name) for s in self.segments]
-        by_id = {s.id: s.name for s in segments}
-        assignments = self.assignments.assign(segment_name=self.assignments["segment"].map(by_id))
-        return replace(self, segments=segments, assignments=assignments)
+        return replace(self, segments=segments, assignments=apply_names(self.assignments, names))
 
     def run_record(self) -> dict:
         """The JSON-able record written as ``run.json``."""
@@ -391,7 +430,9 @@ def prepare(
     comments : Comments
         Loaded comments (see :func:`segmentation.io.load_comments`).
     config : SegmentConfig
-        Only ``config.prepare_key()`` matters here.
+        ``config.prepare_key()`` decides the embeddings, profiles and map; ``config.space`` decides
+        whether a UMAP clustering space is laid out beside the map, and ``check_fits`` reads k and the
+        algorithm.
     cache : EmbeddingCache or None
         Embedding cache; the workspace's one when None.
     progress : callable or None

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from segmentation.labels import NOISE, NOISE_NAME
+
 if TYPE_CHECKING:
     from segmentation.comments import Comments
     from segmentation.describe import SegmentDescription
     from segmentation.recommend_service import RunRecommenders
 
-NOISE = -1
-NOISE_LABEL = "Noise / unassigned"
 SNIPPET_WIDTH = 100
 # Rows left empty between two segments in the silhouette knife plot, so each blade stands apart.
 KNIFE_GAP = 3
@@ -59,7 +59,7 @@ def segment_labels(segments: Sequence[SegmentDescription]) -> dict[int, str]:
     counts = pd.Series([s.name for s in segments]).value_counts()
     labels = {}
     for s in segments:
-        name = s.name or (NOISE_LABEL if s.id == NOISE else f"Segment {s.id}")
+        name = s.name or (NOISE_NAME if s.id == NOISE else f"Segment {s.id}")
         labels[s.id] = f"{name} (#{s.id})" if counts.get(s.name, 0) > 1 else name
     return labels
 

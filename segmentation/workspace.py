@@ -2,7 +2,8 @@
 
 One SQLite file (``workspace_dir()/workspace.sqlite``) in WAL mode. Every public call opens its own
 connection and every write is one ``BEGIN IMMEDIATE`` transaction, so threads, processes (a Streamlit
-server and a CLI at once) and a process killed mid-save never lose or half-write a name.
+server and a CLI at once) and a process killed mid-save never lose or half-write a name. Each run's full
+assignments table (map coordinates included) is kept as Parquet beside it, in ``runs/<run key>.parquet``.
 """
 
 from __future__ import annotations
@@ -21,18 +22,21 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from segmentation.constraints import Interval, Text, validate
 from segmentation.errors import ConfigError, DamagedWorkspaceError
+from segmentation.labels import NOISE
 from segmentation.paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
 
 WORKSPACE_FILE = "workspace.sqlite"
 SOURCES = ("user", "carried", "llm")
 MAX_NAME_LENGTH = 80
 MAX_DESCRIPTION_LENGTH = 500
-NOISE = -1
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 1
+# 2: runs keep their pipeline version and a record (metrics, timings, notes, user count).
+SCHEMA_VERSION = 2
+RUNS_FOLDER = "runs"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -68,6 +72,13 @@ CREATE TABLE IF NOT EXISTS name_history (
 CREATE INDEX IF NOT EXISTS history_by_segment ON name_history (run_key, segment_id, id);
 """
 
+# Columns added after version 1, added in place to a workspace saved before (nothing is rewritten, so
+# every saved name stays). A run saved before has pipeline version 1 and an empty record.
+_ADDED_RUN_COLUMNS = {
+    "pipeline_version": "INTEGER NOT NULL DEFAULT 1",
+    "record": "TEXT NOT NULL DEFAULT '{}'",
+}
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -98,7 +109,11 @@ class NameChange:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """A saved run, without its assignments (``Workspace.assignments`` reads those)."""
+    """A saved run, without its assignments (``Workspace.assignments`` and ``Workspace.table`` read those).
+
+    ``record`` holds what the run measured: ``metrics``, ``timings`` (seconds per stage), ``notes`` and
+    ``n_users`` (empty for a run saved before the workspace kept them).
+    """
 
     run_key: str
     fingerprint: str
@@ -106,6 +121,12 @@ class RunInfo:
     created_at: str
     saved_at: str
     n_named: int
+    pipeline_version: int = 1
+    record: dict = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict:
+        return self.record.get("metrics", {})
 
 
 class Match(NamedTuple):
@@ -295,6 +316,10 @@ class Workspace:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             connection.execute(statement)
+                    present = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+                    for column, declaration in _ADDED_RUN_COLUMNS.items():
+                        if column not in present:
+                            connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {declaration}")
                     connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @classmethod
@@ -338,6 +363,11 @@ class Workspace:
                 "to a writable folder"
             ) from None
 
+    @property
+    def runs_folder(self) -> Path:
+        """Where each run's assignments table is kept as Parquet (beside the SQLite file)."""
+        return self.path.parent / RUNS_FOLDER
+
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -359,7 +389,16 @@ class Workspace:
     # Runs ---------------------------------------------------------------------------------------
 
     def save_run(
-        self, run_key: str, fingerprint: str, config: Mapping, assignments: Mapping[str, int]
+        self,
+        run_key: str,
+        fingerprint: str,
+        config: Mapping,
+        assignments: Mapping[str, int],
+        *,
+        pipeline_version: int = 1,
+        record: Mapping | None = None,
+        table: pd.DataFrame | None = None,
+        arrays: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         """Save (or re-save) a run and its user → segment assignments.
 
@@ -373,25 +412,74 @@ class Workspace:
             The run's configuration, stored as JSON.
         assignments : mapping of user id to segment id
             Every user's segment (``-1`` for noise).
+        pipeline_version : int, default 1
+            The version of the pipeline that computed the run (``segmentation.pipeline.PIPELINE_VERSION``).
+        record : mapping, optional
+            What the run measured (``metrics``, ``timings``, ``notes``, ``n_users``), stored as JSON.
+        table : DataFrame, optional
+            The full assignments table (``SegmentResult.assignments``), kept as Parquet in
+            ``runs_folder``; written before the database row, so a saved row never lacks its table.
+        arrays : mapping of str to ndarray, optional
+            What placing new users needs (``segmentation.placement.Placement.to_arrays``), kept beside the
+            table as ``.npz`` (read back without pickle).
 
         Notes
         -----
-        Saving a run again replaces its config and assignments, keeps its names and makes it the
+        Saving a run again replaces its config, record and assignments, keeps its names and makes it the
         latest run of its data set.
         """
         config_json = json.dumps(dict(config), sort_keys=True, default=str)
+        record_json = json.dumps(dict(record or {}), sort_keys=True, default=str)
         blob = _pack(assignments)
+        if table is not None:
+            self._write_table(run_key, table)
+        if arrays is not None:
+            self._write_arrays(run_key, arrays)
         now = _now()
         with self._write() as connection:
             (seq,) = connection.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs").fetchone()
             connection.execute(
-                "INSERT INTO runs (run_key, fingerprint, config, created_at, saved_at, seq, assignments)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO runs (run_key, fingerprint, config, created_at, saved_at, seq, assignments,"
+                " pipeline_version, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (run_key) DO UPDATE SET fingerprint = excluded.fingerprint,"
                 " config = excluded.config, saved_at = excluded.saved_at, seq = excluded.seq,"
-                " assignments = excluded.assignments",
-                (run_key, fingerprint, config_json, now, now, seq, blob),
+                " assignments = excluded.assignments, pipeline_version = excluded.pipeline_version,"
+                " record = excluded.record",
+                (run_key, fingerprint, config_json, now, now, seq, blob, int(pipeline_version), record_json),
             )
+
+    def _run_file(self, run_key: str, suffix: str) -> Path:
+        if not re.fullmatch(r"[0-9A-Za-z_-]+", run_key):  # a key names a file: never a path
+            raise ConfigError(f"{run_key!r} is not a run id; `python -m segmentation runs` lists them.")
+        return self.runs_folder / f"{run_key}{suffix}"
+
+    def _write_table(self, run_key: str, table: pd.DataFrame) -> None:
+        path = self._run_file(run_key, ".parquet")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(path.name + ".tmp")
+        table.to_parquet(scratch, index=False, engine="pyarrow")
+        scratch.replace(path)  # atomic: a reader sees the old table or the new one, never half
+
+    def _write_arrays(self, run_key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        path = self._run_file(run_key, ".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(path.name + ".tmp")
+        with scratch.open("wb") as handle:
+            np.savez(handle, **dict(arrays))
+        scratch.replace(path)
+
+    def arrays(self, run_key: str) -> dict[str, np.ndarray] | None:
+        """Return the arrays kept with a run (None when it kept none: saved before they were kept)."""
+        path = self._run_file(run_key, ".npz")
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+
+    def table(self, run_key: str) -> pd.DataFrame | None:
+        """Return a saved run's full assignments table (None when the run kept none: saved before tables)."""
+        path = self._run_file(run_key, ".parquet")
+        return pd.read_parquet(path, engine="pyarrow") if path.is_file() else None
 
     def assignments(self, run_key: str) -> dict[str, int]:
         """Return a saved run's user → segment assignments (empty when the run is unknown)."""
@@ -413,15 +501,22 @@ class Workspace:
         """Return every saved run of a data set, most recently saved first."""
         return self._runs("r.fingerprint = ?", (fingerprint,))
 
+    def all_runs(self) -> list[RunInfo]:
+        """Return every saved run of every data set, most recently saved first."""
+        return self._runs("1 = 1", ())
+
     def _runs(self, where: str, parameters: tuple) -> list[RunInfo]:
         with self._read() as connection:
             rows = connection.execute(
                 "SELECT r.run_key, r.fingerprint, r.config, r.created_at, r.saved_at,"
-                " (SELECT COUNT(*) FROM segment_names n WHERE n.run_key = r.run_key)"
-                f" FROM runs r WHERE {where} ORDER BY r.seq DESC",
+                " (SELECT COUNT(*) FROM segment_names n WHERE n.run_key = r.run_key),"
+                f" r.pipeline_version, r.record FROM runs r WHERE {where} ORDER BY r.seq DESC",
                 parameters,
             ).fetchall()
-        return [RunInfo(key, fp, json.loads(config), *rest) for key, fp, config, *rest in rows]
+        return [
+            RunInfo(key, fp, json.loads(config), created, saved, named, version, json.loads(record))
+            for key, fp, config, created, saved, named, version, record in rows
+        ]
 
     # Names --------------------------------------------------------------------------------------
 

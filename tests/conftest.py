@@ -35,3 +35,4 @@ def recipes_dir() -> Path:
     if not RECIPES.is_dir():
         pytest.skip(f"real recipe reviews not found at {RECIPES} (the shared data folder is absent)")
     return RECIPES
+

@@ -12,7 +12,7 @@ import pytest
 from openai_stub_server import StubServer
 
 from segmentation.cache import EmbeddingCache, encode_texts
-from segmentation.encoders import OpenAIEncoder, Progress, get_encoder
+from segmentation.encoders import EncoderBase, OpenAIEncoder, Progress, get_encoder
 from segmentation.errors import EncoderError
 
 TEXTS = [
@@ -153,10 +153,13 @@ def test_empty_input_gives_an_empty_matrix(stub: StubServer) -> None:
     assert result.embeddings.shape[0] == 0 and (result.n_encoded, result.n_cached) == (0, 0)
 
 
-class WrongRowCount:
+class WrongRowCount(EncoderBase):
     """A faulty third-party encoder: one row too few."""
 
     name = "wrong-rows"
+    label = "wrong rows"
+    requires = ()
+    argument = ""
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return np.ones((len(texts) - 1, 4), dtype=np.float32)

@@ -39,6 +39,7 @@ def labelled_csv(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess
 def test_segment_writes_assignments_segments_and_run(labelled_csv, tmp_path, workspace):
     out = tmp_path / "out"
     proc = run_cli("segment", str(labelled_csv), "--out", str(out), "--encoder", "tfidf", "--k", "4",
@@ -61,6 +62,7 @@ def test_segment_writes_assignments_segments_and_run(labelled_csv, tmp_path, wor
     assert "encode" in proc.stderr  # progress goes to stderr
 
 
+@pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess
 def test_segment_on_real_recipe_reviews_with_items_and_ratings(recipes_dir, tmp_path, workspace):
     out = tmp_path / "out"
     proc = run_cli("segment", str(recipes_dir / "recipe_reviews_users_ge2.csv.gz"), "--out", str(out),

@@ -136,6 +136,7 @@ def test_ratings_and_timestamps_are_integers() -> None:
     assert frame["timestamp"].dtype == np.int64
 
 
+@pytest.mark.slow
 def test_bundled_demo_vectors_are_minilms_own():
     from segmentation.demo import DEMO_EMBEDDINGS_PATH, demo_texts
     from segmentation.encoders import get_encoder
@@ -147,16 +148,3 @@ def test_bundled_demo_vectors_are_minilms_own():
     fresh = get_encoder("minilm").encode([texts[i] for i in sample])
     bundled = vectors[sample] / np.linalg.norm(vectors[sample], axis=1, keepdims=True)
     assert (np.sum(fresh * bundled, axis=1) > 0.999).all()
-
-
-def test_seeded_demo_vectors_make_the_first_run_encode_nothing():
-    from segmentation.cache import EmbeddingCache
-    from segmentation.demo import DEMO_PATH, demo_texts, seed_demo_embeddings
-    from segmentation.io import load_comments
-    from segmentation.pipeline import SegmentConfig, prepare
-
-    cache = EmbeddingCache()
-    assert seed_demo_embeddings(cache) == len(demo_texts())
-    assert seed_demo_embeddings(cache) == 0
-    prepared = prepare(load_comments(DEMO_PATH), SegmentConfig(encoder="minilm", k=6), cache=cache, with_map=False)
-    assert prepared.n_encoded == 0 and prepared.n_cached == len(demo_texts())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from segmentation.http import Retry
 from segmentation.naming import (
     ENV_API_KEY,
     ENV_BASE_URL,
@@ -104,4 +105,4 @@ def test_stopped_server_becomes_a_naming_error():
     server = StubServer().start()
     server.stop()
     with pytest.raises(NamingError, match="cannot reach"):
-        suggest(ChatEndpoint(server.base_url, "m"), ["x"], [], timeout=5)
+        suggest(ChatEndpoint(server.base_url, "m"), ["x"], [], retry=Retry(max_retries=1, backoff=0.01, timeout=5))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.pages_helpers import figure, run_segmentation, start
 
 
@@ -11,6 +13,7 @@ def recommend_page(at):
     return at
 
 
+@pytest.mark.slow
 def test_recommendations_for_a_picked_user_sit_beside_popularity():
     at = recommend_page(run_segmentation(start(), k=4))
     users = at.selectbox(key="rec_user").options
@@ -24,6 +27,7 @@ def test_recommendations_for_a_picked_user_sit_beside_popularity():
     assert len(star) == 1 and star[0]["customdata"][0][1] == users[3]
 
 
+@pytest.mark.slow
 def test_evaluation_opens_with_yes_or_no_and_greys_unclear_segments():
     at = recommend_page(run_segmentation(start(), k=4))
     assert len(at.dataframe) == 3  # no evaluation table until asked

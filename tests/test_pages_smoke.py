@@ -24,6 +24,7 @@ def test_pages_before_a_run_point_to_the_segment_page():
         assert any("No segmentation yet" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_every_page_opens_after_a_run_and_keeps_the_run_across_pages():
     at = run_segmentation(start())
     for page in PAGES:

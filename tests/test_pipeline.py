@@ -53,6 +53,7 @@ def test_auto_k_finds_the_number_of_groups(labelled):
     assert result.choice.k == 4 and result.sweep.set_index("k").loc[4, "stability"] >= 0.8
 
 
+@pytest.mark.slow
 def test_same_data_and_seed_give_the_same_assignments(labelled):
     comments, _ = labelled
     config = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4, seed=3)
@@ -61,6 +62,7 @@ def test_same_data_and_seed_give_the_same_assignments(labelled):
     assert first.equals(second)
 
 
+@pytest.mark.slow
 def test_second_run_encodes_nothing(labelled, workspace):
     comments, _ = labelled
     cache = EmbeddingCache()
@@ -73,6 +75,7 @@ def test_second_run_encodes_nothing(labelled, workspace):
     assert (workspace / "embeddings.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_changing_k_reuses_the_prepared_space(labelled):
     comments, _ = labelled
     config = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=3)
@@ -103,6 +106,7 @@ def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_
     assert prepared.tree("pca", 50, "ward") is not kept and ward.metrics["n_segments"] == 4
 
 
+@pytest.mark.slow
 def test_a_umap_space_built_after_a_kmeans_run_equals_the_one_an_hdbscan_run_prepares(labelled):
     comments, _ = labelled
     after_kmeans = prepare(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=3))
@@ -112,6 +116,7 @@ def test_a_umap_space_built_after_a_kmeans_run_equals_the_one_an_hdbscan_run_pre
     np.testing.assert_array_equal(after_kmeans.space("umap", 5), for_hdbscan.space("umap", 5))
 
 
+@pytest.mark.slow
 def test_result_describes_every_segment_with_keywords(labelled):
     comments, _ = labelled
     result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
@@ -123,6 +128,7 @@ def test_result_describes_every_segment_with_keywords(labelled):
     assert set(result.timings) >= {"encode", "profile", "map", "cluster", "describe"}
 
 
+@pytest.mark.slow
 def test_saved_names_replace_suggested_ones_everywhere(labelled):
     comments, _ = labelled
     result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
@@ -132,6 +138,7 @@ def test_saved_names_replace_suggested_ones_everywhere(labelled):
     assert result.segments[0].name != "Coffee lovers"
 
 
+@pytest.mark.slow
 def test_k_larger_than_the_users_is_refused_with_the_counts(labelled):
     comments, _ = labelled
     with pytest.raises(ConfigError, match=r"k=61 is larger than the 60 users"):

@@ -98,6 +98,7 @@ def cli(csv: Path, out: Path, server: StubServer, home: Path) -> subprocess.Pope
     )
 
 
+@pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess
 def test_cli_killed_mid_encode_leaves_a_sound_cache_and_the_next_run_encodes_only_the_rest(
     stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

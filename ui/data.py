@@ -7,7 +7,6 @@ by its sha256 (``segmentation.uploads``), so a browser reload or a server restar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,20 +15,11 @@ import streamlit as st
 from segmentation.io import ROLES, Comments, detect_roles
 from segmentation.uploads import UploadStore
 from segmentation.views import escape_markdown
-from ui import loaders
+from ui import loaders, session
+from ui.session import Source
 
 QUERY_KEY = "data"
 DEMO_NOTE = "Generated demo data (synthetic reviews, not real customers)"
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the session's data comes from: a display name, the bytes and their sha256."""
-
-    name: str
-    data: bytes
-    digest: str
-    is_demo: bool = False
 
 
 @st.cache_resource(show_spinner=False)
@@ -40,7 +30,6 @@ def demo_source() -> Source:
     return Source(name=Path(DEMO_PATH).name, data=data, digest=loaders.sha256(data), is_demo=True)
 
 
-NOTE_KEY = "source_note"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -60,7 +49,7 @@ def source() -> Source:
     else from the workspace (after a restart, with a note saying so); a digest found in neither leaves
     the demo loaded with a warning, never silently.
     """
-    chosen = st.session_state.get("source")
+    chosen = session.source()
     if chosen is None:
         digest = st.query_params.get(QUERY_KEY)
         chosen = _upload_slot(digest).get("source") if digest else None
@@ -69,7 +58,7 @@ def source() -> Source:
         if chosen is None:
             chosen = demo_source()
         else:
-            st.session_state["source"] = chosen
+            session.set_source(chosen)
     # Only write when the URL must change: every write is a message to the browser.
     if chosen.is_demo:
         _forget_upload_in_url()
@@ -81,21 +70,21 @@ def source() -> Source:
 def _restore(digest: str) -> Source | None:
     kept = uploads().load(digest)
     if kept is None:
-        st.session_state[NOTE_KEY] = ("warning", "The file this address refers to is no longer in the "
-                                      "workspace: the demo data is shown. Upload the file again.")
+        session.set_source_note(("warning", "The file this address refers to is no longer in the "
+                                 "workspace: the demo data is shown. Upload the file again."))
         return None
     chosen = Source(name=kept.name, data=kept.data, digest=kept.digest)
     _upload_slot(digest)["source"] = chosen
     if kept.roles:
-        st.session_state.setdefault("roles", {})[digest] = dict(kept.roles)
-    st.session_state[NOTE_KEY] = ("info", f"Restored {escape_markdown(kept.name)} from the workspace, "
-                                  "where it was kept when uploaded.")
+        session.set_roles(digest, dict(kept.roles))
+    session.set_source_note(("info", f"Restored {escape_markdown(kept.name)} from the workspace, "
+                             "where it was kept when uploaded."))
     return chosen
 
 
 def show_note() -> None:
     """Say where the data came from when it was restored after a restart, or could not be."""
-    kept = st.session_state.get(NOTE_KEY)
+    kept = session.source_note()
     if kept is not None:
         kind, line = kept
         (st.warning if kind == "warning" else st.info)(line, icon=":material/restore:")
@@ -103,16 +92,17 @@ def show_note() -> None:
 
 def use_upload(name: str, data: bytes) -> Source:
     chosen = Source(name=name, data=data, digest=loaders.sha256(data))
-    st.session_state["source"] = chosen
-    st.session_state.pop(NOTE_KEY, None)
+    session.set_source(chosen)
+    session.set_source_note(None)
     _upload_slot(chosen.digest)["source"] = chosen
     uploads().save(name, data)
     return chosen
 
 
 def use_demo() -> None:
-    if st.session_state.pop("source", None) is not None:  # a switch to the demo, not a failed restore
-        st.session_state.pop(NOTE_KEY, None)
+    if session.source() is not None:  # a switch to the demo, not a failed restore
+        session.set_source_note(None)
+    session.set_source(None)
     _forget_upload_in_url()
 
 
@@ -128,7 +118,7 @@ def raw_table(src: Source) -> pd.DataFrame:
 
 def roles_for(src: Source, columns: list[str]) -> dict[str, str]:
     """The column mapping chosen for this file, else the detected one; ``""`` = no such column."""
-    chosen = st.session_state.get("roles", {}).get(src.digest)
+    chosen = session.roles(src.digest)
     if chosen is not None:
         return dict(chosen)
     detected = detect_roles(columns)
@@ -136,7 +126,7 @@ def roles_for(src: Source, columns: list[str]) -> dict[str, str]:
 
 
 def set_roles(src: Source, roles: dict[str, str]) -> None:
-    st.session_state.setdefault("roles", {})[src.digest] = dict(roles)
+    session.set_roles(src.digest, roles)
     if not src.is_demo:
         uploads().save_roles(src.digest, dict(roles))
 

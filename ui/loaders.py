@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from segmentation import service
 from segmentation.errors import DamagedWorkspaceError
 from segmentation.io import Comments, from_frame, read_table
 from segmentation.paths import workspace_dir
@@ -33,17 +34,9 @@ def sha256(data: bytes) -> str:
 def warm_up() -> threading.Thread:
     """Once per server process, in the background: put the bundled demo vectors into the embedding cache
     and compile UMAP's numba code, so the first Run on the demo encodes nothing and compiles nothing."""
-    thread = threading.Thread(target=_start_up, name="start-up-warm-up", daemon=True)
+    thread = threading.Thread(target=service.warm_up, name="start-up-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def _start_up() -> None:
-    from segmentation.demo import seed_demo_embeddings
-    from segmentation.projection import warm_up as compile_umap
-
-    seed_demo_embeddings()
-    compile_umap()
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file…")

@@ -8,9 +8,7 @@ from segmentation.errors import SegmentationError
 from segmentation.naming import NameSuggestion
 from segmentation.views import escape_markdown
 from segmentation.workspace import SegmentName
-from ui import loaders
-
-_ERRORS = "_name_errors"
+from ui import loaders, session
 
 
 def _synced(key: str, saved: str) -> None:
@@ -19,41 +17,41 @@ def _synced(key: str, saved: str) -> None:
     The shadow remembers what the workspace held when the input was last set from it: when the workspace
     changes (another session saved), the input follows on the next rerun.
     """
-    shadow = f"_ws_{key}"
-    if key not in st.session_state or st.session_state.get(shadow) != saved:
-        st.session_state[key] = saved
-        st.session_state[shadow] = saved
+    shadow = session.saved_shadow(key)
+    if session.value(key) is None or session.value(shadow) != saved:
+        session.set_value(key, saved)
+        session.set_value(shadow, saved)
 
 
 def _save(run_key: str, segment_id: int, name_key: str, description_key: str, source: str = "user") -> None:
-    name = st.session_state[name_key]
-    description = st.session_state[description_key]
+    name = session.value(name_key)
+    description = session.value(description_key)
     try:
         loaders.workspace().save_name(run_key, segment_id, name, description, source=source)
     except SegmentationError as error:
-        st.session_state.setdefault(_ERRORS, {})[name_key] = str(error)
+        session.set_name_error(name_key, str(error))
         # Put the saved value back: the input must never show a name that is not saved.
-        st.session_state[name_key] = st.session_state.get(f"_ws_{name_key}", "")
-        st.session_state[description_key] = st.session_state.get(f"_ws_{description_key}", "")
+        session.set_value(name_key, session.value(session.saved_shadow(name_key), ""))
+        session.set_value(description_key, session.value(session.saved_shadow(description_key), ""))
         return
-    st.session_state.get(_ERRORS, {}).pop(name_key, None)
+    session.set_name_error(name_key, None)
     # What was typed is now what the workspace holds.
-    st.session_state[f"_ws_{name_key}"] = name.strip()
-    st.session_state[f"_ws_{description_key}"] = description.strip()
+    session.set_value(session.saved_shadow(name_key), name.strip())
+    session.set_value(session.saved_shadow(description_key), description.strip())
     st.toast(f"Saved the name “{escape_markdown(name.strip())}”", icon=":material/check:")
 
 
 def _accept(run_key: str, segment_id: int, name_key: str, description_key: str,
             suggestion: NameSuggestion) -> None:
-    st.session_state[name_key] = suggestion.name
-    st.session_state[description_key] = suggestion.description
+    session.set_value(name_key, suggestion.name)
+    session.set_value(description_key, suggestion.description)
     _save(run_key, segment_id, name_key, description_key, source="llm")
 
 
 def name_inputs(run_key: str, segment_id: int, suggested: str, saved: SegmentName | None) -> None:
     """An editable name and description for one segment, saved at once."""
-    name_key = f"name_{run_key}_{segment_id}"
-    description_key = f"description_{run_key}_{segment_id}"
+    name_key = session.name_key(run_key, segment_id)
+    description_key = session.description_key(run_key, segment_id)
     _synced(name_key, saved.name if saved else suggested)
     _synced(description_key, saved.description if saved else "")
     args = (run_key, segment_id, name_key, description_key)
@@ -61,7 +59,7 @@ def name_inputs(run_key: str, segment_id: int, suggested: str, saved: SegmentNam
                   help="Saved as soon as you press Enter or leave the field")
     st.text_input("Description", key=description_key, on_change=_save, args=args, max_chars=500,
                   placeholder="One line for the marketing team")
-    error = st.session_state.get(_ERRORS, {}).get(name_key)
+    error = session.name_error(name_key)
     if error:
         from ui.text import show_error
 
@@ -70,7 +68,7 @@ def name_inputs(run_key: str, segment_id: int, suggested: str, saved: SegmentNam
 
 def accept_button(run_key: str, segment_id: int, suggestion: NameSuggestion, label: str) -> None:
     """A button that saves a language-model suggestion as the segment's name."""
-    name_key = f"name_{run_key}_{segment_id}"
-    description_key = f"description_{run_key}_{segment_id}"
-    st.button(label, key=f"accept_{run_key}_{segment_id}", on_click=_accept,
+    name_key = session.name_key(run_key, segment_id)
+    description_key = session.description_key(run_key, segment_id)
+    st.button(label, key=session.accept_key(run_key, segment_id), on_click=_accept,
               args=(run_key, segment_id, name_key, description_key, suggestion))

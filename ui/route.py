@@ -6,6 +6,10 @@ until ``st.navigation`` has run once: if the very first request to a new server 
 the sidebar) and keeps doing so for later deep links. ``AppTest`` does the same on every run. The flag
 it checks is ``PagesManager.uses_pages_directory``; when it is set, this runs ``app.py`` in place, within
 the same script run (so a button press is not lost), and ``app.py`` opens the requested page.
+
+Streamlit offers no supported switch for this (its documented way is to rename ``pages/``, which the design
+card fixes), so the patch stays here, in one place, and ``tests/test_route.py`` fails loudly when an upgrade
+changes the flag or the branch on it.
 """
 
 from __future__ import annotations

@@ -1,24 +1,27 @@
-"""The session's current segmentation run: computing it with live progress, saving it, naming it.
+"""The session's current segmentation run, drawn: live progress while it computes, and the page guard.
 
-A run is saved in the workspace as soon as it is computed, names from the previous run of the same data
-are carried over, and names are always read back from the workspace, so an edit made in any session
-(or before a restart) shows everywhere.
+Computing, saving, restoring and carrying names over are :mod:`segmentation.service`'s; this module only
+draws them and keeps the run in the session. Names are always read back from the workspace, so an edit
+made in any session (or before a restart) shows everywhere.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 import streamlit as st
 
+from segmentation import service
 from segmentation.encoders import estimate_seconds
 from segmentation.errors import SegmentationError
 from segmentation.io import Comments
-from segmentation.pipeline import Prepared, SegmentConfig, SegmentResult
+from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
+from segmentation.service import Run
 from segmentation.throughput import THROUGHPUT_FILE, ThroughputLog, remaining_seconds
-from segmentation.workspace import CarryReport, SegmentName, run_key
-from ui import loaders
+from segmentation.workspace import SegmentName
+from ui import loaders, session
 
 STAGE_LABELS = {
     "setup": "Preparing the encoder (once per workspace)",
@@ -29,20 +32,6 @@ STAGE_LABELS = {
     "cluster": "Clustering",
     "describe": "Describing segments",
 }
-
-
-@dataclass
-class Run:
-    """A computed run as the session holds it (the result keeps the suggested names)."""
-
-    prepared: Prepared
-    result: SegmentResult
-    run_key: str
-    fingerprint: str
-    carry: CarryReport
-    reused: bool
-    elapsed: float
-    stage_times: dict[str, float] = field(default_factory=dict)
 
 
 class StageReporter:
@@ -96,35 +85,31 @@ def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
     return estimate_seconds(spec, n_texts), False
 
 
-def config_key(comments: Comments, config: SegmentConfig) -> str:
-    return run_key(comments.fingerprint(), config.to_dict())
-
-
-def compute(comments: Comments, config: SegmentConfig, label: str = "Segmenting the users…") -> Run:
-    """Run the segmentation inside ``st.status`` and save it; names of the previous run carry over."""
-    started = time.perf_counter()
+def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | None:
+    """Run ``work(progress)`` inside ``st.status`` and keep the run it returns in the session."""
     with st.status(label, expanded=True) as status:
         reporter = StageReporter()
-        prepared, result, reused = loaders.run_segmentation(comments, config, reporter)
-        if reused:
+        run = work(reporter)
+        if run is None:
+            status.update(label="No saved run of this data", state="complete", expanded=False)
+            return None
+        if run.reused:
             reporter.bar.progress(1.0, text="Embeddings, profiles and map re-used from the cache")
         else:  # the next estimate for this encoder comes from this run's speed
             ThroughputLog(loaders.workspace().path.parent / THROUGHPUT_FILE).record(
-                config.encoder, prepared.n_encoded, reporter.times.get("encode", 0.0))
+                run.result.config.encoder, run.prepared.n_encoded, reporter.times.get("encode", 0.0))
         st.session_state.pop(CANCELLED, None)
-        fingerprint = comments.fingerprint()
-        key = config_key(comments, config)
-        ws = loaders.workspace()
-        ws.save_run(key, fingerprint, config.to_dict(), dict(zip(result.user_ids.tolist(),
-                                                                 result.labels.tolist(), strict=True)))
-        carry = ws.carry_over(None, key)
-        elapsed = time.perf_counter() - started
-        status.update(label=f"Segmented {len(result.user_ids):,} users in {elapsed:.1f} s",
+        status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
                       state="complete", expanded=False)
-    run = Run(prepared, result, key, fingerprint, carry, reused, elapsed, dict(reporter.times))
-    st.session_state["run"] = run
-    st.session_state["config"] = config
+    session.set_run(run)
     return run
+
+
+def compute(comments: Comments, config: SegmentConfig) -> Run:
+    """Run the segmentation with live progress and save it; names of the previous run carry over."""
+    return _drawn(lambda progress: service.run_and_save(
+        comments, config, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+    ), "Segmenting the users…")
 
 
 def current(comments: Comments) -> Run | None:
@@ -149,27 +134,37 @@ def with_edits(run: Run) -> Run:
 
 
 def _current(comments: Comments) -> Run | None:
-    run: Run | None = st.session_state.get("run")
-    fingerprint = comments.fingerprint()
-    if run is not None and run.fingerprint == fingerprint:
+    run = session.run()
+    if run is not None and run.fingerprint == comments.fingerprint():
         return run
-    latest = loaders.workspace().latest_run(fingerprint)
-    if latest is None:
+    workspace = loaders.workspace()
+    if workspace.latest_run(comments.fingerprint()) is None:
         return None
-    info = loaders.workspace().run(latest)
-    data = dict(info.config)
-    data["attributes"] = tuple(data.get("attributes") or ())
-    return compute(comments, SegmentConfig(**data), label="Restoring the last run of this data…")
+    return _drawn(lambda progress: service.restore(
+        comments, progress=progress, workspace=workspace, compute=loaders.run_segmentation,
+    ), "Restoring the last run of this data…")
 
 
 def names(run: Run) -> dict[int, SegmentName]:
     """The saved names of the run's segments (read fresh: another session may have renamed one)."""
-    return loaders.workspace().names(run.run_key)
+    return service.names(run.run_key, loaders.workspace())
 
 
 def named_result(run: Run) -> SegmentResult:
     """The run's result with the saved names in place of the suggested ones."""
-    return run.result.with_names({k: v.name for k, v in names(run).items()})
+    return service.named_result(run, loaders.workspace())
+
+
+def assign_upload(run: Run, name: str, data: bytes) -> service.Assignment:
+    """Place the users of an uploaded comments file in the run's segments (columns detected)."""
+    from segmentation.io import ROLES, detect_roles
+
+    digest = loaders.sha256(data)
+    raw = loaders.read_upload(digest, name, data)
+    detected = detect_roles([str(column) for column in raw.columns])
+    roles = tuple(sorted((role, detected.get(role) or "") for role in ROLES))
+    comments = loaders.comments_for(digest, name, roles, raw)
+    return service.assign(comments, run.run_key, workspace=loaders.workspace())
 
 
 def require() -> tuple[Comments, Run]:

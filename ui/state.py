@@ -3,7 +3,8 @@
 Streamlit drops a widget's value from session state when a page without that widget runs. ``kept``
 stores each value under a shadow key as well and puts it back before the widget is drawn again. It also
 binds the widget to a URL query parameter named by its key (Streamlit's ``bind="query-params"``), so a
-browser reload, which starts a new session, reads the settings back from the address.
+browser reload, which starts a new session, reads the settings back from the address. Every other session
+value lives in :mod:`ui.session`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-_SHADOW = "_kept_"
-
+from ui.session import WIDGET_SHADOW as _SHADOW
 
 # The parameter through which each widget takes its own default (``value`` for the others). A widget
 # bound to the URL leaves its parameter out of the address while it holds that default, so the default
@@ -77,11 +77,3 @@ def seed(values: dict[str, Any]) -> None:
         if key not in st.session_state and _SHADOW + key not in st.session_state:
             st.session_state[_SHADOW + key] = value
 
-
-def get(name: str, default: Any = None) -> Any:
-    """A non-widget session value (loaded data, current run...)."""
-    return st.session_state.get(name, default)
-
-
-def put(name: str, value: Any) -> None:
-    st.session_state[name] = value

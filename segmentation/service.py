@@ -1,0 +1,552 @@
+"""Use cases that the app and the command line share: run and save, restore, carry names over, warm up.
+
+A page or a CLI command calls one of these and draws or prints what comes back; neither saves a run, picks
+the run to restore or moves names by itself, so a run made in the terminal shows in the app and the other
+way round.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from segmentation.cache import EmbeddingCache, encode_texts
+from segmentation.encoders import get_encoder
+from segmentation.errors import ConfigError
+from segmentation.io import Comments
+from segmentation.labels import NOISE
+from segmentation.pipeline import (
+    PIPELINE_VERSION,
+    Prepared,
+    SegmentConfig,
+    SegmentResult,
+    StageProgress,
+    cluster_prepared,
+    prepare,
+)
+from segmentation.placement import Placement
+from segmentation.profiles import build_profiles
+from segmentation.workspace import CarryReport, RunInfo, SegmentName, Workspace, run_key
+
+Compute = Callable[[Comments, SegmentConfig, StageProgress | None], tuple[Prepared, SegmentResult, bool]]
+"""``compute(comments, config, progress) -> (prepared, result, reused)``: how a run is computed."""
+
+
+@dataclass
+class Run:
+    """A computed run, saved in the workspace.
+
+    Attributes
+    ----------
+    prepared, result
+        What the pipeline computed (the result keeps the suggested names; ``names`` reads the saved ones).
+    run_key, fingerprint : str
+        The run's key in the workspace and its data's fingerprint.
+    carry : CarryReport
+        The names carried over from an earlier run of the same data.
+    reused : bool
+        Whether embeddings, profiles and the map came from memory.
+    elapsed : float
+        Seconds from the start of the computation to the saved run.
+    stage_times : dict of str to float
+        Seconds per finished stage, as the progress reported them.
+    notes : list of str
+        What the user should know about how this run came to be (a run restored under a newer pipeline).
+    """
+
+    prepared: Prepared
+    result: SegmentResult
+    run_key: str
+    fingerprint: str
+    carry: CarryReport
+    reused: bool
+    elapsed: float
+    stage_times: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def key_of(fingerprint: str, config: SegmentConfig) -> str:
+    """The workspace key of a run: the data, the config and the pipeline version that computes it."""
+    return run_key(fingerprint, {**config.to_dict(), "pipeline_version": PIPELINE_VERSION})
+
+
+def compute_fresh(
+    comments: Comments, config: SegmentConfig, progress: StageProgress | None = None
+) -> tuple[Prepared, SegmentResult, bool]:
+    """Compute a run from scratch (the embedding cache still serves every comment encoded before)."""
+    prepared = prepare(comments, config, progress=progress)
+    return prepared, cluster_prepared(prepared, config, progress=progress), False
+
+
+class _StageClock:
+    """Forwards ``progress(stage, done, total)`` and records how long each stage took."""
+
+    def __init__(self, progress: StageProgress | None) -> None:
+        self.progress = progress
+        self.started: dict[str, float] = {}
+        self.times: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        self.started.setdefault(stage, now)
+        if done >= total and stage not in self.times:
+            self.times[stage] = now - self.started[stage]
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+
+def run_and_save(
+    comments: Comments,
+    config: SegmentConfig,
+    *,
+    progress: StageProgress | None = None,
+    workspace: Workspace | None = None,
+    compute: Compute | None = None,
+    carry_from: str | None = None,
+) -> Run:
+    """Segment the comments, save the run in the workspace and carry names over from an earlier run.
+
+    Parameters
+    ----------
+    comments : Comments
+    config : SegmentConfig
+    progress : callable, optional
+        ``progress(stage, done, total)``.
+    workspace : Workspace, optional
+        The workspace folder's one when None.
+    compute : callable, optional
+        How to compute the run (``Compute``); the app passes one that keeps prepared data in memory.
+        Defaults to :func:`compute_fresh`.
+    carry_from : str, optional
+        The run whose names to carry; None takes the latest other named run of the same data.
+
+    Returns
+    -------
+    Run
+        Saved with its data fingerprint, config, pipeline version, metrics, timings, notes and the full
+        assignments table.
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    compute = compute if compute is not None else compute_fresh
+    started = time.perf_counter()
+    clock = _StageClock(progress)
+    prepared, result, reused = compute(comments, config, clock)
+    fingerprint = comments.fingerprint()
+    key = key_of(fingerprint, config)
+    record = result.run_record()
+    del record["config"]  # stored in its own column
+    record.update(source=comments.source, n_comments=comments.n_comments)
+    workspace.save_run(
+        key,
+        fingerprint,
+        config.to_dict(),
+        dict(zip(result.user_ids.tolist(), result.labels.tolist(), strict=True)),
+        pipeline_version=PIPELINE_VERSION,
+        record=record,
+        table=result.assignments,
+        arrays=_placement_arrays(prepared, result),
+    )
+    carry = workspace.carry_over(carry_from, key)
+    return Run(prepared, result, key, fingerprint, carry, reused, time.perf_counter() - started, clock.times)
+
+
+def restore(
+    comments: Comments,
+    key: str | None = None,
+    *,
+    progress: StageProgress | None = None,
+    workspace: Workspace | None = None,
+    compute: Compute | None = None,
+) -> Run | None:
+    """Bring back a saved run of these comments: the latest one, or the one named by ``key``.
+
+    The run is recomputed from its saved config (the embedding cache serves every comment). A run saved
+    by an older pipeline version is recomputed under the current one, as a new run: its names move only
+    to the new segments that share most of their users (never by segment id alone), and a note says so.
+
+    Parameters
+    ----------
+    comments : Comments
+    key : str, optional
+        A run of these comments; None takes the latest saved one.
+    progress, workspace, compute
+        As for :func:`run_and_save`.
+
+    Returns
+    -------
+    Run or None
+        None when no run of these comments was ever saved (and no key was given).
+
+    Raises
+    ------
+    ConfigError
+        When ``key`` names no saved run, or a run of other data.
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    fingerprint = comments.fingerprint()
+    if key is None:
+        key = workspace.latest_run(fingerprint)
+        if key is None:
+            return None
+    info = saved_run(key, workspace)
+    if info.fingerprint != fingerprint:
+        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    config = SegmentConfig.from_dict(info.config)
+    run = run_and_save(comments, config, progress=progress, workspace=workspace, compute=compute,
+                       carry_from=key)
+    if run.run_key != key:
+        run.notes.append(_recomputed_note(info, run))
+    return run
+
+
+def _placement_arrays(prepared: Prepared, result: SegmentResult) -> dict[str, np.ndarray] | None:
+    if not (result.labels != NOISE).any():
+        return None  # every user is noise: there is no segment to place anyone in
+    return Placement.fit(prepared.profiles.vectors, result.labels).to_arrays()
+
+
+def _recomputed_note(info: RunInfo, run: Run) -> str:
+    carry = run.carry
+    note = (
+        f"Run {info.run_key} was saved by pipeline version {info.pipeline_version} and recomputed with "
+        f"version {PIPELINE_VERSION} as run {run.run_key}: segments may hold other users now, so each saved "
+        f"name moved only to the segment sharing most of its users ({len(carry.carried)} moved"
+    )
+    if carry.dropped:
+        note += f"; {len(carry.dropped)} matched no segment and were not carried"
+    return note + ")."
+
+
+def saved_run(key: str, workspace: Workspace | None = None) -> RunInfo:
+    """A saved run's details; ``ConfigError`` naming the way to list runs when the key is unknown."""
+    workspace = workspace if workspace is not None else Workspace()
+    info = workspace.run(key)
+    if info is None:
+        raise ConfigError(f"no saved run {key!r}; `python -m segmentation runs` lists the saved runs")
+    return info
+
+
+def names(run_key: str, workspace: Workspace | None = None) -> dict[int, SegmentName]:
+    """The saved names of a run's segments, read fresh (another session may have renamed one)."""
+    return (workspace if workspace is not None else Workspace()).names(run_key)
+
+
+def named_result(run: Run, workspace: Workspace | None = None) -> SegmentResult:
+    """The run's result with the saved names in place of the suggested ones."""
+    return run.result.with_names({key: saved.name for key, saved in names(run.run_key, workspace).items()})
+
+
+# Saved runs --------------------------------------------------------------------------------------
+
+RUN_COLUMNS = ("run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named")
+
+
+def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
+    """Every saved run, most recently saved first, one row each with ``RUN_COLUMNS``.
+
+    ``k`` is the number of segments the run found (noise aside), ``stability`` how alike they come back
+    when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
+    workspace kept their record show blanks where it is missing.
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    rows = []
+    for info in workspace.all_runs():
+        metrics, record = info.metrics, info.record
+        rows.append({
+            "run": info.run_key,
+            "saved": info.saved_at[:19].replace("T", " "),
+            "data": record.get("source") or info.fingerprint[:12],
+            "users": record.get("n_users"),
+            "encoder": info.config.get("encoder"),
+            "algorithm": info.config.get("algorithm"),
+            "k": metrics.get("n_segments"),
+            "silhouette": metrics.get("silhouette"),
+            "stability": metrics.get("stability"),
+            "named": info.n_named,
+        })
+    return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A saved run as the workspace keeps it, without recomputing anything."""
+
+    info: RunInfo
+    assignments: pd.DataFrame | None
+    names: dict[int, SegmentName]
+
+    def to_dict(self) -> dict:
+        """What ``python -m segmentation runs show`` prints: config, record, names, segment sizes."""
+        sizes = {}
+        if self.assignments is not None:
+            sizes = {int(k): int(v) for k, v in self.assignments["segment"].value_counts().sort_index().items()}
+        return {
+            "run": self.info.run_key,
+            "fingerprint": self.info.fingerprint,
+            "created_at": self.info.created_at,
+            "saved_at": self.info.saved_at,
+            "pipeline_version": self.info.pipeline_version,
+            "config": self.info.config,
+            **self.info.record,
+            "segments": [
+                {"id": segment, "users": size, "name": self.names[segment].name if segment in self.names else None,
+                 "description": self.names[segment].description if segment in self.names else ""}
+                for segment, size in sizes.items()
+            ],
+        }
+
+
+def load_run(key: str, workspace: Workspace | None = None) -> StoredRun:
+    """Read one saved run: its details, its assignments table and its saved names."""
+    workspace = workspace if workspace is not None else Workspace()
+    info = saved_run(key, workspace)
+    return StoredRun(info, workspace.table(key), workspace.names(key))
+
+
+# New users into saved segments --------------------------------------------------------------------
+
+DRIFT_WARNING_SHARE = 0.2
+
+
+@dataclass
+class Assignment:
+    """New comments placed in the segments of a saved run.
+
+    Attributes
+    ----------
+    run_key : str
+    assignments : DataFrame
+        One row per user of the new comments: ``user_id, segment, segment_name, confidence, distance,
+        far, status, previous_segment, n_comments``. ``status`` is ``new`` (not in the run), ``kept`` or
+        ``moved`` (in the run; the new comments kept or moved them); ``far`` marks a user beyond their
+        segment's 95th-percentile distance.
+    drift : DataFrame
+        Per segment: ``segment, segment_name, new_users, far_users, far_share``.
+    warnings : list of str
+        One plain sentence per segment whose far share passes ``DRIFT_WARNING_SHARE``.
+    """
+
+    run_key: str
+    assignments: pd.DataFrame
+    drift: pd.DataFrame
+    warnings: list[str]
+
+    @property
+    def n_moved(self) -> int:
+        return int((self.assignments["status"] == "moved").sum())
+
+    @property
+    def n_known(self) -> int:
+        return int((self.assignments["status"] != "new").sum())
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``assignments.csv`` and ``drift.json`` into ``out_dir``."""
+        from segmentation.export import assignments_csv
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "assignments.csv", out / "drift.json"]
+        paths[0].write_bytes(assignments_csv(self.assignments))
+        record = {"run": self.run_key, "moved": self.n_moved, "warnings": self.warnings,
+                  "segments": self.drift.to_dict(orient="records")}
+        paths[1].write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+        return paths
+
+
+def assign(
+    comments: Comments,
+    key: str,
+    *,
+    encoder: str | None = None,
+    workspace: Workspace | None = None,
+    cache: EmbeddingCache | None = None,
+    progress: StageProgress | None = None,
+) -> Assignment:
+    """Place the users of new comments in the segments of a saved run.
+
+    Only comments the embedding cache lacks are encoded. Each user's profile is built as the run built
+    its users' profiles and placed in the nearest segment centre (see :mod:`segmentation.placement`).
+    A user already in the run counts as holding their segment's centre with the weight of their earlier
+    comments, so new comments move them only when they outweigh those and point elsewhere.
+
+    Parameters
+    ----------
+    comments : Comments
+        The new comments.
+    key : str
+        A saved run.
+    encoder : str, optional
+        The encoder the caller expects; refused when the run used another.
+    workspace, cache, progress
+        As elsewhere; ``progress`` reports the ``encode`` stage.
+
+    Returns
+    -------
+    Assignment
+
+    Raises
+    ------
+    ConfigError
+        When the run is unknown, was made with another encoder or with one whose vectors depend on the
+        whole file (tfidf), or was saved before runs kept their segment centres.
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    info = saved_run(key, workspace)
+    config = SegmentConfig.from_dict(info.config)
+    if encoder is not None and encoder != config.encoder:
+        raise ConfigError(f"run {key} was made with the {config.encoder} encoder, not {encoder}: "
+                          "its segments cannot take vectors of another encoder")
+    arrays = workspace.arrays(key)
+    if arrays is None:
+        raise ConfigError(f"run {key} was saved before runs kept their segment centres; "
+                          "run `segment` again on its data to place new users in it")
+    placement = Placement.from_arrays(arrays)
+    model = get_encoder(config.encoder)
+    if model.corpus_dependent:
+        raise ConfigError(f"run {key} used the {config.encoder} encoder, whose vectors depend on the whole "
+                          "file: new comments cannot be placed in its segments (use another encoder)")
+    if progress is not None:
+        progress("encode", 0, comments.n_comments)
+    encoded = encode_texts(
+        comments.frame["text"].tolist(), model, cache if cache is not None else EmbeddingCache(),
+        progress=None if progress is None else (lambda done, total: progress("encode", done, total)),
+    )
+    profiles = build_profiles(comments, encoded.embeddings, half_life_days=config.half_life_days,
+                              attributes=config.attributes, attribute_weight=config.attribute_weight)
+    vectors = profiles.vectors
+    labels, confidence, distance = placement.predict(vectors)
+    previous, n_earlier = _earlier(workspace, key, profiles.user_ids)
+    in_run = previous != _ABSENT
+    known = in_run & (previous != NOISE)  # a noise user is placed by their new comments alone
+    if known.any():
+        rows = np.searchsorted(placement.segment_ids, previous[known])
+        weight_new = profiles.n_comments[known][:, None].astype(np.float32)
+        weight_old = n_earlier[known][:, None].astype(np.float32)
+        together = (weight_old * placement.centres[rows] + weight_new * vectors[known]) / (weight_old + weight_new)
+        labels[known], confidence[known], distance[known] = placement.predict(together)
+    names = _segment_names(workspace, key)
+    status = np.where(~in_run, "new", np.where(labels == previous, "kept", "moved"))
+    far = placement.is_far(labels, distance)
+    table = pd.DataFrame({
+        "user_id": profiles.user_ids,
+        "segment": labels,
+        "segment_name": [names.get(int(label), f"Segment {label}") for label in labels],
+        "confidence": np.round(confidence, 4),
+        "distance": np.round(distance, 4),
+        "far": far,
+        "status": status,
+        "previous_segment": pd.Series(previous).where(in_run).astype("Int64"),
+        "n_comments": profiles.n_comments,
+    })
+    drift = _drift(table)
+    warnings = [
+        f"Segment {row.segment} ({row.segment_name}): {row.far_share:.0%} of its {row.new_users} new users lie "
+        "farther from it than 95% of its members did; it may be drifting, or they may form a new segment."
+        for row in drift.itertuples()
+        if row.far_share > DRIFT_WARNING_SHARE
+    ]
+    return Assignment(key, table, drift, warnings)
+
+
+# A user who is not in the run; NOISE marks one who is, as noise (placed by their new comments alone).
+_ABSENT = -2
+
+
+def _earlier(workspace: Workspace, key: str, user_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's segment in the run (``_ABSENT`` when not in it) and their comments counted then."""
+    table = workspace.table(key)
+    if table is None:
+        saved = workspace.assignments(key)
+        table = pd.DataFrame({"user_id": list(saved), "segment": list(saved.values()), "n_comments": 1})
+    by_user = table.set_index(table["user_id"].astype(str))
+    found = pd.Index(by_user.index).get_indexer(user_ids.astype(str))
+    present = found >= 0
+    previous = np.full(len(user_ids), _ABSENT, dtype=int)
+    counts = np.zeros(len(user_ids), dtype=int)
+    previous[present] = by_user["segment"].to_numpy()[found[present]]
+    counts[present] = by_user["n_comments"].to_numpy()[found[present]]
+    return previous, counts
+
+
+def _segment_names(workspace: Workspace, key: str) -> dict[int, str]:
+    """Saved names where there are, else the names the run suggested."""
+    table = workspace.table(key)
+    names: dict[int, str] = {}
+    if table is not None and "segment_name" in table.columns:
+        names = dict(zip(table["segment"].astype(int), table["segment_name"].astype(str), strict=True))
+    names.update({segment: saved.name for segment, saved in workspace.names(key).items()})
+    return names
+
+
+def _drift(table: pd.DataFrame) -> pd.DataFrame:
+    new = table[table["status"] == "new"]
+    grouped = new.groupby(["segment", "segment_name"], sort=True)["far"]
+    drift = grouped.agg(new_users="size", far_users="sum").reset_index()
+    drift["far_users"] = drift["far_users"].astype(int)
+    drift["far_share"] = (drift["far_users"] / drift["new_users"]).round(4)
+    return drift
+
+
+def seed_demo_embeddings(cache: EmbeddingCache | None = None) -> int:
+    """Put the bundled demo vectors into the embedding cache where they are missing.
+
+    Parameters
+    ----------
+    cache : EmbeddingCache, optional
+        The workspace's cache when None.
+
+    Returns
+    -------
+    int
+        How many vectors were added (0 when they were all there, or the file is absent or stale).
+    """
+    from segmentation.demo import DEMO_EMBEDDINGS_PATH, DEMO_ENCODER, demo_texts
+
+    if not DEMO_EMBEDDINGS_PATH.exists():
+        return 0
+    cache = cache if cache is not None else EmbeddingCache()
+    texts = demo_texts()
+    vectors = np.load(DEMO_EMBEDDINGS_PATH, allow_pickle=False).astype(np.float32)
+    if len(vectors) != len(texts):  # the demo was regenerated without its vectors: encode as usual
+        return 0
+    found = cache.get_many(DEMO_ENCODER, texts)
+    missing = [i for i in range(len(texts)) if i not in found]
+    if missing:
+        chosen = vectors[missing]
+        chosen /= np.maximum(np.linalg.norm(chosen, axis=1, keepdims=True), 1e-12)
+        cache.put_many(DEMO_ENCODER, [texts[i] for i in missing], chosen)
+    return len(missing)
+
+
+def warm_up() -> None:
+    """Make the first run on the demo fast: its vectors into the embedding cache, UMAP's code compiled."""
+    from segmentation.projection import warm_up as compile_umap
+
+    seed_demo_embeddings()
+    compile_umap()
+
+
+__all__ = [
+    "Assignment",
+    "Compute",
+    "Run",
+    "StoredRun",
+    "assign",
+    "load_run",
+    "runs_table",
+    "compute_fresh",
+    "key_of",
+    "named_result",
+    "names",
+    "restore",
+    "run_and_save",
+    "saved_run",
+    "seed_demo_embeddings",
+    "warm_up",
+]
