@@ -117,10 +117,16 @@ def named_result(run: Run) -> SegmentResult:
     return run.result.with_names({k: v.name for k, v in names(run).items()})
 
 
-def require() -> tuple[Comments, Run]:
-    """The session's data and its current run; otherwise say what to do and stop the page."""
-    from ui import data
+def require(allow_folder: bool = False) -> tuple[Comments | None, Run]:
+    """The session's data and its current run; otherwise say what to do and stop the page.
+
+    With ``allow_folder`` a run folder opened on the Data page comes first (its comments are not loaded).
+    """
+    from ui import data, run_folder
     from ui.text import show_error
+
+    if allow_folder and run_folder.opened() is not None:
+        return None, run_folder.opened()[1]
 
     try:
         comments = data.comments()
