@@ -54,10 +54,11 @@ from segmentation.demo import generate_demo  # noqa: E402
 from segmentation.describe import describe_segments  # noqa: E402
 from segmentation.encoders import get_encoder  # noqa: E402
 from segmentation.io import load_comments  # noqa: E402
-from segmentation.metrics import k_sweep, quality, silhouette_values  # noqa: E402
+from segmentation.metrics import quality, silhouette_values  # noqa: E402
 from segmentation.pipeline import Prepared, SegmentConfig, cluster_prepared, prepare  # noqa: E402
 from segmentation.profiles import build_profiles  # noqa: E402
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, warm_up  # noqa: E402
+from segmentation.selection import k_sweep  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_ENCODERS = ("minilm", "multilingual")  # too slow to encode everything: a sample, extrapolated

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from segmentation.clustering import CLUSTERERS, NOISE_POLICIES
+from segmentation.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, estimate_seconds
 from segmentation.errors import SegmentationError
-from segmentation.metrics import best_k
 from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
 from segmentation.views import (
     dendrogram_lines,
@@ -22,12 +21,8 @@ from ui.text import labelled, show_error
 
 route.through_app()
 
-ALGORITHMS = {
-    "kmeans": "K-means",
-    "agglomerative": "Agglomerative (hierarchical)",
-    "bisecting": "Bisecting k-means",
-    "hdbscan": "HDBSCAN (finds the number of segments)",
-}
+ALGORITHM_ORDER = ("kmeans", "agglomerative", "bisecting", "hdbscan")
+SELECTION_LABELS = {"eom": "Most persistent clusters (fewer, larger)", "leaf": "Finest clusters (more, smaller)"}
 NOISE_LABELS = {"keep": "Keep noise users apart (segment -1)", "nearest": "Give each to its nearest segment"}
 # Above this estimated encoding time, suggest the fast static encoder.
 SUGGEST_FAST_AFTER_S = 120
@@ -65,35 +60,45 @@ with encoder_box:
         spec = f"{encoder}:{argument.strip()}" if argument.strip() else encoder
 with algorithm_box:
     algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default="kmeans",
-                           options=[a for a in ALGORITHMS if a in CLUSTERERS], format_func=ALGORITHMS.get)
+                           options=[a for a in ALGORITHM_ORDER if a in CLUSTERERS],
+                           format_func=lambda name: CLUSTERERS[name].label)
+clusterer = CLUSTERERS[algorithm]
 max_k = max(2, min(20, comments.n_users))
 k: int | str = "auto"
-linkage, min_cluster_size, noise = "ward", 10, "keep"
+linkage, min_cluster_size, noise, selection = "ward", 10, "keep", "eom"
 size_box, option_box = st.columns(2)
-if algorithm != "hdbscan":
+if not clusterer.chooses_k:
     with size_box:
         if max_k == 2:  # a slider cannot span 2..2
             st.caption("Two users: two segments.")
             auto, chosen_k = False, 2
         else:
-            auto = state.kept(st.checkbox, "Choose k by the best silhouette", key="seg_auto_k", default=True)
+            auto = state.kept(st.checkbox, "Choose k automatically", key="seg_auto_k", default=True,
+                              help="Takes the number of segments that comes back most reliably when the users "
+                                   "are resampled, and among those the best separated.")
             chosen_k = state.kept(st.slider, "Number of segments (k)", key="seg_k", default=min(6, max_k),
                                   valid=lambda v: isinstance(v, int) and 2 <= v <= max_k,
                                   min_value=2, max_value=max_k, disabled=auto)
     k = "auto" if auto else chosen_k
-    if algorithm == "agglomerative":
+    if "linkage" in clusterer.settings:
         with option_box:
             linkage = state.kept(st.selectbox, "Linkage", key="seg_linkage", default="ward", options=LINKAGES)
 else:
     with size_box:
-        min_cluster_size = state.kept(
+        auto_size = state.kept(st.checkbox, "Choose the minimum cluster size automatically", key="seg_auto_mcs",
+                               default=False, help="Takes the size whose segments score best on density-based "
+                                                   "validity (DBCV).")
+        chosen_size = state.kept(
             st.number_input, "Minimum cluster size", key="seg_mcs", default=10,
             valid=lambda v: isinstance(v, int) and 2 <= v <= max(2, comments.n_users),
-            min_value=2, max_value=max(2, comments.n_users), step=1,
+            min_value=2, max_value=max(2, comments.n_users), step=1, disabled=auto_size,
         )
+        min_cluster_size = "auto" if auto_size else int(chosen_size)
     with option_box:
         noise = state.kept(st.radio, "Noise users", key="seg_noise", default="keep",
                            options=list(NOISE_POLICIES), format_func=NOISE_LABELS.get)
+        selection = state.kept(st.radio, "Segments to keep", key="seg_selection", default="eom",
+                               options=list(CLUSTER_SELECTIONS), format_func=SELECTION_LABELS.get)
 with st.expander("Advanced: seed, recency, user attributes"):
     seed = state.kept(st.number_input, "Random seed", key="seg_seed", default=0, min_value=0, step=1)
     half_life = 0.0
@@ -108,8 +113,9 @@ with st.expander("Advanced: seed, recency, user attributes"):
 
 try:
     config = SegmentConfig(
-        encoder=spec, algorithm=algorithm, k=k, linkage=linkage, min_cluster_size=int(min_cluster_size),
-        noise=noise, half_life_days=float(half_life) or None, attributes=tuple(attributes), seed=int(seed),
+        encoder=spec, algorithm=algorithm, k=k, linkage=linkage, min_cluster_size=min_cluster_size,
+        cluster_selection=selection, noise=noise,
+        half_life_days=float(half_life) or None, attributes=tuple(attributes), seed=int(seed),
     )
 except SegmentationError as error:
     show_error(error)
@@ -156,12 +162,18 @@ if run.result.config != config:
     st.caption("Showing the last run; press Run to apply the changed settings.")
 
 st.subheader("Quality")
-cards = st.columns(5)
+if result.choice is not None:
+    st.info(result.choice.reason + ".", icon=":material/tune:")
+for warning in result.warnings:
+    st.warning(warning, icon=":material/warning:")
+cards = st.columns(6)
 cards[0].metric("Silhouette", f"{metrics['silhouette']:.3f}", help="-1 to 1; higher means tighter segments")
 cards[1].metric("CH score", f"{metrics['calinski_harabasz']:,.0f}", help="Calinski–Harabasz; higher is better")
 cards[2].metric("Davies–Bouldin", f"{metrics['davies_bouldin']:.3f}", help="Lower is better")
 cards[3].metric("Segments", f"{int(metrics['n_segments'])}")
 cards[4].metric("Noise share", f"{metrics['n_noise'] / max(len(result.user_ids), 1):.0%}")
+cards[5].metric("Stability", f"{metrics['stability']:.2f}",
+                help="0 to 1: how alike the segments come back when the users are resampled (mean ARI)")
 timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
 st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
            + (f": {timing}" if timing else ""))
@@ -187,15 +199,17 @@ with left:
 with right:
     st.plotly_chart(charts.segment_sizes(size_frame(result.segments, labels), colours), key="sizes")
 
-table = result.sweep
-if table is None:
-    table = loaders.sweep_for(run.fingerprint, run.result.config, run.prepared)
+shown = run.result.config
+table = loaders.sweep_for(run.fingerprint, shown, run.prepared, max_k)
 if table.empty:
     st.caption("Too few users to compare numbers of segments: no k-sweep.")
 else:
-    x = "k" if "k" in table.columns else "min_cluster_size"
-    best = best_k(table) if x == "k" else None
-    st.plotly_chart(charts.sweep_chart(sweep_long(table, x), best, x), key="sweep")
+    x = CLUSTERERS[shown.algorithm].sweep_param
+    current = int(metrics["n_segments"]) if x == "k" else result.config.min_cluster_size
+    if x != "k" and result.choice is not None:
+        current = result.choice.k
+    chosen = result.choice.k if result.choice is not None else None
+    st.plotly_chart(charts.sweep_chart(sweep_long(table, x), chosen=chosen, current=current, x=x), key="sweep")
 if result.tree is not None:
     st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree)), key="dendrogram")
 st.page_link("pages/segments.py", label="Next: name the segments", icon=":material/arrow_forward:")

@@ -2,14 +2,19 @@
 
 Every clusterer stores its parameters in ``__init__``, does the work in ``fit(X)`` (which returns ``self``)
 and leaves ``labels_`` (int, ``-1`` = noise, segments numbered ``0..k-1`` by descending size),
-``notes_`` (plain sentences saying what was done) and ``centers_`` (segment means in the clustering space).
+``notes_`` (plain sentences saying what was done) and ``centers_`` (segment means in the clustering space);
+``predict(X)`` places new points in the fitted segments.
+
+What differs between algorithms is declared on the class (:class:`Clusterer`'s class attributes), so the
+pipeline, the sweeps and the pages ask the class instead of comparing algorithm names.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from scipy import sparse
@@ -18,43 +23,107 @@ from threadpoolctl import threadpool_limits
 
 from segmentation.errors import ConfigError
 
-CLUSTERERS: dict[str, type] = {}
 NOISE_POLICIES = ("keep", "nearest")
 LINKAGES = ("ward", "average", "complete")
+CLUSTER_SELECTIONS = ("eom", "leaf")
 
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator that adds a clusterer to :data:`CLUSTERERS` under ``name``."""
+class Clusterer(Protocol):
+    """What every registered clusterer is: its capabilities as class attributes, then fit and predict.
 
-    def add(cls: type) -> type:
-        CLUSTERERS[name] = cls
-        return cls
+    Attributes
+    ----------
+    name : str
+        Registry key, used in configs, the CLI and saved runs.
+    label : str
+        What the app calls it.
+    chooses_k : bool
+        True when the algorithm finds the number of segments itself (no ``k`` parameter).
+    keeps_tree : bool
+        True when a fit keeps a tree that :meth:`cut` re-cuts at any k without refitting.
+    default_space : str
+        Clustering space used when the reduction is ``"auto"`` (see ``projection.METHODS``).
+    sweep_param : str
+        The parameter a sweep varies: ``"k"`` or ``"min_cluster_size"``.
+    settings : tuple of str
+        The run settings (``SegmentConfig`` fields) the class takes; ``make_clusterer`` refuses others.
+    quick : dict
+        Parameters for the many fits of a sweep or a stability check (e.g. fewer k-means initialisations).
+    """
 
-    return add
+    name: ClassVar[str]
+    label: ClassVar[str]
+    chooses_k: ClassVar[bool]
+    keeps_tree: ClassVar[bool]
+    default_space: ClassVar[str]
+    sweep_param: ClassVar[str]
+    settings: ClassVar[tuple[str, ...]]
+    quick: ClassVar[dict[str, Any]]
+    labels_: np.ndarray
+    centers_: np.ndarray
+    notes_: list[str]
+
+    def fit(self, X: np.ndarray) -> Clusterer: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+    def segment_distances(self, X: np.ndarray) -> np.ndarray: ...
 
 
-def make_clusterer(algorithm: str, **params: Any) -> Any:
-    """Build the registered clusterer ``algorithm`` from the parameters it accepts.
+CLUSTERERS: dict[str, type[Clusterer]] = {}
+
+
+def register(cls: type[Clusterer]) -> type[Clusterer]:
+    """Class decorator that adds a clusterer to :data:`CLUSTERERS` under its ``name``."""
+    CLUSTERERS[cls.name] = cls
+    return cls
+
+
+def clusterer_class(algorithm: str) -> type[Clusterer]:
+    """The registered class ``algorithm``, or a :class:`ConfigError` listing the known ones."""
+    if algorithm not in CLUSTERERS:
+        known = ", ".join(sorted(CLUSTERERS))
+        raise ConfigError(f"unknown clustering algorithm {algorithm!r}; choose one of: {known}")
+    return CLUSTERERS[algorithm]
+
+
+def make_clusterer(algorithm: str, **params: Any) -> Clusterer:
+    """Build the registered clusterer ``algorithm``.
 
     Parameters
     ----------
     algorithm : str
         A key of :data:`CLUSTERERS`.
     **params
-        Any mix of parameters (``k``, ``linkage``, ``min_cluster_size``, ``noise``, ``seed`` ...); those the
-        class does not take are ignored, so one config can feed every algorithm.
+        Parameters of the class's ``__init__``.
 
     Raises
     ------
     ConfigError
-        If ``algorithm`` is not registered.
+        If ``algorithm`` is not registered, or a parameter is one the class does not take (a silently
+        dropped parameter would run another segmentation than the one asked for).
     """
-    if algorithm not in CLUSTERERS:
-        known = ", ".join(sorted(CLUSTERERS))
-        raise ConfigError(f"unknown clustering algorithm {algorithm!r}; choose one of: {known}")
-    cls = CLUSTERERS[algorithm]
-    accepted = inspect.signature(cls.__init__).parameters
-    return cls(**{name: value for name, value in params.items() if name in accepted})
+    cls = clusterer_class(algorithm)
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise ConfigError(
+            f"{algorithm} does not take {', '.join(unknown)}; its parameters are {', '.join(sorted(accepted))}"
+        )
+    return cls(**params)
+
+
+def from_settings(algorithm: str, settings: Mapping[str, Any], *, quick: bool = False, **params: Any) -> Clusterer:
+    """Build ``algorithm`` from a run's settings (only those the class declares) and explicit ``params``.
+
+    ``quick=True`` adds the class's ``quick`` parameters, for the many fits of a sweep, which only rank
+    choices against each other.
+    """
+    cls = clusterer_class(algorithm)
+    chosen = {name: settings[name] for name in cls.settings if name in settings}
+    if quick:
+        chosen.update(cls.quick)
+    return make_clusterer(algorithm, **{**chosen, **params})
 
 
 def check_k(k: Any, n_points: int) -> int:
@@ -113,14 +182,51 @@ def _as_points(X: Any) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(X, dtype=np.float64))
 
 
+def _squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, shape ``(n_points, n_centers)``, without an (n, k, d) intermediate."""
+    X = _as_points(X)
+    squared = (X**2).sum(axis=1)[:, None] + (centers**2).sum(axis=1)[None, :] - 2 * X @ centers.T
+    return np.maximum(squared, 0.0)
+
+
+def _distinct_rows(X: np.ndarray) -> int:
+    """How many different points ``X`` holds (identical profiles cannot be told apart by any k)."""
+    return len(np.unique(X, axis=0))
+
+
+def _fewer_distinct_than_k(X: np.ndarray, k: int) -> tuple[int, list[str]]:
+    """The k that can be delivered on ``X`` and a note saying why it is below the k asked for."""
+    distinct = _distinct_rows(X)
+    if distinct >= k:
+        return k, []
+    return max(distinct, 1), [
+        f"only {distinct} distinct user profile{'s' if distinct != 1 else ''} among {len(X):,} users, so "
+        f"{max(distinct, 1)} segment{'s' if distinct != 1 else ''} instead of the k={k} asked for"
+    ]
+
+
+class _CentroidPredict:
+    """``predict`` by the nearest segment mean, shared by the k-means-like clusterers."""
+
+    centers_: np.ndarray
+
+    def segment_distances(self, X: np.ndarray) -> np.ndarray:
+        """Euclidean distance of each point to each segment's mean, shape ``(n_points, n_segments)``."""
+        return np.sqrt(_squared_distances(X, self.centers_))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The segment of each new point in ``X`` (same space as ``fit``): the nearest segment mean."""
+        return self.segment_distances(X).argmin(axis=1).astype(np.int64)
+
+
 def _single(X: np.ndarray) -> np.ndarray:
     """``X`` in float32 for scikit-learn's k-means: about 3x faster than float64 at 10,000 × 50, and the
     profiles and PCA spaces it clusters are float32 to begin with."""
     return X.astype(np.float32)
 
 
-@register("kmeans")
-class KMeansClusterer:
+@register
+class KMeansClusterer(_CentroidPredict):
     """k-means with several initialisations (scikit-learn ``KMeans``).
 
     Parameters
@@ -134,6 +240,16 @@ class KMeansClusterer:
         real user profiles swung from 0.91 to 0.64 NMI across seeds.
     """
 
+    name = "kmeans"
+    label = "K-means"
+    chooses_k = False
+    keeps_tree = False
+    default_space = "pca"
+    sweep_param = "k"
+    settings = ("k", "seed")
+    # 3 initialisations per fit in a sweep: 10 per k made k = 2..15 at 10k users take over 10 s.
+    quick: ClassVar[dict[str, Any]] = {"n_init": 3}
+
     def __init__(self, k: int = 8, seed: int = 0, n_init: int = 10) -> None:
         self.k = k
         self.seed = seed
@@ -143,18 +259,18 @@ class KMeansClusterer:
         from sklearn.cluster import KMeans
 
         X = _as_points(X)
-        k = check_k(self.k, len(X))
+        k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
         with _one_openmp_thread():
             model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(_single(X))
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
         self.inertia_ = float(model.inertia_)
-        self.notes_ = [f"k-means with k={k}, best of {self.n_init} initialisations (seed {self.seed})"]
+        self.notes_.append(f"k-means with k={k}, best of {self.n_init} initialisations (seed {self.seed})")
         return self
 
 
-@register("bisecting")
-class BisectingClusterer:
+@register
+class BisectingClusterer(_CentroidPredict):
     """Top-down k-means: split the segment with the largest inertia in two until there are ``k``.
 
     Parameters
@@ -167,6 +283,15 @@ class BisectingClusterer:
         Initialisations tried at each bisection.
     """
 
+    name = "bisecting"
+    label = "Bisecting k-means"
+    chooses_k = False
+    keeps_tree = False
+    default_space = "pca"
+    sweep_param = "k"
+    settings = ("k", "seed")
+    quick: ClassVar[dict[str, Any]] = {"n_init": 1}
+
     def __init__(self, k: int = 8, seed: int = 0, n_init: int = 3) -> None:
         self.k = k
         self.seed = seed
@@ -176,18 +301,18 @@ class BisectingClusterer:
         from sklearn.cluster import BisectingKMeans
 
         X = _as_points(X)
-        k = check_k(self.k, len(X))
+        k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
         with _one_openmp_thread():
             model = BisectingKMeans(
                 n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
             ).fit(_single(X))
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
-        self.notes_ = [f"bisecting k-means down to k={k}, splitting the segment with the largest inertia"]
+        self.notes_.append(f"bisecting k-means down to k={k}, splitting the segment with the largest inertia")
         return self
 
 
-@register("agglomerative")
+@register
 class AgglomerativeClusterer:
     """Bottom-up merging (Ward, average or complete linkage, Euclidean) whose tree is cut at ``k``.
 
@@ -217,6 +342,15 @@ class AgglomerativeClusterer:
         Leaf of the tree each point belongs to on the micro-cluster path; ``None`` on the exact path.
     """
 
+    name = "agglomerative"
+    label = "Agglomerative (hierarchical)"
+    chooses_k = False
+    keeps_tree = True
+    default_space = "pca"
+    sweep_param = "k"
+    settings = ("k", "linkage", "seed")
+    quick: ClassVar[dict[str, Any]] = {}
+
     def __init__(
         self,
         k: int = 8,
@@ -235,24 +369,66 @@ class AgglomerativeClusterer:
         if self.linkage not in LINKAGES:
             raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of: {', '.join(LINKAGES)}")
         X = _as_points(X)
-        k = check_k(self.k, len(X))
+        check_k(self.k, len(X))
         self._X = X
         if len(X) <= self.exact_limit:
             self.tree_ = hierarchy.linkage(X, method=self.linkage, metric="euclidean")
             self.micro_labels_ = None
-            self.notes_ = [f"{self.linkage} linkage over all {len(X):,} users"]
+            # On the exact path every point is a leaf of its own.
+            self._leaves, self._leaf_sizes = X, np.ones(len(X))
+            self._path_notes = [f"{self.linkage} linkage over all {len(X):,} users"]
         else:
             centroids, sizes, self.micro_labels_ = _micro_clusters(X, self.n_micro, self.seed)
+            self._leaves, self._leaf_sizes = centroids, sizes.astype(np.float64)
             self.tree_ = weighted_linkage(centroids, sizes, self.linkage)
             weighting = "" if self.linkage == "complete" else ", weighted by their sizes"
-            self.notes_ = [
+            self._path_notes = [
                 f"{self.linkage} linkage on {len(centroids):,} k-means micro-clusters{weighting}, because "
                 f"{len(X):,} users exceed the exact limit of {self.exact_limit:,}; each user takes the "
                 "segment of its micro-cluster"
             ]
-        self.labels_ = self.cut(k)
-        self.centers_ = segment_centers(X, self.labels_)
+        self._set_cut(self.k)
         return self
+
+    def at(self, k: int) -> AgglomerativeClusterer:
+        """A copy of this fitted clusterer cut at ``k`` segments (``labels_``, ``centers_``, ``predict``), no refit."""
+        cut = copy.copy(self)
+        cut.k = k
+        cut._set_cut(k)
+        return cut
+
+    def _set_cut(self, k: int) -> None:
+        k, notes = _fewer_distinct_than_k(self._X, check_k(k, len(self._X)))
+        self.labels_ = self.cut(k)
+        self.centers_ = segment_centers(self._X, self.labels_)
+        self.notes_ = notes + self._path_notes
+
+    def segment_distances(self, X: np.ndarray) -> np.ndarray:
+        """The linkage's merge cost of each new point with each segment, shape ``(n_points, n_segments)``.
+
+        Ward: the rise in the within-segment sum of squares, ``sqrt(n/(n+1)) * ||x - mean||``; average: the
+        mean distance to the segment's leaves (points, or micro-clusters weighted by size); complete: the
+        largest distance to them. A new point thus joins the segment it would have been merged into.
+        """
+        leaf_segment = self.labels_ if self.micro_labels_ is None else _leaf_segments(self.micro_labels_, self.labels_)
+        k = int(self.labels_.max()) + 1
+        if self.linkage == "ward":
+            sizes = np.bincount(self.labels_, minlength=k).astype(np.float64)
+            return np.sqrt(_squared_distances(X, self.centers_) * (sizes / (sizes + 1))[None, :])
+        distances = np.sqrt(_squared_distances(X, self._leaves))
+        out = np.empty((len(distances), k))
+        for segment in range(k):
+            members = leaf_segment == segment
+            if self.linkage == "average":
+                weights = self._leaf_sizes[members]
+                out[:, segment] = distances[:, members] @ weights / weights.sum()
+            else:
+                out[:, segment] = distances[:, members].max(axis=1)
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The segment each new point in ``X`` would have been merged into (see :meth:`segment_distances`)."""
+        return self.segment_distances(X).argmin(axis=1).astype(np.int64)
 
     def cut(self, k: int) -> np.ndarray:
         """Labels per point for ``k`` segments, from the tree built by :meth:`fit` (no refit)."""
@@ -268,7 +444,7 @@ class AgglomerativeClusterer:
         return relabel_by_size(labels)
 
 
-@register("hdbscan")
+@register
 class HDBSCANClusterer:
     """Density-based segments (the ``hdbscan`` package): the number of segments is found, not chosen.
 
@@ -277,7 +453,8 @@ class HDBSCANClusterer:
     min_cluster_size : int
         Smallest group that counts as a segment.
     min_samples : int or None
-        How conservative the density estimate is; ``None`` means ``min_cluster_size``.
+        How conservative the density estimate is; ``None`` means ``min_cluster_size``. Smaller values
+        leave fewer users as noise.
     noise : {"keep", "nearest"}
         ``"keep"`` leaves noise users at ``-1``; ``"nearest"`` gives each one the segment whose centroid is
         closest (in ``metric``). When no segment is found every user stays ``-1`` whatever the policy, and
@@ -285,7 +462,25 @@ class HDBSCANClusterer:
     metric : {"euclidean", "cosine"}
         Distance in the clustering space; cosine runs as Euclidean on L2-normalised rows, which orders
         neighbours the same way and keeps hdbscan's fast tree algorithms.
+    cluster_selection : {"eom", "leaf"}
+        hdbscan's ``cluster_selection_method``: ``"eom"`` keeps the most persistent clusters and can leave
+        one huge segment; ``"leaf"`` takes the finest ones (more, smaller, more homogeneous segments).
+
+    Attributes
+    ----------
+    validity_ : float
+        hdbscan's density-based cluster validity (DBCV, ``relative_validity_``) of the clusters found,
+        NaN when there are fewer than two; it scores density clusters where the silhouette cannot.
     """
+
+    name = "hdbscan"
+    label = "HDBSCAN (finds the number of segments)"
+    chooses_k = True
+    keeps_tree = False
+    default_space = "umap"
+    sweep_param = "min_cluster_size"
+    settings = ("min_cluster_size", "min_samples", "noise", "cluster_selection")
+    quick: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -293,11 +488,13 @@ class HDBSCANClusterer:
         min_samples: int | None = None,
         noise: str = "keep",
         metric: str = "euclidean",
+        cluster_selection: str = "eom",
     ) -> None:
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.noise = noise
         self.metric = metric
+        self.cluster_selection = cluster_selection
 
     def fit(self, X: np.ndarray) -> HDBSCANClusterer:
         if self.noise not in NOISE_POLICIES:
@@ -305,23 +502,35 @@ class HDBSCANClusterer:
             raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of: {known}")
         if self.metric not in ("euclidean", "cosine"):
             raise ConfigError(f"unknown metric {self.metric!r} for hdbscan; choose euclidean or cosine")
+        if self.cluster_selection not in CLUSTER_SELECTIONS:
+            raise ConfigError(
+                f"unknown cluster selection {self.cluster_selection!r}; choose one of: {', '.join(CLUSTER_SELECTIONS)}"
+            )
         if int(self.min_cluster_size) < 2:
             raise ConfigError(f"min_cluster_size={self.min_cluster_size} is too small; choose 2 or more")
-        X = _as_points(X)
-        if self.metric == "cosine":
-            X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        X = self._points(X)
         n = len(X)
         self.notes_ = []
+        self._model = None
+        self.validity_ = float("nan")
         if n <= int(self.min_cluster_size):
             raw = np.full(n, -1, dtype=np.int64)
         else:
             import hdbscan
 
             min_samples = None if self.min_samples is None else min(int(self.min_samples), n - 1)
-            raw = hdbscan.HDBSCAN(
-                min_cluster_size=int(self.min_cluster_size), min_samples=min_samples, metric="euclidean"
-            ).fit_predict(X)
+            self._model = hdbscan.HDBSCAN(
+                min_cluster_size=int(self.min_cluster_size),
+                min_samples=min_samples,
+                metric="euclidean",
+                cluster_selection_method=self.cluster_selection,
+                prediction_data=True,
+                gen_min_span_tree=True,
+            ).fit(X)
+            raw = self._model.labels_
         labels = relabel_by_size(raw)
+        # hdbscan's own cluster ids → ours (ours are renumbered by size), for approximate_predict.
+        self._renumber = {int(r): int(o) for r, o in zip(raw, labels, strict=True) if r >= 0}
         n_segments = int(labels.max()) + 1
         n_noise = int((labels < 0).sum())
         self.n_noise_ = n_noise
@@ -335,17 +544,48 @@ class HDBSCANClusterer:
                 f"hdbscan found {n_segments} segments and left {n_noise:,} of {n:,} users "
                 f"({n_noise / n:.1%}) as noise"
             )
+        if n_segments >= 2 and self._model is not None:
+            self.validity_ = float(self._model.relative_validity_)
         self.centers_ = segment_centers(X, labels)
         if self.noise == "nearest" and n_segments and n_noise:
             noisy = labels < 0
-            centers = self.centers_
-            # ||x - c||² up to the per-row constant ||x||², without an (n, k, d) intermediate.
-            distances = (centers**2).sum(axis=1)[None, :] - 2 * X[noisy] @ centers.T
-            labels[noisy] = distances.argmin(axis=1)
+            labels[noisy] = _squared_distances(X[noisy], self.centers_).argmin(axis=1)
             self.notes_.append(f"{n_noise:,} noise users were given the segment with the nearest centroid")
             self.centers_ = segment_centers(X, labels)
         self.labels_ = labels
         return self
+
+    def _points(self, X: np.ndarray) -> np.ndarray:
+        X = _as_points(X)
+        if self.metric == "cosine":
+            X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        return X
+
+    def segment_distances(self, X: np.ndarray) -> np.ndarray:
+        """Euclidean distance of each point to each segment's mean, shape ``(n_points, n_segments)``."""
+        return np.sqrt(_squared_distances(self._points(X), self.centers_))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Segments of new points by hdbscan's ``approximate_predict``: a point outside every dense region
+        is noise (``-1``), or, with ``noise="nearest"``, takes the segment with the nearest centroid."""
+        X = self._points(X)
+        labels = np.full(len(X), -1, dtype=np.int64)
+        if self._model is not None and self._renumber:
+            import hdbscan
+
+            raw, _ = hdbscan.approximate_predict(self._model, X)
+            labels = np.array([self._renumber.get(int(r), -1) for r in raw], dtype=np.int64)
+        if self.noise == "nearest" and len(self.centers_):
+            noisy = labels < 0
+            labels[noisy] = _squared_distances(X[noisy], self.centers_).argmin(axis=1)
+        return labels
+
+
+def _leaf_segments(micro_labels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The segment of each micro-cluster (all its points share it)."""
+    out = np.empty(int(micro_labels.max()) + 1, dtype=np.int64)
+    out[micro_labels] = labels
+    return out
 
 
 def _micro_clusters(X: np.ndarray, n_micro: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,14 +20,36 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
-from segmentation.clustering import CLUSTERERS, LINKAGES, NOISE_POLICIES, AgglomerativeClusterer, make_clusterer
+from segmentation.clustering import (
+    CLUSTER_SELECTIONS,
+    CLUSTERERS,
+    LINKAGES,
+    NOISE_POLICIES,
+    AgglomerativeClusterer,
+    Clusterer,
+    clusterer_class,
+    from_settings,
+)
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
 from segmentation.io import Comments
-from segmentation.metrics import best_k, k_sweep, min_cluster_size_sweep, quality, silhouette_values
+from segmentation.metrics import quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
+from segmentation.selection import (
+    K_MAX,
+    K_MIN,
+    KChoice,
+    choose_k,
+    choose_min_cluster_size,
+    k_sweep,
+    mean_pairwise_ari,
+    min_cluster_size_sweep,
+    resample_placements,
+    segment_stability,
+    structure_warnings,
+)
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -55,14 +77,18 @@ class SegmentConfig:
         or ``openai:X``.
     algorithm : {"kmeans", "agglomerative", "bisecting", "hdbscan"}
     k : int or "auto"
-        Number of segments; ``"auto"`` picks the k with the best silhouette in ``2..k_max``.
-        Ignored by HDBSCAN, which finds its own number.
-    k_max : int
-        Upper end of the k-sweep used by ``k="auto"``.
+        Number of segments; ``"auto"`` picks the most reproducible k in ``k_min..k_max`` (see
+        :func:`segmentation.selection.choose_k`). Ignored by algorithms that find their own number.
+    k_min, k_max : int
+        Range ``k="auto"`` chooses in (the sweep also scores k=2, taken only for a clear two-group split).
     linkage : {"ward", "average", "complete"}
         Agglomerative linkage.
-    min_cluster_size : int
-        HDBSCAN's smallest segment.
+    min_cluster_size : int or "auto"
+        HDBSCAN's smallest segment; ``"auto"`` picks it by density-based validity over a sweep.
+    min_samples : int or None
+        HDBSCAN's density smoothing; ``None`` means ``min_cluster_size``. Smaller leaves fewer users as noise.
+    cluster_selection : {"eom", "leaf"}
+        HDBSCAN's cluster selection: ``"leaf"`` gives more, finer segments where ``"eom"`` leaves one huge one.
     noise : {"keep", "nearest"}
         HDBSCAN noise users: keep them as segment ``-1`` or give each the nearest segment.
     reduction : {"auto", "umap", "pca", "none"}
@@ -83,9 +109,12 @@ class SegmentConfig:
     encoder: str = DEFAULT_ENCODER
     algorithm: str = "kmeans"
     k: int | Literal["auto"] = "auto"
-    k_max: int = 10
+    k_min: int = K_MIN
+    k_max: int = K_MAX
     linkage: str = "ward"
-    min_cluster_size: int = 10
+    min_cluster_size: int | Literal["auto"] = 10
+    min_samples: int | None = None
+    cluster_selection: str = "eom"
     noise: str = "keep"
     reduction: str = "auto"
     n_components: int = 5
@@ -99,16 +128,24 @@ class SegmentConfig:
             raise ConfigError(f"unknown algorithm {self.algorithm!r}; choose one of {', '.join(CLUSTERERS)}")
         if self.noise not in NOISE_POLICIES:
             raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of {', '.join(NOISE_POLICIES)}")
+        if self.cluster_selection not in CLUSTER_SELECTIONS:
+            raise ConfigError(
+                f"unknown cluster selection {self.cluster_selection!r}; choose one of {', '.join(CLUSTER_SELECTIONS)}"
+            )
+        if self.min_samples is not None and (not isinstance(self.min_samples, int) or self.min_samples < 1):
+            raise ConfigError(f"min_samples must be empty or a whole number of at least 1, not {self.min_samples!r}")
         if self.linkage not in LINKAGES:
             raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of {', '.join(LINKAGES)}")
         if self.reduction not in REDUCTIONS:
             raise ConfigError(f"unknown reduction {self.reduction!r}; choose one of {', '.join(REDUCTIONS)}")
         if self.k != "auto" and (not isinstance(self.k, int) or self.k < 2):
             raise ConfigError(f"k must be 'auto' or a whole number of at least 2, not {self.k!r}")
-        if self.k_max < 2:
-            raise ConfigError(f"k_max must be at least 2, not {self.k_max}")
-        if self.min_cluster_size < 2:
-            raise ConfigError(f"min cluster size must be at least 2, not {self.min_cluster_size}")
+        if self.k_min < 2 or self.k_max < self.k_min:
+            raise ConfigError(f"k_min must be at least 2 and k_max at least k_min, not {self.k_min}..{self.k_max}")
+        if self.min_cluster_size != "auto" and (
+            not isinstance(self.min_cluster_size, int) or self.min_cluster_size < 2
+        ):
+            raise ConfigError(f"min cluster size must be 'auto' or at least 2, not {self.min_cluster_size!r}")
         if self.half_life_days is not None and self.half_life_days <= 0:
             raise ConfigError(f"the half-life must be a positive number of days, not {self.half_life_days}")
 
@@ -117,7 +154,7 @@ class SegmentConfig:
         """The clustering space as (method, dimensions) once ``auto`` is resolved."""
         method = self.reduction
         if method == "auto":
-            method = "umap" if self.algorithm == "hdbscan" else "pca"
+            method = clusterer_class(self.algorithm).default_space
         return method, (PCA_COMPONENTS if method == "pca" else self.n_components)
 
     def prepare_key(self) -> tuple:
@@ -200,6 +237,11 @@ class SegmentResult:
     silhouette: np.ndarray
     sweep: pd.DataFrame | None = None
     tree: np.ndarray | None = None
+    choice: KChoice | None = None
+    warnings: list[str] = field(default_factory=list)
+    segment_stability: dict[int, float] = field(default_factory=dict)
+    # The fitted clusterer, in the run's clustering space: ``predict`` places new users in its segments.
+    clusterer: Clusterer | None = field(default=None, repr=False)
 
     @property
     def names(self) -> dict[int, str]:
@@ -220,6 +262,8 @@ class SegmentResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "versions": self.versions,
             "notes": self.notes,
+            "warnings": self.warnings,
+            "segment_stability": {str(k): round(v, 4) for k, v in self.segment_stability.items()},
             "n_users": int(len(self.user_ids)),
         }
 
@@ -281,7 +325,7 @@ def check_fits(comments: Comments, config: SegmentConfig) -> None:
         raise ConfigError(
             f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
         )
-    if config.algorithm != "hdbscan" and config.k != "auto" and config.k > comments.n_users:
+    if not clusterer_class(config.algorithm).chooses_k and config.k != "auto" and config.k > comments.n_users:
         raise ConfigError(
             f"k={config.k} is larger than the {comments.n_users} users in the data; choose k ≤ {comments.n_users}"
         )
@@ -373,15 +417,52 @@ def prepare(
     )
 
 
-def sweep(prepared: Prepared, config: SegmentConfig) -> pd.DataFrame:
-    """Quality metrics per k (or per min cluster size for HDBSCAN) in the run's clustering space."""
-    space = prepared.space(*config.space)
+# min_cluster_size values an HDBSCAN sweep tries (those below the number of users).
+MIN_CLUSTER_SIZES = (5, 10, 15, 20, 30, 50, 75, 100)
+
+
+def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) -> pd.DataFrame:
+    """Quality per k (or per min cluster size for algorithms that find k) in the run's clustering space.
+
+    ``ks`` defaults to ``2..k_max``; the page passes its slider's range so the chart covers it.
+    """
+    cls = clusterer_class(config.algorithm)
+    method, dims = config.space
+    space = prepared.space(method, dims)
     n_users = prepared.n_users
-    if config.algorithm == "hdbscan":
-        sizes = sorted({s for s in (5, 10, 15, 20, 30, 50, 75, 100) if s < n_users} | {config.min_cluster_size})
-        return min_cluster_size_sweep(space, sizes, seed=config.seed, noise=config.noise)
-    ks = range(2, min(config.k_max, n_users - 1) + 1)
-    return k_sweep(space, config.algorithm, ks, seed=config.seed, linkage=config.linkage)
+    settings = config.to_dict()
+    if cls.chooses_k:
+        chosen = {config.min_cluster_size} if config.min_cluster_size != "auto" else set()
+        sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | chosen)
+        return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
+    ks = ks if ks is not None else range(2, config.k_max + 1)
+    ks = range(ks.start, min(ks.stop, n_users))
+    tree = prepared.tree(method, dims, config.linkage) if cls.keeps_tree else None
+    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, tree=tree)
+
+
+def _choose(
+    prepared: Prepared, config: SegmentConfig, notes: list[str]
+) -> tuple[dict, pd.DataFrame | None, KChoice | None]:
+    """Resolve ``"auto"`` settings by a sweep: the settings to fit, the sweep table and the choice."""
+    cls = clusterer_class(config.algorithm)
+    settings = config.to_dict()
+    if cls.chooses_k:
+        if config.min_cluster_size != "auto":
+            return settings, None, None
+        table = sweep(prepared, config)
+        choice = choose_min_cluster_size(table)
+        notes.append(choice.reason)
+        return {**settings, "min_cluster_size": choice.k}, table, choice
+    if config.k != "auto":
+        return settings, None, None
+    table = sweep(prepared, config)
+    if table.empty:  # too few users to score any k: two segments is the only choice left
+        notes.append(f"k=2: {prepared.n_users} users are too few to compare numbers of segments")
+        return {**settings, "k": 2}, table, None
+    choice = choose_k(table, k_min=config.k_min, k_max=config.k_max)
+    notes.append(choice.reason)
+    return {**settings, "k": choice.k}, table, choice
 
 
 def cluster_prepared(
@@ -407,7 +488,7 @@ def cluster_prepared(
     if prepared.config.prepare_key() != config.prepare_key():
         raise ConfigError("internal: the prepared data was built with another encoder or profile settings")
     check_fits(prepared.comments, config)
-    n_users = prepared.n_users
+    cls = clusterer_class(config.algorithm)
     timings = dict(prepared.timings)
     notes = list(prepared.comments.notes)
 
@@ -419,31 +500,15 @@ def cluster_prepared(
 
     _stage(progress, "cluster", 0, 1)
     started = time.perf_counter()
-    table = None
-    k = config.k
-    if config.algorithm != "hdbscan" and k == "auto":
-        table = sweep(prepared, config)
-        if table.empty:  # too few users to score any k: two segments is the only choice left
-            k = 2
-            notes.append(f"k=2: {n_users} users are too few to compare numbers of segments")
-        else:
-            k = best_k(table)
-            notes.append(f"k={k} chosen by the best silhouette over k = 2..{int(table['k'].max())}")
+    settings, table, choice = _choose(prepared, config, notes)
+    if table is not None:
         timings["sweep"] = time.perf_counter() - started
     started = time.perf_counter()
-    if config.algorithm == "agglomerative":
-        clusterer = prepared.tree(method, dims, config.linkage)
-        labels = np.asarray(clusterer.cut(k), dtype=int)
+    if cls.keeps_tree:
+        clusterer = prepared.tree(method, dims, config.linkage).at(settings["k"])
     else:
-        clusterer = make_clusterer(
-            config.algorithm,
-            k=k,
-            linkage=config.linkage,
-            min_cluster_size=config.min_cluster_size,
-            noise=config.noise,
-            seed=config.seed,
-        ).fit(space)
-        labels = np.asarray(clusterer.labels_, dtype=int)
+        clusterer = from_settings(config.algorithm, settings).fit(space)
+    labels = np.asarray(clusterer.labels_, dtype=int)
     timings["cluster"] = time.perf_counter() - started
     notes.extend(clusterer.notes_)
     _stage(progress, "cluster", 1, 1)
@@ -454,7 +519,11 @@ def cluster_prepared(
     silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
     mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
     metrics = quality(space, labels, seed=config.seed, silhouette=mean)
+    placements = resample_placements(space, config.algorithm, settings)[None]
+    metrics["stability"] = mean_pairwise_ari(placements)
+    stability = segment_stability(labels, placements)
     timings["metrics"] = time.perf_counter() - started
+    warnings = (choice.warnings if choice else []) + structure_warnings(metrics, labels, metrics["stability"])
 
     _stage(progress, "describe", 0, 1)
     started = time.perf_counter()
@@ -489,6 +558,10 @@ def cluster_prepared(
         silhouette=silhouette,
         sweep=table,
         tree=getattr(clusterer, "tree_", None),
+        choice=choice,
+        warnings=warnings,
+        segment_stability=stability,
+        clusterer=clusterer,
     )
 
 

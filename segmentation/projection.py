@@ -135,8 +135,8 @@ def reduce(
     X : ndarray of shape (n_samples, n_features)
     method : {"umap", "pca", "none"}
         ``"umap"``: cosine UMAP with 15 neighbours and ``min_dist=0.0`` (BERTopic's settings: tight
-        clumps suit density and centroid clustering). ``"pca"``: the fast linear alternative, with each
-        row scaled back to unit length (see below). ``"none"``: ``X`` itself.
+        clumps suit density and centroid clustering). ``"pca"``: the fast linear alternative (see below).
+        ``"none"``: ``X`` itself.
     n_components : int
     seed : int
         ``random_state`` (UMAP then runs single-threaded, which makes it reproducible).
@@ -160,13 +160,11 @@ def reduce(
     if int(n_components) < 1:
         raise ConfigError(f"n_components={n_components} must be at least 1")
     if method == "pca":
-        # PCA centres the profiles, removing the direction all users share; putting each row back on the
-        # unit sphere keeps k-means comparing directions, as the cosine profiles are meant to be compared.
-        # On the 1k demo this lifted the fast static encoder's k-means NMI from 0.549 to 0.641 (MiniLM 0.645,
-        # unchanged), and moved MiniLM, TF-IDF and USE by -0.003..+0.029 across k-means, bisecting and Ward.
-        reduced = _pca(X, int(n_components), seed)
-        norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-        return reduced / np.where(norms > 0, norms, 1.0)
+        # Plain PCA, rows not put back on the unit sphere: that step lifted the generated demo (fast encoder
+        # k-means NMI 0.549 → 0.641) but cost real data a third of its signal (three Amazon categories: 0.908
+        # → 0.635; the rows' length after centring carries how far a user leans from the common direction).
+        # benchmarks/quality.py compares both on the real labelled sets.
+        return _pca(X, int(n_components), seed)
     if len(X) < MIN_UMAP_POINTS:
         return _pca(X, int(n_components), seed)
     return _umap(X, int(n_components), min_dist=0.0, seed=seed, knn=knn, init=init)

@@ -234,9 +234,17 @@ def user_comments(comments: Comments, user_id: str) -> pd.DataFrame:
     return mine.reset_index(drop=True)
 
 
+# Sweep columns drawn, in panel order: stability first, as it decides k; HDBSCAN's segments, noise and
+# validity where its sweep has them.
+SWEEP_METRICS = (
+    "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia",
+    "n_segments", "noise_share", "largest_share", "validity",
+)
+
+
 def sweep_long(table: pd.DataFrame, x: str = "k") -> pd.DataFrame:
     """A sweep table in long form (one row per x and metric) for small-multiple line charts."""
-    metrics = [c for c in ("silhouette", "calinski_harabasz", "davies_bouldin", "inertia") if c in table]
+    metrics = [c for c in SWEEP_METRICS if c in table]
     long = table.melt(id_vars=[x], value_vars=metrics, var_name="metric", value_name="value")
     return long.dropna(subset=["value"]).reset_index(drop=True)
 

@@ -13,6 +13,7 @@ from segmentation.clustering import (
     AgglomerativeClusterer,
     HDBSCANClusterer,
     cut_tree,
+    from_settings,
     make_clusterer,
     relabel_by_size,
     weighted_linkage,
@@ -25,7 +26,7 @@ def blobs(n: int, centers: int = 4, seed: int = 0, std: float = 0.5) -> tuple[np
     return X.astype(np.float32), y
 
 
-PARAMS = {"k": 3, "min_cluster_size": 5, "seed": 0}
+SETTINGS = {"k": 3, "min_cluster_size": 5, "seed": 0, "linkage": "ward", "noise": "keep"}
 
 
 @pytest.mark.parametrize("algorithm", sorted(CLUSTERERS))
@@ -33,8 +34,8 @@ PARAMS = {"k": 3, "min_cluster_size": 5, "seed": 0}
 def test_every_clusterer_keeps_the_label_contract_on_any_data_size(algorithm: str, n: int) -> None:
     X, _ = blobs(n, centers=3)
 
-    first = make_clusterer(algorithm, **PARAMS).fit(X)
-    again = make_clusterer(algorithm, **PARAMS).fit(X)
+    first = from_settings(algorithm, SETTINGS).fit(X)
+    again = from_settings(algorithm, SETTINGS).fit(X)
 
     labels = first.labels_
     assert labels.shape == (n,)
@@ -47,13 +48,86 @@ def test_every_clusterer_keeps_the_label_contract_on_any_data_size(algorithm: st
     np.testing.assert_array_equal(labels, again.labels_)
     assert first.notes_ and all(isinstance(note, str) for note in first.notes_)
     assert first.centers_.shape == (len(segments), X.shape[1])
-    if algorithm != "hdbscan":
+    if not CLUSTERERS[algorithm].chooses_k:
         assert len(segments) == 3
+    predicted = first.predict(X)
+    assert predicted.shape == (n,) and np.issubdtype(predicted.dtype, np.integer)
+    assert set(np.unique(predicted)) <= set(np.unique(labels)) | {-1}
 
 
-def test_make_clusterer_ignores_parameters_the_algorithm_does_not_take() -> None:
-    clusterer = make_clusterer("kmeans", k=4, seed=3, linkage="average", min_cluster_size=9, noise="keep")
-    assert (clusterer.k, clusterer.seed) == (4, 3)
+@pytest.mark.parametrize("algorithm", sorted(CLUSTERERS))
+def test_every_clusterer_declares_its_capabilities(algorithm: str) -> None:
+    cls = CLUSTERERS[algorithm]
+    assert cls.name == algorithm and cls.label
+    assert cls.sweep_param == ("min_cluster_size" if cls.chooses_k else "k")
+    assert cls.default_space in ("umap", "pca", "none")
+    known = {"k", "linkage", "seed", "min_cluster_size", "min_samples", "noise", "cluster_selection"}
+    assert set(cls.settings) <= known
+    assert ("k" in cls.settings) != cls.chooses_k
+    assert cls.keeps_tree == hasattr(cls, "at")
+
+
+@pytest.mark.parametrize("algorithm", sorted(CLUSTERERS))
+def test_predict_places_new_points_of_well_separated_blobs_in_their_own_segment(algorithm: str) -> None:
+    X, y = blobs(400, centers=3, seed=5, std=0.4)
+    new, new_y = blobs(60, centers=3, seed=5, std=0.4)  # same centres, fresh points
+    new = new + np.random.default_rng(1).normal(scale=0.05, size=new.shape).astype(np.float32)
+    clusterer = from_settings(algorithm, SETTINGS).fit(X)
+    # Each true blob maps to one fitted segment; new points of a blob must land in that segment.
+    blob_segment = {blob: np.bincount(clusterer.labels_[y == blob][clusterer.labels_[y == blob] >= 0]).argmax()
+                    for blob in range(3)}
+    predicted = clusterer.predict(new)
+    expected = np.array([blob_segment[b] for b in new_y])
+    assert (predicted == expected).mean() > 0.95
+
+
+@pytest.mark.parametrize("linkage", ["ward", "average", "complete"])
+@pytest.mark.parametrize("exact_limit", [5000, 100])
+def test_agglomerative_predict_puts_each_training_point_back_in_its_segment(linkage: str, exact_limit: int) -> None:
+    X, _ = blobs(600, centers=4, seed=0, std=1.0)
+    clusterer = AgglomerativeClusterer(k=4, linkage=linkage, exact_limit=exact_limit, n_micro=60).fit(X)
+    for k in (4, 2):
+        cut = clusterer.at(k)
+        assert (cut.predict(X) == cut.labels_).mean() > 0.97
+        np.testing.assert_array_equal(cut.labels_, clusterer.cut(k))
+
+
+def test_make_clusterer_refuses_parameters_the_algorithm_does_not_take() -> None:
+    with pytest.raises(ConfigError, match="kmeans does not take linkage"):
+        make_clusterer("kmeans", k=4, seed=3, linkage="average")
+
+
+def test_from_settings_takes_only_the_settings_the_class_declares() -> None:
+    clusterer = from_settings("kmeans", {"k": 4, "seed": 3, "linkage": "average", "min_cluster_size": 9})
+    assert (clusterer.k, clusterer.seed, clusterer.n_init) == (4, 3, 10)
+    assert from_settings("kmeans", {"k": 4}, quick=True).n_init == 3
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "agglomerative", "bisecting"])
+def test_fewer_distinct_profiles_than_k_deliver_the_segments_that_exist_and_say_why(algorithm: str) -> None:
+    X = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0]]), 10, axis=0)
+    clusterer = make_clusterer(algorithm, k=5).fit(X)
+    assert len(np.unique(clusterer.labels_)) == 2
+    assert "only 2 distinct user profiles among 20 users, so 2 segments instead of the k=5" in clusterer.notes_[0]
+
+
+def test_hdbscan_predict_leaves_far_away_points_as_noise_unless_told_otherwise() -> None:
+    X, _ = blobs(300, centers=3, seed=2, std=0.3)
+    far = np.full((3, 5), 500.0, dtype=np.float32)
+    assert (HDBSCANClusterer(min_cluster_size=10).fit(X).predict(far) == -1).all()
+    assert (HDBSCANClusterer(min_cluster_size=10, noise="nearest").fit(X).predict(far) >= 0).all()
+
+
+def test_hdbscan_leaf_selection_finds_finer_segments_and_validity_is_reported() -> None:
+    rng = np.random.default_rng(0)
+    # One broad region made of twelve small dense knots, and a diffuse region beside it.
+    knots = rng.normal(scale=3.0, size=(12, 2))
+    X = np.vstack([knot + rng.normal(scale=0.15, size=(30, 2)) for knot in knots]
+                  + [rng.normal(scale=3.0, size=(200, 2)) + [40, 0]])
+    eom = HDBSCANClusterer(min_cluster_size=20).fit(X)
+    leaf = HDBSCANClusterer(min_cluster_size=20, cluster_selection="leaf").fit(X)
+    assert leaf.labels_.max() + 1 == 12 > eom.labels_.max() + 1
+    assert -1 <= eom.validity_ <= 1
 
 
 def test_unknown_algorithm_is_a_config_error_listing_the_known_ones() -> None:

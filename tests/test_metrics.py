@@ -1,22 +1,13 @@
-"""Quality metrics and the sweeps that choose k or min_cluster_size."""
+"""Quality metrics of one segmentation (the sweeps that choose k are in test_selection.py)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples, silhouette_score
 
-from segmentation.errors import ConfigError
-from segmentation.metrics import (
-    SWEEP_COLUMNS,
-    best_k,
-    k_sweep,
-    min_cluster_size_sweep,
-    quality,
-    silhouette_values,
-)
+from segmentation.metrics import quality, silhouette_values
 
 
 def blobs(n: int, centers: int, seed: int = 0, std: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -89,68 +80,3 @@ def test_silhouette_values_above_max_points_cover_a_sample_measured_against_ever
     assert measured.sum() == 500
     np.testing.assert_allclose(values[measured], silhouette_samples(X, y)[measured], atol=1e-9)
     np.testing.assert_array_equal(measured, ~np.isnan(silhouette_values(X, y, max_points=500, seed=3)))
-
-
-@pytest.mark.parametrize("algorithm", ["kmeans", "agglomerative", "bisecting"])
-def test_k_sweep_finds_the_true_number_of_blobs(algorithm: str) -> None:
-    X, _ = blobs(600, centers=5, seed=7)
-
-    table = k_sweep(X, algorithm, range(2, 10))
-
-    assert list(table.columns) == SWEEP_COLUMNS
-    assert list(table["k"]) == list(range(2, 10))
-    assert best_k(table) == 5
-    assert table["davies_bouldin"].idxmin() == table["k"].tolist().index(5)
-
-
-def test_k_sweep_silhouette_equals_quality_of_the_same_labels() -> None:
-    from segmentation.clustering import AgglomerativeClusterer
-
-    X, _ = blobs(900, centers=4, std=1.5)
-    table = k_sweep(X, "agglomerative", [3], sample_size=400, seed=2)
-    labels = AgglomerativeClusterer(k=3).fit(X).labels_
-    assert table["silhouette"].iloc[0] == pytest.approx(quality(X, labels, sample_size=400, seed=2)["silhouette"])
-
-
-def test_k_sweep_skips_ks_the_data_cannot_score_and_is_empty_when_none_fit() -> None:
-    X, _ = blobs(6, centers=2)
-    assert list(k_sweep(X, "kmeans", range(2, 16))["k"]) == [2, 3, 4, 5]
-    assert k_sweep(X[:2], "kmeans", range(2, 16)).empty
-
-
-def test_k_sweep_refuses_hdbscan() -> None:
-    with pytest.raises(ConfigError, match="min_cluster_size"):
-        k_sweep(np.zeros((10, 2)), "hdbscan")
-
-
-def test_min_cluster_size_sweep_reports_segments_noise_share_and_scores() -> None:
-    X, _ = blobs(400, centers=4, std=0.4, seed=5)
-    X = np.vstack([X, np.random.default_rng(0).uniform(-40, 40, size=(20, 5))])
-
-    table = min_cluster_size_sweep(X, [5, 20, 500])
-
-    assert list(table["min_cluster_size"]) == [5, 20, 500]
-    row = table.set_index("min_cluster_size").loc[20]
-    assert row["n_segments"] == 4
-    assert 0 < row["noise_share"] < 0.1
-    assert row["silhouette"] > 0.7
-    too_big = table.set_index("min_cluster_size").loc[500]
-    assert too_big["n_segments"] == 0 and too_big["noise_share"] == 1 and np.isnan(too_big["silhouette"])
-
-
-def test_min_cluster_size_sweep_with_nearest_policy_reports_noise_before_assignment() -> None:
-    X, _ = blobs(400, centers=4, std=0.4, seed=5)
-    X = np.vstack([X, np.random.default_rng(0).uniform(-40, 40, size=(20, 5))])
-    kept = min_cluster_size_sweep(X, [20])
-    nearest = min_cluster_size_sweep(X, [20], noise="nearest")
-    assert nearest["noise_share"].iloc[0] == kept["noise_share"].iloc[0] > 0
-
-
-def test_best_k_takes_the_highest_silhouette_and_the_smaller_k_on_ties() -> None:
-    table = pd.DataFrame({"k": [2, 3, 4, 5], "silhouette": [0.4, 0.6, np.nan, 0.6]})
-    assert best_k(table) == 3
-
-
-def test_best_k_without_any_scored_k_is_a_config_error() -> None:
-    with pytest.raises(ConfigError):
-        best_k(pd.DataFrame({"k": [2], "silhouette": [np.nan]}))

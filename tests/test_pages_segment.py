@@ -52,11 +52,18 @@ def test_changing_only_k_reuses_the_cached_embeddings_and_map():
     assert any("re-used" in c.value for c in at.caption)
 
 
-def test_k_sweep_marks_the_best_k():
+def test_k_sweep_covers_the_slider_marks_the_chosen_k_and_says_why():
     at = run_segmentation(start(), encoder="tfidf", k=None)  # k chosen automatically
-    sweep = figure(at, "Quality against k (best k =")
-    best = int(sweep["layout"]["title"]["text"].split("best k = ")[1].split(",")[0])
-    assert metric(at, "Segments") == str(best)
+    sweep = figure(at, "Quality against k (chosen k =")
+    chosen = int(sweep["layout"]["title"]["text"].split("chosen k = ")[1].split(",")[0])
+    assert metric(at, "Segments") == str(chosen)
+    assert any(f"k={chosen}: among k = 3..12" in i.value and "resampled" in i.value for i in at.info)
+    slider = at.slider(key="seg_k")
+    panels = {trace["xaxis"] for trace in sweep["data"]}
+    assert len(panels) == 5  # stability, silhouette, CH, DB, inertia
+    stability = next(t for t in sweep["data"] if t["name"] == "stability")
+    ks = array(stability["x"]).astype(int)
+    assert ks.min() == slider.min and ks.max() == slider.max
 
 
 def test_agglomerative_run_draws_the_dendrogram():

@@ -19,6 +19,11 @@ METRIC_TITLES = {
     "calinski_harabasz": "Calinski–Harabasz (higher is better)",
     "davies_bouldin": "Davies–Bouldin (lower is better)",
     "inertia": "Inertia (look for the elbow)",
+    "stability": "Stability under resampling (higher is better)",
+    "n_segments": "Segments found",
+    "noise_share": "Share of users left as noise",
+    "largest_share": "Largest segment's share of users",
+    "validity": "Density-based validity, DBCV (higher is better)",
 }
 
 
@@ -89,8 +94,9 @@ def silhouette_knife(knife: pd.DataFrame, mean: float, colours: Mapping[str, str
     return _layout(fig, "Silhouette per user (knife plot)")
 
 
-def sweep_chart(long: pd.DataFrame, best: int | None, x: str = "k") -> go.Figure:
-    """Quality metrics against k (``views.sweep_long``), one panel each, the best k marked."""
+def sweep_chart(long: pd.DataFrame, *, chosen: int | None, current: int | None, x: str = "k") -> go.Figure:
+    """Quality metrics against k (``views.sweep_long``), one panel each; the automatic choice dotted, the
+    run's current setting solid."""
     metrics = list(dict.fromkeys(long["metric"]))
     cols = 2 if len(metrics) > 1 else 1
     rows = (len(metrics) + cols - 1) // cols
@@ -102,13 +108,21 @@ def sweep_chart(long: pd.DataFrame, best: int | None, x: str = "k") -> go.Figure
         row, col = i // cols + 1, i % cols + 1
         fig.add_trace(go.Scatter(x=part[x], y=part["value"], mode="lines+markers", name=metric,
                                  showlegend=False, line={"color": PALETTE[i]}), row=row, col=col)
-        if best is not None:
-            fig.add_vline(x=best, line_dash="dot", line_color="#d62728", row=row, col=col)
+        if chosen is not None:
+            fig.add_vline(x=chosen, line_dash="dot", line_color="#d62728", row=row, col=col)
+        if current is not None and current != chosen:
+            fig.add_vline(x=current, line_color="#444444", line_width=1.5, row=row, col=col)
         fig.update_xaxes(title_text=x_title, row=row, col=col)
         fig.update_yaxes(title_text=metric.replace("_", " "), row=row, col=col)
     title = "Quality against k" if x == "k" else "Quality against minimum cluster size"
-    if best is not None:
-        title += f" (best {'k' if x == 'k' else 'size'} = {best}, dotted)"
+    setting = "k" if x == "k" else "size"
+    marks = []
+    if chosen is not None:
+        marks.append(f"chosen {setting} = {chosen}, dotted")
+    if current is not None and current != chosen:
+        marks.append(f"this run's {setting} = {current}, solid")
+    if marks:
+        title += f" ({'; '.join(marks)})"
     return _layout(fig, title, height=300 * rows + 60)
 
 

@@ -119,9 +119,9 @@ def prepared_for(comments: Comments, config: SegmentConfig) -> Prepared | None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Sweeping k…")
-def sweep_for(fingerprint: str, config: SegmentConfig, _prepared: Prepared) -> pd.DataFrame:
-    """Quality against k (or min cluster size for HDBSCAN) in the run's clustering space."""
-    return sweep(_prepared, config)
+def sweep_for(fingerprint: str, config: SegmentConfig, _prepared: Prepared, max_k: int) -> pd.DataFrame:
+    """Quality and stability against k = 2..max_k (the slider's range), or against min cluster size."""
+    return sweep(_prepared, config, range(2, max_k + 1))
 
 
 def evaluation_for(comments: Comments, config: SegmentConfig, top_n: int, progress: StageProgress | None):

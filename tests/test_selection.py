@@ -1,0 +1,149 @@
+"""Sweeps over k and min_cluster_size, stability under resampling, and the choice of k."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+
+from segmentation.clustering import AgglomerativeClusterer
+from segmentation.errors import ConfigError
+from segmentation.metrics import quality
+from segmentation.selection import (
+    SIZE_SWEEP_COLUMNS,
+    SWEEP_COLUMNS,
+    choose_k,
+    choose_min_cluster_size,
+    k_sweep,
+    mean_pairwise_ari,
+    min_cluster_size_sweep,
+    resample_placements,
+    segment_stability,
+    structure_warnings,
+)
+
+
+def blobs(n: int, centers: int, seed: int = 0, std: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    return make_blobs(n_samples=n, n_features=5, centers=centers, cluster_std=std, random_state=seed)
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "agglomerative", "bisecting"])
+def test_k_sweep_and_choice_find_the_true_number_of_blobs(algorithm: str) -> None:
+    X, _ = blobs(600, centers=5, seed=7)
+
+    table = k_sweep(X, algorithm, range(2, 10))
+
+    assert list(table.columns) == SWEEP_COLUMNS
+    assert list(table["k"]) == list(range(2, 10))
+    choice = choose_k(table)
+    assert choice.k == 5
+    assert "k=5" in choice.reason and "resampled" in choice.reason
+    assert table.set_index("k").loc[5, "stability"] > 0.95
+    assert table["davies_bouldin"].idxmin() == table["k"].tolist().index(5)
+
+
+def test_a_k_that_splits_a_blob_arbitrarily_is_less_stable_than_the_true_k() -> None:
+    X, _ = blobs(600, centers=4, seed=3, std=0.6)
+    table = k_sweep(X, "kmeans", [4, 7]).set_index("k")
+    assert table.loc[4, "stability"] > 0.95
+    assert table.loc[7, "stability"] < table.loc[4, "stability"] - 0.05
+
+
+def test_k_sweep_silhouette_equals_quality_of_the_same_labels_and_cuts_a_given_tree() -> None:
+    X, _ = blobs(900, centers=4, std=1.5)
+    tree = AgglomerativeClusterer(k=2).fit(X)
+    table = k_sweep(X, "agglomerative", [3], sample_size=400, seed=2, tree=tree, n_resamples=0)
+    labels = tree.at(3).labels_
+    assert table["silhouette"].iloc[0] == pytest.approx(quality(X, labels, sample_size=400, seed=2)["silhouette"])
+    assert np.isnan(table["stability"].iloc[0])
+
+
+def test_k_sweep_skips_ks_the_data_cannot_score_and_is_empty_when_none_fit() -> None:
+    X, _ = blobs(6, centers=2)
+    assert list(k_sweep(X, "kmeans", range(2, 16))["k"]) == [2, 3, 4, 5]
+    assert k_sweep(X[:2], "kmeans", range(2, 16)).empty
+
+
+def test_k_sweep_refuses_an_algorithm_that_finds_its_own_number() -> None:
+    with pytest.raises(ConfigError, match="min_cluster_size"):
+        k_sweep(np.zeros((10, 2)), "hdbscan", [2, 3])
+
+
+def test_choose_k_prefers_the_most_stable_k_in_range_then_the_best_silhouette() -> None:
+    table = pd.DataFrame({
+        "k": [2, 3, 4, 5, 6],
+        "stability": [0.99, 0.80, 0.93, 0.94, 0.70],
+        "silhouette": [0.20, 0.50, 0.31, 0.30, 0.60],
+        "calinski_harabasz": [10.0, 12.0, 11.0, 10.5, 9.0],
+        "davies_bouldin": [1.0, 0.9, 1.1, 1.2, 1.3],
+    })
+    choice = choose_k(table)
+    # 4 and 5 are equally stable (within 0.02); 4 separates better. k=2 is outside 3..12 and no clear split.
+    assert choice.k == 4
+    assert any("disagree" in warning for warning in choice.warnings)
+
+
+def test_choose_k_takes_two_only_for_a_clear_two_group_split() -> None:
+    X, _ = blobs(400, centers=2, seed=1, std=0.4)
+    assert choose_k(k_sweep(X, "kmeans", range(2, 8))).k == 2
+    table = pd.DataFrame({
+        "k": [2, 3], "stability": [0.99, 0.97], "silhouette": [0.2, 0.15],
+        "calinski_harabasz": [1.0, 1.0], "davies_bouldin": [1.0, 1.0],
+    })
+    assert choose_k(table).k == 3
+
+
+def test_choose_k_without_any_scored_k_is_a_config_error() -> None:
+    empty = pd.DataFrame({"k": [2], "stability": [np.nan], "silhouette": [np.nan]})
+    with pytest.raises(ConfigError):
+        choose_k(empty)
+
+
+def test_segment_stability_marks_the_segment_that_resampling_breaks_up() -> None:
+    # Two tight blobs and one diffuse cloud split in two by the labels: the split halves are unstable.
+    X, y = blobs(450, centers=3, seed=4, std=0.3)
+    labels = y.copy()
+    cloud = np.flatnonzero(y == 2)
+    labels[cloud[: len(cloud) // 2]] = 3
+    placements = resample_placements(X, "kmeans", {"k": 3, "seed": 0})[None]
+    stability = segment_stability(labels, placements)
+    assert stability[0] > 0.95 and stability[1] > 0.95
+    assert stability[2] < 0.6 and stability[3] < 0.6
+    assert mean_pairwise_ari(placements) > 0.95
+
+
+def test_min_cluster_size_sweep_reports_segments_noise_validity_and_scores() -> None:
+    X, _ = blobs(400, centers=4, std=0.4, seed=5)
+    X = np.vstack([X, np.random.default_rng(0).uniform(-40, 40, size=(20, 5))])
+
+    table = min_cluster_size_sweep(X, [5, 20, 500])
+
+    assert list(table.columns) == SIZE_SWEEP_COLUMNS
+    row = table.set_index("min_cluster_size").loc[20]
+    assert row["n_segments"] == 4
+    assert 0 < row["noise_share"] < 0.1
+    assert 0.2 < row["largest_share"] < 0.3
+    assert row["silhouette"] > 0.7 and row["validity"] > 0.5
+    too_big = table.set_index("min_cluster_size").loc[500]
+    assert too_big["n_segments"] == 0 and too_big["noise_share"] == 1 and np.isnan(too_big["validity"])
+    assert choose_min_cluster_size(table).k in (5, 20)
+
+
+def test_min_cluster_size_sweep_with_nearest_policy_reports_noise_before_assignment() -> None:
+    X, _ = blobs(400, centers=4, std=0.4, seed=5)
+    X = np.vstack([X, np.random.default_rng(0).uniform(-40, 40, size=(20, 5))])
+    kept = min_cluster_size_sweep(X, [20])
+    nearest = min_cluster_size_sweep(X, [20], settings={"noise": "nearest"})
+    assert nearest["noise_share"].iloc[0] == kept["noise_share"].iloc[0] > 0
+
+
+def test_structure_warnings_speak_of_soft_segments_a_giant_segment_and_noise() -> None:
+    labels = np.array([0] * 90 + [1] * 4 + [-1] * 6)
+    warnings = structure_warnings({"silhouette": 0.05}, labels, stability=0.5)
+    assert any("soft" in w and "either way" in w for w in warnings)
+    assert any("90%" in w and "leaf" in w for w in warnings)
+    assert any("do not reproduce" in w for w in warnings)
+    mostly_noise = structure_warnings({"silhouette": 0.4}, np.array([0] * 4 + [-1] * 6))
+    assert any("60% of users are noise" in w for w in mostly_noise)
+    assert structure_warnings({"silhouette": 0.4}, np.array([0] * 5 + [1] * 5), stability=0.95) == []
