@@ -78,12 +78,43 @@ def _run(source: Path, out: Path, store_dir: Path, **scale) -> object:
     return run(source, out, CONFIG, ScaleConfig(**options), report=lambda line: None)
 
 
+def _encode_workers() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"EncodeBatch" in cmdline and b"ray::" in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
 @pytest.fixture(scope="module")
 def reference(ray_session, demo, tmp_path_factory):
-    """One Ray run over the Parquet parts with a fresh store; its fit sample covers every user."""
+    """One Ray run over the Parquet parts with a fresh store, its fit sample covering every user, during
+    which an encoder actor is killed (SIGKILL) as soon as it has stored its first batch."""
     root = tmp_path_factory.mktemp("reference")
-    result = _run(demo["parts"], root / "out", root / "store")
-    return {"result": result, "out": root / "out", "store": root / "store"}
+    fresh_store = root / "store"
+    killed: list[int] = []
+
+    def kill_once_encoding_started() -> None:
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline and not killed:
+            workers = _encode_workers()
+            if workers and list(fresh_store.glob("*/bucket=*/*.parquet")):
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_once_encoding_started, daemon=True)
+    killer.start()
+    # Small batches and one actor: encoding spans many batches, so the kill lands mid-encode.
+    result = _run(demo["parts"], root / "out", fresh_store, encode_batch=256, encode_concurrency=1)
+    killer.join(timeout=5)
+    return {"result": result, "out": root / "out", "store": fresh_store, "killed": killed}
 
 
 def _assignments(out: Path) -> pd.DataFrame:
@@ -152,42 +183,18 @@ def test_rerun_with_a_grown_input_encodes_only_the_new_texts(reference, demo, tm
     assert record["n_encoded"] == store.count(reference["store"], "fast") - before
 
 
-def _encode_workers() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"EncodeBatch" in cmdline and b"ray::" in cmdline:
-                pids.append(int(entry.name))
-    return pids
-
-
-def test_a_worker_killed_mid_encode_is_retried_and_the_output_is_the_same(reference, demo, tmp_path):
-    fresh_store = tmp_path / "store"
-    killed: list[int] = []
-
-    def kill_once_encoding_started() -> None:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and not killed:
-            written = list(fresh_store.glob("*/bucket=*/*.parquet"))
-            workers = _encode_workers()
-            if written and workers:
-                os.kill(workers[0], signal.SIGKILL)
-                killed.append(workers[0])
-                return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_once_encoding_started, daemon=True)
-    killer.start()
-    _run(demo["parts"], tmp_path / "out", fresh_store, encode_batch=128, encode_concurrency=1)
-    killer.join(timeout=5)
-
-    assert killed, "no encode worker was found to kill while encoding"
-    pd.testing.assert_frame_equal(_assignments(tmp_path / "out"), _assignments(reference["out"]))
-    assert (tmp_path / "out" / "segments.json").read_text() == (reference["out"] / "segments.json").read_text()
+def test_an_encoder_killed_mid_encode_is_retried_and_the_output_is_complete(reference, demo):
+    """The reference run lost an encoder actor after its first stored batch; Ray restarted it and retried
+    the batch: every text is in the store once at least, every user is assigned, and the agreement with
+    the local engine (the test above) holds for this very run."""
+    assert reference["killed"], "no encode actor was found to kill while encoding"
+    comments = load_comments(demo["csv"])
+    distinct = comments.frame["text"].nunique()
+    hashes = set()
+    for part in Path(reference["store"]).glob("*/bucket=*/*.parquet"):
+        hashes.update(pd.read_parquet(part, columns=["text_hash"])["text_hash"])
+    assert len(hashes) == distinct
+    assert len(_assignments(reference["out"])) == comments.n_users
 
 
 @pytest.mark.parametrize(

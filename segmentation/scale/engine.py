@@ -36,7 +36,7 @@ from segmentation.describe import (
 )
 from segmentation.encoders import ENCODERS, get_encoder
 from segmentation.errors import ConfigError, SegmentationError
-from segmentation.metrics import best_k, k_sweep, quality, silhouette_values
+from segmentation.metrics import quality, silhouette_values
 from segmentation.paths import workspace_dir
 from segmentation.pipeline import SILHOUETTE_SAMPLE, SegmentConfig, versions
 from segmentation.scale import read, stages, store
@@ -319,7 +319,7 @@ def _run(
     sample_ids, sample_vectors = _sample(profiles, min(1.0, scale.fit_sample / n_users))
     reducer = stages.SpaceReducer(*config.space, seed=config.seed).fit(sample_vectors)
     space = reducer.transform(sample_vectors)
-    clusterer, table = _fit(space, config, notes)
+    clusterer, table = _fit(space, sample_ids, config, notes)
     labels = np.asarray(clusterer.labels_)
     silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
     mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
@@ -448,31 +448,36 @@ def _sample(profiles: Any, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     return user_ids[order], np.vstack(vectors)[order]
 
 
-def _fit(space: np.ndarray, config: SegmentConfig, notes: list[str]) -> tuple[Any, pd.DataFrame | None]:
-    """The local engine's choice of k and fit (``pipeline.cluster_prepared``) on the sample's space."""
-    from segmentation.clustering import make_clusterer
+def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: list[str]) -> tuple[Any, Any]:
+    """The local engine's choice of k and fit (``pipeline.cluster_prepared``) on the sample's space.
 
-    n_users = len(space)
-    k, table = config.k, None
-    if config.algorithm != "hdbscan" and k == "auto":
-        table = k_sweep(space, config.algorithm, range(2, min(config.k_max, n_users - 1) + 1),
-                        seed=config.seed, linkage=config.linkage)
-        if table.empty:
-            k = 2
-            notes.append(f"k=2: {n_users} users are too few to compare numbers of segments")
-        else:
-            k = best_k(table)
-            notes.append(f"k={k} chosen by the best silhouette over k = 2..{int(table['k'].max())}")
-    elif config.algorithm != "hdbscan" and k > n_users:
-        raise ConfigError(f"k={k} is larger than the {n_users} users in the fit sample; choose k ≤ {n_users}")
-    clusterer = make_clusterer(
-        config.algorithm,
-        k=k,
-        linkage=config.linkage,
-        min_cluster_size=config.min_cluster_size,
-        noise=config.noise,
-        seed=config.seed,
-    ).fit(space)
+    The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
+    pipeline's own sweep and choice run on it unchanged.
+    """
+    from segmentation.clustering import clusterer_class, from_settings
+    from segmentation.pipeline import Prepared, _choose
+    from segmentation.profiles import Profiles
+
+    n = len(space)
+    method, dims = config.space
+    prepared = Prepared(
+        comments=None,  # type: ignore[arg-type] - the choice of k reads only the space
+        config=config,
+        embeddings=np.zeros((0, 0), dtype=np.float32),
+        profiles=Profiles(user_ids=user_ids, vectors=space, n_comments=np.ones(n, dtype=np.int64),
+                          comment_user=np.zeros(0, dtype=np.int64)),
+        knn=(np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0))),
+        coords=np.full((n, 2), np.nan),
+        timings={},
+        n_encoded=0,
+        n_cached=0,
+        _spaces={(method, dims): space},
+    )
+    settings, table, _ = _choose(prepared, config, notes)
+    if clusterer_class(config.algorithm).keeps_tree:
+        clusterer = prepared.tree(method, dims, config.linkage).at(settings["k"])
+    else:
+        clusterer = from_settings(config.algorithm, settings).fit(space)
     return clusterer, table
 
 

@@ -151,17 +151,15 @@ class SpaceReducer:
         return out / np.where(norms > 0, norms, 1.0)
 
 
-def margin(space: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Confidence of each assignment: ``1 - d(nearest centre) / d(second nearest)`` in the clustering space.
+def margin(distances: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Confidence of each assignment: ``1 - d(nearest segment) / d(second nearest)``.
 
-    1 for a user on a centre, 0 for one halfway between two segments; 0 for noise and with one segment.
+    ``distances`` is the clusterer's ``segment_distances`` (users × segments). 1 for a user on a segment's
+    centre, 0 for one halfway between two segments; 0 for noise and when there is one segment.
     """
-    out = np.zeros(len(space))
-    if len(centers) < 2 or not len(space):
+    out = np.zeros(len(distances))
+    if distances.ndim != 2 or distances.shape[1] < 2 or not len(distances):
         return out
-    distances = np.sqrt(
-        np.maximum((space**2).sum(1)[:, None] + (centers**2).sum(1)[None, :] - 2 * space @ centers.T, 0.0)
-    )
     two = np.sort(distances, axis=1)[:, :2]
     out = 1.0 - two[:, 0] / np.maximum(two[:, 1], 1e-12)
     out[labels < 0] = 0.0
@@ -178,11 +176,11 @@ class AssignBatch:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         space = self.reducer.transform(batch["vector"])
         labels = np.asarray(self.clusterer.predict(space), dtype=np.int64)
-        centers = np.asarray(self.clusterer.centers_, dtype=np.float64)
+        distances = np.asarray(self.clusterer.segment_distances(space), dtype=np.float64)
         return {
             "user_id": batch["user_id"],
             "segment": labels,
-            "confidence": margin(space.astype(np.float64), centers, labels).astype(np.float32),
+            "confidence": margin(distances, labels).astype(np.float32),
             "n_comments": batch["n_comments"],
             "user_bucket": batch["user_bucket"],
             "raw_sum": batch["raw_sum"],
