@@ -169,15 +169,74 @@ def minilm_rate(n: int) -> dict:
     texts = load_comments(RECIPES).frame["text"].sample(n, random_state=0).tolist()
     encoder = get_encoder("minilm")
     encoder.encode(texts[:16])  # load the model outside the timing
-    rates = {}
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        started = time.perf_counter()
-        encoder.encode(texts)
-        rates[f"threads_{threads}"] = round(n / (time.perf_counter() - started), 1)
+    # On a shared machine wall time measures the other users' load; CPU seconds of this process measure
+    # the work, so comments per CPU second is the per-core rate a dedicated core would give.
+    torch.set_num_threads(1)
+    wall, cpu = time.perf_counter(), time.process_time()
+    encoder.encode(texts)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     lengths = [len(t) for t in texts]
     return {"texts": n, "median_chars": float(np.median(lengths)), "mean_chars": float(np.mean(lengths)),
-            "comments_per_s": rates}
+            "threads": 1, "comments_per_cpu_s": round(n / cpu, 1), "comments_per_wall_s": round(n / wall, 1),
+            "load_average": os.getloadavg()}
+
+
+def kernel_rates(n_comments: int, work: Path) -> dict:
+    """Each stage's work on one batch, in this process: comments (or users) per CPU second.
+
+    These are the per-core rates of what Ray workers run (``segmentation.scale.stages``), free of Ray's
+    scheduling and of the other users of a shared machine.
+    """
+    import pandas as pd
+
+    from segmentation.encoders import get_encoder
+    from segmentation.pipeline import SegmentConfig
+    from segmentation.scale import read, stages, store
+
+    parts = _parts(n_comments, work)
+    part = sorted(parts.glob("*.parquet"))[0]
+    roles = read.resolve_roles(part, {})
+    rates: dict[str, float] = {}
+
+    def timed(name: str, rows: int, fn):
+        cpu = time.process_time()
+        out = fn()
+        rates[name] = round(rows / max(time.process_time() - cpu, 1e-9), 1)
+        return out
+
+    frame = timed("read_comments_per_cpu_s", n_comments // N_PARTS,
+                  lambda: read.read_part(part, 0, roles, n_parts=1, text_buckets=store.BUCKETS, user_buckets=1))
+    n = len(frame)
+    encoder = get_encoder("fast")
+    encoder.encode(["warm up"])
+    root = work / "kernel-store"
+    distinct = frame.drop_duplicates("text_hash")
+    vectors = timed("encode_fast_texts_per_cpu_s", len(distinct), lambda: encoder.encode(distinct["text"].tolist()))
+    for bucket, rows in distinct.groupby("text_bucket").indices.items():
+        store.write_bucket(root, "fast", int(bucket), distinct["text_hash"].to_numpy()[rows].tolist(), vectors[rows])
+    attached = timed("attach_comments_per_cpu_s", n, lambda: pd.concat(
+        [pd.DataFrame({k: list(v) if k == "embedding" else v for k, v in
+                       stages.attach_embeddings(g, str(root), "fast").items()})
+         for _, g in frame.groupby("text_bucket")]))
+    group = {c: attached[c].to_numpy() for c in attached.columns if c != "embedding"}
+    group["embedding"] = np.vstack(attached["embedding"].to_numpy())
+    profiles = timed("profile_comments_per_cpu_s", n, lambda: stages.user_profiles(group, None, 0))
+    config = SegmentConfig(encoder="fast", k=K, seed=0)
+    reducer = stages.SpaceReducer(*config.space, seed=0).fit(profiles["vector"])
+    from segmentation.clustering import from_settings
+
+    clusterer = from_settings("kmeans", config.to_dict()).fit(reducer.transform(profiles["vector"]))
+    n_users = len(profiles["user_id"])
+    assign = stages.AssignBatch(reducer, clusterer)
+    assigned = timed("assign_users_per_cpu_s", n_users, lambda: assign(profiles))
+    assign_root = work / "kernel-assign"
+    folder = assign_root / "user_bucket=0"
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"user_id": assigned["user_id"], "segment": assigned["segment"]}).to_parquet(folder / "a.parquet")
+    centroids = {int(s): group["embedding"][np.isin(group["user_id"], assigned["user_id"][assigned["segment"] == s])]
+                 .mean(axis=0) for s in np.unique(assigned["segment"])}
+    timed("describe_comments_per_cpu_s", n, lambda: stages.describe_group(group, str(assign_root), centroids))
+    return {"comments": n, "users": n_users, **rates}
 
 
 def main() -> int:
@@ -186,6 +245,7 @@ def main() -> int:
     parser.add_argument("--local", type=int, nargs="*", default=[], help="local engine runs at these sizes")
     parser.add_argument("--minilm", type=int, default=0, help="real reviews encoded for MiniLM's rate")
     parser.add_argument("--map-sample", type=int, default=10_000)
+    parser.add_argument("--kernels", type=int, default=0, help="per-CPU-second rates of each stage's work")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -205,6 +265,8 @@ def main() -> int:
         for n in args.local:
             results["runs"][f"local-{n}"] = local_run(n, work)
             RESULTS.write_text(json.dumps(results, indent=2))
+        if args.kernels:
+            results["kernels"] = kernel_rates(args.kernels, work)
     if args.minilm:
         results["minilm"] = minilm_rate(args.minilm)
     RESULTS.write_text(json.dumps(results, indent=2))

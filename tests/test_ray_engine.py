@@ -35,9 +35,10 @@ N_PARTS = 4
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace shared by the module, holding the fast encoder distilled once."""
-    path = tmp_path_factory.mktemp("ray-home")
+def home(request: pytest.FixtureRequest) -> Path:
+    """A workspace shared by the module, holding the fast encoder distilled once and kept in pytest's
+    cache between runs (distilling takes 30 s on a quiet machine, minutes on a loaded one)."""
+    path = Path(request.config.cache.mkdir("segment-studio-fast-model"))
     FastEncoder(model_dir=path / FastEncoder.MODEL_SUBDIR).load()
     return path
 
@@ -86,7 +87,7 @@ def _encode_workers() -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"EncodeBatch" in cmdline and b"ray::" in cmdline:
+            if b"EncodeBucket" in cmdline and b"ray::" in cmdline:
                 pids.append(int(entry.name))
     return pids
 
@@ -94,7 +95,7 @@ def _encode_workers() -> list[int]:
 @pytest.fixture(scope="module")
 def reference(ray_session, demo, tmp_path_factory):
     """One Ray run over the Parquet parts with a fresh store, its fit sample covering every user, during
-    which an encoder actor is killed (SIGKILL) as soon as it has stored its first batch."""
+    which the encoder actor is killed (SIGKILL) as soon as it has stored its first bucket."""
     root = tmp_path_factory.mktemp("reference")
     fresh_store = root / "store"
     killed: list[int] = []
@@ -111,8 +112,8 @@ def reference(ray_session, demo, tmp_path_factory):
 
     killer = threading.Thread(target=kill_once_encoding_started, daemon=True)
     killer.start()
-    # Small batches and one actor: encoding spans many batches, so the kill lands mid-encode.
-    result = _run(demo["parts"], root / "out", fresh_store, encode_batch=256, encode_concurrency=1)
+    # One actor works through the 256 text buckets, so a kill after its first stored bucket is mid-encode.
+    result = _run(demo["parts"], root / "out", fresh_store, encode_concurrency=1)
     killer.join(timeout=5)
     return {"result": result, "out": root / "out", "store": fresh_store, "killed": killed}
 
@@ -184,8 +185,8 @@ def test_rerun_with_a_grown_input_encodes_only_the_new_texts(reference, demo, tm
 
 
 def test_an_encoder_killed_mid_encode_is_retried_and_the_output_is_complete(reference, demo):
-    """The reference run lost an encoder actor after its first stored batch; Ray restarted it and retried
-    the batch: every text is in the store once at least, every user is assigned, and the agreement with
+    """The reference run lost its encoder actor after the first stored bucket; Ray restarted it and retried
+    the bucket: every text is in the store once at least, every user is assigned, and the agreement with
     the local engine (the test above) holds for this very run."""
     assert reference["killed"], "no encode actor was found to kill while encoding"
     comments = load_comments(demo["csv"])

@@ -254,32 +254,26 @@ def _run(
     # Encode: distinct texts the store lacks, through an actor pool; then every comment gets its vector.
     started = time.perf_counter()
     before = store.count(store_root, encoder_name)
-    missing = (
+    concurrency = scale.encode_concurrency or (gpus if gpus else cpus)
+    n_missing = int(
         comments.select_columns(["text_hash", "text", "text_bucket"])
         .groupby("text_bucket", num_partitions=partitions)
         .map_groups(
-            stages.missing_texts,
+            stages.EncodeBucket,
             batch_format="pandas",
-            fn_kwargs={"root": str(store_root), "encoder_name": encoder_name},
-        )
-        .materialize()
-    )
-    n_missing = missing.count()
-    concurrency = scale.encode_concurrency or (gpus if gpus else cpus)
-    if n_missing:
-        missing.map_batches(
-            stages.EncodeBatch,
             fn_constructor_kwargs={
                 "encoder_spec": config.encoder,
                 "root": str(store_root),
                 "encoder_name": encoder_name,
+                "batch_size": scale.encode_batch,
                 "use_gpu": bool(gpus),
             },
-            batch_size=scale.encode_batch,
-            batch_format="pandas",
-            concurrency=concurrency,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             num_gpus=1 if gpus else 0,
-        ).materialize()
+        )
+        .sum("encoded")
+        or 0
+    )
     encoded = (
         comments.groupby("text_bucket", num_partitions=partitions)
         .map_groups(
@@ -336,7 +330,7 @@ def _run(
         fn_constructor_args=(reducer, clusterer),
         batch_size=ASSIGN_BATCH,
         batch_format="numpy",
-        concurrency=cpus,
+        compute=ray.data.ActorPoolStrategy(size=cpus),
     ).materialize()
     sums = assigned.map_batches(stages.segment_sums, batch_format="numpy", batch_size=ASSIGN_BATCH).to_pandas()
     stage("assign", n_users, "users", started)
