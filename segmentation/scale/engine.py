@@ -311,8 +311,8 @@ def _run(
     # Fit: the local engine's space, k-sweep and clusterer on a uniform sample of users.
     started = time.perf_counter()
     sample_ids, sample_vectors = _sample(profiles, min(1.0, scale.fit_sample / n_users))
-    reducer = stages.SpaceReducer(*config.space, seed=config.seed).fit(sample_vectors)
-    space = reducer.transform(sample_vectors)
+    reducer = stages.SpaceReducer(*config.space, seed=config.seed)
+    space = reducer.fit_transform(sample_vectors)
     clusterer, table = _fit(space, sample_ids, config, notes)
     labels = np.asarray(clusterer.labels_)
     silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
