@@ -3,10 +3,13 @@
     python benchmarks/recommendations.py [--data PATH ...] [--encoder minilm] [--k auto] [--min-comments 5]
         [--out benchmarks/results/recommendations.json]
 
-Without ``--data`` it runs on the generated demo and, where ``../shared/data/recipe_reviews/`` exists, on the
-real recipe reviews (all users with two or more comments, and the k-core subset of users with at least
-``--min-comments`` comments on items that have at least as many, the closest this data comes to the
-"5-core" review sets recommenders are usually scored on). Prints one table per data set and writes JSON.
+Without ``--data`` it runs, where ``../shared/data/`` has them, on the real recipe reviews (all users with
+two or more comments, and the k-core subset of users with at least ``--min-comments`` comments on items that
+have at least as many) and the Stack Exchange threads, then on the generated demo. Prints one table per
+data set (NDCG@N, HR@N, coverage, lift over popularity and over EASE, the NDCG difference to the best
+method ignoring segments with its paired-bootstrap interval, cold-user recall) and writes JSON.
+
+    python benchmarks/recommendations.py --timing   # 10k users x 5k items, generated, every method timed
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from segmentation.demo import DEMO_PATH  # noqa: E402
-from segmentation.evaluate import SEGMENT_METHODS, evaluate_pipeline  # noqa: E402
+from segmentation.evaluate import evaluate, evaluate_pipeline  # noqa: E402
 from segmentation.io import Comments, from_frame, load_comments  # noqa: E402
 from segmentation.pipeline import SegmentConfig  # noqa: E402
 
-RECIPES = ROOT.parent / "shared" / "data" / "recipe_reviews" / "recipe_reviews_users_ge2.csv.gz"
+DATA = ROOT.parent / "shared" / "data"
+RECIPES = DATA / "recipe_reviews" / "recipe_reviews_users_ge2.csv.gz"
+THREADS = DATA / "se_closed_sites" / "comments.csv.gz"
 
 
 def k_core(comments: Comments, min_comments: int) -> Comments:
@@ -54,27 +59,55 @@ def run(name: str, comments: Comments, config: SegmentConfig, top_n: int) -> dic
     evaluation = evaluate_pipeline(comments, config, top_n=top_n)
     seconds = time.perf_counter() - started
     table = evaluation.table()
-    best = max(SEGMENT_METHODS, key=lambda m: table.loc[m, "ndcg"])
-    base = table.loc["global_popularity", "ndcg"]
-    ratio = table.loc[best, "ndcg"] / base if base else float("nan")
+    comparison = evaluation.comparison().set_index("method")
+    table = table.join(comparison[["difference", "low", "high"]])
+    answer = evaluation.answer()
     print(f"\n## {name}: {comments.n_users:,} users, {comments.n_comments:,} comments, {comments.n_items:,} items "
-          f"({evaluation.n_users_evaluated:,} evaluated, {seconds:.0f} s)")
+          f"({evaluation.n_users_evaluated:,} evaluated, {seconds:.0f} s; rival: {evaluation.rival()})")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    print(f"best segment-aware method: {best}, {ratio:.2f}x global popularity's NDCG@{top_n}")
+    print(answer.sentence)
     print(evaluation.verdict)
+    print(evaluation.where_segments_help().to_string(float_format=lambda v: f"{v:.3f}"))
     return {
         "data": name,
         "users": comments.n_users,
         "comments": comments.n_comments,
         "items": comments.n_items,
-        "n_users_evaluated": evaluation.n_users_evaluated,
         "config": config.to_dict(),
-        "methods": evaluation.to_dict()["methods"],
-        "best_segment_method": best,
-        "best_over_popularity": round(float(ratio), 4),
-        "verdict": evaluation.verdict,
         "seconds": round(seconds, 1),
+        **evaluation.to_dict(),
     }
+
+
+def timing(n_users: int = 10_000, n_items: int = 5_000, seed: int = 0) -> dict:
+    """Evaluate every method on generated interactions (Zipf items, 2-12 per user, random 16-d profiles)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    users = np.repeat(np.arange(n_users), rng.integers(2, 13, n_users))
+    items = rng.choice(n_items, size=len(users), p=popularity / popularity.sum())
+    frame = pd.DataFrame({"user_id": [f"u{u:05d}" for u in users], "text": "x", "item_id": [f"i{i:04d}" for i in items],
+                          "time": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(len(users)), "s")})
+    comments = from_frame(frame, source="generated.csv")
+    user_ids = np.sort(frame["user_id"].unique())
+    vectors = rng.normal(size=(n_users, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = rng.integers(0, 8, n_users)
+    times: dict[str, float] = {}
+
+    def clock(progress_stage, done, total):
+        times[done] = time.perf_counter()
+
+    started = time.perf_counter()
+    evaluation = evaluate(comments, lambda train: (user_ids, vectors, labels, {}), top_n=10, cold=False,
+                          progress=clock)
+    seconds = time.perf_counter() - started
+    steps = [times[i + 1] - times[i] for i in range(len(times) - 1)]
+    per_method = dict(zip(evaluation.methods, (round(s, 1) for s in steps), strict=False))
+    print(f"timing: {n_users:,} users x {n_items:,} items, every method: {seconds:.1f} s; {per_method}")
+    return {"users": n_users, "items": n_items, "seconds": round(seconds, 1), "per_method": per_method}
 
 
 def main() -> int:
@@ -85,18 +118,25 @@ def main() -> int:
     parser.add_argument("--top-n", type=int, default=10)
     parser.add_argument("--min-comments", type=int, default=5, help="k-core threshold for the recipe subset")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "recommendations.json")
+    parser.add_argument("--timing", action="store_true", help="only time the evaluation on 10k x 5k generated data")
     args = parser.parse_args()
+    if args.timing:
+        out = args.out.with_name("recommendations_timing.json")
+        out.write_text(json.dumps(timing(), indent=2), encoding="utf-8")
+        return 0
 
     config = SegmentConfig(encoder=args.encoder, k=args.k if args.k == "auto" else int(args.k))
     sets: list[tuple[str, Comments]] = []
     if args.data:
         sets = [(path.name, load_comments(path)) for path in args.data]
     else:
-        sets.append(("generated demo", load_comments(DEMO_PATH)))
         if RECIPES.exists():
             recipes = load_comments(RECIPES)
             sets.append(("recipe reviews, users with ≥ 2 comments", recipes))
             sets.append((f"recipe reviews, {args.min_comments}-core", k_core(recipes, args.min_comments)))
+        if THREADS.exists():
+            sets.append(("Stack Exchange closed sites (threads)", load_comments(THREADS)))
+        sets.append(("generated demo", load_comments(DEMO_PATH)))
     results = [run(name, comments, config, args.top_n) for name, comments in sets]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

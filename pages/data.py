@@ -16,6 +16,7 @@ ROLE_HELP = {
     "item": "What the comment is about; needed for item recommendations.",
     "rating": "A numeric rating, if any.",
     "time": "When it was written; needed for recency weighting and leave-latest-out evaluation.",
+    "item_name": "The item's readable name (a product title), shown beside its id.",
 }
 NONE = ""
 
@@ -64,7 +65,7 @@ with st.expander("Column mapping", expanded=not src.is_demo):
         with column_box:
             options = [NONE, *columns]
             picked[role] = state.kept(
-                st.selectbox, role.capitalize(), key=f"role_{role}_{src.digest[:12]}",
+                st.selectbox, role.replace("_", " ").capitalize(), key=f"role_{role}_{src.digest[:12]}",
                 default=roles.get(role) or NONE, options=options,
                 format_func=lambda c: "(none)" if c == NONE else c, help=ROLE_HELP[role],
             )

@@ -14,7 +14,7 @@ _PUBLIC = {
     "DataError": "segmentation.errors",
     "EncoderError": "segmentation.errors",
     "ConfigError": "segmentation.errors",
-    "Comments": "segmentation.io",
+    "Comments": "segmentation.comments",
     "load_comments": "segmentation.io",
     "SegmentConfig": "segmentation.pipeline",
     "SegmentResult": "segmentation.pipeline",

@@ -8,23 +8,27 @@ its finished chunks and the next run resumes from there.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from .encoders import Encoder, Progress
-from .errors import EncoderError
-from .paths import workspace_dir
+from .errors import ConfigError, EncoderError
+from .paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
 
 CACHE_FILE = "embeddings.sqlite"
 # SQLite's default cap on bound parameters is 32,766 on current builds but 999 on old ones.
 _LOOKUP_CHUNK = 900
 
 
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
 def text_key(text: str) -> str:
     """The cache key of a text: hex sha256 of its UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -46,6 +50,11 @@ class EmbeddingCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else workspace_dir() / CACHE_FILE
+        self.notes: list[str] = []
+        """What the cache did on its own, e.g. set aside a corrupt file (for the run's notes)."""
+        self._guarded(self._create)
+
+    def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -54,6 +63,30 @@ class EmbeddingCache:
                 " encoder TEXT NOT NULL, text_sha TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,"
                 " PRIMARY KEY (encoder, text_sha)) WITHOUT ROWID"
             )
+
+    def _guarded(self, work: Callable[[], T]) -> T:
+        """Run ``work``; a corrupt cache file is set aside and rebuilt (it holds nothing that cannot be
+        encoded again), and a cache that cannot be written becomes one clear ConfigError."""
+        try:
+            try:
+                return work()
+            except sqlite3.DatabaseError as error:
+                if not is_corrupt(error):
+                    raise
+                backup = set_aside(self.path)
+                note = (
+                    f"the embedding cache {self.path} was damaged ({error}); it was moved to {backup.name} "
+                    "and rebuilt, so these texts are encoded again"
+                )
+                self.notes.append(note)
+                _log.warning(note)
+                self._create()
+                return work()
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise ConfigError(
+                f"cannot use the embedding cache {self.path}: {error}; make its folder writable or set "
+                f"{WORKSPACE_ENV} to another folder"
+            ) from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -79,6 +112,9 @@ class EmbeddingCache:
         dict of int to ndarray
             Position in ``texts`` → float32 vector of shape ``(d,)``, for the texts found.
         """
+        return self._guarded(lambda: self._get_many(encoder_name, texts))
+
+    def _get_many(self, encoder_name: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
         keys = [text_key(t) for t in texts]
         rows: dict[str, np.ndarray] = {}
         with self._connect() as db:
@@ -101,14 +137,21 @@ class EmbeddingCache:
         if len(vectors) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
         dim = vectors.shape[1] if vectors.ndim == 2 else 0
-        with self._connect() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO embeddings (encoder, text_sha, dim, vector) VALUES (?, ?, ?, ?)",
-                [(encoder_name, text_key(t), dim, v.tobytes()) for t, v in zip(texts, vectors, strict=True)],
-            )
+        rows = [(encoder_name, text_key(t), dim, v.tobytes()) for t, v in zip(texts, vectors, strict=True)]
+
+        def put() -> None:
+            with self._connect() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO embeddings (encoder, text_sha, dim, vector) VALUES (?, ?, ?, ?)", rows
+                )
+
+        self._guarded(put)
 
     def count(self, encoder_name: str | None = None) -> int:
         """Number of stored vectors, for one encoder or all."""
+        return self._guarded(lambda: self._count(encoder_name))
+
+    def _count(self, encoder_name: str | None) -> int:
         with self._connect() as db:
             if encoder_name is None:
                 return db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
@@ -117,11 +160,15 @@ class EmbeddingCache:
 
     def clear(self, encoder_name: str | None = None) -> None:
         """Delete the stored vectors of one encoder, or all of them."""
-        with self._connect() as db:
-            if encoder_name is None:
-                db.execute("DELETE FROM embeddings")
-            else:
-                db.execute("DELETE FROM embeddings WHERE encoder = ?", (encoder_name,))
+
+        def delete() -> None:
+            with self._connect() as db:
+                if encoder_name is None:
+                    db.execute("DELETE FROM embeddings")
+                else:
+                    db.execute("DELETE FROM embeddings WHERE encoder = ?", (encoder_name,))
+
+        self._guarded(delete)
 
 
 @dataclass(frozen=True)

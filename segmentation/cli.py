@@ -7,18 +7,23 @@ Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
+from segmentation.constraints import SEED, TOP_N, validate
 from segmentation.errors import ConfigError, SegmentationError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
+DEMO_FILE = "demo_comments.csv"
 
 
 class StderrProgress:
@@ -76,8 +81,15 @@ def _add_segment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for every random step (default 0)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's promise kept for bad arguments too: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m segmentation",
         description="Turn user comments into named user segments, and measure in-segment recommendations.",
     )
@@ -105,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_segment_options(rec)
     rec.add_argument("--user", required=True, help="user id")
     rec.add_argument("--top-n", type=int, default=10, help="number of recommendations (default 10)")
-    rec.add_argument("--method", default="segment_knn", help="recommender (default segment_knn)")
+    rec.add_argument("--method", default="segment_ease", help="recommender (default segment_ease)")
 
     demo = commands.add_parser("demo", help="write the generated demo data set")
     demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
@@ -115,11 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_and_configure(args: argparse.Namespace):
+def _load_and_configure(args: argparse.Namespace, config):
     """The comments and the config; without --encoder the encoder suits the data's language."""
     from segmentation.pipeline import suggest_encoder
 
-    config = _config(args)
     comments = _load(args)
     if not args.encoder:
         config = replace(config, encoder=suggest_encoder(comments))
@@ -160,17 +171,39 @@ def _config(args: argparse.Namespace):
 
 
 def _check_output_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
+    """Make sure ``--out`` can take the results before any work starts (the folder is created now)."""
+    _check_writable(out, out)
+
+
+def _check_writable(folder: Path, out: Path) -> None:
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"--out {out} exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = {errno.ENOTDIR: "a part of it is a file, not a folder", errno.ENAMETOOLONG: "the name is too long",
+                  errno.EROFS: "it is on a read-only file system"}.get(error.errno or 0, error.strerror or str(error))
+        raise ConfigError(f"cannot write to --out {out}: {reason}; choose another folder") from None
+
+
+def _check_workspace() -> None:
+    """The workspace (embedding cache) must be usable before any work starts."""
+    from segmentation.paths import workspace_dir
+
+    workspace_dir()
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.pipeline import segment
 
+    config = _config(args)
     _check_output_folder(args.out)
     if args.engine == "ray":
         return _segment_on_ray(args)
-    comments, config = _load_and_configure(args)
+    _check_workspace()
+    comments, config = _load_and_configure(args, config)
     result = segment(comments, config, progress=StderrProgress())
     paths = result.write(args.out)
     metrics = result.metrics
@@ -196,12 +229,16 @@ def _segment_on_ray(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from segmentation.evaluate import evaluate_pipeline
 
+    config = _config(args)
+    top_n = validate("top_n", args.top_n, TOP_N)
     _check_output_folder(args.out)
-    comments, config = _load_and_configure(args)
-    evaluation = evaluate_pipeline(comments, config, top_n=args.top_n, progress=StderrProgress())
+    _check_workspace()
+    comments, config = _load_and_configure(args, config)
+    evaluation = evaluate_pipeline(comments, config, top_n=top_n, progress=StderrProgress())
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "evaluation.json"
     path.write_text(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    print(evaluation.answer().sentence)
     print(evaluation.table().to_string(float_format=lambda v: f"{v:.4f}"))
     print(evaluation.verdict)
     print(f"wrote {path}", file=sys.stderr)
@@ -209,11 +246,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from segmentation.recommend import recommend_for_user
+    from segmentation.recommend_service import recommend_for_user
 
-    comments, config = _load_and_configure(args)
+    config = _config(args)
+    top_n = validate("top_n", args.top_n, TOP_N)
+    _check_workspace()
+    comments, config = _load_and_configure(args, config)
     payload = recommend_for_user(
-        comments, config, args.user, top_n=args.top_n, method=args.method, progress=StderrProgress()
+        comments, config, args.user, top_n=top_n, method=args.method, progress=StderrProgress()
     )
     print(json.dumps(payload, ensure_ascii=False, indent=2))
     return 0
@@ -222,8 +262,16 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from segmentation.demo import write_demo
 
-    write_demo(args.out, seed=args.seed, n_users=args.users, language=args.language)
-    print(f"wrote {args.out}", file=sys.stderr)
+    seed = validate("seed", args.seed, SEED)
+    # A folder (existing, or written with a trailing slash) gets the demo under its usual name.
+    try:
+        into_folder = args.out.is_dir() or str(args.out).endswith(("/", os.sep))
+    except OSError:  # a name too long to look up: _check_writable says so
+        into_folder = False
+    out = args.out / DEMO_FILE if into_folder else args.out
+    _check_writable(out.parent, args.out)
+    path = write_demo(out, seed=seed, n_users=args.users, language=args.language)
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -11,9 +11,11 @@ pipeline, the sweeps and the pages ask the class instead of comparing algorithm 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -168,6 +170,16 @@ def segment_centers(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.asarray(membership @ X) / np.maximum(counts, 1)[:, None]
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep scikit-learn's warnings about degenerate data (fewer distinct points than clusters) off the
+    console: the clusterer says it in its notes instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning is one
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        yield
+
+
 def _one_openmp_thread() -> Any:
     """Context in which scikit-learn's k-means runs its OpenMP loops on one thread (BLAS keeps its threads).
 
@@ -189,14 +201,26 @@ def _squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.maximum(squared, 0.0)
 
 
-def _distinct_rows(X: np.ndarray) -> int:
+# Profiles closer than this in every coordinate count as the same (float noise of identical comments).
+_SAME_PROFILE_DECIMALS = 6
+
+
+def distinct_profiles(X: np.ndarray) -> int:
     """How many different points ``X`` holds (identical profiles cannot be told apart by any k)."""
-    return len(np.unique(X, axis=0))
+    return len(np.unique(np.round(np.asarray(X, dtype=np.float64), _SAME_PROFILE_DECIMALS), axis=0))
+
+
+def _found_fewer_than_k(labels: np.ndarray, k: int) -> list[str]:
+    """A note when a fit delivered fewer segments than asked (near-identical profiles)."""
+    found = int(labels.max()) + 1 if len(labels) else 0
+    if found >= k:
+        return []
+    return [f"only {found} segments could be told apart among these users, not the k={k} asked for"]
 
 
 def _fewer_distinct_than_k(X: np.ndarray, k: int) -> tuple[int, list[str]]:
     """The k that can be delivered on ``X`` and a note saying why it is below the k asked for."""
-    distinct = _distinct_rows(X)
+    distinct = distinct_profiles(X)
     if distinct >= k:
         return k, []
     return max(distinct, 1), [
@@ -260,11 +284,12 @@ class KMeansClusterer(_CentroidPredict):
 
         X = _as_points(X)
         k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
-        with _one_openmp_thread():
+        with _one_openmp_thread(), _quiet():
             model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(_single(X))
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
         self.inertia_ = float(model.inertia_)
+        self.notes_ += _found_fewer_than_k(self.labels_, k)
         self.notes_.append(f"k-means with k={k}, best of {self.n_init} initialisations (seed {self.seed})")
         return self
 
@@ -302,12 +327,13 @@ class BisectingClusterer(_CentroidPredict):
 
         X = _as_points(X)
         k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
-        with _one_openmp_thread():
+        with _one_openmp_thread(), _quiet():
             model = BisectingKMeans(
                 n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
             ).fit(_single(X))
         self.labels_ = relabel_by_size(model.labels_)
         self.centers_ = segment_centers(X, self.labels_)
+        self.notes_ += _found_fewer_than_k(self.labels_, k)
         self.notes_.append(f"bisecting k-means down to k={k}, splitting the segment with the largest inertia")
         return self
 
@@ -399,7 +425,7 @@ class AgglomerativeClusterer:
 
     def _set_cut(self, k: int) -> None:
         k, notes = _fewer_distinct_than_k(self._X, check_k(k, len(self._X)))
-        self.labels_ = self.cut(k)
+        self.labels_ = self.cut(k) if k >= 2 else np.zeros(len(self._X), dtype=np.int64)
         self.centers_ = segment_centers(self._X, self.labels_)
         self.notes_ = notes + self._path_notes
 
@@ -515,6 +541,9 @@ class HDBSCANClusterer:
         self.validity_ = float("nan")
         if n <= int(self.min_cluster_size):
             raw = np.full(n, -1, dtype=np.int64)
+        elif distinct_profiles(X) == 1:
+            raw = np.zeros(n, dtype=np.int64)
+            self.notes_.append(f"all {n:,} users have the same profile: they form one segment")
         else:
             import hdbscan
 

@@ -19,7 +19,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 if TYPE_CHECKING:
-    from segmentation.io import Comments
+    from segmentation.comments import Comments
     from segmentation.profiles import Profiles
 
 NOISE = -1

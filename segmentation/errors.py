@@ -15,3 +15,12 @@ class EncoderError(SegmentationError):
 
 class ConfigError(SegmentationError):
     """A parameter does not fit the data (e.g. k larger than the number of users)."""
+
+
+class DamagedWorkspaceError(SegmentationError):
+    """The workspace database is damaged. Nothing was changed: ``Workspace.start_fresh(path)`` keeps the
+    damaged file as a backup beside it and starts an empty workspace."""
+
+    def __init__(self, message: str, path: object) -> None:
+        super().__init__(message)
+        self.path = path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +20,9 @@ import pandas as pd
 from segmentation.describe import SegmentDescription
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A plain number ("-1", "+3.5", "-2e5") is read as that number, never as a formula: it stays as written,
+# so that an id exported from the source matches the source.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 SEGMENT_COLUMN = "segment"
 NAME_COLUMN = "segment_name"
 
@@ -35,9 +39,10 @@ def safe_cell(value: Any) -> Any:
     -------
     Any
         A string starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, prefixed with a
-        single quote; anything else (numbers included, negative ones too) unchanged.
+        single quote, unless it is a plain number such as ``"-1"``; anything else (numbers included,
+        negative ones too) unchanged.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

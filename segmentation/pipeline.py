@@ -8,7 +8,10 @@ clustering parameters. ``segment`` runs both.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -28,12 +31,25 @@ from segmentation.clustering import (
     AgglomerativeClusterer,
     Clusterer,
     clusterer_class,
+    distinct_profiles,
     from_settings,
+)
+from segmentation.comments import Comments
+from segmentation.constraints import (
+    MAX_K,
+    MAX_K_SWEEP,
+    SEED,
+    InstanceOf,
+    Interval,
+    Options,
+    Text,
+    TextTuple,
+    validate,
+    validate_all,
 )
 from segmentation.describe import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.errors import ConfigError
-from segmentation.io import Comments
 from segmentation.metrics import quality, silhouette_values
 from segmentation.profiles import Profiles, build_profiles
 from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
@@ -124,30 +140,35 @@ class SegmentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.algorithm not in CLUSTERERS:
-            raise ConfigError(f"unknown algorithm {self.algorithm!r}; choose one of {', '.join(CLUSTERERS)}")
-        if self.noise not in NOISE_POLICIES:
-            raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of {', '.join(NOISE_POLICIES)}")
-        if self.cluster_selection not in CLUSTER_SELECTIONS:
+        checked = validate_all(asdict(self), self.parameter_constraints())
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)  # NumPy scalars become plain numbers, lists tuples
+        if self.k_max < self.k_min:
             raise ConfigError(
-                f"unknown cluster selection {self.cluster_selection!r}; choose one of {', '.join(CLUSTER_SELECTIONS)}"
+                f"k_max={self.k_max} is not allowed: k_max must be at least k_min ({self.k_min})"
             )
-        if self.min_samples is not None and (not isinstance(self.min_samples, int) or self.min_samples < 1):
-            raise ConfigError(f"min_samples must be empty or a whole number of at least 1, not {self.min_samples!r}")
-        if self.linkage not in LINKAGES:
-            raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of {', '.join(LINKAGES)}")
-        if self.reduction not in REDUCTIONS:
-            raise ConfigError(f"unknown reduction {self.reduction!r}; choose one of {', '.join(REDUCTIONS)}")
-        if self.k != "auto" and (not isinstance(self.k, int) or self.k < 2):
-            raise ConfigError(f"k must be 'auto' or a whole number of at least 2, not {self.k!r}")
-        if self.k_min < 2 or self.k_max < self.k_min:
-            raise ConfigError(f"k_min must be at least 2 and k_max at least k_min, not {self.k_min}..{self.k_max}")
-        if self.min_cluster_size != "auto" and (
-            not isinstance(self.min_cluster_size, int) or self.min_cluster_size < 2
-        ):
-            raise ConfigError(f"min cluster size must be 'auto' or at least 2, not {self.min_cluster_size!r}")
-        if self.half_life_days is not None and self.half_life_days <= 0:
-            raise ConfigError(f"the half-life must be a positive number of days, not {self.half_life_days}")
+
+    @staticmethod
+    def parameter_constraints() -> dict[str, list]:
+        """What each parameter accepts (see :mod:`segmentation.constraints`)."""
+        return {
+            "encoder": [Text()],
+            "algorithm": [Options(tuple(CLUSTERERS))],
+            "k": [Interval(int, 2, MAX_K), Options(("auto",))],
+            "k_min": [Interval(int, 2, MAX_K_SWEEP)],
+            "k_max": [Interval(int, 2, MAX_K_SWEEP)],
+            "linkage": [Options(tuple(LINKAGES))],
+            "min_cluster_size": [Interval(int, 2, None), Options(("auto",))],
+            "min_samples": [Interval(int, 1, None), None],
+            "cluster_selection": [Options(tuple(CLUSTER_SELECTIONS))],
+            "noise": [Options(tuple(NOISE_POLICIES))],
+            "reduction": [Options(REDUCTIONS)],
+            "n_components": [Interval(int, 2, 100)],
+            "half_life_days": [Interval(float, 0, None, closed="neither"), None],
+            "attributes": [TextTuple()],
+            "attribute_weight": [Interval(float, 0, None)],
+            "seed": SEED,
+        }
 
     @property
     def space(self) -> tuple[str, int]:
@@ -193,6 +214,11 @@ class Prepared:
     @property
     def n_users(self) -> int:
         return len(self.profiles.user_ids)
+
+    @functools.cached_property
+    def n_distinct(self) -> int:
+        """How many different profiles the users have (identical comments give identical profiles)."""
+        return distinct_profiles(self.profiles.vectors)
 
     @property
     def terms(self) -> TermCounts:
@@ -268,17 +294,30 @@ class SegmentResult:
         }
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` into ``out_dir``."""
+        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` into ``out_dir``.
+
+        The three files are written into a temporary folder inside ``out_dir`` and then renamed into
+        place, ``run.json`` last: a run killed while writing leaves the previous set, never half a file.
+        """
         from segmentation.export import assignments_csv
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "assignments.csv", out / "segments.json", out / "run.json"]
-        paths[0].write_bytes(assignments_csv(self.assignments))
         segments = [_segment_record(s) for s in self.segments]
-        paths[1].write_text(json.dumps(segments, ensure_ascii=False, indent=2), encoding="utf-8")
-        paths[2].write_text(json.dumps(self.run_record(), ensure_ascii=False, indent=2), encoding="utf-8")
-        return paths
+        contents = {
+            "assignments.csv": assignments_csv(self.assignments),
+            "segments.json": json.dumps(segments, ensure_ascii=False, indent=2).encode("utf-8"),
+            "run.json": json.dumps(self.run_record(), ensure_ascii=False, indent=2).encode("utf-8"),
+        }
+        with tempfile.TemporaryDirectory(dir=out, prefix=".writing-") as staging:
+            for name, data in contents.items():
+                with open(Path(staging) / name, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for name in contents:
+                os.replace(Path(staging) / name, out / name)
+        return [out / name for name in contents]
 
 
 def _segment_record(segment: SegmentDescription) -> dict:
@@ -358,6 +397,8 @@ def prepare(
     -------
     Prepared
     """
+    validate("comments", comments, [InstanceOf((Comments,), "from load_comments or from_frame")])
+    validate("config", config, [InstanceOf((SegmentConfig,))])
     check_fits(comments, config)
     timings: dict[str, float] = {}
     encoder = get_encoder(config.encoder)
@@ -436,7 +477,7 @@ def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) ->
         sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | chosen)
         return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
     ks = ks if ks is not None else range(2, config.k_max + 1)
-    ks = range(ks.start, min(ks.stop, n_users))
+    ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
     tree = prepared.tree(method, dims, config.linkage) if cls.keeps_tree else None
     return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, tree=tree)
 
@@ -456,6 +497,10 @@ def _choose(
         return {**settings, "min_cluster_size": choice.k}, table, choice
     if config.k != "auto":
         return settings, None, None
+    distinct = prepared.n_distinct
+    if distinct < 3:  # no two segmentations to compare: deliver what exists and say why
+        notes.append(f"only {distinct} distinct user profile{'s' if distinct != 1 else ''}: no k to choose")
+        return {**settings, "k": 2}, None, None
     table = sweep(prepared, config)
     if table.empty:  # too few users to score any k: two segments is the only choice left
         notes.append(f"k=2: {prepared.n_users} users are too few to compare numbers of segments")
@@ -495,6 +540,8 @@ def cluster_prepared(
     _stage(progress, "reduce", 0, 1)
     method, dims = config.space
     space = prepared.space(method, dims)
+    if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
+        space = prepared.profiles.vectors
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
@@ -576,6 +623,7 @@ def segment(
 
     Same data and same config (seed included) give the same assignments.
     """
-    config = config or SegmentConfig()
+    validate("comments", comments, [InstanceOf((Comments,), "from load_comments or from_frame")])
+    config = validate("config", config, [InstanceOf((SegmentConfig,)), None]) or SegmentConfig()
     prepared = prepare(comments, config, cache=cache, progress=progress)
     return cluster_prepared(prepared, config, progress=progress)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from segmentation.comments import Comments
 from segmentation.errors import ConfigError
-from segmentation.io import Comments
 
 SECONDS_PER_DAY = 86_400.0
 

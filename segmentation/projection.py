@@ -330,7 +330,9 @@ def _pca(X: np.ndarray, n_components: int, seed: int) -> np.ndarray:
     out = np.zeros((n, n_components), dtype=np.float32)
     fitted = min(n_components, n, d)
     if n >= 2 and fitted >= 1:
-        out[:, :fitted] = PCA(n_components=fitted, random_state=seed).fit_transform(X)
+        with warnings.catch_warnings():  # identical rows: explained variance 0/0, said by the clusterer instead
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            out[:, :fitted] = PCA(n_components=fitted, random_state=seed).fit_transform(X)
     return out
 
 

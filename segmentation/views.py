@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from segmentation.comments import Comments
     from segmentation.describe import SegmentDescription
-    from segmentation.io import Comments
+    from segmentation.recommend_service import RunRecommenders
 
 NOISE = -1
 NOISE_LABEL = "Noise / unassigned"
@@ -250,83 +251,72 @@ def sweep_long(table: pd.DataFrame, x: str = "k") -> pd.DataFrame:
 
 
 class UserRecommendations:
-    """One user's in-segment recommendations beside the global popularity list, for the Recommend page.
-
-    Fitted once per run (the page caches it); :meth:`for_user` then answers in milliseconds.
+    """One user's recommendations beside the global popularity list, as tables for the Recommend page.
 
     Parameters
     ----------
-    comments : Comments
-    user_ids, user_vectors, labels : ndarray
-        The run's users, their profiles and segments, aligned (``Prepared.profiles``, ``SegmentResult``).
-    embeddings : ndarray of shape (n_comments, d)
-        The comments' embeddings (used when the data has no item column).
-    method : str
-        In-segment item recommender; data without items always gets ``segment_comments``.
+    fitted : RunRecommenders
+        From :func:`segmentation.recommend_service.fit_run_recommenders` (the fitting lives there).
+    item_names : mapping
+        Item id → name (:func:`segmentation.recommend_service.item_names`); items without one show their id.
     """
 
-    def __init__(
-        self,
-        comments: Comments,
-        user_ids: np.ndarray,
-        user_vectors: np.ndarray,
-        labels: np.ndarray,
-        embeddings: np.ndarray,
-        method: str = "segment_knn",
-    ) -> None:
-        from segmentation.recommend import RECOMMENDERS, Interactions
+    def __init__(self, fitted: RunRecommenders, item_names: Mapping[str, str] | None = None) -> None:
+        self.fitted = fitted
+        self.item_names = dict(item_names or {})
 
-        data = Interactions.from_comments(comments, user_ids)
-        self.has_items = comments.has_items
-        self.method = method if self.has_items else "segment_comments"
-        self.in_segment = RECOMMENDERS[self.method]()
-        self.popular = None
-        if self.has_items:
-            self.in_segment.fit(data, user_vectors, labels)
-            self.popular = RECOMMENDERS["global_popularity"]().fit(data, user_vectors, labels)
-        else:
-            self.in_segment.fit(data, user_vectors, labels, comment_vectors=embeddings)
+    @property
+    def has_items(self) -> bool:
+        return self.fitted.has_items
 
-    def for_user(self, user_id: str, n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        """The in-segment list and the popularity list (None without items) as display tables.
+    @property
+    def method(self) -> str:
+        return self.fitted.method
 
-        Tables have ``rank``, ``item`` (the item id, or the recommended comment), ``score`` and ``reason``.
+    def for_user(self, user_id: str, n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+        """The method's list, the popularity list (None without items) and what answered, in words.
+
+        Tables have ``rank``, ``item`` (the item's name where known, else its id, or the recommended
+        comment), ``score`` and ``reason``.
         """
-        ours = _recommendation_table(self.in_segment.recommend(user_id, n))
-        popular = None if self.popular is None else _recommendation_table(self.popular.recommend(user_id, n))
-        return ours, popular
+        ours, popular, answered_by = self.fitted.for_user(user_id, n)
+        table = self._table(ours)
+        return table, None if popular is None else self._table(popular), answered_by
 
-
-def _recommendation_table(recommendations: Sequence) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "rank": np.arange(1, len(recommendations) + 1),
-            "item": [r.text if r.text is not None else r.item_id for r in recommendations],
-            "score": [round(r.score, 4) for r in recommendations],
-            "reason": [r.reason for r in recommendations],
-        }
-    )
+    def _table(self, recommendations: Sequence) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(recommendations) + 1),
+                "item": [r.text if r.text is not None else self.item_names.get(r.item_id, r.item_id)
+                         for r in recommendations],
+                "score": [round(r.score, 4) for r in recommendations],
+                "reason": [r.reason for r in recommendations],
+            }
+        )
 
 
 def lift_frame(lift_by_segment: pd.DataFrame, labels: Mapping[int, str]) -> pd.DataFrame:
-    """Per-segment NDCG lift for the bar chart: saved names, lift in percent, hurting segments marked.
+    """Per-segment lift for the bar chart: saved names, lift and interval in percent, a verdict per bar.
 
     Parameters
     ----------
     lift_by_segment : DataFrame
-        ``Evaluation.lift_by_segment()`` (segment, name, users, best_method, lift, hurts).
+        ``Evaluation.lift_by_segment()`` (segment, name, users, best_method, rival, lift, low, high, hurts,
+        clear).
     labels : mapping
         Display label per segment id; segments missing from it keep the evaluation's name.
 
     Returns
     -------
     DataFrame
-        Columns ``label``, ``users``, ``best_method``, ``lift_pct``, ``verdict`` (``hurts`` / ``helps``),
-        segments without a defined lift left out, largest lift first.
+        Columns ``label``, ``users``, ``best_method``, ``lift_pct``, ``low_pct``, ``high_pct``, ``verdict``
+        (``helps`` / ``hurts`` where the interval excludes zero, ``unclear`` where it spans zero), segments
+        without a defined lift left out, largest lift first.
     """
     frame = lift_by_segment.dropna(subset=["lift"]).copy()
     frame["label"] = [labels.get(s, n) for s, n in zip(frame["segment"], frame["name"], strict=True)]
-    frame["lift_pct"] = 100.0 * frame["lift"].astype(float)
-    frame["verdict"] = np.where(frame["hurts"], "hurts", "helps")
+    for column in ("lift", "low", "high"):
+        frame[f"{column}_pct" if column != "lift" else "lift_pct"] = 100.0 * frame[column].astype(float)
+    frame["verdict"] = np.where(~frame["clear"].astype(bool), "unclear", np.where(frame["hurts"], "hurts", "helps"))
     frame = frame.sort_values("lift_pct", ascending=False, kind="stable")
-    return frame[["label", "users", "best_method", "lift_pct", "verdict"]].reset_index(drop=True)
+    return frame[["label", "users", "best_method", "lift_pct", "low_pct", "high_pct", "verdict"]].reset_index(drop=True)

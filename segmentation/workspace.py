@@ -22,8 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from segmentation.errors import ConfigError
-from segmentation.paths import workspace_dir
+from segmentation.constraints import Interval, Text, validate
+from segmentation.errors import ConfigError, DamagedWorkspaceError
+from segmentation.paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
 
 WORKSPACE_FILE = "workspace.sqlite"
 SOURCES = ("user", "carried", "llm")
@@ -242,7 +243,19 @@ def _clean_name(name: str, description: str, source: str) -> tuple[str, str]:
         )
     if _CONTROL.search(name) or _CONTROL.search(description):
         raise ConfigError("A segment name or description cannot contain control characters.")
+    if not (_encodable(name) and _encodable(description)):
+        raise ConfigError(
+            "A segment name or description cannot contain a lone surrogate (half a character, such as \\ud800)."
+        )
     return name, description
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _pack(assignments: Mapping[str, int]) -> bytes:
@@ -273,15 +286,57 @@ class Workspace:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else workspace_dir() / WORKSPACE_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as connection:
-            # WAL is a property of the file: set once, every later connection inherits it.
-            connection.execute("PRAGMA journal_mode=WAL")
-            with _transaction(connection):
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
-                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        with self._explained():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as connection:
+                # WAL is a property of the file: set once, every later connection inherits it.
+                connection.execute("PRAGMA journal_mode=WAL")
+                with _transaction(connection):
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            connection.execute(statement)
+                    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @classmethod
+    def start_fresh(cls, path: str | Path | None = None) -> tuple[Workspace, Path]:
+        """Keep a damaged workspace file as a backup beside it and start an empty workspace.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            The damaged database file; defaults to ``workspace_dir() / "workspace.sqlite"``.
+
+        Returns
+        -------
+        (Workspace, Path)
+            The new, empty workspace and the backup (``workspace.sqlite.corrupt-TIME``), which still
+            holds everything that was saved, for recovery.
+        """
+        path = Path(path) if path is not None else workspace_dir() / WORKSPACE_FILE
+        backup = set_aside(path)
+        return cls(path), backup
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Turn SQLite's failures into one clear message: damaged, or not writable."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if is_corrupt(error):
+                raise DamagedWorkspaceError(
+                    f"the workspace {self.path} is damaged ({error}); nothing was changed. Start a fresh "
+                    "workspace: the damaged file is kept beside it as a backup",
+                    self.path,
+                ) from None
+            raise ConfigError(
+                f"cannot use the workspace {self.path}: {error}; make its folder writable or set "
+                f"{WORKSPACE_ENV} to another folder"
+            ) from None
+        except OSError as error:
+            raise ConfigError(
+                f"cannot use the workspace {self.path}: {error.strerror or error}; set {WORKSPACE_ENV} "
+                "to a writable folder"
+            ) from None
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -293,12 +348,12 @@ class Workspace:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as connection, _transaction(connection):
+        with self._explained(), closing(self._connect()) as connection, _transaction(connection):
             yield connection
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with closing(self._connect()) as connection:
+        with self._explained(), closing(self._connect()) as connection:
             yield connection
 
     # Runs ---------------------------------------------------------------------------------------
@@ -394,10 +449,12 @@ class Workspace:
             When the name or description is empty, too long or has control characters, the
             source is unknown, or the run was never saved.
         """
+        validate("run_key", run_key, [Text()])
+        segment_id = validate("segment_id", segment_id, [Interval(int, NOISE, None)])
         name, description = _clean_name(name, description, source)
         with self._write() as connection:
             self._require_run(connection, run_key)
-            self._put_name(connection, run_key, int(segment_id), name, description, source)
+            self._put_name(connection, run_key, segment_id, name, description, source)
 
     def names(self, run_key: str) -> dict[int, SegmentName]:
         """Return the saved names of a run's segments, by segment id."""

@@ -169,6 +169,11 @@ CLI_CASES = {
     "override_missing.csv": ["--text-col", "comments"],
     "one_user.csv": [],
     "k_over_users.csv": ["--k", "5"],
+    "names_equal_once_trimmed.csv": [],
+    "deeply_nested.json": [],
+    "lone_surrogate.jsonl": [],
+    "cell_at_xfd.xlsx": [],
+    "shifted_header_text_first.csv": [],
 }
 
 
@@ -200,7 +205,7 @@ def test_cli_exits_2_with_one_stderr_line_naming_the_problem(cli_runs, name: str
 # -- the app: a few uploads through the Data page ---------------------------------------------------------
 
 APP_CASES = ["truncated_50.parquet", "csv_named.xlsx", "all_comments_html.csv", "sheets_readme_first.xlsx",
-             "comment_1mb_unbroken.csv"]
+             "comment_1mb_unbroken.csv", "cell_at_xfd60000.xlsx", "mixed_utf8_latin1.csv"]
 
 
 @pytest.mark.parametrize("name", APP_CASES)

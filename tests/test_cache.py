@@ -198,3 +198,44 @@ def test_clear_removes_one_encoder_or_all() -> None:
     assert (cache.count("a"), cache.count("b")) == (0, 1)
     cache.clear()
     assert cache.count() == 0
+
+
+def _filled_cache(path: Path, n: int = 3000) -> list[str]:
+    texts = [f"text number {i}" for i in range(n)]
+    EmbeddingCache(path).put_many("tfidf-test", texts, np.random.default_rng(0).random((n, 32)))
+    with sqlite3.connect(path) as db:  # move everything from the WAL into the main file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return texts
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: b"this is not a database" * 200, id="garbage"),
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data[:4096] + b"\xff" * (len(data) - 4096), id="pages-overwritten"),
+    ],
+)
+def test_a_damaged_cache_is_moved_aside_and_rebuilt_with_a_note(tmp_path: Path, damage, caplog) -> None:
+    path = tmp_path / "embeddings.sqlite"
+    texts = _filled_cache(path)
+    damaged = damage(path.read_bytes())
+    path.write_bytes(damaged)
+
+    cache = EmbeddingCache(path)
+    encoded = encode_texts(texts[:50], get_encoder("tfidf"), cache)
+    assert encoded.embeddings.shape[0] == 50 and encoded.n_encoded == 50  # encoded again, nothing crashed
+    backups = [p for p in tmp_path.glob("embeddings.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(backups) == 1 and backups[0].read_bytes() == damaged  # kept as it was, for a post-mortem
+    assert any("was damaged" in note and backups[0].name in note for note in cache.notes)
+    assert any("embedding cache" in r.getMessage() and "rebuilt" in r.getMessage() for r in caplog.records)
+    # The rebuilt cache serves the next run.
+    again = encode_texts(texts[:50], get_encoder("tfidf"), EmbeddingCache(path))
+    assert again.n_cached == 50 and again.n_encoded == 0
+
+
+def test_a_cache_that_cannot_be_written_is_one_config_error_naming_it(tmp_path: Path) -> None:
+    from segmentation.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"cannot use the embedding cache /proc/.*; make its folder writable"):
+        EmbeddingCache(Path("/proc/self/embeddings.sqlite"))

@@ -138,8 +138,10 @@ def test_evaluate_writes_every_method_and_segment(demo_csv, tmp_path, workspace)
                    workspace=workspace)
     assert proc.returncode == 0, proc.stderr
     record = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
-    methods = {"global_popularity", "segment_popularity", "segment_knn", "global_knn", "item_knn", "segment_policy"}
-    assert set(record["methods"]) == methods
+    from segmentation.recommend import item_recommenders
+
+    assert set(record["methods"]) == set(item_recommenders())
+    assert record["answer"]["sentence"].startswith(("Yes:", "No:"))
     for values in record["methods"].values():
         assert {"hit_rate", "ndcg", "mrr", "coverage"} <= set(values)
     assert len(record["per_segment"]) == 6 and record["n_users_evaluated"] > 400
@@ -179,3 +181,108 @@ def test_unreachable_embedding_endpoint_is_one_line_naming_the_url(labelled_csv,
     assert proc.returncode == 2, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and f"127.0.0.1:{port}" in last and "Traceback" not in proc.stderr
+
+
+# -- hostile arguments and environments: every one is one line and exit 2, found before any work ----------
+
+
+def _cli(args: list[str], home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SEGMENT_STUDIO_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "segmentation", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess]:
+    """Every hostile case run at once (each start imports the library), keyed by case name."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = tmp_path_factory.mktemp("hostile")
+    data = base / "labelled.csv"
+    labelled_comments().to_csv(data, index=False)
+    home = base / "home"
+    a_file = base / "a_file"
+    a_file.write_text("not a folder")
+    fifo = base / "fifo.csv"
+    os.mkfifo(fifo)
+    seg = ["segment", str(data), "--encoder", "tfidf", "--k", "3"]
+    cases = {
+        "unknown_option": (["segment", str(data), "--out", str(base / "o"), "--colour", "red"], home),
+        "no_command": ([], home),
+        "k_not_a_number": ([*seg[:-1], "three", "--out", str(base / "o")], home),
+        "seed_negative": ([*seg, "--seed", "-1", "--out", str(base / "o")], home),
+        "seed_too_big": ([*seg, "--seed", str(2**64), "--out", str(base / "o")], home),
+        "k_max_huge": ([*seg[:-2], "--k-max", "100000", "--out", str(base / "o")], home),
+        "top_n_negative": (["recommend", str(data), "--user", "u0", "--top-n", "-5", "--encoder", "tfidf"], home),
+        "top_n_huge": (["recommend", str(data), "--user", "u0", "--top-n", str(10**12), "--encoder", "tfidf"], home),
+        "out_under_a_file": ([*seg, "--out", str(a_file / "out")], home),
+        "out_name_too_long": ([*seg, "--out", str(base / ("x" * 300))], home),
+        "out_read_only": ([*seg, "--out", "/proc/segment-out"], home),
+        "home_is_a_file": ([*seg, "--out", str(base / "o2")], a_file),
+        "home_read_only": ([*seg, "--out", str(base / "o3")], Path("/proc/segment-home")),
+        "input_dev_zero": (["segment", "/dev/zero", "--out", str(base / "o4"), "--encoder", "tfidf"], home),
+        "input_fifo": (["segment", str(fifo), "--out", str(base / "o5"), "--encoder", "tfidf"], home),
+        "demo_bad_seed": (["demo", "--out", str(base / "d.csv"), "--seed", "-3"], home),
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = pool.map(lambda case: _cli(*case, timeout=120), cases.values())
+        return dict(zip(cases, runs, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("case", "fragments"),
+    [
+        ("unknown_option", ["error: unrecognized arguments: --colour red"]),
+        ("no_command", ["error: the following arguments are required: command"]),
+        ("k_not_a_number", ["--k must be a whole number or 'auto', not 'three'"]),
+        ("seed_negative", ["seed=-1 is not allowed: seed must be a whole number in [0, 4,294,967,295]"]),
+        ("seed_too_big", [f"seed={2**64} is not allowed"]),
+        ("k_max_huge", ["k_max=100000 is not allowed: k_max must be a whole number in [2, 100]"]),
+        ("top_n_negative", ["top_n=-5 is not allowed: top_n must be a whole number in [1, 1,000]"]),
+        ("top_n_huge", [f"top_n={10**12} is not allowed"]),
+        ("out_under_a_file", ["cannot write to --out", "a part of it is a file, not a folder"]),
+        ("out_name_too_long", ["cannot write to --out", "the name is too long"]),
+        ("out_read_only", ["cannot write to --out /proc/segment-out"]),
+        ("home_is_a_file", ["is a file, not a folder; set SEGMENT_STUDIO_HOME to a folder"]),
+        ("home_read_only", ["cannot create the workspace folder /proc/segment-home", "SEGMENT_STUDIO_HOME"]),
+        ("input_dev_zero", ["/dev/zero is not a regular file"]),
+        ("input_fifo", ["fifo.csv is not a regular file (a device, pipe or socket)"]),
+        ("demo_bad_seed", ["seed=-3 is not allowed"]),
+    ],
+)
+def test_a_hostile_argument_or_environment_is_one_line_and_exit_2_before_any_work(
+    hostile_runs, case: str, fragments: list[str]
+) -> None:
+    proc = hostile_runs[case]
+    assert_one_line_error(proc, *fragments)
+    # Refused before loading or encoding: no progress line ever came first.
+    assert "encode" not in proc.stderr and proc.stdout == ""
+
+
+def test_numeric_ids_come_back_exactly_and_a_corrupt_embedding_cache_is_rebuilt(tmp_path, workspace):
+    frame = labelled_comments()
+    ids = {u: (f"-{i + 1}" if i % 2 else f"{i:03d}") for i, u in enumerate(frame["user_id"].unique())}
+    frame = frame.assign(user_id=frame["user_id"].map(ids))
+    data = tmp_path / "numeric_ids.csv"
+    frame.to_csv(data, index=False)
+    workspace.mkdir(parents=True)
+    (workspace / "embeddings.sqlite").write_bytes(b"this is not a database" * 100)
+    out = tmp_path / "out"
+    proc = run_cli("segment", str(data), "--out", str(out), "--encoder", "tfidf", "--k", "3", workspace=workspace)
+    assert proc.returncode == 0, proc.stderr
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"user_id": str}, encoding="utf-8-sig")
+    assert sorted(assignments["user_id"]) == sorted(ids.values())  # "-1" stays "-1", "007" stays "007"
+    backups = list(workspace.glob("embeddings.sqlite.corrupt-*"))
+    assert len(backups) == 1 and backups[0].read_bytes().startswith(b"this is not a database")
+    assert "embedding cache" in proc.stderr and "rebuilt" in proc.stderr
+    assert not list(out.glob(".writing-*"))  # the staging folder is gone once the files are in place
+
+
+def test_demo_out_to_a_folder_writes_the_demo_inside_it(tmp_path, workspace):
+    folder = tmp_path / "demo_folder"
+    folder.mkdir()
+    proc = run_cli("demo", "--out", str(folder), "--users", "40", workspace=workspace)
+    assert proc.returncode == 0, proc.stderr
+    written = folder / "demo_comments.csv"
+    assert pd.read_csv(written)["user_id"].nunique() == 40
+    assert str(written) in proc.stderr

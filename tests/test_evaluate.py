@@ -13,9 +13,10 @@ from segmentation.cache import encode_texts
 from segmentation.clustering import make_clusterer
 from segmentation.encoders import get_encoder
 from segmentation.errors import ConfigError
-from segmentation.evaluate import ALL, evaluate, evaluate_pipeline, holdout_split
+from segmentation.evaluate import ALL, cold_split, evaluate, evaluate_pipeline, holdout_split
 from segmentation.io import from_frame, load_comments
 from segmentation.profiles import build_profiles
+from segmentation.recommend import RECOMMENDERS
 
 METRIC_KEYS = {"hit_rate", "ndcg", "mrr", "coverage"}
 
@@ -87,21 +88,72 @@ def unrelated():
 def test_segment_knn_beats_popularity_when_text_reveals_the_segments_taste(revealing):
     methods = revealing.methods
     assert methods["segment_knn"]["ndcg"] > 1.25 * methods["global_popularity"]["ndcg"]
-    assert "Segment-kNN beats global popularity" in revealing.verdict
 
 
-def test_segment_knn_does_not_beat_popularity_when_taste_ignores_text(unrelated):
-    methods = unrelated.methods
-    assert methods["segment_knn"]["ndcg"] <= methods["global_popularity"]["ndcg"]
-    assert "Segment-kNN does not beat global popularity" in unrelated.verdict
-    assert unrelated.table().loc["segment_knn", "ndcg_lift"] <= 0
+def test_answer_says_yes_when_segments_clearly_beat_the_only_rival():
+    evaluation = evaluate(from_frame(taste_frame(True), source="t.csv"), tfidf_kmeans(4),
+                          methods=["segment_popularity"], cold=False)
+    answer = evaluation.answer()
+    assert answer.rival == "global_popularity" and answer.verdict == "yes"
+    assert answer.sentence.startswith("Yes: on your data, recommending within segments")
+    assert "than recommending the most popular items" in answer.sentence and "240 users tested" in answer.sentence
+    assert 0 < answer.low < answer.lift < answer.high
+
+
+def test_answer_says_no_when_taste_ignores_the_segments():
+    evaluation = evaluate(from_frame(taste_frame(False), source="t.csv"), tfidf_kmeans(4),
+                          methods=["segment_popularity"], cold=False)
+    assert evaluation.methods["segment_popularity"]["hit_rate"] <= evaluation.methods["global_popularity"]["hit_rate"]
+    assert evaluation.answer().sentence.startswith("No:")
+
+
+def test_answer_says_too_few_users_to_tell_below_two_hundred_users():
+    evaluation = evaluate(from_frame(taste_frame(True, users_per_group=20), source="t.csv"), tfidf_kmeans(4),
+                          methods=["segment_popularity"], cold=False)
+    answer = evaluation.answer()
+    assert evaluation.n_users_evaluated == 80 and answer.verdict == "unclear"
+    assert answer.sentence.startswith("No: too few users to tell") and "80 users tested" in answer.sentence
+
+
+def test_verdict_compares_the_best_segment_method_with_the_best_method_ignoring_segments(unrelated):
+    table = unrelated.table()
+    aware = [m for m in table.index if RECOMMENDERS[m].segment_aware]
+    plain = [m for m in table.index if not RECOMMENDERS[m].segment_aware]
+    assert unrelated.rival() == table.loc[plain, "ndcg"].idxmax()
+    assert unrelated.best(segment_aware=True) == table.loc[aware, "ndcg"].idxmax()
+    if table.loc[aware, "ndcg"].max() <= table.loc["ease", "ndcg"]:
+        assert "Segments add nothing beyond EASE" in unrelated.verdict
+
+
+def test_cold_users_keep_one_comment_without_its_item_and_are_scored_on_the_rest():
+    frame = taste_frame(True, users_per_group=20)
+    comments = from_frame(frame, source="t.csv")
+    train, test = cold_split(comments, share=0.25, seed=1)
+    cold = set(test["user_id"])
+    assert len(cold) == 20
+    kept = train.frame[train.frame["user_id"].isin(cold)]
+    assert kept["user_id"].is_unique and kept["item_id"].isna().all()
+    for user in list(cold)[:5]:
+        theirs = frame[frame["user_id"] == user].sort_values("time", kind="stable")
+        assert kept.loc[kept["user_id"] == user, "text"].item() == theirs["text"].iloc[0]
+        expected = set(theirs["item_id"]) - {theirs["item_id"].iloc[0]}
+        assert set(test.loc[test["user_id"] == user, "item_id"]) == expected
+
+
+def test_cold_users_get_more_from_their_segment_than_from_popularity_when_text_reveals_taste(revealing):
+    cold = revealing.cold
+    assert cold["users"] == 48
+    assert cold["recall"][cold["segment_method"]] >= 1.2 * cold["recall"]["global_popularity"]
+    assert cold["low"] > 0
 
 
 def test_to_dict_has_every_method_metric_and_segment(revealing):
     record = json.loads(json.dumps(revealing.to_dict()))
-    assert set(record) == {"methods", "per_segment", "n_users_evaluated", "top_n", "verdict"}
+    assert set(record) == {"methods", "per_segment", "n_users_evaluated", "top_n", "verdict", "answer",
+                           "comparison", "where_segments_help", "cold"}
     assert set(record["methods"]) == set(ALL)
-    assert all(set(m) == METRIC_KEYS | {"ndcg_lift"} for m in record["methods"].values())
+    assert all(set(m) == METRIC_KEYS | {"ndcg_lift", "ndcg_lift_ease"} for m in record["methods"].values())
+    assert record["methods"]["ease"]["ndcg_lift_ease"] == 0.0
     assert record["methods"]["global_popularity"]["ndcg_lift"] == 0.0
     base = record["methods"]["global_popularity"]["ndcg"]
     knn = record["methods"]["segment_knn"]
@@ -113,12 +165,16 @@ def test_to_dict_has_every_method_metric_and_segment(revealing):
         assert all(0.0 <= entry[method][m] <= 1.0 for method in ALL for m in METRIC_KEYS)
 
 
-def test_lift_by_segment_marks_segments_where_segmenting_hurts(revealing, unrelated):
-    lifts = revealing.lift_by_segment()
-    assert list(lifts.columns) == ["segment", "name", "users", "best_method", "lift", "hurts"]
-    assert not lifts["hurts"].any() and (lifts["lift"] > 0).all()
-    hurting = unrelated.lift_by_segment()
-    assert (hurting["hurts"] == (hurting["lift"] < 0)).all()
+def test_lift_by_segment_marks_segments_where_segmenting_hurts_and_where_it_is_unclear(revealing, unrelated):
+    for evaluation in (revealing, unrelated):
+        lifts = evaluation.lift_by_segment()
+        assert list(lifts.columns) == ["segment", "name", "users", "best_method", "rival", "lift", "low", "high",
+                                       "hurts", "clear"]
+        assert (lifts["hurts"] == (lifts["lift"] < 0)).all()
+        assert (lifts["low"] <= lifts["lift"]).all() and (lifts["lift"] <= lifts["high"]).all()
+        assert (lifts["clear"] == ((lifts["low"] > 0) | (lifts["high"] < 0))).all()
+    # Taste unrelated to anything: no segment can clearly beat the best method that ignores segments.
+    assert not (unrelated.lift_by_segment()["low"] > 0).any()
 
 
 def test_holdout_takes_each_users_latest_item_with_all_its_comments():
@@ -186,12 +242,18 @@ def test_real_recipe_reviews_evaluate_with_an_honest_verdict(recipes_dir):
     table = evaluation.table()
     assert set(table.index) == set(ALL)
     assert table["ndcg"].between(0, 1).all() and table["coverage"].between(0, 1).all()
-    labels = {"segment_popularity": "Segment popularity", "segment_knn": "Segment-kNN"}
-    for method, label in labels.items():
-        if table.loc[method, "ndcg_lift"] <= 0:
-            assert f"{label} does not beat global popularity" in evaluation.verdict
-        else:
-            assert f"{label} beats global popularity" in evaluation.verdict or "within noise" in evaluation.verdict
+    # The answer follows from the table: the rival is the best method ignoring segments, and the first word
+    # says whether the best segment-aware method finds the held-out item more often than it does.
+    aware = [m for m in table.index if RECOMMENDERS[m].segment_aware]
+    plain = [m for m in table.index if not RECOMMENDERS[m].segment_aware]
+    answer = evaluation.answer()
+    assert answer.rival == table.loc[plain, "ndcg"].idxmax()
+    assert answer.segment_method == table.loc[aware, "ndcg"].idxmax()
+    if table.loc[answer.segment_method, "hit_rate"] <= table.loc[answer.rival, "hit_rate"]:
+        assert answer.sentence.startswith("No:")
+    if table.loc[aware, "ndcg"].max() <= table.loc["ease", "ndcg"]:
+        assert "Segments add nothing beyond EASE" in evaluation.verdict
+    assert evaluation.cold["users"] > 200
 
 
 @pytest.mark.slow
@@ -203,3 +265,18 @@ def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
     evaluation = evaluate_pipeline(from_frame(frame, source="t.csv"), config, top_n=5)
     assert evaluation.top_n == 5 and evaluation.n_users_evaluated == 120
     assert evaluation.methods["segment_knn"]["ndcg"] > evaluation.methods["global_popularity"]["ndcg"]
+
+
+def test_answer_says_no_when_the_segment_method_fell_back_to_its_rival_on_every_user():
+    from segmentation.evaluate import Evaluation
+
+    ranks = np.random.default_rng(0).integers(0, 11, 300)
+    per_user = pd.concat([pd.DataFrame({"user_id": np.arange(300), "segment": 0, "train_items": 2, "method": m,
+                                        "rank": ranks if m != "global_popularity" else np.zeros(300, int)})
+                          for m in ("global_popularity", "ease", "segment_ease")], ignore_index=True)
+    metrics = {"hit_rate": float((ranks > 0).mean()), "ndcg": 0.2, "mrr": 0.1, "coverage": 0.5}
+    methods = {"global_popularity": {**metrics, "ndcg": 0.0, "hit_rate": 0.0}, "ease": metrics,
+               "segment_ease": dict(metrics)}
+    answer = Evaluation(methods, [], 300, 10, per_user=per_user).answer()
+    assert answer.rival == "ease" and answer.verdict == "no"
+    assert answer.sentence.startswith("No: on your data") and "exactly as often as" in answer.sentence

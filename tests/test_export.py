@@ -64,6 +64,18 @@ def test_csv_neutralises_injection_and_reads_back_as_the_intended_text() -> None
     assert back["x"].tolist() == raw["x"].tolist()
 
 
+@pytest.mark.parametrize("writer", [assignments_csv, assignments_xlsx])
+def test_ids_that_look_like_numbers_are_exported_exactly_as_in_the_source(writer) -> None:
+    raw = assignments().assign(user_id=["-1", "+7", "-2.5e3", "=-1"])
+    data = writer(raw)
+    if writer is assignments_csv:
+        back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype={"user_id": str}, keep_default_na=False)
+    else:
+        back = pd.read_excel(io.BytesIO(data), dtype={"user_id": str})
+    # A plain number is no formula; "=-1" still is, and stays neutralised.
+    assert back["user_id"].tolist() == ["-1", "+7", "-2.5e3", "'=-1"]
+
+
 def test_csv_applies_saved_names_and_keeps_unnamed_segments() -> None:
     names = {0: SegmentName("Espresso lovers", "", "user", "t"), 1: "=Runners"}
     back = pd.read_csv(io.BytesIO(assignments_csv(assignments(), names)), keep_default_na=False)

@@ -126,8 +126,18 @@ def test_amazon_style_columns_are_detected() -> None:
     columns = ["reviewerID", "asin", "reviewerName", "overall", "reviewText", "summary", "unixReviewTime"]
     assert detect_roles(columns) == {
         "user": "reviewerID", "text": "reviewText", "item": "asin", "rating": "overall",
-        "time": "unixReviewTime",
+        "time": "unixReviewTime", "item_name": None,
     }
+
+
+def test_item_names_are_a_role_carried_as_the_item_name_column() -> None:
+    frame = pd.DataFrame({
+        "user_id": ["a", "b"], "item_id": ["1", "2"], "product_title": [" Grinder ", ""], "text": TEXTS[:2],
+    })
+    comments = from_frame(frame)
+    assert comments.roles["item_name"] == "product_title"
+    assert comments.frame["item_name"].fillna("").tolist() == ["Grinder", ""]
+    assert detect_roles(["user_id", "title"])["text"] == "title"  # the only text stays the text
 
 
 @pytest.mark.parametrize(
@@ -160,7 +170,7 @@ def test_every_role_can_be_overridden(tmp_path: Path) -> None:
         path, user_col="who", text_col="what", item_col="sku_code", rating_col="mark", time_col="when"
     )
     assert dict(comments.roles) == {
-        "user": "who", "text": "what", "item": "sku_code", "rating": "mark", "time": "when",
+        "user": "who", "text": "what", "item": "sku_code", "rating": "mark", "time": "when", "item_name": None,
     }
     assert comments.frame["text"].tolist() == ["good stuff", "bad stuff"]
     # A source column named like a canonical one is kept, under another name.
@@ -377,7 +387,10 @@ def test_real_recipe_reviews_load_with_entities_and_tags_gone(recipes_dir: Path)
     comments = load_comments(recipes_dir / "recipe_reviews_users_ge2.csv.gz")
     assert dict(comments.roles) == {
         "user": "user_id", "text": "text", "item": "item_id", "rating": "rating", "time": "timestamp",
+        "item_name": "item_name",
     }
+    # Every recipe keeps one readable name beside its id.
+    assert (comments.frame.groupby("item_id")["item_name"].nunique() == 1).all()
     assert comments.n_comments + comments.n_empty_dropped + comments.n_duplicates_dropped == 6_482
     assert comments.n_users == 2_112
     assert comments.n_items == 100

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -19,7 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from segmentation.errors import DataError
-from segmentation.io import _first_line, _is_table_header, clean_text, load_comments
+from segmentation.formats import _first_line, _is_table_header
+from segmentation.io import clean_text, load_comments
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "xlsx")
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,3 +169,56 @@ def test_a_damaged_file_ends_in_comments_or_one_data_error(fmt: str, data: st.Da
         load_comments(damaged, name=f"damaged.{fmt}")
     except DataError as error:
         assert str(error) and "\n" not in str(error)
+
+
+# 4. Two exports pasted together (UTF-8 rows and Windows-1252 rows): every row comes back as written, and
+#    a note counts the rows that were not UTF-8.
+# Latin text as people write it: accented letters inside words of ASCII letters.
+_WORD = st.text(st.sampled_from("abcdefghijlmnoprstu"), min_size=1, max_size=6)
+_LATIN = st.lists(
+    st.builds(lambda a, accent, b: a + accent + b, _WORD, st.sampled_from("éèàçüöñÉ€“”—"), _WORD),
+    min_size=1, max_size=3,
+).map(" ".join)
+
+
+@FAST
+@given(utf8=st.lists(st.tuples(_LATIN, st.booleans()), min_size=1, max_size=8),
+       legacy=st.lists(_LATIN, min_size=1, max_size=8))
+def test_mixed_utf8_and_windows_1252_rows_each_come_back_exactly(
+    utf8: list[tuple[str, bool]], legacy: list[str]
+) -> None:
+    texts = [t + (" ☕" if cup else "") for t, cup in utf8]
+    assume(any(not t.isascii() for t in texts) and any(not t.isascii() for t in legacy))
+    rows = [(f"u{i}", t, "utf-8") for i, t in enumerate(texts)]
+    rows += [(f"w{i}", t, "cp1252") for i, t in enumerate(legacy)]
+    data = b"user_id,text\n" + b"".join(f"{u},{t}\n".encode(enc) for u, t, enc in rows)
+    assume(data.count(b"\n") == len(rows) + 1)
+    try:
+        data.decode("utf-8")
+        assume(False)  # every legacy row happened to be valid UTF-8: nothing mixed to read
+    except UnicodeDecodeError:
+        pass
+    comments = load_comments(data, name="pasted.csv")
+    got = dict(zip(comments.frame["user_id"], comments.frame["text"], strict=True))
+    assert got == {u: clean_text(t) for u, t, _ in rows if clean_text(t)}
+    n_legacy = sum(1 for _, t, enc in rows if enc == "cp1252" and not _is_utf8(f"w,{t}".encode(enc)))
+    assert any(re.search(rf"\b{n_legacy} rows are not UTF-8", note) for note in comments.notes), comments.notes
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# 5. A one-column file keeps each line whole, whatever commas it holds.
+@FAST
+@given(st.lists(st.text(st.sampled_from("abc ,;xyz"), min_size=1, max_size=25), min_size=1, max_size=10))
+def test_a_one_column_table_keeps_every_text_whole(texts: list[str]) -> None:
+    cleaned = [clean_text(t) for t in texts]
+    assume(all(c and not c.startswith(("#",)) for c in cleaned))
+    data = ("comment\n" + "".join(t + "\n" for t in cleaned)).encode()
+    comments = load_comments(data, name="one_column.csv")
+    assert comments.frame["text"].tolist() == cleaned  # each line is its own user: no duplicate to drop

@@ -1,4 +1,4 @@
-"""The Recommend page: one user's comments and place, in-segment picks beside popularity, evaluation."""
+"""The Recommend page: a yes or no first, then one user's comments and place, picks beside popularity."""
 
 from __future__ import annotations
 
@@ -24,14 +24,16 @@ def test_recommendations_for_a_picked_user_sit_beside_popularity():
     assert len(star) == 1 and star[0]["customdata"][0][1] == users[3]
 
 
-def test_evaluation_runs_on_demand_and_marks_the_segments_it_hurts():
+def test_evaluation_opens_with_yes_or_no_and_greys_unclear_segments():
     at = recommend_page(run_segmentation(start(), k=4))
     assert len(at.dataframe) == 3  # no evaluation table until asked
-    next(b for b in at.button if b.label == "Evaluate the recommenders").click().run()
+    next(b for b in at.button if b.label == "Find out").click().run()
     assert not at.exception and not at.error
-    table = at.dataframe[-1].value
-    assert "global_popularity" in table.index and "ndcg_lift" in table.columns
-    lift = figure(at, "Does the best in-segment recommender beat popularity?")
+    answers = [m.value for m in (*at.success, *at.warning, *at.info) if m.value.startswith(("Yes:", "No:"))]
+    assert len(answers) == 1 and "users tested" in answers[0]
+    table = next(d.value for d in at.dataframe if "ndcg" in d.value.columns)
+    assert {"global_popularity", "ease", "segment_ease"} <= set(table.index)
+    assert {"ndcg_lift", "ndcg_lift_ease"} <= set(table.columns)
+    lift = figure(at, "Does recommending within segments help each segment?")
     colours = lift["data"][0]["marker"]["color"]
-    assert set(colours) <= {"#d62728", "#2ca02c"}
-    assert (len(at.warning) > 0) == ("#d62728" in colours)
+    assert set(colours) <= {"#d62728", "#2ca02c", "#9e9e9e"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from fixtures import labelled_comments, labelled_comments_zh
 from sklearn.metrics import adjusted_rand_score
@@ -48,7 +49,8 @@ def test_auto_k_finds_the_number_of_groups(labelled):
     comments, truth = labelled
     result = segment(comments, SegmentConfig(encoder="minilm", algorithm="kmeans", k="auto"))
     assert result.metrics["n_segments"] == 4
-    assert list(result.sweep["k"]) == list(range(2, 11))
+    assert list(result.sweep["k"]) == list(range(2, 13))  # k=2 is scored for a clear two-group split
+    assert result.choice.k == 4 and result.sweep.set_index("k").loc[4, "stability"] >= 0.8
 
 
 def test_same_data_and_seed_give_the_same_assignments(labelled):
@@ -158,3 +160,21 @@ def test_chinese_data_gets_the_multilingual_encoder_by_default():
     en = from_frame(labelled_comments()[["user_id", "text"]])
     assert suggest_encoder(zh) == "multilingual"
     assert suggest_encoder(en) == DEFAULT_ENCODER
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "agglomerative", "bisecting", "hdbscan"])
+@pytest.mark.parametrize("k", ["auto", 5])
+def test_identical_comments_give_one_segment_and_say_why(algorithm: str, k: object) -> None:
+    frame = pd.DataFrame({"user_id": [f"u{i}" for i in range(20)], "text": ["great coffee, fast delivery"] * 20})
+    comments = from_frame(frame, source="same.csv")
+    result = segment(comments, SegmentConfig(encoder="tfidf", algorithm=algorithm, k=k, min_cluster_size=5))
+    assert result.metrics["n_segments"] == 1 and (result.labels == 0).all()
+    assert any("same profile" in note or "1 distinct user profile" in note for note in result.notes), result.notes
+
+
+def test_two_distinct_profiles_with_k_4_deliver_two_segments_and_the_notes_say_so() -> None:
+    texts = ["espresso grinder crema"] * 10 + ["running shoes marathon"] * 10
+    comments = from_frame(pd.DataFrame({"user_id": [f"u{i}" for i in range(20)], "text": texts}), source="two.csv")
+    result = segment(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
+    assert result.metrics["n_segments"] == 2
+    assert any("2 distinct user profiles" in note or "only 2 segments" in note for note in result.notes)

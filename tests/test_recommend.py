@@ -13,15 +13,20 @@ from segmentation.errors import ConfigError
 from segmentation.io import from_frame, load_comments
 from segmentation.profiles import build_profiles
 from segmentation.recommend import (
+    EASE,
     RECOMMENDERS,
     Interactions,
     Recommendation,
     SegmentComments,
+    SegmentEASE,
+    Validation,
+    item_recommenders,
+    make_recommender,
     pick_holdout,
     target_rank,
 )
 
-ITEM_METHODS = [name for name in RECOMMENDERS if name != "segment_comments"]
+ITEM_METHODS = item_recommenders()
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +75,58 @@ def test_recommendations_never_include_seen_items_and_come_with_reasons(fitted_s
     assert not any(seen_pairs[u, ranked[u][ranked[u] >= 0]].any() for u in range(data.n_users))
 
 
-@pytest.mark.parametrize("name", ["segment_popularity", "segment_knn", "segment_policy"])
+def test_capabilities_say_which_methods_use_segments_and_text():
+    assert set(item_recommenders(segment_aware=True)) == {"segment_popularity", "segment_knn", "segment_ease",
+                                                          "segment_policy"}
+    assert {"global_popularity", "ease", "als", "interaction_knn"} <= set(item_recommenders(segment_aware=False))
+    assert not RECOMMENDERS["interaction_knn"].uses_text and RECOMMENDERS["global_knn"].uses_text
+    assert "segment_comments" not in ITEM_METHODS
+    assert make_recommender("ease", seed=3, text_weight=0.5).seed == 3  # parameters it lacks are ignored
+    with pytest.raises(ConfigError, match="unknown method"):
+        make_recommender("nope")
+
+
+def test_ease_matches_its_closed_form_and_chooses_l2_on_the_training_data_only(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    model = EASE(l2=50.0).fit(data, vectors, labels)
+    x = data.matrix.toarray().astype(np.float64)
+    p = np.linalg.inv(x.T @ x + 50.0 * np.eye(data.n_items))
+    expected = np.eye(data.n_items) - p / np.diag(p)
+    np.testing.assert_allclose(model.weights_, expected, atol=1e-4)
+    chosen = EASE().fit(data, vectors, labels)
+    assert set(chosen.validation_) == set(map(float, chosen.l2_grid))
+    assert chosen.validation_[chosen.l2_] == max(chosen.validation_.values())
+    # The validation split comes from the data given to fit: hiding each user's latest item first
+    # (as the evaluation does) changes what EASE validates on.
+    validation = Validation.split(data)
+    assert validation.training.matrix.nnz == data.matrix.nnz - len(validation.rows)
+
+
+def test_segment_ease_is_plain_ease_when_the_blend_is_zero(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    rows = np.flatnonzero(labels >= 0)[:30]
+    plain = EASE(l2=50.0).fit(data, vectors, labels).rank(rows, 10)
+    blended = SegmentEASE(l2=50.0, blend=0.0).fit(data, vectors, labels).rank(rows, 10)
+    np.testing.assert_array_equal(plain, blended)
+    chosen = SegmentEASE(l2=50.0).fit(data, vectors, labels)
+    assert chosen.blend_ in chosen.blend_grid
+    assert chosen.validation_[chosen.blend_] == max(chosen.validation_.values())
+
+
+def test_als_from_implicit_ranks_the_users_own_taste_above_popularity(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    model = RECOMMENDERS["als"]().fit(data, vectors, labels)
+    assert model.user_factors_.shape == (data.n_users, 32)
+    validation = Validation.split(data)
+    # Four groups of taste: four factors fit them (32 overfit the fixture's 120 users).
+    als = validation.gains(RECOMMENDERS["als"](factors=4).fit(validation.training, vectors, labels).scores,
+                           10).mean()
+    popular = validation.gains(RECOMMENDERS["global_popularity"]().fit(validation.training, vectors, labels).scores,
+                               10).mean()
+    assert als > 1.5 * popular  # the fixture's users mostly pick their group's niche items
+
+
+@pytest.mark.parametrize("name", ["segment_popularity", "segment_knn"])
 def test_noise_user_falls_back_to_global_popularity_and_says_so(fitted_setup, name):
     _, data, vectors, labels = fitted_setup
     noise_user = data.user_ids[0]
@@ -116,16 +172,27 @@ def test_segment_knn_neighbours_stay_inside_the_users_segment(fitted_setup):
     assert not (idx == rows[:, None])[near > 0].any()
 
 
-def test_segment_policy_picks_a_method_per_segment_from_the_training_data(fitted_setup):
+def test_segment_policy_falls_back_to_the_global_winner_unless_a_segment_clearly_differs(fitted_setup):
     _, data, vectors, labels = fitted_setup
     policy = RECOMMENDERS["segment_policy"](min_validation_users=10).fit(data, vectors, labels)
     assert set(policy.choice_) == set(np.unique(labels[labels >= 0]).tolist())
     assert set(policy.choice_.values()) <= set(policy.candidates)
     for segment, decided in policy.decided_.items():
-        if not decided:
-            assert policy.choice_[segment] == policy.global_choice_
+        assert decided == (policy.choice_[segment] != policy.global_choice_)
     reason = policy.recommend(data.user_ids[10], 1)[0].reason
-    assert "validation split" in reason or "too small to tell" in reason
+    assert "validation split" in reason or "no method clearly beat" in reason
+    # With a segment too small to judge, nothing is chosen per segment.
+    shrunk = RECOMMENDERS["segment_policy"](min_validation_users=10_000).fit(data, vectors, labels)
+    assert set(shrunk.choice_.values()) == {shrunk.global_choice_}
+
+
+def test_segment_policy_gives_noise_users_the_global_winner(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    policy = RECOMMENDERS["segment_policy"]().fit(data, vectors, labels)
+    noise_user = data.user_ids[0]
+    winner = make_recommender(policy.global_choice_).fit(data, vectors, labels)
+    assert [r.item_id for r in policy.recommend(noise_user, 5)] == [r.item_id for r in winner.recommend(noise_user, 5)]
+    assert all("no segment" in r.reason for r in policy.recommend(noise_user, 5))
 
 
 def test_user_with_one_interaction_still_gets_recommendations(fitted_setup):
@@ -203,7 +270,7 @@ def test_scale_ten_thousand_users_by_a_thousand_items_ranks_everyone():
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     labels = rng.integers(0, 8, n_users)
     data = Interactions.from_comments(comments, user_ids)
-    for name in ("segment_knn", "item_knn"):
+    for name in ("segment_knn", "item_knn", "ease", "segment_ease"):
         ranked = RECOMMENDERS[name]().fit(data, vectors, labels).rank(np.arange(n_users), 10)
         assert ranked.shape == (n_users, 10) and (ranked >= 0).all()
 
@@ -218,3 +285,33 @@ def test_real_recipe_reviews_get_recommendations_with_reasons(recipes_dir):
     assert len(recommendations) == 5
     assert all(r.item_id in set(data.item_ids) for r in recommendations)
     assert any(r.reason.startswith("liked by") for r in recommendations)
+
+
+def test_a_new_user_gets_the_top_items_of_the_segment_nearest_to_their_profile(fitted_setup):
+    from segmentation.recommend_service import fit_run_recommenders, nearest_segment
+
+    comments, data, vectors, labels = fitted_setup
+    inside = np.flatnonzero(labels >= 0)
+    nearest = np.array([nearest_segment(vectors[row], vectors, labels) for row in inside])
+    assert (nearest == labels[inside]).mean() > 0.95  # k-means put them by the same centres
+    fitted = fit_run_recommenders(comments, data.user_ids, vectors, labels, np.zeros((comments.n_comments, 1)),
+                                  method="segment_popularity")
+    segment, picks = fitted.for_new_user(vectors[inside[0]], 5)
+    members = labels == segment
+    counts = np.asarray(data.matrix[members].sum(axis=0)).ravel()
+    assert [counts[list(data.item_ids).index(r.item_id)] for r in picks] == sorted(counts, reverse=True)[:5]
+    assert all("users in your segment" in r.reason for r in picks)
+
+
+def test_a_user_with_comments_but_no_items_is_answered_from_their_segment(fitted_setup):
+    from segmentation.recommend_service import fit_run_recommenders
+
+    comments, _, _, _ = fitted_setup
+    extra = pd.DataFrame([{"user_id": "quiet", "text": "The espresso tastes rich and bitter.", "item_id": None}])
+    frame = pd.concat([comments.frame[["user_id", "text", "item_id", "rating", "time"]], extra], ignore_index=True)
+    with_quiet = from_frame(frame, source="t.csv")
+    user_ids, vectors, labels, _ = tfidf_kmeans(4)(with_quiet)
+    fitted = fit_run_recommenders(with_quiet, user_ids, vectors, labels, np.zeros((len(frame), 1)), method="ease")
+    ours, popular, answered_by = fitted.for_user("quiet", 5)
+    assert answered_by == RECOMMENDERS["segment_popularity"].label
+    assert all("users in your segment" in r.reason for r in ours)

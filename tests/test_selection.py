@@ -70,18 +70,29 @@ def test_k_sweep_refuses_an_algorithm_that_finds_its_own_number() -> None:
         k_sweep(np.zeros((10, 2)), "hdbscan", [2, 3])
 
 
-def test_choose_k_prefers_the_most_stable_k_in_range_then_the_best_silhouette() -> None:
+def test_choose_k_takes_the_best_separated_k_among_those_reproducible_enough() -> None:
     table = pd.DataFrame({
         "k": [2, 3, 4, 5, 6],
-        "stability": [0.99, 0.80, 0.93, 0.94, 0.70],
+        "stability": [0.99, 0.79, 0.93, 0.85, 0.70],
         "silhouette": [0.20, 0.50, 0.31, 0.30, 0.60],
         "calinski_harabasz": [10.0, 12.0, 11.0, 10.5, 9.0],
         "davies_bouldin": [1.0, 0.9, 1.1, 1.2, 1.3],
     })
     choice = choose_k(table)
-    # 4 and 5 are equally stable (within 0.02); 4 separates better. k=2 is outside 3..12 and no clear split.
+    # 4 and 5 reach 0.8 stability; 4 separates better. k=2 is outside 3..12 and no clear split.
     assert choice.k == 4
+    assert "come back when the users are resampled" in choice.reason
     assert any("disagree" in warning for warning in choice.warnings)
+
+
+def test_choose_k_where_no_k_is_reproducible_enough_takes_the_most_stable_and_says_so() -> None:
+    table = pd.DataFrame({
+        "k": [3, 4, 5], "stability": [0.70, 0.55, 0.69], "silhouette": [0.05, 0.09, 0.06],
+        "calinski_harabasz": [3.0, 2.0, 1.0], "davies_bouldin": [1.0, 1.0, 1.0],
+    })
+    choice = choose_k(table)
+    assert choice.k == 5  # 3 and 5 are within 0.02 of the most stable; 5 separates better
+    assert "no k in k = 3..5 reproduces well" in choice.reason
 
 
 def test_choose_k_takes_two_only_for_a_clear_two_group_split() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from segmentation.describe import SegmentDescription
 from segmentation.io import from_frame
+from segmentation.recommend_service import fit_run_recommenders
 from segmentation.views import (
     KNIFE_GAP,
     UserRecommendations,
@@ -147,15 +148,18 @@ def test_sweep_long_has_one_row_per_k_and_metric_without_missing_values():
     assert len(long) == 3 and set(long["metric"]) == {"silhouette", "inertia"}
 
 
-def test_lift_frame_marks_hurting_segments_and_uses_saved_names():
+def test_lift_frame_greys_segments_whose_interval_spans_zero_and_uses_saved_names():
     lift = pd.DataFrame({
-        "segment": [0, 1, 2], "name": ["a", "b", "c"], "users": [5, 6, 7],
-        "best_method": ["segment_knn"] * 3, "lift": [0.25, -0.1, np.nan], "hurts": [False, True, False],
+        "segment": [0, 1, 2, 3], "name": ["a", "b", "c", "d"], "users": [5, 6, 7, 8],
+        "best_method": ["segment_ease"] * 4, "rival": ["ease"] * 4, "lift": [0.25, -0.1, np.nan, 0.05],
+        "low": [0.1, -0.2, np.nan, -0.02], "high": [0.4, -0.01, np.nan, 0.12],
+        "hurts": [False, True, False, False], "clear": [True, True, False, False],
     })
     frame = lift_frame(lift, {0: "Coffee fans"})
-    assert frame["label"].tolist() == ["Coffee fans", "b"]
-    assert frame["lift_pct"].round(1).tolist() == [25.0, -10.0]
-    assert frame["verdict"].tolist() == ["helps", "hurts"]
+    assert frame["label"].tolist() == ["Coffee fans", "d", "b"]
+    assert frame["lift_pct"].round(1).tolist() == [25.0, 5.0, -10.0]
+    assert frame["low_pct"].round(1).tolist() == [10.0, -2.0, -20.0]
+    assert frame["verdict"].tolist() == ["helps", "unclear", "hurts"]
 
 
 def _unit(rows: int, seed: int = 0) -> np.ndarray:
@@ -163,20 +167,23 @@ def _unit(rows: int, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def test_user_recommendations_put_in_segment_picks_beside_popularity(comments):
+def test_user_recommendations_put_picks_beside_popularity_and_show_item_names(comments):
     user_ids = np.array(["u1", "u2", "u3"], dtype=object)
-    recs = UserRecommendations(comments, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1))
-    ours, popular = recs.for_user("u2", 5)
+    fitted = fit_run_recommenders(comments, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1),
+                                  method="segment_popularity")
+    recs = UserRecommendations(fitted, {"i2": "Lemon cake"})
+    ours, popular, answered_by = recs.for_user("u2", 5)
     assert recs.has_items and list(ours.columns) == ["rank", "item", "score", "reason"]
     assert "i1" not in set(ours["item"]) and "i1" not in set(popular["item"])  # u2 has it already
-    assert popular["item"].iloc[0] == "i2"  # chosen by two users
+    assert popular["item"].iloc[0] == "Lemon cake"  # i2, chosen by two users, shown by its name
+    assert answered_by == "the most popular items of the user's segment"
 
 
 def test_user_recommendations_without_items_suggest_peer_comments(comments):
     frame = comments.frame.drop(columns=["item_id"])
     plain = from_frame(frame, source="t.csv", item_col="")
     user_ids = np.array(["u1", "u2", "u3"], dtype=object)
-    recs = UserRecommendations(plain, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1))
-    ours, popular = recs.for_user("u2", 5)
+    recs = UserRecommendations(fit_run_recommenders(plain, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1)))
+    ours, popular, _ = recs.for_user("u2", 5)
     assert popular is None and recs.method == "segment_comments"
     assert set(ours["item"]) == {"short", "a much longer comment by u1"}  # u1 is u2's only peer

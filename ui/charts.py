@@ -159,18 +159,23 @@ def histogram(values: pd.Series, title: str, x_title: str, y_title: str) -> go.F
     return _layout(fig, title, height=320)
 
 
+LIFT_COLOURS = {"helps": "#2ca02c", "hurts": "#d62728", "unclear": "#9e9e9e"}
+
+
 def lift_bars(frame: pd.DataFrame) -> go.Figure:
-    """Per-segment NDCG lift over global popularity (``views.lift_frame``); hurting segments in red."""
-    colours = ["#d62728" if v == "hurts" else "#2ca02c" for v in frame["verdict"]]
+    """Per-segment lift of the best segment-aware recommender over the best one ignoring segments
+    (``views.lift_frame``), with its 95 % interval; grey where the interval spans zero."""
     fig = go.Figure(go.Bar(
         x=frame["lift_pct"], y=[escape_html(v) for v in frame["label"]], orientation="h",
-        marker_color=colours,
+        marker_color=[LIFT_COLOURS[v] for v in frame["verdict"]],
+        error_x={"type": "data", "symmetric": False, "array": frame["high_pct"] - frame["lift_pct"],
+                 "arrayminus": frame["lift_pct"] - frame["low_pct"], "color": "#555555"},
         text=[f"{v:+.0f}%{' (hurts)' if h == 'hurts' else ''}" for v, h in
               zip(frame["lift_pct"], frame["verdict"], strict=True)],
         textposition="auto", hovertemplate="%{y}: %{x:+.1f}%<extra></extra>",
     ))
     fig.add_vline(x=0, line_color="black")
-    fig.update_xaxes(title_text="NDCG lift over global popularity (%)")
+    fig.update_xaxes(title_text="Lift over the best recommender that ignores segments (%)")
     fig.update_yaxes(title_text="Segment", autorange="reversed")
-    return _layout(fig, "Does the best in-segment recommender beat popularity? (red = hurts)",
+    return _layout(fig, "Does recommending within segments help each segment? (grey = too few users to tell)",
                    height=max(260, 40 * len(frame) + 120))

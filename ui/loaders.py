@@ -17,10 +17,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from segmentation.errors import DamagedWorkspaceError
 from segmentation.io import Comments, from_frame, read_table
 from segmentation.paths import workspace_dir
 from segmentation.pipeline import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
 from segmentation.workspace import WORKSPACE_FILE, Workspace
+from ui.text import show_error
 
 
 def sha256(data: bytes) -> str:
@@ -58,8 +60,21 @@ def comments_for(digest: str, name: str, roles: tuple[tuple[str, str], ...], _ra
 
 
 def workspace() -> Workspace:
-    """The workspace (runs and names) in the current workspace folder."""
-    return _workspace(str(workspace_dir()))
+    """The workspace (runs and names) in the current workspace folder.
+
+    A damaged workspace file stops the page with the library's message and a button that keeps the
+    file as a backup and starts a fresh workspace; nothing is deleted.
+    """
+    try:
+        return _workspace(str(workspace_dir()))
+    except DamagedWorkspaceError as error:
+        show_error(error)
+        if st.button("Start a fresh workspace", key="fresh_workspace", type="primary"):
+            _, backup = Workspace.start_fresh(error.path)
+            _workspace.clear()
+            st.toast(f"Started a fresh workspace; the damaged one is kept as {backup.name}")
+            st.rerun()
+        st.stop()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -141,16 +156,16 @@ def cached_evaluation(comments: Comments, config: SegmentConfig, top_n: int):
 
 
 def recommenders_for(prepared: Prepared, result) -> Any:
-    """In-segment and popularity recommenders fitted on a run, once per data and config."""
+    """A run's recommenders (the recommended method beside popularity), fitted once per data and config."""
+    from segmentation.recommend_service import fit_run_recommenders, item_names
     from segmentation.views import UserRecommendations
 
     slot = _recommenders_slot(prepared.comments.fingerprint(), result.config)
     with slot.lock:
         if slot.value is None:
-            slot.value = UserRecommendations(
-                prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors, result.labels,
-                prepared.embeddings,
-            )
+            fitted = fit_run_recommenders(prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors,
+                                          result.labels, prepared.embeddings, seed=result.config.seed)
+            slot.value = UserRecommendations(fitted, item_names(prepared.comments))
     return slot.value
 
 

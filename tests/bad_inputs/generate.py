@@ -635,12 +635,128 @@ def _pipeline() -> list[Case]:
     ]
 
 
+def _xlsx_cell_at(reference: str) -> bytes:
+    """A workbook with a small table and one stray cell far out (its sheet dimension says so)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["user_id", "text"])
+    sheet.append(["a", EN[0]])
+    sheet[reference] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _parquet_dictionary_bomb() -> bytes:
+    """A few KB of Parquet whose dictionary repeats one 100 KB text 2,000 times (200 MB expanded)."""
+    return parquet(pd.DataFrame({"user_id": [f"u{i % 2}" for i in range(2_000)], "text": ["y" * 100_000] * 2_000}))
+
+
+def _zip_version_11_5() -> bytes:
+    """A workbook whose central directory asks for zip version 11.5 (found by the fuzzer)."""
+    data = bytearray(xlsx({"Sheet1": two_users()}))
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        data[at + 6 : at + 8] = (115).to_bytes(2, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
+
+
+def _gb2312_junk() -> bytes:
+    """3,000 bytes of random two-byte GB2312 codes: valid text to a decoder, one 1,500-character "name"."""
+    rng = np.random.default_rng(13)
+    pairs = np.stack([rng.integers(0xB0, 0xF8, 1500), rng.integers(0xA1, 0xFF, 1500)], axis=1)
+    return pairs.astype(np.uint8).tobytes()
+
+
+def _hostile_round_two() -> list[Case]:
+    """Shapes that once gave silently wrong output, a hang, or an internal error (issue 13)."""
+    utf8_rows = [["u1", "señor Müller très bien"], ["u2", "naïve café ☕"]]
+    latin_rows = [["u3", "crème brûlée à point"], ["u4", "garçon ça va"]]
+    mixed = b"user_id,text\n" + b"".join(
+        f"{user},{text}\n".encode("utf-8" if i < 2 else "latin-1")
+        for i, (user, text) in enumerate(utf8_rows + latin_rows)
+    )
+    plain = ["Shoes fell apart after a week", "espresso tastes rich"]
+    nul = "".join(f"u{i},{t[:5]}\x00{t[5:]}\n" for i, t in enumerate(plain * 20)).encode()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    return [
+        Case("shifted_header.csv", "every row has one more field than the header (an unquoted comma in each text)",
+             lambda: b"user_id,text\nu1,good grinder, even grind\nu2,shoes fell apart, sadly\n",
+             ok(2, 2, user_ids=["u1", "u2"], texts=["good grinder, even grind", "shoes fell apart, sadly"],
+                note=r"2 rows have more fields than the header: the text 'text' holds unquoted ','")),
+        Case("shifted_header_text_first.csv", "one field too many per row, and the text is not the last column",
+             lambda: b"text,user_id\ngood grinder, even grind,u1\nshoes fell apart, sadly,u2\n",
+             data_error(r"the rows have 3 fields but the header has 2: a text holds the delimiter ',' without "
+                        r"quotes; quote the texts or put the text column last")),
+        Case("trailing_delimiter.csv", "every row ends with the delimiter, the header does not",
+             lambda: b"user_id,text\nu1,good grinder,\nu2,bad shoes,\n",
+             ok(2, 2, texts=["good grinder", "bad shoes"], note=r"extra empty field")),
+        Case("one_column_commas.csv", "a single text column whose texts hold commas",
+             lambda: b"text\ngood grinder, even grind\nshoes fell apart, sadly, truly\n",
+             ok(2, 2, texts=["good grinder, even grind", "shoes fell apart, sadly, truly"])),
+        Case("mixed_utf8_latin1.csv", "half the rows UTF-8, half Latin-1 (two exports pasted together)",
+             lambda: mixed,
+             ok(4, 4, texts=[r[1] for r in utf8_rows + latin_rows],
+                note=r"2 rows are not UTF-8 and were read as Windows-1252; the other rows are UTF-8")),
+        Case("nul_in_every_comment.csv", "a NUL byte inside every comment", lambda: b"user_id,text\n" + nul,
+             ok(40, 40, first_texts=plain, note=r"removed 40 NUL bytes, which are not text")),
+        Case("rating_1e308.csv", "one rating of 1e308 among junk ratings",
+             lambda: table(["user_id", "text", "rating"], [["u1", EN[0], "1e308"], ["u2", EN[1], "4"],
+                                                           ["u3", "fine tea", "-1e300"]]),
+             ok(3, 3, ratings=[None, 4.0, None], note=r"2 values in 'rating' lie outside ±1,000,000")),
+        Case("numeric_ids.csv", "user ids that look like numbers keep their exact spelling",
+             lambda: table(["user_id", "text"], [["-1", EN[0]], ["007", EN[1]], ["+3", "fine tea"]]),
+             ok(3, 3, user_ids=["-1", "007", "+3"])),
+        Case("names_equal_once_trimmed.csv", "columns 'text' and 'text ' (a trailing space)",
+             lambda: b"user_id,text,text \nu1,a,b\n",
+             data_error(r"columns 'text', 'text ' have the same name once spaces are trimmed; rename one")),
+        Case("names_equal_once_trimmed.parquet", "Parquet columns 'text' and ' text'",
+             lambda: parquet(pd.DataFrame({"text": ["a"], " text": ["b"]})),
+             data_error(r"columns 'text', ' text' have the same name once spaces are trimmed")),
+        Case("names_equal_once_trimmed.jsonl", "JSON keys 'text' and 'text '",
+             lambda: b'{"text": "a", "text ": "b"}\n',
+             data_error(r"columns 'text', 'text ' have the same name once spaces are trimmed")),
+        Case("deeply_nested.json", "JSON nested 100,000 levels deep", lambda: deep,
+             data_error(r"deeply_nested\.json is nested too deeply to read")),
+        Case("lone_surrogate.jsonl", "a lone surrogate escape in a text",
+             lambda: b'{"user_id": "a", "text": "half \\ud800 a pair"}\n',
+             data_error(r"holds a lone surrogate .* which is not text")),
+        Case("lone_surrogate_id.json", "a lone surrogate escape in an id",
+             lambda: b'[{"user_id": "\\udfff", "text": "fine"}]',
+             data_error(r"holds a lone surrogate")),
+        Case("cell_at_xfd.xlsx", "one stray cell at column XFD (16,384 columns)", lambda: _xlsx_cell_at("XFD1"),
+             data_error(r"cell_at_xfd\.xlsx \(sheet 'Sheet'\) has 16,384 columns, more than the limit of 1,000")),
+        Case("cell_at_xfd60000.xlsx", "one stray cell at XFD60000 (a billion cells)",
+             lambda: _xlsx_cell_at("XFD60000"),
+             data_error(r"cell_at_xfd60000\.xlsx \(sheet 'Sheet'\) has 16,384 columns")),
+        Case("ten_thousand_columns.csv", "a header of 10,000 columns",
+             lambda: table(["text", *(f"c{i}" for i in range(9_999))], [["a", *("1" * 9_999)]]),
+             data_error(r"ten_thousand_columns\.csv has 10,000 columns, more than the limit of 1,000")),
+        Case("ten_thousand_keys.jsonl", "a JSON record with 10,000 keys",
+             lambda: json.dumps({"text": "a", **{f"k{i}": i for i in range(9_999)}}).encode(),
+             data_error(r"ten_thousand_keys\.jsonl has 10,000 columns, more than the limit of 1,000")),
+        Case("parquet_dictionary_bomb.parquet", "a small dictionary-encoded Parquet that expands to 200 MB",
+             _parquet_dictionary_bomb,
+             data_error(r"is 190\.7 MB once its values are expanded, more than the limit of 64\.0 MB"),
+             load={"max_bytes": 64 * MB}),
+        Case("zip_version_11_5.xlsx", "a workbook whose zip directory asks for an unknown zip version",
+             _zip_version_11_5,
+             data_error(r"zip_version_11_5\.xlsx is a damaged zip archive \(zip file version 11\.5\)")),
+        Case("high_bytes_junk.csv", "random bytes that all decode as GB2312 characters, with no newline",
+             _gb2312_junk, data_error(r"^high_bytes_junk\.csv has a header but no rows \(columns: '.{40}…'\)$")),
+    ]
+
+
 def cases() -> list[Case]:
     """Every case, in a stable order; names are unique."""
     out = [
         *_empty_and_header_only(), *_binary_junk(), *_wrong_extension(), *_truncated(), *_excel_sheets(),
         *_encodings(), *_newlines_and_quotes(), *_long_and_hostile_text(), *_duplicates_and_columns(),
         *_ids_ratings_dates(), *_empty_comments(), *_json_shapes(), *_size_guards(), *_pipeline(),
+        *_hostile_round_two(),
     ]
     names = [c.name for c in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})

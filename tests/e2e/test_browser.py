@@ -85,6 +85,6 @@ def test_upload_segment_rename_reload_and_recommend(page, server: str, tmp_path:
     nav(page, "Recommend")
     choose(page, "User", "run-03")
     expect(page.get_by_text("Segment: ")).to_be_visible()
-    expect(page.get_by_text("In-segment recommendations")).to_be_visible()
+    expect(page.get_by_text("One user's recommendations")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(3)
     shot(page, "5-recommend")
