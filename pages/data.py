@@ -5,7 +5,7 @@ import streamlit as st
 from segmentation.errors import SegmentationError
 from segmentation.io import FORMATS, ROLES
 from segmentation.views import comments_per_user, text_length_summary, text_lengths
-from ui import charts, data, route, session, state
+from ui import charts, data, route, run_folder, session, state
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -23,8 +23,13 @@ NONE = ""
 st.title("Data")
 choice = state.kept(st.radio, "Data source", key="data_choice",
                     default="demo" if data.source().is_demo else "upload",
-                    options=["demo", "upload"], horizontal=True,
-                    format_func={"demo": "Demo data (generated)", "upload": "Upload a file"}.get)
+                    options=["demo", "upload", "run"], horizontal=True,
+                    format_func={"demo": "Demo data (generated)", "upload": "Upload a file",
+                                 "run": "Open a run folder"}.get)
+if choice == "run":  # a run of the Ray engine: its folder, not comments, is what the pages show
+    run_folder.page_block()
+    st.stop()
+run_folder.close()
 
 if choice == "upload":
     uploaded = st.file_uploader(f"Comments file ({FORMATS})", key="upload",

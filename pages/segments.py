@@ -23,7 +23,7 @@ def secrets() -> dict:
 
 
 st.title("Segments")
-comments, run = runs.require()
+comments, run = runs.require(allow_folder=True)
 
 saved = runs.names(run)
 named = runs.named_result(run)

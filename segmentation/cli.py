@@ -98,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     seg = commands.add_parser("segment", help="segment the users of INPUT; write assignments, segments, run")
     _add_segment_options(seg)
     seg.add_argument("--out", required=True, type=Path, help="output folder")
+    # The Ray engine (segmentation/scale, docs/scale.md): same segmentation, past one machine.
+    seg.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="local (default) | ray: INPUT may then be a folder of parts or a glob")
+    seg.add_argument("--address", default=None, help="Ray cluster: auto | ray://HOST:PORT (default: Ray on "
+                     "this machine)")
+    seg.add_argument("--fit-sample", type=int, default=200_000, help="ray: users the segmentation is fitted on "
+                     "(uniform sample; default 200,000)")
+    seg.add_argument("--map-sample", type=int, default=100_000, help="ray: users on the 2-d map (default "
+                     "100,000; 0: no map)")
 
     ev = commands.add_parser("evaluate", help="hold out each user's latest item and compare recommenders")
     _add_segment_options(ev)
@@ -203,6 +212,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
     config = _config(args)
     _check_output_folder(args.out)
+    if args.engine == "ray":
+        return _segment_on_ray(args)
     _check_workspace()
     comments, config = _load_and_configure(args, config)
     run = run_and_save(comments, config, progress=StderrProgress())
@@ -249,6 +260,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("no saved runs yet: `python -m segmentation segment FILE --out DIR` saves one", file=sys.stderr)
         return 0
     print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def _segment_on_ray(args: argparse.Namespace) -> int:
+    from segmentation.scale.engine import ScaleConfig, run
+
+    roles = {role: getattr(args, f"{role}_col") for role in ("user", "text", "item", "rating", "time")}
+    scale = ScaleConfig(address=args.address, fit_sample=args.fit_sample, map_sample=args.map_sample)
+    result = run(args.input, args.out, _config(args), scale, roles=roles)
+    print(f"{len(result.segments)} segments for {result.n_users:,} users ({result.n_comments:,} comments, "
+          f"fitted on {result.n_fit:,}); wrote {args.out}", file=sys.stderr)
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from segmentation.keywords import (
     CachedEncoder,
@@ -261,7 +262,7 @@ def describe_labelled_comments(
         if segment == NOISE:
             name = NOISE_NAME
         else:
-            name = _unique(suggest_name(by_distinctness[segment]) or f"Segment {segment}", used_names)
+            name = unique_name(suggest_name(by_distinctness[segment]) or f"Segment {segment}", used_names)
         item_ids = None if items is None else _top_items(items[rows], n_items)
         descriptions.append(
             SegmentDescription(
@@ -277,6 +278,20 @@ def describe_labelled_comments(
             )
         )
     return descriptions
+
+
+def keywords_from_counts(
+    counts: sparse.spmatrix, vocabulary: np.ndarray, segments: Sequence[int], n_keywords: int = 8
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Keywords per segment from term counts already summed per segment (one row each, in ``segments``'
+    order), as a distributed engine aggregates them; the re-rankers that need no encoder run.
+
+    Returns the keywords as shown and the same keywords most distinctive first (for the name).
+    """
+    segments = list(segments)
+    context = KeywordContext({}, n_keywords)
+    return _keywords(TermCounts(sparse.csr_matrix(counts), np.asarray(vocabulary)), np.asarray(segments), segments,
+                     context, default_rerankers(None))
 
 
 def _keywords(
@@ -320,13 +335,14 @@ def _representative(texts: np.ndarray, embeddings: np.ndarray, rows: np.ndarray,
         key = text.casefold()
         if text and key not in seen:
             seen.add(key)
-            chosen.append(_shorten(text))
+            chosen.append(shorten(text))
             if len(chosen) == n:
                 break
     return chosen
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
+    """A comment cut to 300 characters at a word boundary, with an ellipsis."""
     if len(text) <= MAX_COMMENT_LENGTH:
         return text
     cut = text[: MAX_COMMENT_LENGTH - 1]
@@ -360,7 +376,8 @@ def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def _unique(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
+    """``name``, or ``name (2)``, ``(3)``… when a name already used (any case) has it."""
     candidate, number = name, 2
     while candidate.casefold() in used:
         suffix = f" ({number})"

@@ -167,10 +167,16 @@ def assign_upload(run: Run, name: str, data: bytes) -> service.Assignment:
     return service.assign(comments, run.run_key, workspace=loaders.workspace())
 
 
-def require() -> tuple[Comments, Run]:
-    """The session's data and its current run; otherwise say what to do and stop the page."""
-    from ui import data
+def require(allow_folder: bool = False) -> tuple[Comments | None, Run]:
+    """The session's data and its current run; otherwise say what to do and stop the page.
+
+    With ``allow_folder`` a run folder opened on the Data page comes first (its comments are not loaded).
+    """
+    from ui import data, run_folder
     from ui.text import show_error
+
+    if allow_folder and run_folder.opened() is not None:
+        return None, run_folder.opened()[1]
 
     try:
         comments = data.comments()
