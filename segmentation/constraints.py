@@ -97,7 +97,7 @@ class Text:
     """A non-empty string that is valid Unicode (no lone surrogates, so it can be saved and encoded)."""
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and bool(value.strip()) and _encodable(value)
+        return isinstance(value, str) and bool(value.strip()) and encodable(value)
 
     def convert(self, value: Any) -> Any:
         return value
@@ -111,7 +111,7 @@ class TextTuple:
     """A tuple or list of strings (valid Unicode), returned as a tuple."""
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, tuple | list) and all(isinstance(v, str) and _encodable(v) for v in value)
+        return isinstance(value, tuple | list) and all(isinstance(v, str) and encodable(v) for v in value)
 
     def convert(self, value: Any) -> Any:
         return tuple(value)
@@ -179,7 +179,8 @@ def validate_all(values: Mapping[str, Any], constraints: Mapping[str, list[Const
     return {name: validate(name, values[name], rules) for name, rules in constraints.items() if name in values}
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (no lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

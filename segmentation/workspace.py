@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from segmentation.constraints import Interval, Text, validate
+from segmentation.constraints import Interval, Text, encodable, validate
 from segmentation.errors import ConfigError, DamagedWorkspaceError
 from segmentation.labels import NOISE
 from segmentation.paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
@@ -264,19 +264,11 @@ def _clean_name(name: str, description: str, source: str) -> tuple[str, str]:
         )
     if _CONTROL.search(name) or _CONTROL.search(description):
         raise ConfigError("A segment name or description cannot contain control characters.")
-    if not (_encodable(name) and _encodable(description)):
+    if not (encodable(name) and encodable(description)):
         raise ConfigError(
             "A segment name or description cannot contain a lone surrogate (half a character, such as \\ud800)."
         )
     return name, description
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _pack(assignments: Mapping[str, int]) -> bytes:
