@@ -108,6 +108,7 @@ def test_loader_detects_every_role_of_the_committed_demo() -> None:
     comments = load_comments(DEMO_PATH)
     assert dict(comments.roles) == {
         "user": "user_id", "text": "text", "item": "item_id", "rating": "rating", "time": "timestamp",
+        "item_name": "item_name",
     }
     assert comments.n_users == 500
     assert comments.n_items == 120

@@ -277,7 +277,8 @@ def test_missing_text_column_names_the_file_and_the_columns_found(tmp_path: Path
     message = str(error.value)
     assert message.startswith("nt.csv has no comment text column")
     assert "'user_id', 'stars', 'notes_field'" in message
-    assert "text_col" in message
+    assert "text_col" not in message and "--" not in message  # the app shows it: no command-line terms
+    assert error.value.cli_hint == "--text-col NAME"
 
 
 @pytest.mark.parametrize(

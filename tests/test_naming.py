@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from segmentation.http import Retry
@@ -25,10 +27,13 @@ class Segment:
         self.id, self.keywords, self.representative_comments = id, keywords, comments
 
 
-def test_endpoint_missing_settings_gives_the_reason_naming_the_variables():
+def test_endpoint_missing_settings_gives_a_plain_reason_and_the_readme_names_the_variables():
     endpoint, reason = endpoint_from_settings(env={}, secrets={})
     assert endpoint is None
-    assert ENV_BASE_URL in reason and ENV_MODEL in reason
+    assert "chat model" in reason and "README" in reason
+    assert "SEGMENT_STUDIO" not in reason  # shown to a marketer in the app
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert ENV_BASE_URL in readme and ENV_MODEL in readme
 
 
 def test_endpoint_read_from_secrets_when_the_environment_lacks_it():

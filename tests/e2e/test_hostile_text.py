@@ -62,7 +62,7 @@ def test_payloads_in_every_field_stay_inert_text_on_every_page(browser_page, ser
     page.goto(server)
     page.get_by_text("Upload a file").click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(hostile_csv(tmp_path)))
-    expect(page.get_by_text(f"File: {FILE_NAME}", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"File: {FILE_NAME}", exact=True)).to_be_visible(timeout=30_000)
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("24")
 
     nav(page, "Segment")
