@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sqlite3
@@ -271,11 +270,17 @@ def test_carry_over_without_an_earlier_named_run_does_nothing() -> None:
 # Concurrency and crashes ------------------------------------------------------------------------
 
 
-def save_names_in_process(path: str, key: str, first: int, count: int) -> None:
-    """Child process body (module level so that spawn can import it)."""
-    workspace = Workspace(path)
-    for segment in range(first, first + count):
-        workspace.save_name(key, segment, f"name {segment}")
+SAVE_NAMES = textwrap.dedent(
+    """
+    import sys
+    from segmentation.workspace import Workspace
+
+    workspace = Workspace(sys.argv[1])
+    first = int(sys.argv[3])
+    for segment in range(first, first + 10):
+        workspace.save_name(sys.argv[2], segment, f"name {segment}")
+    """
+)
 
 
 def test_ten_threads_saving_names_of_one_run_lose_none() -> None:
@@ -305,17 +310,17 @@ def test_ten_threads_saving_names_of_one_run_lose_none() -> None:
 def test_ten_processes_saving_names_of_one_run_lose_none() -> None:
     workspace = Workspace()
     key = saved_run(workspace, "run", assign({0: range(10)}))
-    context = multiprocessing.get_context("spawn")
+    # Separate interpreters rather than multiprocessing: spawn re-imports ``__main__``, which an
+    # earlier AppTest in the same session may have left pointing at a page script.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     processes = [
-        context.Process(target=save_names_in_process, args=(str(workspace.path), key, 10 * p, 10))
+        subprocess.Popen([sys.executable, "-c", SAVE_NAMES, str(workspace.path), key, str(10 * p)], env=env)
         for p in range(10)
     ]
     for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
+        process.wait(timeout=120)
 
-    assert [process.exitcode for process in processes] == [0] * 10
+    assert [process.returncode for process in processes] == [0] * 10
     names = Workspace().names(key)
     assert {segment: n.name for segment, n in names.items()} == {s: f"name {s}" for s in range(100)}
 
