@@ -146,7 +146,7 @@ run_clicked = st.button("Run", type="primary", disabled=not status.available,
 
 if run_clicked:
     try:
-        runs.compute(comments, config)
+        runs.compute(comments, config, data.source().digest)
     except SegmentationError as error:
         show_error(error)
 elif st.session_state.pop(runs.CANCELLED, False):

@@ -15,7 +15,7 @@ import streamlit as st
 
 from segmentation import service
 from segmentation.encoders import estimate_seconds
-from segmentation.errors import SegmentationError
+from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
 from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
 from segmentation.service import Run
@@ -105,11 +105,44 @@ def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | Non
     return run
 
 
-def compute(comments: Comments, config: SegmentConfig) -> Run:
-    """Run the segmentation with live progress and save it; names of the previous run carry over."""
+def compute(comments: Comments, config: SegmentConfig, file_sha256: str) -> Run:
+    """Run the segmentation with live progress and save it; names of the previous run carry over.
+
+    ``file_sha256`` is the digest of the file the comments came from, so the Runs page can open it again.
+    """
     return _drawn(lambda progress: service.run_and_save(
         comments, config, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+        file_sha256=file_sha256,
     ), "Segmenting the users…")
+
+
+def show_saved(key: str) -> Run:
+    """Make a saved run the session's, with its data and its settings, recomputed with live progress.
+
+    The run's data becomes the session's when it is the demo or a file kept in the workspace; the
+    Segment page's settings become the run's.
+
+    Raises
+    ------
+    ConfigError
+        When the run's data is not at hand (a file never uploaded here, or removed since), or its columns
+        were mapped differently from how the file is mapped now.
+    """
+    from ui import data, settings, state
+
+    info = service.saved_run(key, loaders.workspace())
+    if data.comments().fingerprint() != info.fingerprint:
+        digest = info.record.get("file_sha256")
+        if not digest or not data.open_file(digest):
+            source = info.record.get("source") or "its data"
+            raise ConfigError(f"run {key} was made on {source}, which is not kept in the workspace: upload "
+                              "that file on the Data page, then show the run again")
+    comments = data.comments()
+    run = _drawn(lambda progress: service.restore(
+        comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+    ), f"Showing run {key}…")
+    state.adopt(settings.segment_widgets(info.config))
+    return run
 
 
 def current(comments: Comments) -> Run | None:
