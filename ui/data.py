@@ -156,4 +156,6 @@ def comments() -> Comments:
     src = source()
     raw = raw_table(src)
     roles = roles_for(src, list(raw.columns))
-    return loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)
+    comments = loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)
+    loaders.prepare_fast_encoder(comments)
+    return comments

@@ -14,7 +14,6 @@ from dataclasses import replace
 import streamlit as st
 
 from segmentation import service
-from segmentation.encoders import estimate_seconds
 from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
 from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
@@ -75,14 +74,6 @@ def clock(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
-    """Seconds to encode, from the rate measured on this machine when there is one, and whether it was."""
-    measured = ThroughputLog(loaders.workspace().path.parent / THROUGHPUT_FILE).estimate(spec, n_texts)
-    if measured is not None:
-        return measured, True
-    return estimate_seconds(spec, n_texts), False
 
 
 def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | None:
