@@ -17,7 +17,7 @@ from segmentation.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, editing, loaders, route, runs, settings, state
+from ui import charts, data, editing, loaders, route, runs, session, settings, state
 from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
@@ -147,7 +147,7 @@ if run_clicked:
         runs.compute(comments, config, data.source().digest)
     except SegmentationError as error:
         show_error(error)
-elif st.session_state.pop(runs.CANCELLED, False):
+elif session.cancelled():
     st.info("Run cancelled: nothing was changed. Press Run to start again.", icon=":material/stop:")
 
 try:

@@ -42,7 +42,8 @@ class StageReporter:
         # Pressing it reruns the page, which stops this run at its next progress update; nothing half
         # done is kept (the prepared data is stored only once complete).
         # A key of its own: a page may show two reporters in one run (a restore, then an evaluation).
-        st.button("Cancel", key=f"cancel_run_{time.monotonic_ns()}", icon=":material/stop:", on_click=_cancelled)
+        st.button("Cancel", key=f"cancel_run_{time.monotonic_ns()}", icon=":material/stop:",
+                  on_click=session.set_cancelled, args=(True,))
         self.started: dict[str, float] = {}
         self.times: dict[str, float] = {}
 
@@ -60,13 +61,6 @@ class StageReporter:
         if done >= total and stage not in self.times:
             self.times[stage] = now - self.started[stage]
             st.write(f"{label}: done in {self.times[stage]:.1f} s")
-
-
-CANCELLED = "run_cancelled"
-
-
-def _cancelled() -> None:
-    st.session_state[CANCELLED] = True
 
 
 def clock(seconds: float) -> str:
@@ -89,7 +83,7 @@ def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | Non
         else:  # the next estimate for this encoder comes from this run's speed
             ThroughputLog(loaders.workspace().path.parent / THROUGHPUT_FILE).record(
                 run.result.config.encoder, run.prepared.n_encoded, reporter.times.get("encode", 0.0))
-        st.session_state.pop(CANCELLED, None)
+        session.set_cancelled(False)
         status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
                       state="complete", expanded=False)
     session.set_run(run)
