@@ -211,8 +211,11 @@ DEFAULT_ENCODER = (
 _THROUGHPUT = {"minilm": 50.0, "multilingual": 35.0, "tfidf": 2000.0, "fast": 8000.0}
 _LOAD_SECONDS = {"minilm": 10.0, "multilingual": 2.0, "tfidf": 0.5, "fast": 2.0}
 _DISTILL_SECONDS = 30.0
-# Above this estimated MiniLM encoding time the app suggests the fast static encoder and gets it ready.
+# Above this estimated MiniLM encoding time the app suggests the fast static encoder.
 SUGGEST_FAST_AFTER_S = 120.0
+# "0" stops the app from distilling the fast encoder in the background at start (the test suite sets it:
+# every test has a fresh workspace, and a distillation per test would take the cores from the tests).
+PREPARE_FAST_ENV = "SEGMENT_STUDIO_PREPARE_FAST"
 
 
 def estimate_seconds(spec: str, n_texts: int) -> float | None:
@@ -598,6 +601,18 @@ class FastEncoder(EncoderBase):
                     raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    @classmethod
+    def prepare(cls) -> bool:
+        """Distil the model into the workspace now, unless it is there, cannot be made here, or
+        ``PREPARE_FAST_ENV`` is "0"; whether it was distilled. For the app's start-up thread."""
+        if os.environ.get(PREPARE_FAST_ENV) == "0" or cls.unavailable_reason():
+            return False
+        encoder = cls()
+        if not encoder.needs_setup():
+            return False
+        encoder.setup()
+        return True
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Encode in batches; see :class:`Encoder`."""

@@ -7,6 +7,7 @@ way round.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.encoders import get_encoder
-from segmentation.errors import ConfigError
+from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
 from segmentation.labels import NOISE, NOISE_NAME
 from segmentation.pipeline import (
@@ -629,11 +630,16 @@ def seed_demo_embeddings(cache: EmbeddingCache | None = None) -> int:
 
 
 def warm_up() -> None:
-    """Make the first run on the demo fast: its vectors into the embedding cache, UMAP's code compiled."""
+    """Make first runs fast: the bundled demo vectors into the embedding cache and UMAP's code compiled
+    (the first Run on the demo), then the fast encoder distilled once per workspace (the first large file;
+    half a minute to a few minutes of both cores, so it comes last)."""
+    from segmentation.encoders import FastEncoder
     from segmentation.projection import warm_up as compile_umap
 
     seed_demo_embeddings()
     compile_umap()
+    with contextlib.suppress(SegmentationError):  # a Run with the fast encoder meets the error and shows it
+        FastEncoder.prepare()
 
 
 __all__ = [

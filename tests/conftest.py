@@ -17,6 +17,9 @@ if os.environ.get("CI"):
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The app distils the fast encoder at start; with a fresh workspace per test that would be one distillation
+# per test (and per browser-test server) competing for the cores. Tests that need it distil explicitly.
+os.environ.setdefault("SEGMENT_STUDIO_PREPARE_FAST", "0")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RECIPES = SHARED_DATA / "recipe_reviews"

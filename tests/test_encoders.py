@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from openai_stub_server import StubServer, hashed_embedding
 from segmentation.encoders import (
     DEFAULT_ENCODER,
     ENCODERS,
+    PREPARE_FAST_ENV,
     Encoder,
     EncoderStatus,
     FastEncoder,
@@ -250,6 +253,54 @@ def test_fast_encoder_distils_into_the_workspace_once_and_loads_from_there(
     assert sorted(p.name for p in (workspace / "models").iterdir()) == before
     np.testing.assert_allclose(vectors, FastEncoder(model_dir=fast_model_dir).encode(COMMENTS), atol=1e-6)
     assert vectors.shape[1] == 256
+
+
+def test_fast_encoder_is_not_prepared_when_switched_off_or_already_there(
+    fast_model_dir: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PREPARE_FAST_ENV, "0")
+    assert FastEncoder.prepare() is False and not (workspace / "models").exists()
+    monkeypatch.delenv(PREPARE_FAST_ENV)
+    shutil.copytree(fast_model_dir, workspace / FastEncoder.MODEL_SUBDIR)
+    stamp = (workspace / FastEncoder.MODEL_SUBDIR / "model.safetensors").stat().st_mtime_ns
+    assert FastEncoder.prepare() is False
+    assert (workspace / FastEncoder.MODEL_SUBDIR / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.slow  # a real distillation (half a minute to minutes)
+def test_the_start_up_warm_up_distils_the_fast_encoder_and_a_run_meanwhile_waits_for_it(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segmentation import service
+
+    monkeypatch.delenv(PREPARE_FAST_ENV, raising=False)
+    models = workspace / "models"
+    seen: set[str] = set()  # every entry ever seen in the models folder: one scratch folder per distillation
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if models.exists():
+                seen.update(p.name for p in models.iterdir())
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = threading.Thread(target=service.warm_up)
+    started.start()
+    try:
+        while not models.exists() and started.is_alive():
+            time.sleep(0.05)
+        # A Run pressed meanwhile waits for the start-up's distillation instead of starting a second one.
+        vectors = get_encoder("fast").encode(COMMENTS)
+        started.join(600)
+    finally:
+        done.set()
+        watcher.join()
+    model = workspace / FastEncoder.MODEL_SUBDIR
+    assert (model / "config.json").is_file() and vectors.shape == (len(COMMENTS), 256)
+    assert [p.name for p in models.iterdir()] == [model.name]
+    assert len([name for name in seen if name.startswith(".distill-")]) == 1
 
 
 def test_openai_encoder_orders_results_by_index_and_batches_requests(stub: StubServer) -> None:

@@ -156,6 +156,4 @@ def comments() -> Comments:
     src = source()
     raw = raw_table(src)
     roles = roles_for(src, list(raw.columns))
-    comments = loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)
-    loaders.prepare_fast_encoder(comments)
-    return comments
+    return loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)

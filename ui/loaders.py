@@ -8,7 +8,6 @@ Streamlit would record and replay the progress-bar updates made inside a cached 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -19,8 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from segmentation import service
-from segmentation.encoders import SUGGEST_FAST_AFTER_S, FastEncoder, estimate_seconds
-from segmentation.errors import DamagedWorkspaceError, SegmentationError
+from segmentation.encoders import estimate_seconds
+from segmentation.errors import DamagedWorkspaceError
 from segmentation.io import Comments, from_frame, read_table
 from segmentation.paths import workspace_dir
 from segmentation.pipeline import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
@@ -36,7 +35,8 @@ def sha256(data: bytes) -> str:
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Once per server process, in the background: put the bundled demo vectors into the embedding cache
-    and compile UMAP's numba code, so the first Run on the demo encodes nothing and compiles nothing."""
+    and compile UMAP's numba code, so the first Run on the demo encodes nothing and compiles nothing, then
+    distil the fast encoder if the workspace lacks it (``service.warm_up``)."""
     thread = threading.Thread(target=service.warm_up, name="start-up-warm-up", daemon=True)
     thread.start()
     return thread
@@ -48,32 +48,6 @@ def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
     if measured is not None:
         return measured, True
     return estimate_seconds(spec, n_texts), False
-
-
-def prepare_fast_encoder(comments: Comments) -> None:
-    """Where MiniLM would take minutes on these comments, distil the fast encoder in the background now.
-
-    The distillation runs once per workspace (about half a minute); started when a large file is opened,
-    it is usually done by the time Run is pressed, and a Run that comes sooner waits for it under its own
-    progress line ("Preparing the encoder") instead of distilling twice.
-    """
-    if (encode_estimate("minilm", comments.n_comments)[0] or 0) <= SUGGEST_FAST_AFTER_S:
-        return
-    fast = FastEncoder(model_dir=workspace_dir() / FastEncoder.MODEL_SUBDIR)
-    if fast.needs_setup() and not FastEncoder.unavailable_reason():
-        _fast_encoder_setup(str(fast.model_dir))
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _fast_encoder_setup(model_dir: str) -> threading.Thread:
-    thread = threading.Thread(target=_setup_quietly, args=(model_dir,), name="fast-encoder-setup", daemon=True)
-    thread.start()
-    return thread
-
-
-def _setup_quietly(model_dir: str) -> None:
-    with contextlib.suppress(SegmentationError):  # a Run with the fast encoder meets the error and shows it
-        FastEncoder(model_dir=Path(model_dir)).setup()
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file…")
