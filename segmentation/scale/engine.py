@@ -46,9 +46,11 @@ MAP_SAMPLE = 100_000
 ENCODE_BATCH = 1024
 ASSIGN_BATCH = 8192
 N_KEYWORDS, N_REPRESENTATIVE, N_ITEMS = 8, 3, 5
-# One user bucket per this many bytes of input: a group of comments (with their vectors) stays small
-# enough for one worker whatever the input size.
-BYTES_PER_USER_BUCKET = 16 * 2**20
+# One user bucket per this many bytes of input (about 5,000 comments in Parquet), so that a group of
+# comments with their vectors stays a few MB and a group-by's blocks can split between groups. At one per
+# 16 MB, inputs up to 32 MB had two buckets and the profile workers' memory grew with the input: 406 MB
+# at 100k comments, 872 MB at 300k.
+BYTES_PER_USER_BUCKET = 256 * 2**10
 WORK_DIR = "_work"
 
 Report = Callable[[str], None]
