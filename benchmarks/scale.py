@@ -1,9 +1,9 @@
 """The Ray engine at growing sizes: wall time per stage, comments/s, peak memory of driver and workers.
 
 ```
-python benchmarks/scale.py --comments 100000 300000 1000000   # Ray runs, fast encoder, k = 6
-python benchmarks/scale.py --local 100000                      # the local engine on the same data
-python benchmarks/scale.py --minilm 300                        # MiniLM comments/s per core, real reviews
+python benchmarks/scale.py --comments 100000 --work /tmp/scale-bench   # a Ray run, fast encoder, k = 6
+python benchmarks/scale.py --local 100000 --work /tmp/scale-bench      # the local engine on the same data
+python benchmarks/scale.py --minilm 300                                 # MiniLM comments/s per core
 ```
 Each size is generated with the demo generator (realistic review lengths, ~5 comments per user) and
 written as 8 Parquet parts; every Ray run starts with an empty embedding store, so it encodes everything.
