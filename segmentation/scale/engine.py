@@ -272,6 +272,10 @@ def _run(
             # ever (seen on 2 CPUs with 2 actors).
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=concurrency),
             num_gpus=1 if gpus else 0,
+            # A killed actor is restarted and its bucket group retried (Ray Data's defaults, stated
+            # because the store's append-only files rely on them: a retry re-encodes only what is missing).
+            max_restarts=-1,
+            max_task_retries=-1,
         ).sum("encoded")
         or 0
     )
