@@ -13,5 +13,6 @@ st.navigation(
         st.Page("pages/segment.py", title="Segment", icon=":material/scatter_plot:"),
         st.Page("pages/segments.py", title="Segments", icon=":material/label:"),
         st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
     ]
 ).run()

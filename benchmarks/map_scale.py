@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -56,6 +57,7 @@ def main() -> None:
     full = charts.segment_map(frame, charts.segment_colours(labels), names=names).to_json()
     result = {
         "date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.node()}",
+        "load_1min": round(os.getloadavg()[0], 1),
         "users": n, "drawn": int(len(rows)), "trace_type": figure.data[0].type,
         "seconds": {key: round(value, 2) for key, value in seconds.items()},
         "spec_mb": round(len(spec) / 1e6, 2), "full_spec_mb": round(len(full) / 1e6, 2),

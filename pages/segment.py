@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segmentation.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
-from segmentation.encoders import DEFAULT_ENCODER, encoder_status
+from segmentation.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, encoder_status
 from segmentation.errors import SegmentationError
 from segmentation.maps import label_positions, sample_rows, search_matches
 from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
@@ -17,7 +17,7 @@ from segmentation.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, editing, loaders, route, runs, settings, state
+from ui import charts, data, editing, loaders, route, runs, session, settings, state
 from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
@@ -25,8 +25,6 @@ route.through_app()
 ALGORITHM_ORDER = ("kmeans", "agglomerative", "bisecting", "hdbscan")
 SELECTION_LABELS = {"eom": "Most persistent clusters (fewer, larger)", "leaf": "Finest clusters (more, smaller)"}
 NOISE_LABELS = {"keep": "Keep noise users apart (segment -1)", "nearest": "Give each to its nearest segment"}
-# Above this estimated encoding time, suggest the fast static encoder.
-SUGGEST_FAST_AFTER_S = 120
 
 
 def duration(seconds: float) -> str:
@@ -129,7 +127,7 @@ if not status.available:
 elif loaders.is_prepared(comments, config):
     st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
 else:
-    estimate, measured = runs.encode_estimate(spec, comments.n_comments)
+    estimate, measured = loaders.encode_estimate(spec, comments.n_comments)
     if estimate is None:
         st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
     else:
@@ -138,7 +136,7 @@ else:
                    "(comments encoded before come from the cache).")
         fast = statuses.get("fast")
         if encoder == "minilm" and estimate > SUGGEST_FAST_AFTER_S and fast and fast.available:
-            fast_estimate = runs.encode_estimate("fast", comments.n_comments)[0] or 0
+            fast_estimate = loaders.encode_estimate("fast", comments.n_comments)[0] or 0
             st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments; the fast encoder "
                     f"needs about {duration(fast_estimate)} and keeps nearly the same segments.")
 run_clicked = st.button("Run", type="primary", disabled=not status.available,
@@ -146,10 +144,10 @@ run_clicked = st.button("Run", type="primary", disabled=not status.available,
 
 if run_clicked:
     try:
-        runs.compute(comments, config)
+        runs.compute(comments, config, data.source().digest)
     except SegmentationError as error:
         show_error(error)
-elif st.session_state.pop(runs.CANCELLED, False):
+elif session.cancelled():
     st.info("Run cancelled: nothing was changed. Press Run to start again.", icon=":material/stop:")
 
 try:

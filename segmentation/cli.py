@@ -127,10 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     for role in ("user", "text", "item", "rating", "time"):
         assign.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
 
-    runs = commands.add_parser("runs", help="list the runs saved in the workspace (or `runs show ID`)")
+    runs = commands.add_parser("runs", help="list the runs saved in the workspace (`runs show ID`, "
+                               "`runs compare ID ID`)")
     runs_commands = runs.add_subparsers(dest="runs_command")
     show = runs_commands.add_parser("show", help="print one saved run as JSON")
     show.add_argument("run_id", metavar="ID")
+    compare = runs_commands.add_parser("compare", help="how users moved between the segments of two runs")
+    compare.add_argument("first", metavar="ID")
+    compare.add_argument("second", metavar="ID")
 
     demo = commands.add_parser("demo", help="write the generated demo data set")
     demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
@@ -209,6 +213,7 @@ def _check_workspace() -> None:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.service import named_result, run_and_save
+    from segmentation.uploads import file_sha256
 
     config = _config(args)
     _check_output_folder(args.out)
@@ -216,7 +221,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
         return _segment_on_ray(args)
     _check_workspace()
     comments, config = _load_and_configure(args, config)
-    run = run_and_save(comments, config, progress=StderrProgress())
+    # The file's digest lets the app show this run again once the same file is uploaded there.
+    digest = file_sha256(args.input) if Path(args.input).is_file() else None
+    run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
     result = named_result(run)
     paths = result.write(args.out)
     metrics = result.metrics
@@ -250,10 +257,17 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from segmentation.service import load_run, runs_table
+    from segmentation.service import compare_runs, load_run, runs_table
 
     if args.runs_command == "show":
         print(json.dumps(load_run(args.run_id).to_dict(), ensure_ascii=False, indent=2, default=str))
+        return 0
+    if args.runs_command == "compare":
+        comparison = compare_runs(args.first, args.second)
+        print(f"{comparison.n_common:,} users in both runs; adjusted Rand index {comparison.ari:.3f}; "
+              f"{comparison.kept_together:.0%} of them stayed with the group most of their segment moved to",
+              file=sys.stderr)
+        print(comparison.flows().to_csv(index=False), end="")
         return 0
     table = runs_table()
     if table.empty:

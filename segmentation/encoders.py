@@ -19,6 +19,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +211,8 @@ DEFAULT_ENCODER = (
 _THROUGHPUT = {"minilm": 50.0, "multilingual": 35.0, "tfidf": 2000.0, "fast": 8000.0}
 _LOAD_SECONDS = {"minilm": 10.0, "multilingual": 2.0, "tfidf": 0.5, "fast": 2.0}
 _DISTILL_SECONDS = 30.0
+# Above this estimated MiniLM encoding time the app suggests the fast static encoder and gets it ready.
+SUGGEST_FAST_AFTER_S = 120.0
 
 
 def estimate_seconds(spec: str, n_texts: int) -> float | None:
@@ -525,6 +528,11 @@ def _load_static(path: str) -> Any:
     return StaticModel.from_pretrained(path)
 
 
+# One distillation at a time per process: it takes both cores for half a minute, and a second one would
+# only produce the same model (another process racing is handled by the rename in ``_distill``).
+_DISTILLING = threading.Lock()
+
+
 @register("fast")
 class FastEncoder(EncoderBase):
     """MiniLM distilled into static token vectors with model2vec: ~200x faster, lower quality.
@@ -551,14 +559,19 @@ class FastEncoder(EncoderBase):
         return not (self.model_dir / "config.json").is_file()
 
     def setup(self) -> None:
-        """Distil the model now if the workspace has none yet."""
+        """Distil the model now if the workspace has none yet.
+
+        A call while another thread of this process distils waits for it instead of distilling again (the
+        app starts one in the background as soon as a large file is opened).
+        """
         if self.needs_setup():
-            self._distill()
+            with _DISTILLING:
+                if self.needs_setup():
+                    self._distill()
 
     def load(self) -> Any:
         """Return the static model, distilling it first if the workspace has none yet."""
-        if not (self.model_dir / "config.json").is_file():
-            self._distill()
+        self.setup()
         try:
             return _load_static(str(self.model_dir))
         except ImportError as exc:

@@ -20,7 +20,7 @@ from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.encoders import get_encoder
 from segmentation.errors import ConfigError
 from segmentation.io import Comments
-from segmentation.labels import NOISE
+from segmentation.labels import NOISE, NOISE_NAME
 from segmentation.pipeline import (
     PIPELINE_VERSION,
     Prepared,
@@ -32,7 +32,7 @@ from segmentation.pipeline import (
 )
 from segmentation.placement import Placement
 from segmentation.profiles import build_profiles
-from segmentation.workspace import CarryReport, RunInfo, SegmentName, Workspace, run_key
+from segmentation.workspace import CarryReport, NameChange, RunInfo, SegmentName, Workspace, run_key
 
 Compute = Callable[[Comments, SegmentConfig, StageProgress | None], tuple[Prepared, SegmentResult, bool]]
 """``compute(comments, config, progress) -> (prepared, result, reused)``: how a run is computed."""
@@ -109,6 +109,7 @@ def run_and_save(
     workspace: Workspace | None = None,
     compute: Compute | None = None,
     carry_from: str | None = None,
+    file_sha256: str | None = None,
 ) -> Run:
     """Segment the comments, save the run in the workspace and carry names over from an earlier run.
 
@@ -125,6 +126,9 @@ def run_and_save(
         Defaults to :func:`compute_fresh`.
     carry_from : str, optional
         The run whose names to carry; None takes the latest other named run of the same data.
+    file_sha256 : str, optional
+        The sha256 of the file the comments were read from, kept in the run's record so that the app can
+        show the run again from the uploads it keeps in the workspace.
 
     Returns
     -------
@@ -142,6 +146,8 @@ def run_and_save(
     record = result.run_record()
     del record["config"]  # stored in its own column
     record.update(source=comments.source, n_comments=comments.n_comments)
+    if file_sha256 is not None:
+        record["file_sha256"] = file_sha256
     workspace.save_run(
         key,
         fingerprint,
@@ -163,6 +169,7 @@ def restore(
     progress: StageProgress | None = None,
     workspace: Workspace | None = None,
     compute: Compute | None = None,
+    file_sha256: str | None = None,
 ) -> Run | None:
     """Bring back a saved run of these comments: the latest one, or the one named by ``key``.
 
@@ -175,7 +182,7 @@ def restore(
     comments : Comments
     key : str, optional
         A run of these comments; None takes the latest saved one.
-    progress, workspace, compute
+    progress, workspace, compute, file_sha256
         As for :func:`run_and_save`.
 
     Returns
@@ -199,7 +206,8 @@ def restore(
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     config = SegmentConfig.from_dict(info.config)
     run = run_and_save(comments, config, progress=progress, workspace=workspace, compute=compute,
-                       carry_from=key)
+                       carry_from=key,
+                       file_sha256=file_sha256 if file_sha256 is not None else info.record.get("file_sha256"))
     if run.run_key != key:
         run.notes.append(_recomputed_note(info, run))
     return run
@@ -307,6 +315,102 @@ def load_run(key: str, workspace: Workspace | None = None) -> StoredRun:
     workspace = workspace if workspace is not None else Workspace()
     info = saved_run(key, workspace)
     return StoredRun(info, workspace.table(key), workspace.names(key))
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """How the users of two saved runs sit in each other's segments.
+
+    Attributes
+    ----------
+    first, second : str
+        The two runs' keys.
+    overlap : DataFrame
+        Users in both runs: one row per segment of ``first``, one column per segment of ``second``, each
+        cell the users the two segments share (noise is segment -1, like any other).
+    first_names, second_names : dict of int to str
+        Each run's segment names: the saved ones, else the ones the run suggested.
+    ari : float
+        Adjusted Rand index between the two segmentations of the shared users: 1 the same grouping, about
+        0 no more alike than chance.
+    n_only_first, n_only_second : int
+        Users in one run only (runs of different data may share only part of their users).
+    """
+
+    first: str
+    second: str
+    overlap: pd.DataFrame
+    first_names: dict[int, str]
+    second_names: dict[int, str]
+    ari: float
+    n_only_first: int
+    n_only_second: int
+
+    @property
+    def n_common(self) -> int:
+        return int(self.overlap.to_numpy().sum())
+
+    @property
+    def kept_together(self) -> float:
+        """The share of shared users who landed in the segment of ``second`` that took most of their
+        segment of ``first``: how many users a marketer would find "in the same place" again."""
+        return float(self.overlap.max(axis=1).sum() / max(self.n_common, 1))
+
+    def flows(self) -> pd.DataFrame:
+        """The non-empty cells of ``overlap``, largest first: ``first_segment, first_name, second_segment,
+        second_name, users``."""
+        long = self.overlap.stack().rename("users").reset_index()
+        long.columns = ["first_segment", "second_segment", "users"]
+        long = long[long["users"] > 0].sort_values("users", ascending=False, ignore_index=True)
+        long.insert(1, "first_name", [_display_name(self.first_names, s) for s in long["first_segment"]])
+        long.insert(3, "second_name", [_display_name(self.second_names, s) for s in long["second_segment"]])
+        return long
+
+
+def _display_name(names: dict[int, str], segment: int) -> str:
+    return names.get(int(segment)) or (NOISE_NAME if segment == NOISE else f"Segment {segment}")
+
+
+def compare_runs(first: str, second: str, workspace: Workspace | None = None) -> RunComparison:
+    """Compare two saved runs on the users they share.
+
+    Parameters
+    ----------
+    first, second : str
+        Saved runs (of the same data, or of data that shares users).
+    workspace : Workspace, optional
+
+    Returns
+    -------
+    RunComparison
+
+    Raises
+    ------
+    ConfigError
+        When a run is unknown, or the two runs share no user.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    workspace = workspace if workspace is not None else Workspace()
+    for key in (first, second):
+        saved_run(key, workspace)
+    a = pd.Series(workspace.assignments(first), name="first", dtype="Int64")
+    b = pd.Series(workspace.assignments(second), name="second", dtype="Int64")
+    both = pd.concat([a, b], axis=1, join="inner")
+    if both.empty:
+        raise ConfigError(f"runs {first} and {second} share no user: there is nothing to compare")
+    overlap = pd.crosstab(both["first"], both["second"])
+    overlap.index, overlap.columns = overlap.index.astype(int), overlap.columns.astype(int)
+    return RunComparison(
+        first, second, overlap, _segment_names(workspace, first), _segment_names(workspace, second),
+        float(adjusted_rand_score(both["first"], both["second"])), len(a) - len(both), len(b) - len(both),
+    )
+
+
+def name_lineage(key: str, workspace: Workspace | None = None) -> dict[int, list[NameChange]]:
+    """Each named segment's name changes across runs, oldest first (see ``Workspace.lineage``)."""
+    workspace = workspace if workspace is not None else Workspace()
+    return {segment: workspace.lineage(key, segment) for segment in workspace.names(key)}
 
 
 # New users into saved segments --------------------------------------------------------------------
@@ -536,13 +640,16 @@ __all__ = [
     "Assignment",
     "Compute",
     "Run",
+    "RunComparison",
     "StoredRun",
     "assign",
+    "compare_runs",
     "load_run",
     "runs_table",
     "compute_fresh",
     "key_of",
     "named_result",
+    "name_lineage",
     "names",
     "restore",
     "run_and_save",

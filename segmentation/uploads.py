@@ -34,6 +34,12 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read in chunks (the same digest an upload of that file gets)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 class UploadStore:
     """Uploaded files in ``<workspace>/uploads``, addressed by the sha256 of their bytes.
 

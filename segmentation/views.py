@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from segmentation.comments import Comments
     from segmentation.describe import SegmentDescription
     from segmentation.recommend_service import RunRecommenders
+    from segmentation.workspace import NameChange
 
 SNIPPET_WIDTH = 100
 # Rows left empty between two segments in the silhouette knife plot, so each blade stands apart.
@@ -367,3 +368,28 @@ def lift_frame(lift_by_segment: pd.DataFrame, labels: Mapping[int, str]) -> pd.D
     frame["verdict"] = np.where(~frame["clear"].astype(bool), "unclear", np.where(frame["hurts"], "hurts", "helps"))
     frame = frame.sort_values("lift_pct", ascending=False, kind="stable")
     return frame[["label", "users", "best_method", "lift_pct", "low_pct", "high_pct", "verdict"]].reset_index(drop=True)
+
+
+_HOW_NAMED = {"user": "typed", "llm": "suggested by the language model and kept", "carried": "carried over"}
+
+
+def name_history_table(lineage: Mapping[int, Sequence[NameChange]]) -> pd.DataFrame:
+    """One row per named segment (``segment, name, history``) from ``service.name_lineage``.
+
+    ``history`` reads oldest first, one step per line, e.g. ``2026-11-30 run 3f2a…, segment 0: typed
+    “Bargain hunters”`` then ``2026-12-02 run 9c1b…, segment 2: carried over from run 3f2a…``.
+    """
+    rows = []
+    for segment, changes in sorted(lineage.items()):
+        steps = []
+        for change in changes:
+            step = f"{change.changed_at[:10]} run {change.run_key}, segment {change.segment_id}: "
+            if change.source == "carried":
+                origin = f" from run {change.from_run}" if change.from_run else ""
+                step += f"{_HOW_NAMED['carried']}{origin}"
+            else:
+                step += f"{_HOW_NAMED.get(change.source, change.source)} “{change.new_name}”"
+            steps.append(step)
+        rows.append({"segment": segment, "name": changes[-1].new_name if changes else "",
+                     "history": "\n".join(steps)})
+    return pd.DataFrame(rows, columns=["segment", "name", "history"])

@@ -35,7 +35,7 @@ MAX_NAME_LENGTH = 80
 MAX_DESCRIPTION_LENGTH = 500
 BUSY_TIMEOUT_MS = 30_000
 # 2: runs keep their pipeline version and a record (metrics, timings, notes, user count).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RUNS_FOLDER = "runs"
 
 _SCHEMA = """
@@ -67,16 +67,19 @@ CREATE TABLE IF NOT EXISTS name_history (
     old_description TEXT,
     new_description TEXT NOT NULL,
     source          TEXT NOT NULL,
-    changed_at      TEXT NOT NULL
+    changed_at      TEXT NOT NULL,
+    from_run        TEXT,
+    from_segment    INTEGER
 );
 CREATE INDEX IF NOT EXISTS history_by_segment ON name_history (run_key, segment_id, id);
 """
 
 # Columns added after version 1, added in place to a workspace saved before (nothing is rewritten, so
-# every saved name stays). A run saved before has pipeline version 1 and an empty record.
-_ADDED_RUN_COLUMNS = {
-    "pipeline_version": "INTEGER NOT NULL DEFAULT 1",
-    "record": "TEXT NOT NULL DEFAULT '{}'",
+# every saved name stays). A run saved before has pipeline version 1 and an empty record; a name carried
+# before version 3 does not say where it came from.
+_ADDED_COLUMNS = {
+    "runs": {"pipeline_version": "INTEGER NOT NULL DEFAULT 1", "record": "TEXT NOT NULL DEFAULT '{}'"},
+    "name_history": {"from_run": "TEXT", "from_segment": "INTEGER"},
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -95,7 +98,11 @@ class SegmentName:
 
 @dataclass(frozen=True)
 class NameChange:
-    """One row of the audit trail: a name (and description) replaced by another."""
+    """One row of the audit trail: a name (and description) replaced by another.
+
+    A name carried over from an earlier run names that run and segment in ``from_run`` and
+    ``from_segment`` (None otherwise, and for names carried before the workspace kept them).
+    """
 
     run_key: str
     segment_id: int
@@ -105,6 +112,8 @@ class NameChange:
     new_description: str
     source: str
     changed_at: str
+    from_run: str | None = None
+    from_segment: int | None = None
 
 
 @dataclass(frozen=True)
@@ -308,10 +317,11 @@ class Workspace:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             connection.execute(statement)
-                    present = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
-                    for column, declaration in _ADDED_RUN_COLUMNS.items():
-                        if column not in present:
-                            connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {declaration}")
+                    for table, added in _ADDED_COLUMNS.items():
+                        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                        for column, declaration in added.items():
+                            if column not in present:
+                                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
                     connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @classmethod
@@ -552,7 +562,7 @@ class Workspace:
         """Return the name changes of a run (or of one of its segments), oldest first."""
         query = (
             "SELECT run_key, segment_id, old_name, new_name, old_description, new_description, source,"
-            " changed_at FROM name_history WHERE run_key = ?"
+            " changed_at, from_run, from_segment FROM name_history WHERE run_key = ?"
         )
         parameters: tuple = (run_key,)
         if segment_id is not None:
@@ -561,6 +571,23 @@ class Workspace:
         with self._read() as connection:
             rows = connection.execute(query + " ORDER BY id", parameters).fetchall()
         return [NameChange(*row) for row in rows]
+
+    def lineage(self, run_key: str, segment_id: int) -> list[NameChange]:
+        """Return every change of a segment's name across runs, oldest first.
+
+        Where the segment's name was carried over from an earlier run, that run's segment's changes come
+        first, and so on back to where the name was first typed (or suggested).
+        """
+        changes: list[NameChange] = []
+        seen: set[tuple[str, int]] = set()
+        position: tuple[str, int] | None = (run_key, int(segment_id))
+        while position is not None and position not in seen:  # a guard: carrying never makes a cycle
+            seen.add(position)
+            own = self.history(*position)
+            changes[:0] = own
+            carried = next((c for c in reversed(own) if c.from_run is not None), None)
+            position = None if carried is None else (carried.from_run, int(carried.from_segment))
+        return changes
 
     def carry_over(self, from_run_key: str | None, to_run_key: str, threshold: float = 0.5) -> CarryReport:
         """Copy names from an earlier run onto the matching segments of a new run.
@@ -615,7 +642,8 @@ class Workspace:
                     kept.append(match.new_id)
                     continue
                 old = old_names[match.old_id]
-                self._put_name(connection, to_run_key, match.new_id, old.name, old.description, "carried")
+                self._put_name(connection, to_run_key, match.new_id, old.name, old.description, "carried",
+                               origin=(from_run_key, match.old_id))
                 carried.append(CarriedName(match.old_id, match.new_id, old.name, match.jaccard))
             matched_old = {match.old_id for match in matches}
             matched_new = {match.new_id for match in matches}
@@ -645,6 +673,7 @@ class Workspace:
         name: str,
         description: str,
         source: str,
+        origin: tuple[str, int] | None = None,
     ) -> None:
         previous = connection.execute(
             "SELECT name, description, source FROM segment_names WHERE run_key = ? AND segment_id = ?",
@@ -663,8 +692,9 @@ class Workspace:
         old_name, old_description = previous[:2] if previous else (None, None)
         connection.execute(
             "INSERT INTO name_history (run_key, segment_id, old_name, new_name, old_description,"
-            " new_description, source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_key, segment_id, old_name, name, old_description, description, source, now),
+            " new_description, source, changed_at, from_run, from_segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_key, segment_id, old_name, name, old_description, description, source, now,
+             *(origin if origin is not None else (None, None))),
         )
 
 

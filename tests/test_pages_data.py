@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from segmentation.encoders import SUGGEST_FAST_AFTER_S, FastEncoder, estimate_seconds
 from segmentation.errors import DataError
-from segmentation.io import load_comments
+from segmentation.io import from_frame, load_comments
 from tests.fixtures import labelled_comments
 from tests.pages_helpers import metric, start, unescape_markdown
 
@@ -114,3 +117,26 @@ def test_an_address_whose_file_is_gone_shows_the_demo_with_a_warning_never_silen
     at = fresh_session("ab" * 32)
     assert any("no longer in the workspace" in w.value for w in at.warning)
     assert any("Generated demo data" in i.value for i in at.info)
+
+
+def _join_fast_setup(timeout: float = 300) -> bool:
+    """Wait for the background distillation; whether one was running."""
+    threads = [t for t in threading.enumerate() if t.name == "fast-encoder-setup"]
+    for thread in threads:
+        thread.join(timeout)
+    return bool(threads)
+
+
+@pytest.mark.slow  # distils the fast encoder (about half a minute)
+def test_a_large_file_gets_the_fast_encoder_distilled_in_the_background_and_a_small_one_does_not(workspace):
+    model = workspace / FastEncoder.MODEL_SUBDIR / "config.json"
+    small = labelled_comments(users_per_group=5, comments_per_user=2)
+    upload(start(), "small.csv", small.to_csv(index=False).encode())
+    assert not _join_fast_setup() and not model.exists()
+
+    # Enough comments that MiniLM is estimated past the point where the page suggests the fast encoder.
+    large = labelled_comments(users_per_group=60, comments_per_user=60)
+    assert (estimate_seconds("minilm", from_frame(large).n_comments) or 0) > SUGGEST_FAST_AFTER_S
+    at = upload(start(), "large.csv", large.to_csv(index=False).encode())
+    assert not at.exception
+    assert _join_fast_setup() and model.is_file()

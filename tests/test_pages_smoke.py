@@ -6,7 +6,7 @@ import pytest
 
 from tests.pages_helpers import run_segmentation, start
 
-PAGES = ["pages/data.py", "pages/segment.py", "pages/segments.py", "pages/recommend.py"]
+PAGES = ["pages/data.py", "pages/segment.py", "pages/segments.py", "pages/recommend.py", "pages/runs.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -22,6 +22,8 @@ def test_pages_before_a_run_point_to_the_segment_page():
     for page in ("pages/segments.py", "pages/recommend.py"):
         at.switch_page(page).run()
         assert any("No segmentation yet" in i.value for i in at.info)
+    at.switch_page("pages/runs.py").run()
+    assert any("No saved runs yet" in i.value for i in at.info)
 
 
 @pytest.mark.slow

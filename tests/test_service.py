@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -144,12 +146,94 @@ def test_a_version_1_workspace_opens_with_its_runs_and_names_and_gains_the_new_c
 
     reopened = Workspace(path)
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
     info = reopened.run("oldrun")
     assert info.pipeline_version == 1 and info.record == {} and reopened.table("oldrun") is None
     assert reopened.names("oldrun")[0].name == "Loyal buyers"
     row = service.runs_table(reopened).iloc[0]
     assert row["run"] == "oldrun" and row["named"] == 1 and pd.isna(row["k"])
+
+
+def test_a_version_2_history_gains_the_origin_columns_and_keeps_its_rows(workspace: Path):
+    path = workspace / "workspace.sqlite"
+    Workspace(path).save_run("r", "f" * 64, {"k": 2}, {"u1": 0, "u2": 1})
+    Workspace(path).save_name("r", 0, "Night owls")
+    with sqlite3.connect(path) as connection:  # name_history as version 2 wrote it
+        connection.executescript("""
+            ALTER TABLE name_history DROP COLUMN from_run;
+            ALTER TABLE name_history DROP COLUMN from_segment;
+            PRAGMA user_version=2;
+        """)
+    reopened = Workspace(path)
+    (change,) = reopened.history("r", 0)
+    assert change.new_name == "Night owls" and change.from_run is None
+    assert reopened.lineage("r", 0) == [change]
+
+
+# Comparing runs and tracing names ------------------------------------------------------------------
+
+
+def saved(workspace: Workspace, key: str, assignments: dict[str, int]) -> str:
+    workspace.save_run(key, "f" * 64, {"k": len(set(assignments.values()))}, assignments)
+    return key
+
+
+def test_compare_runs_counts_the_users_each_pair_of_segments_shares():
+    workspace = Workspace()
+    # Ten users: run a splits them 5/5; run b keeps a's segment 0 whole, splits segment 1 into 3 + 1 and
+    # leaves one user as noise; one more user is in b only.
+    a = saved(workspace, "a", {f"u{i}": int(i >= 5) for i in range(10)})
+    b = saved(workspace, "b", {**{f"u{i}": 0 for i in range(5)}, "u5": 1, "u6": 1, "u7": 1, "u8": 2,
+                               "u9": -1, "extra": 2})
+    workspace.save_name("a", 0, "Early birds")
+    comparison = service.compare_runs(a, b, workspace)
+    assert comparison.overlap.to_dict() == {-1: {0: 0, 1: 1}, 0: {0: 5, 1: 0}, 1: {0: 0, 1: 3}, 2: {0: 0, 1: 1}}
+    assert comparison.n_common == 10 and comparison.n_only_first == 0 and comparison.n_only_second == 1
+    assert comparison.kept_together == pytest.approx((5 + 3) / 10)
+    from sklearn.metrics import adjusted_rand_score
+    assert comparison.ari == pytest.approx(adjusted_rand_score([0] * 5 + [1] * 5, [0] * 5 + [1, 1, 1, 2, -1]))
+    flows = comparison.flows()
+    assert flows.iloc[0].tolist() == [0, "Early birds", 0, "Segment 0", 5]
+    assert flows["users"].sum() == 10 and (flows["users"] > 0).all()
+    assert "Noise / unassigned" in set(flows["second_name"])
+
+
+def test_compare_runs_refuses_unknown_runs_and_runs_without_a_common_user():
+    workspace = Workspace()
+    saved(workspace, "a", {"u1": 0, "u2": 1})
+    saved(workspace, "b", {"v1": 0, "v2": 1})
+    with pytest.raises(ConfigError, match="share no user"):
+        service.compare_runs("a", "b", workspace)
+    with pytest.raises(ConfigError, match="no saved run 'nope'"):
+        service.compare_runs("a", "nope", workspace)
+
+
+def test_a_carried_name_is_traced_back_through_every_run_to_where_it_was_typed():
+    from segmentation.views import name_history_table
+
+    workspace = Workspace()
+    users = [f"u{i}" for i in range(8)]
+    saved(workspace, "a", {u: i % 2 for i, u in enumerate(users)})
+    workspace.save_name("a", 1, "Odd ones")
+    workspace.save_name("a", 1, "Odd <i>ones</i>")
+    saved(workspace, "b", {u: 1 - i % 2 for i, u in enumerate(users)})  # the same groups, ids swapped
+    workspace.carry_over("a", "b")
+    saved(workspace, "c", {u: 5 if i % 2 else 3 for i, u in enumerate(users)})
+    workspace.carry_over("b", "c")
+    workspace.save_name("c", 3, "Evens")  # typed on c: its history starts there
+
+    lineage = service.name_lineage("c", workspace)
+    assert [(c.run_key, c.segment_id, c.source, c.new_name) for c in lineage[5]] == [
+        ("a", 1, "user", "Odd ones"), ("a", 1, "user", "Odd <i>ones</i>"),
+        ("b", 0, "carried", "Odd <i>ones</i>"), ("c", 5, "carried", "Odd <i>ones</i>")]
+    assert [(c.run_key, c.source) for c in lineage[3]] == [("c", "user")]
+
+    table = name_history_table(lineage).set_index("segment")
+    assert table.loc[5, "name"] == "Odd <i>ones</i>"
+    steps = table.loc[5, "history"].splitlines()
+    assert steps[0].endswith("run a, segment 1: typed “Odd ones”")
+    assert steps[2].endswith("run b, segment 0: carried over from run a")
+    assert steps[3].endswith("run c, segment 5: carried over from run b")
 
 
 # The command line ------------------------------------------------------------------------------------
@@ -173,7 +257,20 @@ def test_cli_segment_saves_its_run_and_runs_lists_and_shows_it(tmp_path: Path, w
     record = json.loads(shown.stdout)
     assert record["run"] == info.run_key and record["config"]["k"] == 4 and record["n_users"] == 60
     assert sum(segment["users"] for segment in record["segments"]) == 60
+    assert record["file_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()  # the app can open it again
     assert_one_line_error(run_cli("runs", "show", "0123456789abcdef", workspace=workspace), "no saved run")
+
+    # A second run of the same users, every one in one segment: each of the first run's segments flows into it.
+    everyone = {user: 0 for user in Workspace(workspace / "workspace.sqlite").assignments(info.run_key)}
+    Workspace(workspace / "workspace.sqlite").save_run("together", info.fingerprint, {"k": 1}, everyone)
+    compared = run_cli("runs", "compare", info.run_key, "together", workspace=workspace)
+    assert compared.returncode == 0, compared.stderr
+    assert "60 users in both runs; adjusted Rand index 0.000" in compared.stderr
+    flows = pd.read_csv(io.StringIO(compared.stdout))
+    assert list(flows.columns) == ["first_segment", "first_name", "second_segment", "second_name", "users"]
+    assert sorted(flows["first_segment"]) == [0, 1, 2, 3] and set(flows["second_segment"]) == {0}
+    assert flows["users"].sum() == 60
+    assert_one_line_error(run_cli("runs", "compare", info.run_key, "nope", workspace=workspace), "no saved run")
 
 
 # New users into saved segments -----------------------------------------------------------------------

@@ -240,3 +240,30 @@ def lift_bars(frame: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="Segment", autorange="reversed")
     return _layout(fig, "Does recommending within segments help each segment? (grey = too few users to tell)",
                    height=max(260, 40 * len(frame) + 120))
+
+
+def run_flows(flows: pd.DataFrame, first: str, second: str) -> go.Figure:
+    """How users moved between the segments of two runs (``RunComparison.flows``), as a Sankey diagram:
+    the first run's segments on the left, the second's on the right, each band the users they share."""
+    left = flows.drop_duplicates("first_segment").sort_values("first_segment")
+    right = flows.drop_duplicates("second_segment").sort_values("second_segment")
+    nodes = [escape_html(name) for name in [*left["first_name"], *right["second_name"]]]
+    left_colours = {segment: NOISE_COLOUR if segment < 0 else PALETTE[i % len(PALETTE)]
+                    for i, segment in enumerate(left["first_segment"])}
+    # A right-hand segment takes the colour of the left-hand one that gave it most users (``flows`` is
+    # sorted largest first), so a segment that came back whole reads as the same colour on both sides.
+    main_source = flows.drop_duplicates("second_segment").set_index("second_segment")["first_segment"]
+    colours = [*left_colours.values(),
+               *(NOISE_COLOUR if s < 0 else left_colours[main_source[s]] for s in right["second_segment"])]
+    source = {segment: i for i, segment in enumerate(left["first_segment"])}
+    target = {segment: len(left) + i for i, segment in enumerate(right["second_segment"])}
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node={"label": nodes, "color": colours, "pad": 12,
+              "hovertemplate": "%{label}: %{value:,} users<extra></extra>"},
+        link={"source": [source[s] for s in flows["first_segment"]],
+              "target": [target[s] for s in flows["second_segment"]],
+              "value": flows["users"].tolist(), "color": "rgba(120,120,120,0.25)",
+              "hovertemplate": "%{source.label} → %{target.label}: %{value:,} users<extra></extra>"},
+    ))
+    return _layout(fig, f"Where the users of run {first} (left) went in run {second} (right)", height=520)

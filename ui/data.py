@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from segmentation.io import ROLES, Comments, detect_roles
-from segmentation.uploads import UploadStore
+from segmentation.uploads import StoredUpload, UploadStore
 from segmentation.views import escape_markdown
 from ui import loaders, session
 from ui.session import Source
@@ -73,12 +73,32 @@ def _restore(digest: str) -> Source | None:
         session.set_source_note(("warning", "The file this address refers to is no longer in the "
                                  "workspace: the demo data is shown. Upload the file again."))
         return None
+    return _kept_source(kept, f"Restored {escape_markdown(kept.name)} from the workspace, where it was kept "
+                              "when uploaded.")
+
+
+def open_file(digest: str) -> bool:
+    """Make the file with this sha256 the session's data: the demo, or an upload kept in the workspace.
+
+    Returns False when it is neither (an upload that was never kept here, or removed since).
+    """
+    if digest == demo_source().digest:
+        use_demo()
+        return True
+    kept = uploads().load(digest)
+    if kept is None:
+        return False
+    session.set_source(_kept_source(kept, f"Opened {escape_markdown(kept.name)}, kept in the workspace "
+                                          "since it was uploaded."))
+    return True
+
+
+def _kept_source(kept: StoredUpload, note: str) -> Source:
     chosen = Source(name=kept.name, data=kept.data, digest=kept.digest)
-    _upload_slot(digest)["source"] = chosen
+    _upload_slot(kept.digest)["source"] = chosen
     if kept.roles:
-        session.set_roles(digest, dict(kept.roles))
-    session.set_source_note(("info", f"Restored {escape_markdown(kept.name)} from the workspace, "
-                             "where it was kept when uploaded."))
+        session.set_roles(kept.digest, dict(kept.roles))
+    session.set_source_note(("info", note))
     return chosen
 
 
@@ -136,4 +156,6 @@ def comments() -> Comments:
     src = source()
     raw = raw_table(src)
     roles = roles_for(src, list(raw.columns))
-    return loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)
+    comments = loaders.comments_for(src.digest, src.name, tuple(sorted(roles.items())), raw)
+    loaders.prepare_fast_encoder(comments)
+    return comments

@@ -8,6 +8,7 @@ Streamlit would record and replay the progress-bar updates made inside a cached 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -18,10 +19,12 @@ import pandas as pd
 import streamlit as st
 
 from segmentation import service
-from segmentation.errors import DamagedWorkspaceError
+from segmentation.encoders import SUGGEST_FAST_AFTER_S, FastEncoder, estimate_seconds
+from segmentation.errors import DamagedWorkspaceError, SegmentationError
 from segmentation.io import Comments, from_frame, read_table
 from segmentation.paths import workspace_dir
 from segmentation.pipeline import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
+from segmentation.throughput import THROUGHPUT_FILE, ThroughputLog
 from segmentation.workspace import WORKSPACE_FILE, Workspace
 from ui.text import show_error
 
@@ -37,6 +40,40 @@ def warm_up() -> threading.Thread:
     thread = threading.Thread(target=service.warm_up, name="start-up-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
+    """Seconds to encode, from the rate measured on this machine when there is one, and whether it was."""
+    measured = ThroughputLog(workspace_dir() / THROUGHPUT_FILE).estimate(spec, n_texts)
+    if measured is not None:
+        return measured, True
+    return estimate_seconds(spec, n_texts), False
+
+
+def prepare_fast_encoder(comments: Comments) -> None:
+    """Where MiniLM would take minutes on these comments, distil the fast encoder in the background now.
+
+    The distillation runs once per workspace (about half a minute); started when a large file is opened,
+    it is usually done by the time Run is pressed, and a Run that comes sooner waits for it under its own
+    progress line ("Preparing the encoder") instead of distilling twice.
+    """
+    if (encode_estimate("minilm", comments.n_comments)[0] or 0) <= SUGGEST_FAST_AFTER_S:
+        return
+    fast = FastEncoder(model_dir=workspace_dir() / FastEncoder.MODEL_SUBDIR)
+    if fast.needs_setup() and not FastEncoder.unavailable_reason():
+        _fast_encoder_setup(str(fast.model_dir))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _fast_encoder_setup(model_dir: str) -> threading.Thread:
+    thread = threading.Thread(target=_setup_quietly, args=(model_dir,), name="fast-encoder-setup", daemon=True)
+    thread.start()
+    return thread
+
+
+def _setup_quietly(model_dir: str) -> None:
+    with contextlib.suppress(SegmentationError):  # a Run with the fast encoder meets the error and shows it
+        FastEncoder(model_dir=Path(model_dir)).setup()
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file…")

@@ -14,8 +14,7 @@ from dataclasses import replace
 import streamlit as st
 
 from segmentation import service
-from segmentation.encoders import estimate_seconds
-from segmentation.errors import SegmentationError
+from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
 from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
 from segmentation.service import Run
@@ -43,7 +42,8 @@ class StageReporter:
         # Pressing it reruns the page, which stops this run at its next progress update; nothing half
         # done is kept (the prepared data is stored only once complete).
         # A key of its own: a page may show two reporters in one run (a restore, then an evaluation).
-        st.button("Cancel", key=f"cancel_run_{time.monotonic_ns()}", icon=":material/stop:", on_click=_cancelled)
+        st.button("Cancel", key=f"cancel_run_{time.monotonic_ns()}", icon=":material/stop:",
+                  on_click=session.set_cancelled, args=(True,))
         self.started: dict[str, float] = {}
         self.times: dict[str, float] = {}
 
@@ -63,26 +63,11 @@ class StageReporter:
             st.write(f"{label}: done in {self.times[stage]:.1f} s")
 
 
-CANCELLED = "run_cancelled"
-
-
-def _cancelled() -> None:
-    st.session_state[CANCELLED] = True
-
-
 def clock(seconds: float) -> str:
     """``m:ss`` (or ``h:mm:ss``) for a progress line."""
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
-    """Seconds to encode, from the rate measured on this machine when there is one, and whether it was."""
-    measured = ThroughputLog(loaders.workspace().path.parent / THROUGHPUT_FILE).estimate(spec, n_texts)
-    if measured is not None:
-        return measured, True
-    return estimate_seconds(spec, n_texts), False
 
 
 def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | None:
@@ -98,18 +83,51 @@ def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | Non
         else:  # the next estimate for this encoder comes from this run's speed
             ThroughputLog(loaders.workspace().path.parent / THROUGHPUT_FILE).record(
                 run.result.config.encoder, run.prepared.n_encoded, reporter.times.get("encode", 0.0))
-        st.session_state.pop(CANCELLED, None)
+        session.set_cancelled(False)
         status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
                       state="complete", expanded=False)
     session.set_run(run)
     return run
 
 
-def compute(comments: Comments, config: SegmentConfig) -> Run:
-    """Run the segmentation with live progress and save it; names of the previous run carry over."""
+def compute(comments: Comments, config: SegmentConfig, file_sha256: str) -> Run:
+    """Run the segmentation with live progress and save it; names of the previous run carry over.
+
+    ``file_sha256`` is the digest of the file the comments came from, so the Runs page can open it again.
+    """
     return _drawn(lambda progress: service.run_and_save(
         comments, config, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+        file_sha256=file_sha256,
     ), "Segmenting the users…")
+
+
+def show_saved(key: str) -> Run:
+    """Make a saved run the session's, with its data and its settings, recomputed with live progress.
+
+    The run's data becomes the session's when it is the demo or a file kept in the workspace; the
+    Segment page's settings become the run's.
+
+    Raises
+    ------
+    ConfigError
+        When the run's data is not at hand (a file never uploaded here, or removed since), or its columns
+        were mapped differently from how the file is mapped now.
+    """
+    from ui import data, settings, state
+
+    info = service.saved_run(key, loaders.workspace())
+    if data.comments().fingerprint() != info.fingerprint:
+        digest = info.record.get("file_sha256")
+        if not digest or not data.open_file(digest):
+            source = info.record.get("source") or "its data"
+            raise ConfigError(f"run {key} was made on {source}, which is not kept in the workspace: upload "
+                              "that file on the Data page, then show the run again")
+    comments = data.comments()
+    run = _drawn(lambda progress: service.restore(
+        comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+    ), f"Showing run {key}…")
+    state.adopt(settings.segment_widgets(info.config))
+    return run
 
 
 def current(comments: Comments) -> Run | None:

@@ -33,6 +33,7 @@ _ROLES = "roles"  # {sha256 of a file: {role: column}}: the column mapping chose
 _UPLOAD_ID = "upload_id"  # str: the uploader's id of the file last read, so a rerun does not read it again
 _SUGGESTIONS = "llm_suggestions"  # {run key: {segment id: NameSuggestion}}
 _NAME_ERRORS = "_name_errors"  # {name input key: message}: the last refused name, shown under its input
+_CANCELLED = "run_cancelled"  # bool: Cancel was pressed during the last run
 WIDGET_SHADOW = "_kept_"  # prefix of ui.state.kept's copy of a widget value
 _SAVED_SHADOW = "_ws_"  # prefix of what the workspace held when a name input was last set from it
 
@@ -81,6 +82,18 @@ def upload_id() -> str | None:
 
 def set_upload_id(value: str) -> None:
     st.session_state[_UPLOAD_ID] = value
+
+
+def cancelled() -> bool:
+    """Whether Cancel was pressed (read once: asking clears it)."""
+    return bool(st.session_state.pop(_CANCELLED, False))
+
+
+def set_cancelled(value: bool) -> None:
+    if value:
+        st.session_state[_CANCELLED] = True
+    else:
+        st.session_state.pop(_CANCELLED, None)
 
 
 def suggestions(run_key: str) -> dict[int, NameSuggestion]:

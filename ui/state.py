@@ -77,3 +77,13 @@ def seed(values: dict[str, Any]) -> None:
         if key not in st.session_state and _SHADOW + key not in st.session_state:
             st.session_state[_SHADOW + key] = value
 
+
+
+def adopt(values: dict[str, Any]) -> None:
+    """Make widgets show ``values`` (key → value) the next time they are drawn, whatever they held before
+    (a run shown from the Runs page brings its settings to the Segment page)."""
+    for key, value in values.items():
+        st.session_state.pop(key, None)
+        st.session_state[_SHADOW + key] = value
+        if key in st.query_params:  # the address would otherwise put the old value back
+            del st.query_params[key]

@@ -19,6 +19,7 @@ from tests.e2e.live import CHROMIUM, LAUNCH_FLAGS, ROOT, serve
 DOCS_SHOT = ROOT / "docs" / "segment-page.png"
 SELECTION_SHOT = ROOT / "docs" / "segment-map-selection.png"
 NARROW_SHOT = ROOT / "test-output" / "segment-page-narrow.png"
+RUNS_SHOT = ROOT / "docs" / "runs-page.png"
 
 
 def main() -> None:
@@ -55,8 +56,26 @@ def main() -> None:
         bottom = page.get_by_text("after the edit.").first.bounding_box()["y"] + 40
         page.screenshot(path=str(SELECTION_SHOT), full_page=True,
                         clip={"x": 0, "y": top, "width": 1280, "height": bottom - top})
+        runs_shot(page, url)
         browser.close()
-    print(f"wrote {DOCS_SHOT}, {SELECTION_SHOT} and {NARROW_SHOT}")
+    print(f"wrote {DOCS_SHOT}, {SELECTION_SHOT}, {RUNS_SHOT} and {NARROW_SHOT}")
+
+
+def runs_shot(page, url: str) -> None:
+    """A second run with k=6 (settings from the address), then the Runs page comparing it with the first."""
+    page.goto(f"{url}/segment?seg_auto_k=false&seg_k=6")
+    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
+    expect(page.get_by_text("Segmented")).to_be_visible(timeout=300_000)
+    page.goto(f"{url}/runs")
+    table = page.locator('[data-testid="stDataFrame"]').first
+    expect(table).to_be_visible(timeout=60_000)
+    box = table.bounding_box()
+    for row in (1, 2):  # the grid is drawn on a canvas: tick each row's box by its position
+        page.mouse.click(box["x"] + 18, box["y"] + 35 * row + 17)
+        page.wait_for_timeout(1500)
+    expect(page.get_by_text("Agreement (ARI)")).to_be_visible(timeout=120_000)
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(RUNS_SHOT), full_page=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from segmentation.workspace import Workspace
 from tests.e2e.browser import choose, nav, recording_page, require_browser
 from tests.e2e.live import serve
 from tests.fixtures import labelled_comments
@@ -74,4 +75,27 @@ def test_reload_keeps_the_settings_and_a_restart_keeps_the_upload(tmp_path: Path
             expect(data_line).to_be_visible(timeout=WAIT)
             expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
             expect(page.get_by_text("Generated demo data")).to_have_count(0, timeout=WAIT)
+    assert not dialogs
+
+
+def test_cancel_stops_a_run_mid_encoding_and_saves_nothing(tmp_path: Path):
+    expect = playwright_api.expect
+    csv = tmp_path / "many.csv"
+    # Enough comments that MiniLM encodes for most of a minute: time to press Cancel mid-way.
+    labelled_comments(users_per_group=100, comments_per_user=8, seed=5).drop(columns=["true_group"]).to_csv(
+        csv, index=False)
+    workspace = tmp_path / "workspace"
+    with recording_page() as (page, dialogs, _), serve(workspace, tmp_path / "server.log") as url:
+        page.goto(url)
+        page.get_by_text("Upload a file").click()
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
+        expect(page.get_by_text("File: many.csv")).to_be_visible(timeout=WAIT)
+        nav(page, "Segment")
+        choose(page, "Encoder", "MiniLM (all-MiniLM-L6-v2, English, bundled)", search="MiniLM (all")
+        page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
+        expect(page.get_by_text(re.compile(r"Encoding comments: [\d,]+ / "))).to_be_visible(timeout=WAIT)
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_text("Run cancelled: nothing was changed")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_text("Silhouette", exact=True)).to_have_count(0)
+    assert Workspace(workspace / "workspace.sqlite").all_runs() == []  # no run saved, no half run
     assert not dialogs
