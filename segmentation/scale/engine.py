@@ -15,7 +15,8 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,11 @@ MAP_SAMPLE = 100_000
 ENCODE_BATCH = 1024
 ASSIGN_BATCH = 8192
 N_KEYWORDS, N_REPRESENTATIVE, N_ITEMS = 8, 3, 5
-# One user bucket per this many bytes of input: a group of comments (with their vectors) stays small
-# enough for one worker whatever the input size.
-BYTES_PER_USER_BUCKET = 16 * 2**20
+# One user bucket per this many bytes of input (about 5,000 comments in Parquet), so that a group of
+# comments with their vectors stays a few MB and a group-by's blocks can split between groups. At one per
+# 16 MB, inputs up to 32 MB had two buckets and the profile workers' memory grew with the input: 406 MB
+# at 100k comments, 872 MB at 300k.
+BYTES_PER_USER_BUCKET = 256 * 2**10
 WORK_DIR = "_work"
 
 Report = Callable[[str], None]
@@ -183,12 +186,10 @@ def run(
             # Workers on this machine find the fast encoder's distilled model where the driver keeps it.
             runtime_env=None if scale.address else {"env_vars": {"SEGMENT_STUDIO_HOME": str(workspace_dir())}},
         )
-    _quiet_ray_data()
     work = out / WORK_DIR
     try:
-        return _run(
-            parts, roles, out, work, config, scale, store_root, encoder_name, report
-        )
+        with _ray_data_settings():
+            return _run(parts, roles, out, work, config, scale, store_root, encoder_name, report)
     except Exception as error:
         user_error = _user_error(error)
         if user_error is not None:
@@ -219,9 +220,8 @@ def _run(
     resources = {k: float(v) for k, v in ray.cluster_resources().items() if not k.startswith("node:")}
     cpus = max(1, int(resources.get("CPU", 1)))
     gpus = int(resources.get("GPU", 0))
-    partitions = max(2, cpus)
     input_bytes = sum(p.stat().st_size for p in parts)
-    user_buckets = max(partitions, math.ceil(input_bytes / BYTES_PER_USER_BUCKET))
+    user_buckets = max(2, cpus, math.ceil(input_bytes / BYTES_PER_USER_BUCKET))
 
     def stage(name: str, rows: int, unit: str, started: float) -> None:
         seconds = time.perf_counter() - started
@@ -255,9 +255,9 @@ def _run(
     before = store.count(store_root, encoder_name)
     concurrency = scale.encode_concurrency or (gpus if gpus else cpus)
     n_missing = int(
-        comments.select_columns(["text_hash", "text", "text_bucket"])
-        .groupby("text_bucket", num_partitions=partitions)
-        .map_groups(
+        _per_bucket(
+            comments.select_columns(["text_hash", "text", "text_bucket"]),
+            "text_bucket",
             stages.EncodeBucket,
             batch_format="pandas",
             fn_constructor_kwargs={
@@ -267,21 +267,25 @@ def _run(
                 "batch_size": scale.encode_batch,
                 "use_gpu": bool(gpus),
             },
-            compute=ray.data.ActorPoolStrategy(size=concurrency),
+            # The pool starts with one actor and grows once the group-by feeding it is done: a pool that
+            # starts with an actor on every CPU leaves none to the group-by's tasks, and the run waits for
+            # ever (seen on 2 CPUs with 2 actors).
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=concurrency),
             num_gpus=1 if gpus else 0,
-        )
-        .sum("encoded")
+            # A killed actor is restarted and its bucket group retried (Ray Data's defaults, stated
+            # because the store's append-only files rely on them: a retry re-encodes only what is missing).
+            max_restarts=-1,
+            max_task_retries=-1,
+        ).sum("encoded")
         or 0
     )
-    encoded = (
-        comments.groupby("text_bucket", num_partitions=partitions)
-        .map_groups(
-            stages.attach_embeddings,
-            batch_format="pandas",
-            fn_kwargs={"root": str(store_root), "encoder_name": encoder_name},
-        )
-        .materialize()
-    )
+    encoded = _per_bucket(
+        comments,
+        "text_bucket",
+        stages.attach_embeddings,
+        batch_format="pandas",
+        fn_kwargs={"root": str(store_root), "encoder_name": encoder_name},
+    ).materialize()
     n_stored = store.count(store_root, encoder_name) - before
     notes.append(
         f"encoded {n_missing:,} new distinct texts with {concurrency} {encoder_name} actors "
@@ -293,15 +297,13 @@ def _run(
 
     # Profiles: a group-by of comments per user bucket, by build_profiles itself.
     started = time.perf_counter()
-    profiles = (
-        encoded.groupby("user_bucket", num_partitions=partitions)
-        .map_groups(
-            stages.user_profiles,
-            batch_format="numpy",
-            fn_kwargs={"half_life_days": config.half_life_days, "seed": config.seed},
-        )
-        .materialize()
-    )
+    profiles = _per_bucket(
+        encoded,
+        "user_bucket",
+        stages.user_profiles,
+        batch_format="numpy",
+        fn_kwargs={"half_life_days": config.half_life_days, "seed": config.seed},
+    ).materialize()
     n_users = profiles.count()
     stage("profile", n_users, "users", started)
     if n_users < 2:
@@ -322,14 +324,15 @@ def _run(
     notes.append(f"fitted on a uniform sample of {len(sample_ids):,} of {n_users:,} users")
     stage("fit", len(sample_ids), "users", started)
 
-    # Assign: everyone, with predict, in parallel.
+    # Assign: everyone, with predict, in parallel. Tasks, not an actor pool: the fitted space and clusterer
+    # are small and go to the object store once, and tasks run in workers already started, where a new
+    # pool of actors cost 14-16 s of start-up per run on 2 CPUs for 4,000 users.
     started = time.perf_counter()
     assigned = profiles.map_batches(
-        stages.AssignBatch,
-        fn_constructor_args=(reducer, clusterer),
+        stages.assign_batch,
+        fn_kwargs={"reducer": reducer, "clusterer": clusterer},
         batch_size=ASSIGN_BATCH,
         batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=cpus),
     ).materialize()
     sums = assigned.map_batches(stages.segment_sums, batch_format="numpy", batch_size=ASSIGN_BATCH).to_pandas()
     stage("assign", n_users, "users", started)
@@ -346,15 +349,13 @@ def _run(
     assigned.select_columns(["user_id", "segment", "user_bucket"]).write_parquet(
         str(assign_root), partition_cols=["user_bucket"]
     )
-    described = (
-        encoded.groupby("user_bucket", num_partitions=partitions)
-        .map_groups(
-            stages.describe_group,
-            batch_format="numpy",
-            fn_kwargs={"assign_root": str(assign_root), "centroids": centroids},
-        )
-        .materialize()
-    )
+    described = _per_bucket(
+        encoded,
+        "user_bucket",
+        stages.describe_group,
+        batch_format="numpy",
+        fn_kwargs={"assign_root": str(assign_root), "centroids": centroids},
+    ).materialize()
     segments = _descriptions(described, sizes, n_users, bool(roles["item"]), bool(roles["rating"]))
     stage("describe", n_comments, "comments", started)
     del encoded, described
@@ -420,6 +421,16 @@ def _run(
         rates=rates,
         notes=notes,
     )
+
+
+def _per_bucket(dataset: Any, bucket: str, fn: Any, **map_groups: Any) -> Any:
+    """``fn`` over every group of rows of one ``bucket`` value (``text_bucket`` or ``user_bucket``), lazily.
+
+    A group holds every row of its keys (all copies of a text, all comments of a user), which is what lets
+    the stages reuse the local engine's functions unchanged; ``map_groups`` takes Ray Data's arguments
+    (``batch_format``, ``fn_kwargs``, ``compute`` …).
+    """
+    return dataset.groupby(bucket).map_groups(fn, **map_groups)
 
 
 def _read_parts(batch: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
@@ -571,21 +582,54 @@ def _user_error(error: BaseException) -> SegmentationError | None:
         seen.add(id(current))
         cause = getattr(current, "cause", None)
         if isinstance(current, SegmentationError) and not hasattr(current, "cause"):
-            return type(current)(*current.args)
+            return _first_line(current)
         if isinstance(cause, SegmentationError):
-            return type(cause)(*cause.args)
+            return _first_line(cause)
         current = cause if isinstance(cause, BaseException) else (current.__cause__ or current.__context__)
     return None
 
 
-def _quiet_ray_data() -> None:
-    """No progress bars or execution plans on stderr: the engine prints one line per stage."""
-    import ray
+def _first_line(error: SegmentationError) -> SegmentationError:
+    """The error as raised: Ray Data appends lines about its retries to the message of a failed task."""
+    message, *rest = error.args or ("",)
+    return type(error)(str(message).split("\n", 1)[0], *rest)
 
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+@contextmanager
+def _ray_data_settings() -> Iterator[None]:
+    """Ray Data as the engine runs it, restored afterwards (its context and loggers are global).
+
+    - Nothing from Ray Data on the console (its session log file keeps everything): the engine prints one
+      line per stage, and raises every error, which the CLI prints as one line.
+    - A worker's own exception, not Ray Data's ``UserCodeException``: that wrapper crosses to the driver
+      without its cause, so a bad part's ``DataError`` (and its message naming the part) was lost.
+    - Group-bys shuffle by sort, in tasks on the workers already running: Ray 2.60's default hash shuffle
+      starts a new set of aggregator actors for each of the five group-bys, and a run on 20k comments
+      took 121 s with it, 64 s without (2 CPUs, local mode).
+    """
+    from ray.data.context import DataContext, ShuffleStrategy
+
+    context = DataContext.get_current()
+    settings = {
+        "enable_progress_bars": False,
+        "print_on_execution_start": False,
+        "raise_original_map_exception": True,
+        "shuffle_strategy": ShuffleStrategy.SORT_SHUFFLE_PULL_BASED,
+    }
+    saved = {name: getattr(context, name) for name in settings}
+    consoles = [h for h in logging.getLogger("ray.data").handlers if isinstance(h, logging.StreamHandler)]
+    levels = [h.level for h in consoles]
+    for name, value in settings.items():
+        setattr(context, name, value)
+    for handler in consoles:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        for handler, level in zip(consoles, levels, strict=True):
+            handler.setLevel(level)
 
 
 def _stderr(line: str) -> None:

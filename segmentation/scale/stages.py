@@ -188,25 +188,19 @@ def margin(distances: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return out
 
 
-class AssignBatch:
-    """An actor of the assign pool: holds the fitted space and clusterer, assigns batches of users."""
-
-    def __init__(self, reducer: SpaceReducer, clusterer: Any) -> None:
-        self.reducer = reducer
-        self.clusterer = clusterer
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        space = self.reducer.transform(batch["vector"])
-        labels = np.asarray(self.clusterer.predict(space), dtype=np.int64)
-        distances = np.asarray(self.clusterer.segment_distances(space), dtype=np.float64)
-        return {
-            "user_id": batch["user_id"],
-            "segment": labels,
-            "confidence": margin(distances, labels).astype(np.float32),
-            "n_comments": batch["n_comments"],
-            "user_bucket": batch["user_bucket"],
-            "raw_sum": batch["raw_sum"],
-        }
+def assign_batch(batch: dict[str, np.ndarray], reducer: SpaceReducer, clusterer: Any) -> dict[str, np.ndarray]:
+    """Segment and confidence of a batch of users, in the space and with the clusterer fitted on the sample."""
+    space = reducer.transform(batch["vector"])
+    labels = np.asarray(clusterer.predict(space), dtype=np.int64)
+    distances = np.asarray(clusterer.segment_distances(space), dtype=np.float64)
+    return {
+        "user_id": batch["user_id"],
+        "segment": labels,
+        "confidence": margin(distances, labels).astype(np.float32),
+        "n_comments": batch["n_comments"],
+        "user_bucket": batch["user_bucket"],
+        "raw_sum": batch["raw_sum"],
+    }
 
 
 def segment_sums(batch: dict[str, np.ndarray]) -> pd.DataFrame:
