@@ -39,3 +39,16 @@ def recipes_dir() -> Path:
         pytest.skip(f"real recipe reviews not found at {RECIPES} (the shared data folder is absent)")
     return RECIPES
 
+
+
+@pytest.fixture(scope="session")
+def fast_home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace folder holding the fast encoder, distilled once for the whole session and kept in
+    pytest's cache between runs where the cache is on (distilling takes 30 s on a quiet machine, minutes
+    on a loaded one)."""
+    from segmentation.encoders import FastEncoder
+
+    cache = getattr(request.config, "cache", None)
+    path = Path(cache.mkdir("segment-studio-fast-model")) if cache is not None else tmp_path_factory.mktemp("fast")
+    FastEncoder(model_dir=path / FastEncoder.MODEL_SUBDIR).load()
+    return path

@@ -55,11 +55,9 @@ def stub() -> StubServer:
 
 
 @pytest.fixture(scope="session")
-def fast_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Distil the fast encoder once for the whole session (about 20-30 s) into a shared folder."""
-    model_dir = tmp_path_factory.mktemp("fast-workspace") / FastEncoder.MODEL_SUBDIR
-    FastEncoder(model_dir=model_dir).load()
-    return model_dir
+def fast_model_dir(fast_home: Path) -> Path:
+    """The fast encoder distilled once for the session (``conftest.fast_home``)."""
+    return fast_home / FastEncoder.MODEL_SUBDIR
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -
 from segmentation.cache import text_key  # noqa: E402
 from segmentation.cli import main  # noqa: E402
 from segmentation.demo import generate_demo  # noqa: E402
-from segmentation.encoders import FastEncoder  # noqa: E402
 from segmentation.io import load_comments  # noqa: E402
 from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare  # noqa: E402
 from segmentation.scale import store  # noqa: E402
@@ -37,12 +36,9 @@ N_PARTS = 4
 
 
 @pytest.fixture(scope="module")
-def home(request: pytest.FixtureRequest) -> Path:
-    """A workspace shared by the module, holding the fast encoder distilled once and kept in pytest's
-    cache between runs (distilling takes 30 s on a quiet machine, minutes on a loaded one)."""
-    path = Path(request.config.cache.mkdir("segment-studio-fast-model"))
-    FastEncoder(model_dir=path / FastEncoder.MODEL_SUBDIR).load()
-    return path
+def home(fast_home: Path) -> Path:
+    """A workspace shared by the module, holding the fast encoder distilled once (``conftest.fast_home``)."""
+    return fast_home
 
 
 @pytest.fixture(scope="module")
