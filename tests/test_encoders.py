@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -263,42 +261,6 @@ def test_fast_encoder_is_not_prepared_when_switched_off_or_already_there(
     stamp = (workspace / FastEncoder.MODEL_SUBDIR / "model.safetensors").stat().st_mtime_ns
     assert FastEncoder.prepare() is False
     assert (workspace / FastEncoder.MODEL_SUBDIR / "model.safetensors").stat().st_mtime_ns == stamp
-
-
-@pytest.mark.slow  # a real distillation (half a minute to minutes)
-def test_the_start_up_warm_up_distils_the_fast_encoder_and_a_run_meanwhile_waits_for_it(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from segmentation import service
-
-    monkeypatch.delenv(PREPARE_FAST_ENV, raising=False)
-    models = workspace / "models"
-    seen: set[str] = set()  # every entry ever seen in the models folder: one scratch folder per distillation
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            if models.exists():
-                seen.update(p.name for p in models.iterdir())
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    started = threading.Thread(target=service.warm_up)
-    started.start()
-    try:
-        while not models.exists() and started.is_alive():
-            time.sleep(0.05)
-        # A Run pressed meanwhile waits for the start-up's distillation instead of starting a second one.
-        vectors = get_encoder("fast").encode(COMMENTS)
-        started.join(600)
-    finally:
-        done.set()
-        watcher.join()
-    model = workspace / FastEncoder.MODEL_SUBDIR
-    assert (model / "config.json").is_file() and vectors.shape == (len(COMMENTS), 256)
-    assert [p.name for p in models.iterdir()] == [model.name]
-    assert len([name for name in seen if name.startswith(".distill-")]) == 1
 
 
 def test_openai_encoder_orders_results_by_index_and_batches_requests(stub: StubServer) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,19 +173,47 @@ def test_chinese_data_gets_the_multilingual_encoder_by_default():
     assert suggest_encoder(en) == DEFAULT_ENCODER
 
 
-@pytest.mark.slow
-def test_the_fast_encoders_first_use_distillation_is_a_stage_of_its_own():
-    from segmentation.encoders import encoder_status
+@pytest.mark.slow  # one real distillation (half a minute to minutes)
+def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_start_up_one(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from segmentation import service
+    from segmentation.encoders import PREPARE_FAST_ENV, FastEncoder, encoder_status
 
     if not next(s for s in encoder_status() if s.name == "fast").available:
         pytest.skip("the fast encoder's packages are not installed")
+    monkeypatch.delenv(PREPARE_FAST_ENV, raising=False)
+    models = workspace / "models"
+    seen: set[str] = set()  # every entry ever seen in the models folder: one scratch folder per distillation
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if models.exists():
+                seen.update(p.name for p in models.iterdir())
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    start_up = threading.Thread(target=service.warm_up)  # what the app starts in the background
+    start_up.start()
     frame = labelled_comments(users_per_group=3, comments_per_user=2, seed=3)
     stages: list[tuple[str, int, int]] = []
-    prepared = prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False,
-                       progress=lambda stage, done, total: stages.append((stage, done, total)))
+    try:
+        while not models.exists() and start_up.is_alive():
+            time.sleep(0.05)
+        # A Run pressed while the start-up distils: a stage of its own, waiting rather than distilling again.
+        prepared = prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False,
+                           progress=lambda stage, done, total: stages.append((stage, done, total)))
+        start_up.join(600)
+    finally:
+        done.set()
+        watcher.join()
     names = [s for s, _, _ in stages]
     assert names.index("setup") < names.index("encode")
     assert ("setup", 1, 1) in stages and prepared.timings["setup"] > 0
+    assert (workspace / FastEncoder.MODEL_SUBDIR / "config.json").is_file()
+    assert len([name for name in seen if name.startswith(".distill-")]) == 1
     again: list[str] = []
     prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False,
             progress=lambda stage, done, total: again.append(stage))
