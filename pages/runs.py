@@ -26,7 +26,9 @@ try:
 except SegmentationError:  # the session's file cannot be used as mapped: no run is "this data"
     fingerprint = None
 this_data = {info.run_key for info in workspace.previous_runs(fingerprint)} if fingerprint else set()
-shown_now = session.run().run_key if session.run() is not None else None
+# The run the other pages show: this session's, else the latest of this data, which they restore.
+shown_now = session.run().run_key if session.run() is not None else (
+    workspace.latest_run(fingerprint) if fingerprint else None)
 table.insert(1, "this data", table["run"].isin(this_data))
 table.insert(2, "shown", table["run"] == shown_now)
 
