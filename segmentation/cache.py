@@ -25,6 +25,8 @@ from .paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
 CACHE_FILE = "embeddings.sqlite"
 # SQLite's default cap on bound parameters is 32,766 on current builds but 999 on old ones.
 _LOOKUP_CHUNK = 900
+# Distinct texts encoded (and committed to the cache) per step: a killed run loses at most this many.
+ENCODE_CHUNK = 256
 
 
 T = TypeVar("T")
@@ -190,7 +192,7 @@ def encode_texts(
     encoder: Encoder,
     cache: EmbeddingCache | None = None,
     progress: Progress | None = None,
-    chunk_size: int = 256,
+    chunk_size: int = ENCODE_CHUNK,
 ) -> EncodeResult:
     """Encode ``texts``, taking what the cache has and storing what is new chunk by chunk.
 

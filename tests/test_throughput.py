@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from segmentation.cache import ENCODE_CHUNK
 from segmentation.throughput import MIN_TEXTS, ThroughputLog, remaining_seconds
 
 
@@ -28,7 +29,11 @@ def test_tiny_or_broken_measurements_are_ignored(tmp_path):
     assert ThroughputLog(tmp_path / "t.json").rate("fast") is None
 
 
-def test_remaining_time_follows_the_rate_seen_so_far():
+def test_remaining_time_follows_the_rate_seen_so_far_once_the_first_chunk_is_done():
     assert remaining_seconds(0, 100, 5.0) is None
-    assert remaining_seconds(25, 100, 10.0) == pytest.approx(30.0)
+    assert remaining_seconds(25, 100, 10.0) is None  # a file smaller than a chunk is one chunk
     assert remaining_seconds(100, 100, 40.0) == 0
+    # Within the first chunk the texts come sorted by length: no estimate yet.
+    assert remaining_seconds(ENCODE_CHUNK - 1, 10_000, 2.0) is None
+    assert remaining_seconds(ENCODE_CHUNK, 10_000, 2.56) == pytest.approx((10_000 - ENCODE_CHUNK) / 100)
+    assert remaining_seconds(4 * ENCODE_CHUNK, 10_000, 20.48) == pytest.approx((10_000 - 4 * ENCODE_CHUNK) / 50)

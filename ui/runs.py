@@ -54,7 +54,10 @@ class StageReporter:
         if stage == "encode" and total > 0:
             elapsed = now - self.started[stage]
             left = remaining_seconds(done, total, elapsed)
-            timing = f" · {clock(elapsed)} spent" + ("" if left is None else f", about {clock(left)} left")
+            if left is not None:
+                timing = f" · {clock(elapsed)} spent, about {clock(left)} left"
+            else:  # the first chunk's texts come sorted by length: too early to tell
+                timing = f" · {clock(elapsed)} spent" + (", working out the time left" if done < total else "")
             self.bar.progress(min(done / total, 1.0), text=f"{label}: {done:,} / {total:,}{timing}")
         elif done < total:
             self.bar.progress(0.0, text=f"{label}…")
