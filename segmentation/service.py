@@ -31,7 +31,7 @@ from segmentation.pipeline import (
     cluster_prepared,
     prepare,
 )
-from segmentation.placement import Placement
+from segmentation.placement import FAR_QUANTILE, Placement
 from segmentation.profiles import build_profiles
 from segmentation.workspace import CarryReport, NameChange, RunInfo, SegmentName, Workspace, run_key
 
@@ -417,6 +417,10 @@ def name_lineage(key: str, workspace: Workspace | None = None) -> dict[int, list
 # New users into saved segments --------------------------------------------------------------------
 
 DRIFT_WARNING_SHARE = 0.2
+# By chance 1 - FAR_QUANTILE (5 %) of a segment's own members lie beyond its far line, so a few new users
+# give large shares by luck: one far user out of two is 50 %. A warning also needs the far count to be
+# unlikely under that 5 % (one-sided binomial test): 2 of 2, 2 of 3 or 4 of 10 warn; 1 of 2 or 3 of 10 do not.
+DRIFT_SIGNIFICANCE = 0.01
 
 
 @dataclass
@@ -432,9 +436,10 @@ class Assignment:
         ``moved`` (in the run; the new comments kept or moved them); ``far`` marks a user beyond their
         segment's 95th-percentile distance.
     drift : DataFrame
-        Per segment: ``segment, segment_name, new_users, far_users, far_share``.
+        Per segment: ``segment, segment_name, new_users, far_users, far_share, drifting``.
     warnings : list of str
-        One plain sentence per segment whose far share passes ``DRIFT_WARNING_SHARE``.
+        One plain sentence per drifting segment: its far share passes ``DRIFT_WARNING_SHARE`` and is
+        unlikely by chance (``DRIFT_SIGNIFICANCE``).
     """
 
     run_key: str
@@ -554,7 +559,7 @@ def assign(
         f"Segment {row.segment} ({row.segment_name}): {row.far_share:.0%} of its {row.new_users} new users lie "
         "farther from it than 95% of its members did; it may be drifting, or they may form a new segment."
         for row in drift.itertuples()
-        if row.far_share > DRIFT_WARNING_SHARE
+        if row.drifting
     ]
     return Assignment(key, table, drift, warnings)
 
@@ -590,11 +595,19 @@ def _segment_names(workspace: Workspace, key: str) -> dict[int, str]:
 
 
 def _drift(table: pd.DataFrame) -> pd.DataFrame:
+    from scipy.stats import binomtest
+
     new = table[table["status"] == "new"]
     grouped = new.groupby(["segment", "segment_name"], sort=True)["far"]
     drift = grouped.agg(new_users="size", far_users="sum").reset_index()
     drift["far_users"] = drift["far_users"].astype(int)
     drift["far_share"] = (drift["far_users"] / drift["new_users"]).round(4)
+    by_chance = 1 - FAR_QUANTILE
+    drift["drifting"] = [
+        share > DRIFT_WARNING_SHARE
+        and binomtest(far, n, by_chance, alternative="greater").pvalue < DRIFT_SIGNIFICANCE
+        for far, n, share in zip(drift["far_users"], drift["new_users"], drift["far_share"], strict=True)
+    ]
     return drift
 
 

@@ -327,6 +327,18 @@ def test_assign_places_new_users_with_their_group_and_keeps_or_moves_known_ones(
     assert placed.drift["new_users"].sum() == len(fresh) and not placed.warnings
 
 
+def test_drift_needs_more_far_new_users_than_chance_gives_not_just_a_large_share():
+    # Per segment: new users and how many of them lie beyond the line 5 % of its members cross by chance.
+    cases = {0: (1, 1), 1: (2, 1), 2: (2, 2), 3: (3, 2), 4: (10, 3), 5: (10, 4), 6: (40, 6)}
+    rows = [{"user_id": f"u{segment}-{i}", "segment": segment, "segment_name": f"S{segment}", "far": i < far,
+             "status": "new"} for segment, (n, far) in cases.items() for i in range(n)]
+    drift = service._drift(pd.DataFrame(rows)).set_index("segment")
+    # P(at least `far` of n beyond a 5 % line) is under 1 % for 2 of 2 (0.0025), 2 of 3 (0.0073) and 4 of 10
+    # (0.0010); not for 1 of 1 (0.05), 1 of 2 (0.0975) or 3 of 10 (0.0115); 6 of 40 is 15 %, under 20 %.
+    assert drift["drifting"].to_dict() == {0: False, 1: False, 2: True, 3: True, 4: False, 5: True, 6: False}
+    json.dumps(drift.reset_index().to_dict(orient="records"))  # drift.json takes it as it is
+
+
 @pytest.mark.slow
 def test_assign_warns_when_new_users_lie_far_from_every_segment(stub):
     frame = labelled_comments(users_per_group=15, seed=0)
