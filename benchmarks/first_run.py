@@ -73,11 +73,12 @@ def time_real_file(folder: Path, log: Path, wait_for_preparation: bool = True) -
     import pandas as pd
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.e2e.browser import choose, nav
+    from segmentation.encoders import FastEncoder
+    from tests.e2e.browser import choose, nav, upload
 
     data = folder / "recipe-reviews-10k.csv"
     pd.read_csv(REAL_FILE).head(REAL_COMMENTS).to_csv(data, index=False)
-    model = folder / "workspace" / "models" / "minilm-static-256" / "config.json"
+    model = folder / "workspace" / FastEncoder.MODEL_SUBDIR / "config.json"
     launched = time.perf_counter()
     with serve(folder / "workspace", log, startup_s=180) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_FLAGS)
@@ -89,9 +90,7 @@ def time_real_file(folder: Path, log: Path, wait_for_preparation: bool = True) -
             time.sleep(1)
         if model.is_file():
             prepared = round(time.perf_counter() - launched, 1)
-        page.get_by_text("Upload a file").click()
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(data))
-        expect(page.get_by_text(f"File: {data.name}")).to_be_visible(timeout=300_000)
+        upload(page, data, timeout=300_000)
         uploaded = time.perf_counter()
         nav(page, "Segment")
         hint = page.get_by_text("MiniLM would take minutes")

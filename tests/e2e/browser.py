@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,16 @@ def recording_page() -> Iterator[tuple[Any, list[str], dict[str, str]]]:
         page.set_default_timeout(60_000)
         yield page, dialogs, hosts
         browser.close()
+
+
+def upload(page: Any, path: Path, timeout: float = 180_000) -> None:
+    """Upload ``path`` on the Data page and wait (``timeout`` ms) until the page names the file."""
+    expect = require_browser().expect
+    page.get_by_text("Upload a file").click()
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    expect(uploader).to_be_attached(timeout=timeout)
+    uploader.set_input_files(str(path))
+    expect(page.get_by_text(f"File: {path.name}", exact=True)).to_be_visible(timeout=timeout)
 
 
 def nav(page: Any, title: str, timeout: float = 60_000) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.browser import choose, nav, require_browser
+from tests.e2e.browser import choose, nav, require_browser, upload
 from tests.e2e.live import ROOT
 from tests.fixtures import labelled_comments
 
@@ -54,10 +54,7 @@ def test_upload_segment_rename_reload_and_recommend(page, server: str, tmp_path:
     expect(page.get_by_text("Generated demo data")).to_be_visible()
     shot(page, "1-data-demo")
 
-    page.get_by_text("Upload a file").click()
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-        str(fixture_csv(tmp_path / "reviews.csv")))
-    expect(page.get_by_text("File: reviews.csv")).to_be_visible()
+    upload(page, fixture_csv(tmp_path / "reviews.csv"), timeout=30_000)
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("40")
     shot(page, "2-data-upload")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.e2e.browser import choose, nav, require_browser
+from tests.e2e.browser import choose, nav, require_browser, upload
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
@@ -60,9 +60,7 @@ def test_payloads_in_every_field_stay_inert_text_on_every_page(browser_page, ser
     expect = playwright_api.expect
 
     page.goto(server)
-    page.get_by_text("Upload a file").click()
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(hostile_csv(tmp_path)))
-    expect(page.get_by_text(f"File: {FILE_NAME}", exact=True)).to_be_visible(timeout=30_000)
+    upload(page, hostile_csv(tmp_path), timeout=30_000)
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("24")
 
     nav(page, "Segment")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from segmentation.workspace import Workspace
-from tests.e2e.browser import choose, nav, recording_page, require_browser
+from tests.e2e.browser import choose, nav, recording_page, require_browser, upload
 from tests.e2e.live import serve
 from tests.fixtures import labelled_comments
 
@@ -37,11 +37,7 @@ def test_reload_keeps_the_settings_and_a_restart_keeps_the_upload(tmp_path: Path
         with serve(workspace, tmp_path / "first.log") as url:
             page.goto(url)
             expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-            page.get_by_text("Upload a file").click()
-            uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-            expect(uploader).to_be_attached(timeout=WAIT)
-            uploader.set_input_files(str(csv))
-            expect(page.get_by_text("File: reviews.csv")).to_be_visible(timeout=WAIT)
+            upload(page, csv, timeout=WAIT)
             nav(page, "Segment")
             choose(page, "Encoder", "TF-IDF")
             page.get_by_text("Choose k automatically").click()
@@ -87,9 +83,7 @@ def test_cancel_stops_a_run_mid_encoding_and_saves_nothing(tmp_path: Path):
     workspace = tmp_path / "workspace"
     with recording_page() as (page, dialogs, _), serve(workspace, tmp_path / "server.log") as url:
         page.goto(url)
-        page.get_by_text("Upload a file").click()
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
-        expect(page.get_by_text("File: many.csv")).to_be_visible(timeout=WAIT)
+        upload(page, csv, timeout=WAIT)
         nav(page, "Segment")
         choose(page, "Encoder", "MiniLM (all-MiniLM-L6-v2, English, bundled)", search="MiniLM (all")
         page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()

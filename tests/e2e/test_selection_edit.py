@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import choose, lasso, nav, require_browser
+from tests.e2e.browser import choose, lasso, nav, require_browser, upload
 from tests.fixtures import labelled_comments
 
 pytestmark = pytest.mark.e2e
@@ -23,11 +23,7 @@ def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it
         csv, index=False)
     page.goto(server)
     expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-    page.get_by_text("Upload a file").click()
-    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-    expect(uploader).to_be_attached(timeout=WAIT)
-    uploader.set_input_files(str(csv))
-    expect(page.get_by_text("File: selection.csv")).to_be_visible(timeout=WAIT)
+    upload(page, csv, timeout=WAIT)
     nav(page, "Segment")
     choose(page, "Encoder", "TF-IDF")
     page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
