@@ -27,8 +27,8 @@ except SegmentationError:  # the session's file cannot be used as mapped: no run
     fingerprint = None
 this_data = {info.run_key for info in workspace.previous_runs(fingerprint)} if fingerprint else set()
 # The run the other pages show: this session's, else the latest of this data, which they restore.
-shown_now = session.run().run_key if session.run() is not None else (
-    workspace.latest_run(fingerprint) if fingerprint else None)
+current = session.run()
+shown_now = current.run_key if current is not None else (workspace.latest_run(fingerprint) if fingerprint else None)
 table.insert(1, "this data", table["run"].isin(this_data))
 table.insert(2, "shown", table["run"] == shown_now)
 
@@ -82,8 +82,9 @@ elif len(chosen) == 2:
     if only:
         st.caption(f"{comparison.n_only_first:,} users are only in run {first}, {comparison.n_only_second:,} only "
                    f"in run {second}; the comparison is on the users in both.")
-    st.plotly_chart(charts.run_flows(comparison.flows(), first, second), key="run_flows")
+    flows = comparison.flows()
+    st.plotly_chart(charts.run_flows(flows, first, second), key="run_flows")
     with st.expander("The overlap as a table"):
-        st.dataframe(comparison.flows(), hide_index=True)
+        st.dataframe(flows, hide_index=True)
 else:
     st.warning("Select at most two runs to compare them.")

@@ -565,7 +565,7 @@ class FastEncoder(EncoderBase):
         """Distil the model now if the workspace has none yet.
 
         A call while another thread of this process distils waits for it instead of distilling again (the
-        app starts one in the background as soon as a large file is opened).
+        app's start-up thread distils in the background, see ``prepare``).
         """
         if self.needs_setup():
             with _DISTILLING:

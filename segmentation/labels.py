@@ -5,3 +5,8 @@ NOISE = -1
 
 NOISE_NAME = "Noise / unassigned"
 """What the noise label is called wherever a segment name is shown."""
+
+
+def fallback_name(segment: int) -> str:
+    """What a segment is called before anyone names it: "Segment 3", or the noise label's name."""
+    return NOISE_NAME if segment == NOISE else f"Segment {segment}"

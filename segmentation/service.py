@@ -21,7 +21,7 @@ from segmentation.cache import EmbeddingCache, encode_texts
 from segmentation.encoders import get_encoder
 from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
-from segmentation.labels import NOISE, NOISE_NAME
+from segmentation.labels import NOISE, fallback_name
 from segmentation.pipeline import (
     PIPELINE_VERSION,
     Prepared,
@@ -170,7 +170,6 @@ def restore(
     progress: StageProgress | None = None,
     workspace: Workspace | None = None,
     compute: Compute | None = None,
-    file_sha256: str | None = None,
 ) -> Run | None:
     """Bring back a saved run of these comments: the latest one, or the one named by ``key``.
 
@@ -183,8 +182,8 @@ def restore(
     comments : Comments
     key : str, optional
         A run of these comments; None takes the latest saved one.
-    progress, workspace, compute, file_sha256
-        As for :func:`run_and_save`.
+    progress, workspace, compute
+        As for :func:`run_and_save`; the run keeps the file digest the saved one recorded.
 
     Returns
     -------
@@ -207,8 +206,7 @@ def restore(
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     config = SegmentConfig.from_dict(info.config)
     run = run_and_save(comments, config, progress=progress, workspace=workspace, compute=compute,
-                       carry_from=key,
-                       file_sha256=file_sha256 if file_sha256 is not None else info.record.get("file_sha256"))
+                       carry_from=key, file_sha256=info.record.get("file_sha256"))
     if run.run_key != key:
         run.notes.append(_recomputed_note(info, run))
     return run
@@ -363,13 +361,10 @@ class RunComparison:
         long = self.overlap.stack().rename("users").reset_index()
         long.columns = ["first_segment", "second_segment", "users"]
         long = long[long["users"] > 0].sort_values("users", ascending=False, ignore_index=True)
-        long.insert(1, "first_name", [_display_name(self.first_names, s) for s in long["first_segment"]])
-        long.insert(3, "second_name", [_display_name(self.second_names, s) for s in long["second_segment"]])
+        long.insert(1, "first_name", [self.first_names.get(s) or fallback_name(s) for s in long["first_segment"]])
+        long.insert(3, "second_name",
+                    [self.second_names.get(s) or fallback_name(s) for s in long["second_segment"]])
         return long
-
-
-def _display_name(names: dict[int, str], segment: int) -> str:
-    return names.get(int(segment)) or (NOISE_NAME if segment == NOISE else f"Segment {segment}")
 
 
 def compare_runs(first: str, second: str, workspace: Workspace | None = None) -> RunComparison:

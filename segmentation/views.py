@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from segmentation.labels import NOISE, NOISE_NAME
+from segmentation.labels import NOISE, fallback_name
 
 if TYPE_CHECKING:
     from segmentation.comments import Comments
@@ -60,7 +60,7 @@ def segment_labels(segments: Sequence[SegmentDescription]) -> dict[int, str]:
     counts = pd.Series([s.name for s in segments]).value_counts()
     labels = {}
     for s in segments:
-        name = s.name or (NOISE_NAME if s.id == NOISE else f"Segment {s.id}")
+        name = s.name or fallback_name(s.id)
         labels[s.id] = f"{name} (#{s.id})" if counts.get(s.name, 0) > 1 else name
     return labels
 

@@ -23,7 +23,7 @@ from segmentation.errors import DamagedWorkspaceError
 from segmentation.io import Comments, from_frame, read_table
 from segmentation.paths import workspace_dir
 from segmentation.pipeline import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
-from segmentation.throughput import THROUGHPUT_FILE, ThroughputLog
+from segmentation.throughput import ThroughputLog
 from segmentation.workspace import WORKSPACE_FILE, Workspace
 from ui.text import show_error
 
@@ -44,7 +44,7 @@ def warm_up() -> threading.Thread:
 
 def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
     """Seconds to encode, from the rate measured on this machine when there is one, and whether it was."""
-    measured = ThroughputLog(workspace_dir() / THROUGHPUT_FILE).estimate(spec, n_texts)
+    measured = ThroughputLog().estimate(spec, n_texts)
     if measured is not None:
         return measured, True
     return estimate_seconds(spec, n_texts), False

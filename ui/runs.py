@@ -18,7 +18,7 @@ from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
 from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
 from segmentation.service import Run
-from segmentation.throughput import THROUGHPUT_FILE, ThroughputLog, remaining_seconds
+from segmentation.throughput import ThroughputLog, remaining_seconds
 from segmentation.workspace import SegmentName
 from ui import loaders, session
 
@@ -84,7 +84,7 @@ def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | Non
         if run.reused:
             reporter.bar.progress(1.0, text="Embeddings, profiles and map re-used from the cache")
         else:  # the next estimate for this encoder comes from this run's speed
-            ThroughputLog(loaders.workspace().path.parent / THROUGHPUT_FILE).record(
+            ThroughputLog().record(
                 run.result.config.encoder, run.prepared.n_encoded, reporter.times.get("encode", 0.0))
         session.set_cancelled(False)
         status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
@@ -119,13 +119,14 @@ def show_saved(key: str) -> Run:
     from ui import data, settings, state
 
     info = service.saved_run(key, loaders.workspace())
-    if data.comments().fingerprint() != info.fingerprint:
+    comments = data.comments()
+    if comments.fingerprint() != info.fingerprint:
         digest = info.record.get("file_sha256")
         if not digest or not data.open_file(digest):
             source = info.record.get("source") or "its data"
             raise ConfigError(f"run {key} was made on {source}, which is not kept in the workspace: upload "
                               "that file on the Data page, then show the run again")
-    comments = data.comments()
+        comments = data.comments()
     run = _drawn(lambda progress: service.restore(
         comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
     ), f"Showing run {key}…")
