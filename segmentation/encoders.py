@@ -661,7 +661,9 @@ class OpenAIEncoder(EncoderBase):
     backoff : float
         First wait in seconds; doubles each retry (a ``Retry-After`` header wins, capped at 60 s).
     timeout : float
-        Seconds per request.
+        Seconds one attempt at a batch may take, from connecting to the last byte of the answer.
+    deadline : float
+        Seconds one batch may take with all its retries and waits; past it the encoding fails.
     """
 
     label = "OpenAI-compatible embeddings endpoint"
@@ -679,6 +681,7 @@ class OpenAIEncoder(EncoderBase):
         max_retries: int | None = None,
         backoff: float = 1.0,
         timeout: float = 60.0,
+        deadline: float = 300.0,
     ) -> None:
         if not model:
             raise EncoderError("openai needs a model name, e.g. 'openai:text-embedding-3-small'")
@@ -687,7 +690,7 @@ class OpenAIEncoder(EncoderBase):
         self.base_url = (base_url or env_base or OPENAI_DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else env_key
         self.batch_size = batch_size
-        self.retry = Retry.from_env(backoff=backoff, timeout=timeout,
+        self.retry = Retry.from_env(backoff=backoff, timeout=timeout, deadline=deadline,
                                     **({} if max_retries is None else {"max_retries": max_retries}))
         self.name = f"openai:{model}@{self.base_url}"
 
@@ -723,8 +726,11 @@ class OpenAIEncoder(EncoderBase):
         try:
             rows = sorted(payload["data"], key=lambda row: row["index"])
             vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EncoderError(f"unexpected response from {self.url}: no usable 'data' ({exc!r})") from exc
+        except (KeyError, TypeError, ValueError):
+            # Not the exception's text: it can quote the answer, and answers are never echoed.
+            raise EncoderError(
+                f"unexpected response from {self.url}: no usable 'data' (rows of 'index' and 'embedding')"
+            ) from None
         if vectors.ndim != 2 or len(vectors) != len(batch):
             raise EncoderError(
                 f"unexpected response from {self.url}: {len(vectors)} embeddings for {len(batch)} inputs"

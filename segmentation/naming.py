@@ -4,14 +4,23 @@ The model only proposes: the caller shows the proposal and the marketer accepts 
 keywords and a few representative comments leave the machine, and only to the endpoint the user
 configured (``SEGMENT_STUDIO_CHAT_BASE_URL``, ``SEGMENT_STUDIO_CHAT_MODEL``, ``SEGMENT_STUDIO_CHAT_API_KEY``
 in the environment, or the same keys in Streamlit's secrets). The request goes through
-:mod:`segmentation.http`, the client the embeddings endpoint uses too (same retries and backoff).
+:mod:`segmentation.http`, the client the embeddings endpoint uses too (same retries and backoff, no
+redirects followed).
+
+A person waits on the answer, so the time is bounded twice: one segment's request, retries included, may
+take ``DEFAULT_REQUEST_DEADLINE_S``, and naming all segments ``SEGMENT_STUDIO_CHAT_DEADLINE`` seconds
+(``DEFAULT_JOB_DEADLINE_S`` when unset). Without the second, an endpoint that never answers would hold
+the page for a minute per segment.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,13 +30,19 @@ from segmentation.http import Retry, post_json
 ENV_BASE_URL = "SEGMENT_STUDIO_CHAT_BASE_URL"
 ENV_MODEL = "SEGMENT_STUDIO_CHAT_MODEL"
 ENV_API_KEY = "SEGMENT_STUDIO_CHAT_API_KEY"
+ENV_DEADLINE = "SEGMENT_STUDIO_CHAT_DEADLINE"
 MAX_NAME_LENGTH = 60
 MAX_DESCRIPTION_LENGTH = 200
 # A prompt stays small and cheap: the model needs the gist of a segment, not all of it.
 MAX_PROMPT_COMMENTS = 5
 MAX_PROMPT_COMMENT_LENGTH = 300
-# A person waits on the answer: fewer seconds than a batch of embeddings may take.
+# A person waits on the answer: fewer seconds than a batch of embeddings may take. A short prompt takes
+# a few seconds even on a slow local model, so one attempt gets 30 s and one segment, with a retry, 60 s;
+# a naming job of about six segments gets 120 s: enough when the endpoint works, and when it does not the
+# person learns so in two minutes rather than after one timeout per segment.
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_REQUEST_DEADLINE_S = 60.0
+DEFAULT_JOB_DEADLINE_S = 120.0
 
 SYSTEM_PROMPT = (
     "You name customer segments for a marketing team. Given the distinctive keywords and a few "
@@ -46,11 +61,15 @@ class NamingError(SegmentationError):
 
 @dataclass(frozen=True)
 class ChatEndpoint:
-    """Where to ask for names: an OpenAI-compatible server, a model name and an optional key."""
+    """Where to ask for names: an OpenAI-compatible server, a model name, an optional key and a time limit.
+
+    ``deadline`` is the seconds one naming job (every segment of a run) may take.
+    """
 
     base_url: str
     model: str
     api_key: str = field(default="", repr=False)
+    deadline: float = DEFAULT_JOB_DEADLINE_S
 
     @property
     def url(self) -> str:
@@ -103,7 +122,14 @@ def endpoint_from_settings(
                       "(the README says how)")
     if not base_url.startswith(("http://", "https://")):
         return None, f"the chat model's address must start with http:// or https://, not {base_url[:40]!r}"
-    return ChatEndpoint(base_url=base_url, model=model, api_key=api_key), ""
+    deadline = setting(ENV_DEADLINE) or str(DEFAULT_JOB_DEADLINE_S)
+    try:
+        seconds = float(deadline)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        return None, f"{ENV_DEADLINE} must be a number of seconds above 0, not {deadline[:40]!r}"
+    return ChatEndpoint(base_url=base_url, model=model, api_key=api_key, deadline=seconds), ""
 
 
 def build_messages(keywords: Sequence[str], comments: Sequence[str]) -> list[dict[str, str]]:
@@ -159,7 +185,8 @@ def suggest(
     comments : sequence of str
         Representative comments; the first few are sent.
     retry : Retry, optional
-        Retries and timeout; ``Retry.from_env(timeout=DEFAULT_TIMEOUT_S)`` when None.
+        Retries, timeout and deadline;
+        ``Retry.from_env(timeout=DEFAULT_TIMEOUT_S, deadline=DEFAULT_REQUEST_DEADLINE_S)`` when None.
 
     Returns
     -------
@@ -168,10 +195,10 @@ def suggest(
     Raises
     ------
     NamingError
-        When the server cannot be reached, answers with an HTTP error, or with no usable name.
+        When the server cannot be reached, answers with an HTTP error, too late, or with no usable name.
     """
     body = {"model": endpoint.model, "messages": build_messages(keywords, comments), "temperature": 0.2}
-    retry = retry if retry is not None else Retry.from_env(timeout=DEFAULT_TIMEOUT_S)
+    retry = retry if retry is not None else _default_retry()
     payload = post_json(endpoint.url, body, api_key=endpoint.api_key, retry=retry, error=NamingError,
                         what="the chat endpoint")
     try:
@@ -186,16 +213,48 @@ def suggest(
 def suggest_all(
     endpoint: ChatEndpoint, segments: Sequence, *, retry: Retry | None = None
 ) -> dict[int, NameSuggestion]:
-    """Suggestions for every segment but noise, keyed by segment id.
+    """Suggestions for every segment but noise, keyed by segment id, within ``endpoint.deadline`` seconds.
 
-    ``segments`` are :class:`segmentation.describe.SegmentDescription` objects (anything with ``id``,
-    ``keywords`` and ``representative_comments``).
+    Parameters
+    ----------
+    endpoint : ChatEndpoint
+    segments : sequence
+        :class:`segmentation.describe.SegmentDescription` objects (anything with ``id``, ``keywords`` and
+        ``representative_comments``).
+    retry : Retry, optional
+        Per segment, as for :func:`suggest`; each request's deadline is cut to the time the job has left.
+
+    Raises
+    ------
+    NamingError
+        As :func:`suggest`, and when the segments are not all named within ``endpoint.deadline`` seconds.
     """
-    return {
-        s.id: suggest(endpoint, s.keywords, s.representative_comments, retry=retry)
-        for s in segments
-        if s.id >= 0
-    }
+    retry = retry if retry is not None else _default_retry()
+    named = [s for s in segments if s.id >= 0]
+    end = time.monotonic() + endpoint.deadline
+    suggestions: dict[int, NameSuggestion] = {}
+    for segment in named:
+        left = end - time.monotonic()
+        if left > 0:
+            try:
+                suggestions[segment.id] = suggest(
+                    endpoint, segment.keywords, segment.representative_comments,
+                    retry=dataclasses.replace(retry, deadline=min(retry.deadline, left)),
+                )
+                continue
+            except NamingError as exc:
+                # Only the job's own time running out gets the job's message; a refusal keeps its own.
+                if left >= retry.deadline or not isinstance(exc.__cause__, TimeoutError):
+                    raise
+        raise NamingError(
+            f"naming stopped after the {endpoint.deadline:g} s a naming job may take: {len(suggestions)} of "
+            f"{len(named)} segments named; the chat endpoint {endpoint.url} answers too slowly or not at all"
+        )
+    return suggestions
+
+
+def _default_retry() -> Retry:
+    return Retry.from_env(timeout=DEFAULT_TIMEOUT_S, deadline=DEFAULT_REQUEST_DEADLINE_S)
 
 
 def _clean(text: str) -> str:

@@ -5,7 +5,11 @@ and Chinese characters), so texts sharing words are similar; chat completions an
 ``{"name": ..., "description": ...}`` derived deterministically from the last user message. Knobs for
 failure tests: ``fail_next`` (answer the next that many embedding requests with HTTP 503),
 ``fail_after`` (answer HTTP 503 after that many embedding requests) and ``die_after`` (after that many,
-drop the connection and stop listening).
+drop the connection and stop listening). Knobs for hostile endpoints, which apply to every request:
+``redirect_to`` (answer with that redirect, status ``redirect_status``), ``page`` (answer with this
+``(status, content type, body)`` instead of the API), ``trickle_s`` (send the answer one byte every that
+many seconds) and ``hang`` (read the request, then never answer). Every request's ``Authorization``
+header is recorded in ``authorizations``, whatever its method or path.
 
 Run by hand: ``python tests/openai_stub_server.py --port 8765``.
 """
@@ -99,6 +103,8 @@ class StubServer:
         ``http://127.0.0.1:<port>/v1`` once started.
     embedding_requests, chat_requests : int
         Requests answered so far (failed ones included).
+    authorizations : list of (str or None)
+        The ``Authorization`` header of every request received, in order.
     """
 
     def __init__(
@@ -109,6 +115,11 @@ class StubServer:
         api_key: str | None = None,
         fail_after: int | None = None,
         die_after: int | None = None,
+        redirect_to: str | None = None,
+        redirect_status: int = 302,
+        page: tuple[int, str, str] | None = None,
+        trickle_s: float | None = None,
+        hang: bool = False,
     ) -> None:
         self.port = port
         self.dim = dim
@@ -118,6 +129,13 @@ class StubServer:
         self.die_after = die_after
         self.embedding_requests = 0
         self.chat_requests = 0
+        self.redirect_to = redirect_to
+        self.redirect_status = redirect_status
+        self.page = page
+        self.trickle_s = trickle_s
+        self.hang = hang
+        self.authorizations: list[str | None] = []
+        self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -128,6 +146,7 @@ class StubServer:
 
     def start(self) -> StubServer:
         """Listen (on the same port as before after a stop) and serve in a daemon thread."""
+        self._stopped.clear()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
@@ -138,6 +157,7 @@ class StubServer:
     def stop(self) -> None:
         """Stop serving and close the listening socket, so new connections are refused."""
         httpd, self._httpd = self._httpd, None
+        self._stopped.set()  # ends hanging and trickling answers
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
@@ -149,19 +169,70 @@ class StubServer:
         self.stop()
 
 
+class _Trickle:
+    """A writer that sends one byte every ``seconds``, from the status line on, until the server stops."""
+
+    def __init__(self, raw, seconds: float, stopped: threading.Event) -> None:
+        self.raw, self.seconds, self.stopped = raw, seconds, stopped
+
+    def write(self, data: bytes) -> int:
+        for byte in data:
+            if self.stopped.wait(self.seconds):
+                raise ConnectionAbortedError("the stub server stopped")
+            self.raw.write(bytes([byte]))
+            self.raw.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+    def close(self) -> None:
+        self.raw.close()
+
+
 def _handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
+        def do_GET(self) -> None:
+            # A followed 301/302/303 arrives as a GET: answer it like anything else, after recording it.
+            self._hostile()
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            if self._hostile():
+                return
             if self.path.rstrip("/").endswith("/embeddings"):
                 self._embeddings(body)
             elif self.path.rstrip("/").endswith("/chat/completions"):
                 self._chat(body)
             else:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+        def _hostile(self) -> bool:
+            """Record the request; answer it here when a hostile knob is set (True when answered)."""
+            with server._lock:
+                server.authorizations.append(self.headers.get("Authorization"))
+            if server.hang:
+                server._stopped.wait()
+                self.close_connection = True
+            elif server.redirect_to is not None:
+                self._send(server.redirect_status, {"moved": True}, headers={"Location": server.redirect_to})
+            elif server.page is not None:
+                status, content_type, text = server.page
+                self._send(status, text.encode(), content_type=content_type)
+            elif server.trickle_s is not None:
+                self._send(200, {"data": [], "object": "list"})
+            elif self.command == "GET":
+                self._send(404, {"error": {"message": "GET is not served"}})
+            else:
+                return False
+            return True
 
         def _embeddings(self, body: dict) -> None:
             with server._lock:
@@ -227,13 +298,30 @@ def _handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
                 return False
             return True
 
-        def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def _send(
+            self,
+            status: int,
+            payload: dict | bytes,
+            *,
+            content_type: str = "application/json",
+            headers: dict[str, str] | None = None,
+        ) -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # a trickled answer the client gave up on, as it should
+                self.close_connection = True
+
+        def setup(self) -> None:
+            super().setup()
+            if server.trickle_s is not None:
+                self.wfile = _Trickle(self.wfile, server.trickle_s, server._stopped)
 
     return Handler
 

@@ -8,8 +8,10 @@ import pytest
 
 from segmentation.http import Retry
 from segmentation.naming import (
+    DEFAULT_JOB_DEADLINE_S,
     ENV_API_KEY,
     ENV_BASE_URL,
+    ENV_DEADLINE,
     ENV_MODEL,
     ChatEndpoint,
     NamingError,
@@ -45,6 +47,22 @@ def test_endpoint_read_from_secrets_when_the_environment_lacks_it():
 
 def test_endpoint_key_is_not_shown_in_its_repr():
     assert "s3cret" not in repr(ChatEndpoint("http://x/v1", "m", "s3cret"))
+
+
+def test_job_deadline_comes_from_the_documented_setting_else_two_minutes():
+    settings = {ENV_BASE_URL: "http://localhost:9/v1", ENV_MODEL: "m"}
+    assert endpoint_from_settings(env=settings)[0].deadline == DEFAULT_JOB_DEADLINE_S == 120
+    assert endpoint_from_settings(env={**settings, ENV_DEADLINE: "45"})[0].deadline == 45
+    assert endpoint_from_settings(env={}, secrets={**settings, ENV_DEADLINE: "7.5"})[0].deadline == 7.5
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert ENV_DEADLINE in readme
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "inf", "nan"])
+def test_job_deadline_that_is_not_a_positive_number_disables_naming_with_the_reason(value: str):
+    endpoint, reason = endpoint_from_settings(env={ENV_BASE_URL: "http://h/v1", ENV_MODEL: "m", ENV_DEADLINE: value})
+    assert endpoint is None
+    assert reason == f"{ENV_DEADLINE} must be a number of seconds above 0, not {value!r}"
 
 
 def test_endpoint_refuses_a_url_that_is_not_http():
