@@ -8,16 +8,32 @@ sends a byte every few seconds had no deadline at all).
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from segmentation.encoders import OpenAIEncoder
 from segmentation.errors import EncoderError
 from segmentation.http import Retry, post_json
-from segmentation.naming import ChatEndpoint, NamingError, suggest, suggest_all
+from segmentation.naming import (
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_DEADLINE,
+    ENV_MODEL,
+    ChatEndpoint,
+    NamingError,
+    suggest,
+    suggest_all,
+)
 from tests.openai_stub_server import StubServer
+from tests.pages_helpers import run_segmentation, start, unescape_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.hostile
 
@@ -122,7 +138,7 @@ def test_an_endpoint_trickling_a_byte_every_two_seconds_is_cut_off_at_the_deadli
         started = time.monotonic()
         ask(endpoint, Retry(max_retries=3, backoff=0.01, timeout=5, deadline=3))
     elapsed = time.monotonic() - started
-    assert 2.5 < elapsed < 5
+    assert 2.5 < elapsed < 6
     assert "gave no answer within the 3 s deadline" in str(raised.value)
     assert "no complete answer" in str(raised.value)
 
@@ -173,3 +189,44 @@ def test_an_unusable_embeddings_answer_is_not_quoted_in_the_message():
     with StubServer(page=(200, "application/json", answer)) as endpoint, pytest.raises(EncoderError) as raised:
         ask_embeddings(endpoint)
     assert "no usable 'data'" in str(raised.value) and SECRET not in str(raised.value)
+
+
+def test_the_cli_refuses_a_redirecting_embeddings_endpoint_in_one_line_without_the_key(tmp_path: Path):
+    """Issue 18, case 1, through the CLI: exit 2, one error line, the key sent nowhere else."""
+    data = tmp_path / "comments.csv"
+    data.write_text("user_id,text\n" + "".join(f"u{i},coffee beans number {i}\n" for i in range(12)), encoding="utf-8")
+    with StubServer() as elsewhere:
+        endpoint = StubServer(redirect_to=f"{elsewhere.base_url}/embeddings")
+        with endpoint:
+            env = {**os.environ, "SEGMENT_STUDIO_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1",
+                   "SEGMENT_STUDIO_OPENAI_BASE_URL": endpoint.base_url, "SEGMENT_STUDIO_OPENAI_API_KEY": KEY}
+            proc = subprocess.run(
+                [sys.executable, "-m", "segmentation", "segment", str(data), "--out", str(tmp_path / "out"),
+                 "--encoder", "openai:m", "--k", "2"],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+            )
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "redirected (HTTP 302) to host 127.0.0.1" in last
+    assert "Traceback" not in proc.stderr and KEY not in proc.stderr
+    assert elsewhere.authorizations == []
+
+
+@pytest.mark.slow  # a segmentation run in the page first
+def test_the_segments_page_shows_the_job_deadline_as_an_error_when_the_chat_endpoint_never_answers(monkeypatch):
+    """Issue 18, hangs, on the page: a silent endpoint ends in an st.error after the job deadline."""
+    with StubServer(hang=True) as endpoint:
+        for variable, value in ((ENV_BASE_URL, endpoint.base_url), (ENV_MODEL, "m"), (ENV_API_KEY, KEY),
+                                (ENV_DEADLINE, "1.5")):
+            monkeypatch.setenv(variable, value)
+        at = run_segmentation(start(), k=3)
+        at.switch_page("pages/segments.py").run()
+        ask = next(b for b in at.button if b.label.startswith("Suggest names"))
+        started = time.monotonic()
+        ask.click().run()
+        elapsed = time.monotonic() - started
+    assert not at.exception, at.exception
+    assert elapsed < 30  # the page's own rerun included; without a job deadline: 3 × 60 s at least
+    errors = [unescape_markdown(e.value) for e in at.error]
+    expected = "naming stopped after the 1.5 s a naming job may take: 0 of 3 segments named"
+    assert any(expected in e for e in errors), errors
