@@ -168,7 +168,7 @@ def post_json(
             problem = f"no complete answer within {limit:.3g} s"
             continue
         if len(raw) > MAX_RESPONSE_BYTES:
-            raise error(f"{what} {shown} answered more than {MAX_RESPONSE_BYTES // 2**20} MB; refused")
+            raise error(f"{what} {shown} answered more than {MAX_RESPONSE_BYTES:,} bytes; refused")
         try:
             return json.loads(raw)
         except ValueError:
@@ -281,11 +281,12 @@ def _shown(url: str) -> str:
 def _redirect_message(what: str, shown: str, url: str, exc: urllib.error.HTTPError) -> str:
     target = exc.headers.get("Location") or exc.headers.get("URI") or ""
     try:
-        host = urllib.parse.urlsplit(urllib.parse.urljoin(url, target)).hostname or "?"
+        host = urllib.parse.urlsplit(urllib.parse.urljoin(url, target)).hostname or ""
     except ValueError:
-        host = "?"
-    host = _CONTROL.sub("", host)[:100] or "?"
-    return (f"{what} {shown} redirected (HTTP {exc.code}) to host {host}; redirects are not followed, "
+        host = ""
+    host = _CONTROL.sub("", host)[:100]
+    where = f"host {host}" if host else "an address with no host"
+    return (f"{what} {shown} redirected (HTTP {exc.code}) to {where}; redirects are not followed, "
             "so set the endpoint's final address")
 
 

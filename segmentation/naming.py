@@ -164,7 +164,8 @@ def parse_suggestion(content: str) -> NameSuggestion:
     name = _clean(name).strip(" \"'*#")[:MAX_NAME_LENGTH].strip()
     description = _clean(description)[:MAX_DESCRIPTION_LENGTH].strip()
     if not name:
-        raise NamingError(f"the language model's answer held no segment name: {_clean(content)[:120]!r}")
+        # The answer itself is not quoted: nothing an endpoint sends is echoed into a message.
+        raise NamingError(f"the language model's answer held no segment name ({len(content)} characters)")
     return NameSuggestion(name=name, description=description)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from segmentation import http
 from segmentation.encoders import OpenAIEncoder
 from segmentation.errors import EncoderError
 from segmentation.http import Retry, post_json
@@ -230,3 +231,29 @@ def test_the_segments_page_shows_the_job_deadline_as_an_error_when_the_chat_endp
     errors = [unescape_markdown(e.value) for e in at.error]
     expected = "naming stopped after the 1.5 s a naming job may take: 0 of 3 segments named"
     assert any(expected in e for e in errors), errors
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "gopher://127.0.0.1:70/_secret", "//"])
+def test_a_redirect_to_another_scheme_or_no_host_is_refused_the_same_way(target):
+    """Issue 18, case 1: urllib's own refusal of odd schemes quotes the target; ours names no more than a host."""
+    with StubServer(redirect_to=target) as endpoint, pytest.raises(NamingError) as raised:
+        ask_chat(endpoint)
+    message = str(raised.value)
+    assert "redirected (HTTP 302) to " in message and "passwd" not in message and "secret" not in message
+
+
+def test_an_answer_over_the_size_cap_is_refused_not_read_into_memory(monkeypatch):
+    """Issue 18, case 1: an endpoint cannot fill the server's memory with one answer."""
+    monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", 1000)
+    answer = json.dumps({"data": [{"index": 0, "embedding": [0.5] * 500}]})
+    with StubServer(page=(200, "application/json", answer)) as endpoint, pytest.raises(EncoderError) as raised:
+        ask_embeddings(endpoint)
+    assert str(raised.value).endswith("answered more than 1,000 bytes; refused")
+
+
+def test_a_chat_answer_without_a_name_is_not_quoted():
+    """Issue 18, case 1: the model's answer is a response body too, so it stays out of the message."""
+    answer = json.dumps({"choices": [{"message": {"content": f'{{"description": "{SECRET}"}}'}}]})
+    with StubServer(page=(200, "application/json", answer)) as endpoint, pytest.raises(NamingError) as raised:
+        ask_chat(endpoint)
+    assert "held no segment name" in str(raised.value) and SECRET not in str(raised.value)
