@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
-from segmentation.edits import EditPreview, apply_edits, merge_edit, preview, split_edit, summary
+from segmentation.edits import ACTIVE, UNDONE, EditPreview, apply_edits, merge_edit, preview, split_edit, summary
 from segmentation.errors import SegmentationError
 from segmentation.pipeline import SegmentResult
 from ui import loaders
@@ -82,7 +82,7 @@ def merge_panel(run: Run, result: SegmentResult, labels: Mapping[int, str]) -> N
         st.toast(told, icon=":material/check:")
     log = loaders.edit_log()
     history = log.history(run.run_key)
-    edits = [e for e in history if e.state == "active"]
+    edits = [e for e in history if e.state == ACTIVE]
     with st.expander(f"Merge segments, undo edits ({len(edits)} edits so far)"):
         ids = [s for s in sorted(labels) if s >= 0]
         if len(ids) >= 2:
@@ -112,8 +112,8 @@ def _undo_redo(run: Run, log, history, names: Mapping[int, str]) -> None:
     """Undo and Redo, each saying first which edit it acts on; the click passes the id of the edit shown,
     so an edit another session made since is never taken back unseen."""
     session = _session()
-    active = [e for e in history if e.state == "active"]
-    undone = [e for e in history if e.state == "undone"]
+    active = [e for e in history if e.state == ACTIVE]
+    undone = [e for e in history if e.state == UNDONE]
     undo_box, redo_box = st.columns(2)
     if active:
         undo_box.caption(f"Undo: {summary(active[-1], names, session)}")

@@ -119,6 +119,24 @@ def test_runs_show_and_runs_compare_in_the_cli_show_the_edited_segments(run, fra
     assert flows.loc[flows["first_segment"] == coffee + 1, "first_name"].tolist() == ["Headphone gamers"]
 
 
+@pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess
+def test_the_cli_segment_of_a_run_edited_in_the_app_writes_the_edited_segments(run, frame, tmp_path, workspace):
+    """Issue 18, case 9: the CLI's `segment` for the same run ignored the edits made on it."""
+    coffee, kept, lasso = coffee_merged_then_lasso(run, frame)
+    Workspace().save_name(run.run_key, coffee + 1, "Headphone gamers")
+    data = tmp_path / "comments.csv"
+    frame.drop(columns="true_group").to_csv(data, index=False)
+    done = run_cli("segment", str(data), "--out", str(tmp_path / "out"), "--encoder", "tfidf", "--k", "4",
+                   "--reduction", "none", "--k-max", "12", workspace=workspace)
+    assert done.returncode == 0, done.stderr
+    assert f"saved as run {run.run_key}" in done.stderr  # the same run the edits were made on
+    written = pd.read_csv(tmp_path / "out" / "assignments.csv", encoding="utf-8-sig")
+    by_user = written.set_index(written["user_id"].astype(str))
+    assert coffee not in set(written["segment"]) and "Coffee fans" not in set(written["segment_name"])
+    assert set(by_user.loc[lasso, "segment_name"]) == {"Headphone gamers"}
+    assert set(by_user.loc[run.result.user_ids[run.result.labels == coffee], "segment"]) == {kept}
+
+
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch):
     with StubServer() as server:
