@@ -259,6 +259,8 @@ def ago(created_at: str, now: datetime | None = None) -> str:
         then = datetime.fromisoformat(created_at)
     except ValueError:
         return "at an unknown time"
+    if then.tzinfo is None:  # the log writes UTC; a time without a zone is read as UTC too
+        then = then.replace(tzinfo=timezone.utc)
     seconds = ((now or datetime.now(timezone.utc)) - then).total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
