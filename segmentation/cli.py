@@ -212,7 +212,7 @@ def _check_workspace() -> None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from segmentation.service import named_result, run_and_save
+    from segmentation.service import named_result, run_and_save, with_edits
     from segmentation.uploads import file_sha256
 
     config = _config(args)
@@ -224,7 +224,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     # The file's digest lets the app show this run again once the same file is uploaded there.
     digest = file_sha256(args.input) if Path(args.input).is_file() else None
     run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
-    result = named_result(run)
+    result = named_result(with_edits(run))  # the edits made in the app on this same run show here too
     paths = result.write(args.out)
     metrics = result.metrics
     carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""

@@ -11,13 +11,14 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from segmentation.cache import EmbeddingCache, encode_texts
+from segmentation.edits import Edit, EditLog, apply_edits, carry_edits, edited_result
 from segmentation.encoders import get_encoder
 from segmentation.errors import ConfigError, SegmentationError
 from segmentation.io import Comments
@@ -138,6 +139,13 @@ def run_and_save(
         assignments table.
     """
     workspace = workspace if workspace is not None else Workspace()
+    run = _compute_and_save(comments, config, progress, workspace, compute, file_sha256)
+    run.carry = _carry(workspace, carry_from, run.run_key)
+    return run
+
+
+def _compute_and_save(comments: Comments, config: SegmentConfig, progress: StageProgress | None,
+                      workspace: Workspace, compute: Compute | None, file_sha256: str | None) -> Run:
     compute = compute if compute is not None else compute_fresh
     started = time.perf_counter()
     clock = _StageClock(progress)
@@ -159,8 +167,60 @@ def run_and_save(
         table=result.assignments,
         arrays=_placement_arrays(prepared, result),
     )
-    carry = workspace.carry_over(carry_from, key)
-    return Run(prepared, result, key, fingerprint, carry, reused, time.perf_counter() - started, clock.times)
+    return Run(prepared, result, key, fingerprint, CarryReport(), reused, time.perf_counter() - started,
+               clock.times)
+
+
+def _carry(workspace: Workspace, from_key: str | None, to_key: str) -> CarryReport:
+    """Carry names between the runs' edited segments, so a name follows the users it was given to."""
+    log = EditLog(workspace.path)  # opened (it may create its table) before carry_over takes the write lock
+
+    def edited(key: str, assignments: dict[str, int]) -> dict[str, int]:
+        return _apply(log, key, assignments)
+
+    return workspace.carry_over(from_key, to_key, edited=edited)
+
+
+def _apply(log: EditLog, key: str, assignments: dict[str, int]) -> dict[str, int]:
+    edits = log.edits(key)
+    if not edits:
+        return assignments
+    labels = apply_edits(np.fromiter(assignments.values(), dtype=int, count=len(assignments)), list(assignments),
+                         edits)
+    return dict(zip(assignments, labels.tolist(), strict=True))
+
+
+def edited_assignments(key: str, workspace: Workspace | None = None) -> dict[str, int]:
+    """A saved run's user → segment assignments after its hand edits (``segmentation.edits``).
+
+    This is how every view of a stored run reads it (``runs show``, ``runs compare``, ``assign``, carrying
+    names over): the run's own labels with its active edits applied, so a segment merged away is gone and a
+    segment saved from a selection holds its users.
+
+    Parameters
+    ----------
+    key : str
+        A saved run.
+    workspace : Workspace, optional
+
+    Returns
+    -------
+    dict of str to int
+        Empty when the run is unknown.
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    return _apply(EditLog(workspace.path), key, workspace.assignments(key))
+
+
+def with_edits(run: Run, workspace: Workspace | None = None) -> Run:
+    """The run with its saved hand edits applied to its result (segments described again); the run as it
+    is when it has none. Pass the run as computed, never one whose result is edited already."""
+    workspace = workspace if workspace is not None else Workspace()
+    edits = EditLog(workspace.path).edits(run.run_key)
+    if not edits:
+        return run
+    labels = apply_edits(run.result.labels, run.result.user_ids, edits)
+    return replace(run, result=edited_result(run.prepared, run.result, labels))
 
 
 def restore(
@@ -174,8 +234,10 @@ def restore(
     """Bring back a saved run of these comments: the latest one, or the one named by ``key``.
 
     The run is recomputed from its saved config (the embedding cache serves every comment). A run saved
-    by an older pipeline version is recomputed under the current one, as a new run: its names move only
-    to the new segments that share most of their users (never by segment id alone), and a note says so.
+    by an older pipeline version is recomputed under the current one, as a new run: its hand edits are
+    applied to it again by user (a note names any that could not apply; the old run keeps them all), its
+    names move only to the new segments that share most of their users (never by segment id alone), and a
+    note says so.
 
     Parameters
     ----------
@@ -205,11 +267,21 @@ def restore(
     if info.fingerprint != fingerprint:
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     config = SegmentConfig.from_dict(info.config)
-    run = run_and_save(comments, config, progress=progress, workspace=workspace, compute=compute,
-                       carry_from=key, file_sha256=info.record.get("file_sha256"))
+    run = _compute_and_save(comments, config, progress, workspace, compute, info.record.get("file_sha256"))
+    edit_notes = [] if run.run_key == key else _carry_edits(workspace, key, run)
+    run.carry = _carry(workspace, key, run.run_key)
     if run.run_key != key:
-        run.notes.append(_recomputed_note(info, run))
+        run.notes.extend([_recomputed_note(info, run), *edit_notes])
     return run
+
+
+def _carry_edits(workspace: Workspace, key: str, run: Run) -> list[str]:
+    """Re-apply the hand edits of run ``key`` to its recomputation ``run``, by user (before names move, so
+    that names follow the edited segments); what could not apply is said, never dropped."""
+    old = workspace.assignments(key)
+    names = {segment: saved.name for segment, saved in workspace.names(key).items()}
+    return carry_edits(EditLog(workspace.path), key, run.run_key, (list(old), np.fromiter(old.values(), dtype=int)),
+                       (run.result.user_ids, run.result.labels), vectors=run.prepared.profiles.vectors, names=names)
 
 
 def _placement_arrays(prepared: Prepared, result: SegmentResult) -> dict[str, np.ndarray] | None:
@@ -287,9 +359,11 @@ class StoredRun:
     info: RunInfo
     assignments: pd.DataFrame | None
     names: dict[int, SegmentName]
+    edits: tuple[Edit, ...] = ()
 
     def to_dict(self) -> dict:
-        """What ``python -m segmentation runs show`` prints: config, record, names, segment sizes."""
+        """What ``python -m segmentation runs show`` prints: config, record, names, segment sizes (hand
+        edits applied) and the edits, worded with the names."""
         sizes = {}
         if self.assignments is not None:
             sizes = {int(k): int(v) for k, v in self.assignments["segment"].value_counts().sort_index().items()}
@@ -306,14 +380,20 @@ class StoredRun:
                  "description": self.names[segment].description if segment in self.names else ""}
                 for segment, size in sizes.items()
             ],
+            "edits": [edit.describe({k: v.name for k, v in self.names.items()}) for edit in self.edits],
         }
 
 
 def load_run(key: str, workspace: Workspace | None = None) -> StoredRun:
-    """Read one saved run: its details, its assignments table and its saved names."""
+    """Read one saved run: its details, its assignments table (hand edits applied) and its saved names."""
     workspace = workspace if workspace is not None else Workspace()
     info = saved_run(key, workspace)
-    return StoredRun(info, workspace.table(key), workspace.names(key))
+    table = workspace.table(key)
+    if table is not None:
+        edited = edited_assignments(key, workspace)
+        table = table.assign(segment=[edited.get(str(user), segment)
+                                      for user, segment in zip(table["user_id"], table["segment"], strict=True)])
+    return StoredRun(info, table, workspace.names(key), tuple(EditLog(workspace.path).edits(key)))
 
 
 @dataclass(frozen=True)
@@ -368,7 +448,7 @@ class RunComparison:
 
 
 def compare_runs(first: str, second: str, workspace: Workspace | None = None) -> RunComparison:
-    """Compare two saved runs on the users they share.
+    """Compare two saved runs on the users they share, each with its hand edits applied.
 
     Parameters
     ----------
@@ -390,8 +470,8 @@ def compare_runs(first: str, second: str, workspace: Workspace | None = None) ->
     workspace = workspace if workspace is not None else Workspace()
     for key in (first, second):
         saved_run(key, workspace)
-    a = pd.Series(workspace.assignments(first), name="first", dtype="Int64")
-    b = pd.Series(workspace.assignments(second), name="second", dtype="Int64")
+    a = pd.Series(edited_assignments(first, workspace), name="first", dtype="Int64")
+    b = pd.Series(edited_assignments(second, workspace), name="second", dtype="Int64")
     both = pd.concat([a, b], axis=1, join="inner")
     if both.empty:
         raise ConfigError(f"runs {first} and {second} share no user: there is nothing to compare")
@@ -511,7 +591,7 @@ def assign(
     if arrays is None:
         raise ConfigError(f"run {key} was saved before runs kept their segment centres; "
                           "run `segment` again on its data to place new users in it")
-    placement = Placement.from_arrays(arrays)
+    placement, edit_notes = _edited_placement(workspace, key, Placement.from_arrays(arrays))
     model = get_encoder(config.encoder)
     if model.corpus_dependent:
         raise ConfigError(f"run {key} used the {config.encoder} encoder, whose vectors depend on the whole "
@@ -528,7 +608,9 @@ def assign(
     labels, confidence, distance = placement.predict(vectors)
     previous, n_earlier = _earlier(workspace, key, profiles.user_ids)
     in_run = previous != _ABSENT
-    known = in_run & (previous != NOISE)  # a noise user is placed by their new comments alone
+    # A noise user, or one in a segment with no centre (saved by hand without profiles), is placed by their
+    # new comments alone.
+    known = in_run & np.isin(previous, placement.segment_ids)
     if known.any():
         rows = np.searchsorted(placement.segment_ids, previous[known])
         weight_new = profiles.n_comments[known][:, None].astype(np.float32)
@@ -550,7 +632,7 @@ def assign(
         "n_comments": profiles.n_comments,
     })
     drift = _drift(table)
-    warnings = [
+    warnings = [*edit_notes] + [
         f"Segment {row.segment} ({row.segment_name}): {row.far_share:.0%} of its {row.new_users} new users lie "
         "farther from it than 95% of its members did; it may be drifting, or they may form a new segment."
         for row in drift.itertuples()
@@ -564,11 +646,13 @@ _ABSENT = -2
 
 
 def _earlier(workspace: Workspace, key: str, user_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's segment in the run (``_ABSENT`` when not in it) and their comments counted then."""
+    """Each user's segment in the run, hand edits applied (``_ABSENT`` when not in it), and their comments
+    counted then."""
+    saved = edited_assignments(key, workspace)
     table = workspace.table(key)
     if table is None:
-        saved = workspace.assignments(key)
-        table = pd.DataFrame({"user_id": list(saved), "segment": list(saved.values()), "n_comments": 1})
+        table = pd.DataFrame({"user_id": list(saved), "n_comments": 1})
+    table = table.assign(segment=table["user_id"].astype(str).map(saved).fillna(NOISE).astype(int))
     by_user = table.set_index(table["user_id"].astype(str))
     found = pd.Index(by_user.index).get_indexer(user_ids.astype(str))
     present = found >= 0
@@ -577,6 +661,46 @@ def _earlier(workspace: Workspace, key: str, user_ids: np.ndarray) -> tuple[np.n
     previous[present] = by_user["segment"].to_numpy()[found[present]]
     counts[present] = by_user["n_comments"].to_numpy()[found[present]]
     return previous, counts
+
+
+def _edited_placement(workspace: Workspace, key: str, placement: Placement) -> tuple[Placement, list[str]]:
+    """The run's segment centres after its hand edits, and what was done to get them.
+
+    A merged segment's centre is the size-weighted mean of the two centres (exact for a mean), its far line
+    the larger of the two. A segment saved from a selection has the centre its edit kept from its members'
+    profiles; one saved without them gets no new users, and a note says so. Segments that lost users to a
+    selection keep their centre: it still includes those users.
+    """
+    edits = EditLog(workspace.path).edits(key)
+    if not edits:
+        return placement, []
+    saved = workspace.assignments(key)
+    users, labels = list(saved), np.fromiter(saved.values(), dtype=int, count=len(saved))
+    centre = dict(zip(placement.segment_ids.tolist(), placement.centres, strict=True))
+    far = dict(zip(placement.segment_ids.tolist(), placement.far.tolist(), strict=True))
+    names = {segment: name.name for segment, name in workspace.names(key).items()}
+    notes = []
+    for edit in edits:
+        after = apply_edits(labels, users, [edit])
+        if edit.kind == "merge":
+            kept, absorbed = edit.kept, edit.absorbed
+            if kept in centre and absorbed in centre:
+                n_kept, n_absorbed = int((labels == kept).sum()), int((labels == absorbed).sum())
+                centre[kept] = (n_kept * centre[kept] + n_absorbed * centre[absorbed]) / max(n_kept + n_absorbed, 1)
+                far[kept] = max(far[kept], far[absorbed])
+            centre.pop(absorbed, None)
+        elif edit.centre is not None:
+            centre[edit.segment], far[edit.segment] = np.asarray(edit.centre, dtype=np.float32), float(edit.far)
+        else:
+            segment = edit.segment if edit.segment is not None else int(after.max())
+            notes.append(f"Segment {segment} ({names.get(segment) or fallback_name(segment)}) was saved from a "
+                         "map selection without its members' profiles: no new user is placed in it.")
+        labels = after
+    ids = np.array(sorted((set(labels.tolist()) - {NOISE}) & set(centre)), dtype=int)
+    if len(ids) == 0:
+        raise ConfigError(f"run {key} has no segment left to place users in after its hand edits")
+    return Placement(ids, np.stack([centre[i] for i in ids]).astype(np.float32),
+                     np.array([far[i] for i in ids], dtype=np.float32)), notes
 
 
 def _segment_names(workspace: Workspace, key: str) -> dict[int, str]:
@@ -661,6 +785,7 @@ __all__ = [
     "load_run",
     "runs_table",
     "compute_fresh",
+    "edited_assignments",
     "key_of",
     "named_result",
     "name_lineage",
@@ -670,4 +795,5 @@ __all__ = [
     "saved_run",
     "seed_demo_embeddings",
     "warm_up",
+    "with_edits",
 ]

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -589,7 +589,14 @@ class Workspace:
             position = None if carried is None else (carried.from_run, int(carried.from_segment))
         return changes
 
-    def carry_over(self, from_run_key: str | None, to_run_key: str, threshold: float = 0.5) -> CarryReport:
+    def carry_over(
+        self,
+        from_run_key: str | None,
+        to_run_key: str,
+        threshold: float = 0.5,
+        *,
+        edited: Callable[[str, dict[str, int]], dict[str, int]] | None = None,
+    ) -> CarryReport:
         """Copy names from an earlier run onto the matching segments of a new run.
 
         Parameters
@@ -601,6 +608,9 @@ class Workspace:
             The new run (saved with ``save_run``).
         threshold : float, default 0.5
             Least Jaccard index of shared users for a new segment to inherit an old segment's name.
+        edited : callable, optional
+            ``edited(run_key, assignments)``: a run's assignments after its hand edits, so that names go
+            by the segments people saw (the service passes ``segmentation.edits``'); must only read.
 
         Returns
         -------
@@ -630,6 +640,9 @@ class Workspace:
             if source is None:
                 raise ConfigError(f"Run {from_run_key!r} was never saved; there are no names to carry.")
             old_assignments, new_assignments = _unpack(source[0]), _unpack(target[1])
+            if edited is not None:
+                old_assignments = edited(from_run_key, old_assignments)
+                new_assignments = edited(to_run_key, new_assignments)
             old_names = self._names_in(connection, from_run_key)
             existing = self._names_in(connection, to_run_key)
 

@@ -172,7 +172,7 @@ def test_a_saved_selection_splits_a_segment_everywhere_and_undo_restores_it():
     runners = frame.loc[frame["true_group"] == "running", "user_id"].unique()[:5]
     # What the page's "Save as a new segment" stores for a lasso around these users (the browser test
     # draws the lasso itself).
-    EditLog().add(run.run_key, split_edit(run.result.user_ids, runners))
+    EditLog().add(run.run_key, split_edit(run.result.user_ids, runners), labels=run.result.labels)
     at.run()
     assert not at.exception, at.exception
     assert metric(at, "Segments") == "4"

@@ -1,23 +1,33 @@
 """The Segment page's editing panels: a map selection described and saved as a segment, two segments
-merged, the last edit undone. Each edit shows its preview (sizes, silhouette) before it is saved; the
-work is in ``segmentation.edits``."""
+merged, the last edit undone and redone. Each edit shows its preview (sizes, silhouette) before it is
+saved, and undo and redo show the edit they will take back or bring back before the click; the work is in
+``segmentation.edits``."""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
 
-from segmentation.edits import EditPreview, apply_edits, merge_edit, preview, split_edit
+from segmentation.edits import ACTIVE, UNDONE, EditPreview, apply_edits, merge_edit, preview, split_edit, summary
 from segmentation.errors import SegmentationError
 from segmentation.pipeline import SegmentResult
 from ui import loaders
+from ui import runs as runs_ui
 from ui.runs import Run
 from ui.text import show_error
 
 _TOAST = "edit_toast"
+_REFUSED = "edit_refused"  # str: why the last undo or redo changed nothing, shown once
+_SESSION = "edit_session"  # str: this browser session's id, kept with its edits
+
+
+def _session() -> str:
+    """This session's id, so that an undo can tell the user an edit was made in another session."""
+    return st.session_state.setdefault(_SESSION, uuid.uuid4().hex)
 
 
 def _after_rerun(message: str) -> None:
@@ -59,17 +69,20 @@ def selection_panel(run: Run, result: SegmentResult, labels: Mapping[int, str], 
         after = apply_edits(result.labels, result.user_ids, [edit])
         _show_preview(result, after, labels, run)
         if st.button("Save as a new segment", key="edit_split", icon=":material/call_split:"):
-            loaders.edit_log().add(run.run_key, edit)
+            # With the members' profiles the new segment keeps a centre, so `assign` can place new users in it.
+            edit = split_edit(result.user_ids, chosen, run.prepared.profiles.vectors)
+            loaders.edit_log().add(run.run_key, edit, labels=result.labels, session=_session())
             _after_rerun("Saved as a new segment; undo it under “Merge segments, undo edits”.")
 
 
 def merge_panel(run: Run, result: SegmentResult, labels: Mapping[int, str]) -> None:
-    """Merging two segments (with a preview), the edit history and undo."""
+    """Merging two segments (with a preview), the edit history, undo and redo."""
     told = st.session_state.pop(_TOAST, None)
     if told:
         st.toast(told, icon=":material/check:")
     log = loaders.edit_log()
-    edits = log.edits(run.run_key)
+    history = log.history(run.run_key)
+    edits = [e for e in history if e.state == ACTIVE]
     with st.expander(f"Merge segments, undo edits ({len(edits)} edits so far)"):
         ids = [s for s in sorted(labels) if s >= 0]
         if len(ids) >= 2:
@@ -84,12 +97,44 @@ def merge_panel(run: Run, result: SegmentResult, labels: Mapping[int, str]) -> N
                 st.caption("Choose two segments to see the sizes and quality after merging them.")
             else:
                 _merge(run, result, labels, kept, absorbed)
+        refused = st.session_state.pop(_REFUSED, None)
+        if refused:
+            show_error(refused)
+        # A merged-away segment keeps its saved name for the history, shown nowhere else.
+        names = {**{s: n.name for s, n in runs_ui.names(run).items()}, **labels}
         if edits:
             st.dataframe(pd.DataFrame({"when": [e.created_at for e in edits],
-                                       "edit": [e.describe() for e in edits]}), hide_index=True)
-            if st.button("Undo the last edit", key="edit_undo", icon=":material/undo:"):
-                undone = log.undo(run.run_key)
-                _after_rerun(f"Undone: {undone.describe()}" if undone else "Nothing to undo")
+                                       "edit": [e.describe(names) for e in edits]}), hide_index=True)
+        _undo_redo(run, log, history, names)
+
+
+def _undo_redo(run: Run, log, history, names: Mapping[int, str]) -> None:
+    """Undo and Redo, each saying first which edit it acts on; the click passes the id of the edit shown,
+    so an edit another session made since is never taken back unseen."""
+    session = _session()
+    active = [e for e in history if e.state == ACTIVE]
+    undone = [e for e in history if e.state == UNDONE]
+    undo_box, redo_box = st.columns(2)
+    if active:
+        undo_box.caption(f"Undo: {summary(active[-1], names, session)}")
+    undo_box.button("Undo the last edit", key="edit_undo", icon=":material/undo:", disabled=not active,
+                    on_click=_flip, args=(log.undo, run.run_key, active[-1].id if active else None, names, "Undone"))
+    if undone:
+        redo_box.caption(f"Redo: {summary(undone[0], names, session)}")
+    redo_box.button("Redo", key="edit_redo", icon=":material/redo:", disabled=not undone,
+                    on_click=_flip, args=(log.redo, run.run_key, undone[0].id if undone else None, names, "Redone"))
+
+
+def _flip(action, run_key: str, edit_id: int | None, names: Mapping[int, str], done: str) -> None:
+    """Undo or redo the edit that was shown (a button callback: ``edit_id`` is the one drawn before the click)."""
+    if edit_id is None:
+        return
+    try:
+        edit = action(run_key, edit_id, names, _session())
+    except SegmentationError as error:
+        st.session_state[_REFUSED] = error
+        return
+    st.session_state[_TOAST] = f"{done}: {edit.describe(names)}"
 
 
 def _merge(run: Run, result: SegmentResult, labels: Mapping[int, str], kept: int, absorbed: int) -> None:
@@ -100,5 +145,5 @@ def _merge(run: Run, result: SegmentResult, labels: Mapping[int, str], kept: int
         return
     _show_preview(result, apply_edits(result.labels, result.user_ids, [edit]), labels, run)
     if st.button("Merge", key="edit_merge", icon=":material/call_merge:"):
-        loaders.edit_log().add(run.run_key, edit)
+        loaders.edit_log().add(run.run_key, edit, labels=result.labels, session=_session())
         _after_rerun("Segments merged; undo it here.")

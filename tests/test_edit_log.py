@@ -53,20 +53,21 @@ def test_edits_that_make_no_sense_are_refused_with_a_message(make):
         make()
 
 
-def test_the_edit_log_keeps_edits_per_run_in_order_across_objects_and_undo_removes_the_last(tmp_path):
+def test_the_edit_log_keeps_edits_per_run_in_order_across_objects_and_undo_sets_the_last_aside(tmp_path):
     path = tmp_path / "workspace.sqlite"
     log = EditLog(path)
-    log.add("run-a", split_edit(USERS, ["u1"]))
-    log.add("run-a", merge_edit(LABELS, 0, 1))
+    log.add("run-a", split_edit(USERS, ["u1"]), labels=LABELS)
+    merged = log.add("run-a", merge_edit(LABELS, 0, 1))
     log.add("run-b", merge_edit(LABELS, 1, 2))
     again = EditLog(path)  # as after a restart
     assert [e.kind for e in again.edits("run-a")] == ["split", "merge"]
     assert again.edits("run-a")[0].users == ("u1",)
-    undone = again.undo("run-a")
+    undone = again.undo("run-a", merged.id)
     assert (undone.kind, undone.kept, undone.absorbed) == ("merge", 0, 1)
     assert [e.kind for e in again.edits("run-a")] == ["split"]
+    assert [e.state for e in again.history("run-a")] == ["active", "undone"]  # kept, to be redone
     assert len(again.edits("run-b")) == 1
-    assert again.undo("run-c") is None
+    assert again.next_undo("run-c") is None
 
 
 @pytest.fixture(scope="module")
