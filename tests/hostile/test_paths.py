@@ -21,6 +21,8 @@ from segmentation.errors import ConfigError, DataError, EncoderError
 from segmentation.paths import ALLOWED_ROOTS_ENV, JSON_MAX_BYTES, allowed_path
 from segmentation.pipeline import SegmentConfig
 from segmentation.scale.run_folder import open_run_folder
+from segmentation.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
+from segmentation.workspace import Workspace
 from tests.pages_helpers import metric, start, unescape_markdown
 
 pytestmark = pytest.mark.hostile
@@ -301,3 +303,83 @@ def test_the_segment_page_shows_the_message_for_a_model_folder_outside_the_roots
     assert not at.exception, at.exception
     assert len(at.error) == 1 and "'/root' is not in a folder this app may read" in unescape_markdown(at.error[0].value)
     assert not [b for b in at.button if b.label == "Run"]  # nothing can be run with it
+
+
+# --------------------------------------------------------------------------- case 3: the upload quota
+
+
+def kept_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if len(p.name) == 64)
+
+
+def distinct_upload(i: int, size: int = 3_000) -> bytes:
+    row = f"user{i},comment number {i}\n".encode()
+    return b"user_id,text\n" + row * (size // len(row))
+
+
+def test_uploads_past_the_quota_evict_the_least_recently_used_and_keep_the_latest(tmp_path: Path):
+    """Issue 18, case 3: 40 uploads of 5 MB were all kept; now the kept files stay under the quota, the
+    oldest unused go first, the latest is kept and one loaded recently survives."""
+    folder = tmp_path / "uploads"
+    quota = 10_000
+    store = UploadStore(folder, quota_bytes=quota)
+    first, second, third = (store.save(f"f{i}.csv", distinct_upload(i)) for i in range(3))
+    assert store.load(first) is not None  # used again: now the most recent of the three
+    fourth = store.save("f3.csv", distinct_upload(3))
+    assert store.load(second) is None  # the least recently used went first
+    assert all(store.load(d) is not None for d in (first, third, fourth))
+    latest = fourth
+    for i in range(4, 40):
+        latest = store.save(f"f{i}.csv", distinct_upload(i))
+        assert kept_bytes(folder) <= quota
+        assert store.load(latest).data == distinct_upload(i)
+    assert store.load(first) is None and store.load(third) is None
+    assert not [p for p in folder.iterdir() if p.name.endswith(".json") and not (folder / p.stem).exists()]
+
+
+def test_an_upload_larger_than_the_whole_quota_is_still_kept_alone(tmp_path: Path):
+    """Issue 18, case 3: the file just saved is never evicted, even when it alone exceeds the quota."""
+    store = UploadStore(tmp_path, quota_bytes=1_000)
+    older = store.save("small.csv", distinct_upload(1, 500))
+    big = store.save("big.csv", distinct_upload(2, 5_000))
+    assert store.load(big) is not None and store.load(older) is None
+
+
+def test_the_quota_comes_from_the_environment_and_a_bad_value_is_one_clear_message(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 18, case 3: the operator sets the quota in megabytes; 500 MB by default."""
+    assert upload_quota_bytes() == 500 * 2**20
+    monkeypatch.setenv(QUOTA_ENV, "0.01")  # 10,485 bytes
+    store = UploadStore()
+    for i in range(10):
+        store.save(f"f{i}.csv", distinct_upload(i))
+    assert 0 < kept_bytes(workspace / "uploads") <= 10_485
+    for bad in ("lots", "0", "-5", "inf", "nan"):
+        monkeypatch.setenv(QUOTA_ENV, bad)
+        with pytest.raises(ConfigError, match=rf"^{QUOTA_ENV}='{bad}' is not a number of megabytes above 0"):
+            upload_quota_bytes()
+
+
+def test_eviction_keeps_the_runs_and_names_saved_for_an_evicted_upload(workspace: Path):
+    """Issue 18, case 3: names and runs live in the workspace database; evicting a file leaves them."""
+    store = UploadStore(quota_bytes=4_000)
+    digest = store.save("named.csv", distinct_upload(0))
+    saved = Workspace()
+    saved.save_run("run-1", digest, SegmentConfig(encoder="tfidf").to_dict(), {"user0": 0})
+    saved.save_name("run-1", 0, "Coffee fans")
+    store.save("next.csv", distinct_upload(1))
+    assert store.load(digest) is None  # evicted
+    again = Workspace()
+    assert again.run("run-1") is not None and again.names("run-1")[0].name == "Coffee fans"
+
+
+def test_uploads_through_the_data_page_stay_under_the_quota(workspace: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 18, case 3: any visitor could fill the server's disk through the upload box."""
+    monkeypatch.setenv(QUOTA_ENV, "0.01")
+    at = start()
+    at.radio(key="data_choice").set_value("upload").run()
+    for i in range(6):
+        at.file_uploader(key="upload").set_value((f"f{i}.csv", distinct_upload(i), "text/csv")).run()
+        assert not at.exception and not at.error
+    assert kept_bytes(workspace / "uploads") <= 10_485
+    assert UploadStore().load(at.query_params["data"]).name == "f5.csv"  # the latest, shown now, is kept
