@@ -197,7 +197,11 @@ meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_m
 contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
 nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
     if meaning.strip() else None
-match = search_matches(comments, result.user_ids, words, nearest)
+try:
+    match = search_matches(comments, result.user_ids, words, nearest)
+except SegmentationError as error:
+    show_error(error)
+    match = None
 frame = map_frame(result.assignments, labels, snippets, match=match)
 shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
 colours = charts.segment_colours(labels)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +19,15 @@ import pytest
 
 from segmentation.encoders import check_app_model_path, get_encoder
 from segmentation.errors import ConfigError, DataError, EncoderError
+from segmentation.io import from_frame
+from segmentation.maps import search_matches
 from segmentation.paths import ALLOWED_ROOTS_ENV, JSON_MAX_BYTES, allowed_path
 from segmentation.pipeline import SegmentConfig
 from segmentation.scale.run_folder import open_run_folder
 from segmentation.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
 from segmentation.workspace import Workspace
-from tests.pages_helpers import metric, start, unescape_markdown
+from tests.fixtures import labelled_comments
+from tests.pages_helpers import metric, run_segmentation, start, unescape_markdown
 
 pytestmark = pytest.mark.hostile
 
@@ -383,3 +387,48 @@ def test_uploads_through_the_data_page_stay_under_the_quota(workspace: Path, mon
         assert not at.exception and not at.error
     assert kept_bytes(workspace / "uploads") <= 10_485
     assert UploadStore().load(at.query_params["data"]).name == "f5.csv"  # the latest, shown now, is kept
+
+
+# --------------------------------------------------------------------------- case 5: the word search
+
+
+@pytest.fixture(scope="module")
+def many_comments():
+    frame = labelled_comments(users_per_group=500, comments_per_user=5, seed=3)  # 10,000 comments
+    return from_frame(frame), frame["user_id"].drop_duplicates().to_numpy(), frame
+
+
+@pytest.mark.parametrize("query", ["ab " * 500_000, "x" * 1_000_000], ids=["a_million_words", "one_huge_word"])
+def test_a_megabyte_word_search_is_refused_at_once_with_a_clear_message(many_comments, query: str):
+    """Issue 18, case 5: a 1 MB word search blocked a worker for 120 s."""
+    comments, users, _ = many_comments
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"^the word search is {len(query):,} characters long; type at most 200$"):
+        search_matches(comments, users, query)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_more_than_twenty_distinct_words_are_refused_and_twenty_are_searched(many_comments):
+    """Issue 18, case 5: the word count is capped too; within the caps the search is exact and quick."""
+    comments, users, frame = many_comments
+    with pytest.raises(ConfigError, match=r"^the word search has 21 words; type at most 20$"):
+        search_matches(comments, users, " ".join(f"w{i}" for i in range(21)))
+    assert search_matches(comments, users, "crema " * 33).sum() > 0  # one distinct word, repeated
+    words = ["the", *"aeionrstlucdhmpgwyk"]  # twenty distinct words that some comments hold all of
+    started = time.perf_counter()
+    found = search_matches(comments, users, " ".join(words))
+    assert time.perf_counter() - started < 10.0
+    texts = frame["text"].str.casefold()
+    wrote_all = set(frame.loc[texts.map(lambda t: all(w in t for w in words)), "user_id"])
+    assert set(users[found]) == wrote_all and 0 < len(wrote_all) < len(users)
+
+
+def test_the_segment_page_shows_the_message_for_a_huge_word_search_and_still_draws_the_map():
+    """Issue 18, case 5: through the page, the search box of the map."""
+    at = run_segmentation(start())
+    at.text_input(key="map_words").set_value("coffee " * 150_000).run()
+    assert not at.exception, at.exception
+    assert [unescape_markdown(e.value) for e in at.error] == [
+        "the word search is 1,050,000 characters long; type at most 200"
+    ]
+    assert at.get("plotly_chart")  # the map is still there, with no search applied
