@@ -137,7 +137,11 @@ def _read_assignments(target: Path, roots: list[Path]) -> pd.DataFrame:
     if not target.is_dir():
         raise DataError(f"{target} is not a folder of Parquet files")
     files, total = [], 0
-    for parent, folders, names in os.walk(target):
+
+    def unreadable(error: OSError) -> None:  # os.walk would skip a folder it cannot list: part of the run lost
+        raise DataError(f"{target} cannot be read: {error.strerror or error}")
+
+    for parent, folders, names in os.walk(target, onerror=unreadable):
         for name in folders:
             if os.path.islink(os.path.join(parent, name)):
                 raise DataError(f"{target} holds a link to a folder ({name}); the engine writes none")
@@ -145,7 +149,10 @@ def _read_assignments(target: Path, roots: list[Path]) -> pd.DataFrame:
             if name.startswith((".", "_")):  # the writers' own markers (_SUCCESS, .crc), never data
                 continue
             file = allowed_path(os.path.join(parent, name), roots)
-            info = file.stat()
+            try:
+                info = file.stat()
+            except OSError as error:
+                raise DataError(f"{target} holds {name}, which cannot be read: {error.strerror or error}") from None
             if not stat.S_ISREG(info.st_mode):
                 raise DataError(f"{target} holds {name}, which is not a regular file")
             total += info.st_size
@@ -196,8 +203,10 @@ def _segment(item: object, folder: Path) -> SegmentDescription:
     except TypeError:
         raise damaged from None
     whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (segment.id, segment.size))
-    lists = all(isinstance(v, list) for v in (segment.keywords, segment.representative_comments))
-    if not (whole and isinstance(segment.name, str) and isinstance(segment.share, Real) and lists):
+    texts = [segment.keywords, segment.representative_comments, segment.top_items or [], segment.top_item_ids or []]
+    lists = all(isinstance(v, list) and all(isinstance(t, str) for t in v) for v in texts)
+    rating = segment.mean_rating is None or isinstance(segment.mean_rating, Real)
+    if not (whole and isinstance(segment.name, str) and isinstance(segment.share, Real) and lists and rating):
         raise damaged
     return segment
 

@@ -240,12 +240,14 @@ def _segments(text: str):
         (_segments("{not json"), "segments.json is damaged: not JSON"),
         (_segments('{"id": 0}'), "segments.json is damaged: it must be a list"),
         (_segments('[{"id": 0}]'), "segments.json is damaged: a segment is not an object"),
+        (_segments('[{"id": 0, "name": "A", "size": 3, "share": 0.5, "keywords": [1], "representative_comments": []}]'),
+         "segments.json is damaged: a segment is not an object"),
         (_segments("[" * 100_000 + "]" * 100_000), "segments.json is damaged: not JSON"),
         (_non_numeric_segment, "not numeric where numbers belong"),
     ],
     ids=["truncated_parquet", "garbage_parquet", "no_config", "record_is_a_list", "bad_config_value",
          "metrics_a_list", "count_a_string", "segments_not_json", "segments_not_a_list", "segment_lacks_fields",
-         "segments_nested_deep", "non_numeric_segment"],
+         "keyword_not_text", "segments_nested_deep", "non_numeric_segment"],
 )
 def test_a_damaged_run_folder_is_one_clear_data_error(allowed: Path, damage, message: str):
     """Issue 18, internal errors: truncated Parquet, garbage bytes, run.json lacking config or being a
