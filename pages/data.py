@@ -38,7 +38,10 @@ if choice == "upload":
     if uploaded is not None:
         if session.upload_id() != uploaded.file_id or data.source().is_demo:
             session.set_upload_id(uploaded.file_id)
-            data.use_upload(uploaded.name, uploaded.getvalue())
+            try:
+                data.use_upload(uploaded.name, uploaded.getvalue())
+            except (SegmentationError, OSError) as error:  # not kept (quota setting, disk): still used now
+                show_error(error)
     elif data.source().is_demo:
         st.info("Choose a file to upload; the demo data stays loaded until then.")
 else:

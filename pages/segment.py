@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segmentation.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
-from segmentation.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, encoder_status
+from segmentation.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
 from segmentation.errors import SegmentationError
 from segmentation.maps import label_positions, sample_rows, search_matches
 from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
@@ -113,6 +113,7 @@ with st.expander("Advanced: seed, recency, user attributes"):
                             help="Columns with one value per user (age, plan…)")
 
 try:
+    check_app_model_path(spec)
     config = SegmentConfig.from_dict({
         "encoder": spec, "algorithm": algorithm, "k": k, "linkage": linkage, "min_cluster_size": min_cluster_size,
         "cluster_selection": selection, "noise": noise, "half_life_days": float(half_life) or None,
@@ -196,7 +197,11 @@ meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_m
 contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
 nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
     if meaning.strip() else None
-match = search_matches(comments, result.user_ids, words, nearest)
+try:
+    match = search_matches(comments, result.user_ids, words, nearest)
+except SegmentationError as error:
+    show_error(error)
+    match = None
 frame = map_frame(result.assignments, labels, snippets, match=match)
 shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
 colours = charts.segment_colours(labels)

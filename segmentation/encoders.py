@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import EncoderError
 from .http import Retry, post_json
-from .paths import workspace_dir
+from .paths import allowed_path, workspace_dir
 from .text import CJK, latin_words
 
 Progress = Callable[[int, int], None]
@@ -368,6 +368,39 @@ class SentenceTransformerEncoder(EncoderBase):
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Encode in length-sorted batches; see :class:`Encoder`."""
         return _encode_sentence_transformer(self._load(), texts, progress, self.batch_size)
+
+
+# A hub id as the hub spells them: "name" or "owner/name" of letters, digits, ".", "_" and "-".
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+
+def check_app_model_path(spec: str) -> None:
+    """Refuse a sentence-transformers model folder, typed in the app, that lies outside the allowed roots.
+
+    A visitor of the app names folders on the *server*, so the folder must lie under the workspace or a
+    root the operator allows (:func:`segmentation.paths.allowed_path`), with the same message whether it
+    exists or not. The CLI does not call this: its user is the operator in their own shell, who can read
+    any folder they point it at anyway, and confining them would only make them list every model folder.
+    A hub id passes unless something of that name exists under the working folder, which
+    sentence-transformers would load instead of asking the hub.
+
+    Parameters
+    ----------
+    spec : str
+        An encoder spec; only ``sentence-transformers:<model>`` is checked.
+
+    Raises
+    ------
+    ConfigError
+        The model is a path outside the allowed roots.
+    """
+    prefix, _, model = spec.strip().partition(":")
+    model = model.strip()
+    if prefix != "sentence-transformers" or not model:
+        return
+    if _HUB_ID.fullmatch(model) and ".." not in model and not os.path.lexists(model):
+        return
+    allowed_path(model)
 
 
 def _hub_offline_or_unreachable(exc: BaseException) -> bool:

@@ -28,6 +28,11 @@ MIN_SAMPLE_PER_SEGMENT = 50
 # Character width and line height of a label, as fractions of the font size (a sans-serif average).
 _CHAR_WIDTH = 0.62
 _LINE_HEIGHT = 1.5
+# A word search is a few words a person types. Each distinct word costs one pass over every comment, so
+# capping the words bounds a search at 20 passes, and 200 characters is several sentences: a megabyte
+# pasted into the box would otherwise be a hundred thousand passes (a worker blocked for minutes).
+MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 20
 
 
 @dataclass(frozen=True)
@@ -143,15 +148,26 @@ def users_with_words(comments: Comments, user_ids: Sequence[str], query: str) ->
     """Which users (aligned with ``user_ids``) wrote a comment containing every word of ``query``.
 
     Case-insensitive substring match per word, so it also finds words inside Chinese or Japanese text,
-    which has no spaces. An empty query matches nobody.
+    which has no spaces. An empty query matches nobody. The cost is linear in the comments' length: one
+    pass per distinct word, at most ``MAX_SEARCH_WORDS``, each over the comments still in the running.
+
+    Raises
+    ------
+    ConfigError
+        The query is longer than ``MAX_SEARCH_CHARS`` characters or has more than ``MAX_SEARCH_WORDS`` words.
     """
-    words = [w.casefold() for w in query.split()]
+    if len(query) > MAX_SEARCH_CHARS:
+        raise ConfigError(f"the word search is {len(query):,} characters long; type at most {MAX_SEARCH_CHARS}")
+    words = list(dict.fromkeys(w.casefold() for w in query.split()))
+    if len(words) > MAX_SEARCH_WORDS:
+        raise ConfigError(f"the word search has {len(words)} words; type at most {MAX_SEARCH_WORDS}")
     if not words:
         return np.zeros(len(user_ids), dtype=bool)
     text = comments.frame["text"].str.casefold()
     hit = np.ones(len(text), dtype=bool)
     for word in words:
-        hit &= text.str.contains(word, regex=False).to_numpy()
+        # Only the comments that held every earlier word are searched again.
+        hit[hit] = text[hit].str.contains(word, regex=False).to_numpy()
     matched = set(comments.frame.loc[hit, "user_id"])
     return np.array([u in matched for u in user_ids], dtype=bool)
 
@@ -159,7 +175,13 @@ def users_with_words(comments: Comments, user_ids: Sequence[str], query: str) ->
 def search_matches(comments: Comments, user_ids: Sequence[str], words: str = "",
                    nearest: pd.DataFrame | None = None) -> np.ndarray | None:
     """Users to ring on the map: those whose comments hold ``words`` and those who wrote a comment in
-    ``nearest`` (:func:`nearest_comments`); None when there is no search."""
+    ``nearest`` (:func:`nearest_comments`); None when there is no search.
+
+    Raises
+    ------
+    ConfigError
+        ``words`` is longer than :func:`users_with_words` takes.
+    """
     if not words.strip() and nearest is None:
         return None
     found = users_with_words(comments, user_ids, words)

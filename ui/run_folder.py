@@ -6,11 +6,12 @@ replaces a segmentation computed in the app; names are saved in the workspace un
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import streamlit as st
 
 from segmentation.errors import SegmentationError
+from segmentation.paths import ALLOWED_ROOTS_ENV, allowed_path
 from segmentation.scale.run_folder import RunFolder, open_run_folder
 from segmentation.views import map_frame, segment_labels
 from segmentation.workspace import CarryReport
@@ -28,9 +29,17 @@ def _read(path: str, stamp: float) -> RunFolder:
 
 
 def open_folder(path: str) -> Run:
-    """Open a run folder, save it in the workspace (so names can be saved) and keep it in the session."""
-    run_json = Path(path.strip()).expanduser() / "run.json"
-    folder = _read(path.strip(), run_json.stat().st_mtime if run_json.is_file() else 0.0)
+    """Open a run folder, save it in the workspace (so names can be saved) and keep it in the session.
+
+    The path is checked against the allowed roots before anything on the server is looked at, the cache
+    included (a refused path must never be answered from a cache filled for an allowed one).
+    """
+    where = allowed_path(path)
+    try:
+        stamp = os.stat(where / "run.json").st_mtime
+    except OSError:
+        stamp = 0.0  # the reader says what is missing
+    folder = _read(str(where), stamp)
     key = f"ray-folder-{folder.digest[:32]}"
     # The assignments stay in the folder: the workspace holds the run only so its names have a home.
     loaders.workspace().save_run(key, key, folder.result.config.to_dict(), {})
@@ -59,7 +68,8 @@ def page_block() -> None:
             st.stop()
     current = opened()
     if current is None:
-        st.info("Give the path of a run folder on this server and press Open.")
+        st.info("Give the path of a run folder on this server and press Open: a folder inside the workspace "
+                f"or under one the operator lists in {ALLOWED_ROOTS_ENV}.")
         return
     folder, run = current
     labelled("Run folder", str(folder.path))
