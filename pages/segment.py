@@ -195,8 +195,12 @@ meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_m
                      help="Rings the users who wrote the 20 comments closest in meaning, found with this "
                           "run's encoder, and lists those comments.")
 contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
-nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
-    if meaning.strip() else None
+try:
+    nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
+        if meaning.strip() else None
+except SegmentationError as error:
+    show_error(error)
+    nearest = None
 try:
     match = search_matches(comments, result.user_ids, words, nearest)
 except SegmentationError as error:

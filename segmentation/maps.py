@@ -33,6 +33,9 @@ _LINE_HEIGHT = 1.5
 # pasted into the box would otherwise be a hundred thousand passes (a worker blocked for minutes).
 MAX_SEARCH_CHARS = 200
 MAX_SEARCH_WORDS = 20
+# A meaning search is encoded by the run's encoder: a pasted book would be one huge encoding (and with a
+# corpus-fitted encoder a refit) for a question a sentence asks as well.
+MAX_MEANING_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ def nearest_comments(prepared: Prepared, query: str, n: int = 20) -> pd.DataFram
     query = query.strip()
     if not query:
         raise ConfigError("type a few words to search for")
+    if len(query) > MAX_MEANING_CHARS:
+        raise ConfigError(f"the meaning search is {len(query):,} characters long; type at most {MAX_MEANING_CHARS}")
     encoder = get_encoder(prepared.config.encoder)
     texts = prepared.comments.frame["text"].tolist()
     if getattr(encoder, "corpus_dependent", False):
