@@ -1,0 +1,107 @@
+"""Coverage-guided fuzzing (atheris) for a bounded time of what reads hostile bytes: the loader (every
+format). Any input must end in a result or one short :class:`SegmentationError`, within a per-input time
+and a memory bound (see tests/fuzz/).
+
+A failure always names the input that was running and says how to replay it, whatever ended the
+harness: libFuzzer's own finding, or the input the harness kept before running it (issue 18: a run that
+ended with exit 77 and no finding could not be reproduced).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bad_inputs.generate import cases
+
+pytestmark = pytest.mark.hostile
+
+ROOT = Path(__file__).resolve().parents[2]
+HARNESSES = ROOT / "tests" / "fuzz"
+NAMES = ("f.csv", "f.tsv", "f.txt", "f.json", "f.jsonl", "f.parquet", "f.xlsx", "f.csv.gz", "f", "f.dat")
+# Fuzzing time per harness.
+SECONDS = int(os.environ.get("SEGMENT_FUZZ_SECONDS", "20"))
+SEED_LIMIT = 65_536
+TAIL_LINES = 40
+# libFuzzer's exit codes for what it reports itself (its -error_exitcode and -timeout_exitcode defaults).
+EXIT_MEANING = {77: "a crash or an uncaught exception", 70: "an input ran past -timeout", 71: "out of memory"}
+# Progress lines and the final dictionary say nothing about a failure: left out of its report.
+_NOISE = re.compile(r'^(#\d+\s|".*" # Uses: \d+$|stat::|INFO: Instrumenting )')
+
+
+def _loader_seeds() -> dict[str, bytes]:
+    """The bad-input corpus as seeds, each prefixed with the byte that gives back its file name."""
+    seeds = {}
+    for case in cases():
+        data = case.build()
+        if len(data) > SEED_LIMIT:
+            continue
+        suffix = "f." + case.name.split(".", 1)[1] if "." in case.name else "f"
+        key = NAMES.index(suffix) if suffix in NAMES else NAMES.index("f")
+        seeds[case.name] = bytes([key]) + data
+    return seeds
+
+
+def _explain(rc: int) -> str:
+    if rc < 0:
+        return f"killed by {signal.Signals(-rc).name}, before libFuzzer could report"
+    return EXIT_MEANING.get(rc, "not one of libFuzzer's own reports")
+
+
+def _report(harness: str, rc: int | None, output: str, findings: list[Path], current: Path) -> str:
+    """What a failure says: how it ended, the input (file, size, first bytes), one replay command, the log."""
+    failing = findings[0] if findings else current
+    data = failing.read_bytes() if failing.is_file() else b""
+    source = "libFuzzer's finding" if findings else "the input running when the harness ended (no finding)"
+    ended = "ran past the test's deadline" if rc is None else f"exit {rc} ({_explain(rc)})"
+    lines = [line for line in output.splitlines() if not _NOISE.match(line)]
+    return "\n".join([
+        f"{harness} {ended}; {source}: {failing} ({len(data)} bytes) starting {data[:160]!r}",
+        f"replay: cd {ROOT} && SEGMENT_STUDIO_HOME=$(mktemp -d) PYTHONPATH=. {sys.executable} "
+        f"tests/fuzz/{harness} {failing}",
+        f"other findings: {[f.name for f in findings[1:]]}" if len(findings) > 1 else "",
+        "last lines of the harness:",
+        *lines[-TAIL_LINES:],
+    ])
+
+
+def _fuzz(harness: str, seeds: dict[str, bytes], tmp_path: Path, max_len: int) -> None:
+    """Fuzz ``harness`` from ``seeds`` for SECONDS; fail naming the input on any finding or odd exit."""
+    corpus, findings = tmp_path / "corpus", tmp_path / "findings"
+    corpus.mkdir()
+    findings.mkdir()
+    for name, data in seeds.items():
+        (corpus / name).write_bytes(data)
+    current = tmp_path / "current-input"
+    command = [
+        sys.executable, str(HARNESSES / harness), str(corpus), f"-max_total_time={SECONDS}", "-timeout=20",
+        "-rss_limit_mb=3072", f"-max_len={max_len}", f"-artifact_prefix={findings}/", "-print_final_stats=1",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SEGMENT_FUZZ_CURRENT_INPUT": str(current)}
+    try:
+        proc = subprocess.run(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", timeout=SECONDS + 300,
+        )
+        rc, output = proc.returncode, proc.stdout
+    except subprocess.TimeoutExpired as expired:  # a hang libFuzzer's own -timeout did not catch
+        partial = expired.output or b""
+        rc, output = None, partial.decode("utf-8", "replace") if isinstance(partial, bytes) else partial
+    found = sorted(findings.iterdir())
+    assert rc == 0 and not found, _report(harness, rc, output, found, current)
+    runs = re.search(r"Done (\d+) runs", output)
+    assert runs and int(runs.group(1)) >= 100, "\n".join(output.splitlines()[-TAIL_LINES:])  # it fuzzed
+
+
+def test_the_loader_survives_coverage_guided_fuzzing_of_every_format(tmp_path: Path) -> None:
+    """issue 18, fuzzer: never fails by chance and names its input (here over the loader)."""
+    pytest.importorskip("atheris", reason="atheris is not installed (pip install -r requirements-dev.txt)")
+    seeds = _loader_seeds()
+    assert len(seeds) > 150
+    _fuzz("fuzz_loader.py", seeds, tmp_path, SEED_LIMIT)
+
