@@ -23,6 +23,8 @@ pytestmark = pytest.mark.hostile
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESSES = ROOT / "tests" / "fuzz"
+
+
 NAMES = ("f.csv", "f.tsv", "f.txt", "f.json", "f.jsonl", "f.parquet", "f.xlsx", "f.csv.gz", "f", "f.dat")
 # Fuzzing time per harness.
 SECONDS = int(os.environ.get("SEGMENT_FUZZ_SECONDS", "20"))
@@ -70,8 +72,8 @@ def _report(harness: str, rc: int | None, output: str, findings: list[Path], cur
     ])
 
 
-def _fuzz(harness: str, seeds: dict[str, bytes], tmp_path: Path, max_len: int) -> None:
-    """Fuzz ``harness`` from ``seeds`` for SECONDS; fail naming the input on any finding or odd exit."""
+def _run(harness: str, seeds: dict[str, bytes], tmp_path: Path, options: list[str], launcher: tuple = ()) -> str:
+    """Run ``harness`` from ``seeds``; fail naming the input on any finding or odd exit, else return its log."""
     corpus, findings = tmp_path / "corpus", tmp_path / "findings"
     corpus.mkdir()
     findings.mkdir()
@@ -79,8 +81,8 @@ def _fuzz(harness: str, seeds: dict[str, bytes], tmp_path: Path, max_len: int) -
         (corpus / name).write_bytes(data)
     current = tmp_path / "current-input"
     command = [
-        sys.executable, str(HARNESSES / harness), str(corpus), f"-max_total_time={SECONDS}", "-timeout=20",
-        "-rss_limit_mb=3072", f"-max_len={max_len}", f"-artifact_prefix={findings}/", "-print_final_stats=1",
+        *launcher, sys.executable, str(HARNESSES / harness), str(corpus), *options, f"-artifact_prefix={findings}/",
+        "-print_final_stats=1",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SEGMENT_FUZZ_CURRENT_INPUT": str(current)}
     try:
@@ -94,8 +96,29 @@ def _fuzz(harness: str, seeds: dict[str, bytes], tmp_path: Path, max_len: int) -
         rc, output = None, partial.decode("utf-8", "replace") if isinstance(partial, bytes) else partial
     found = sorted(findings.iterdir())
     assert rc == 0 and not found, _report(harness, rc, output, found, current)
+    return output
+
+
+def _fuzz(harness: str, seeds: dict[str, bytes], tmp_path: Path, max_len: int) -> None:
+    """Fuzz ``harness`` for SECONDS within the suite's time and memory bounds per input."""
+    options = [f"-max_total_time={SECONDS}", "-timeout=20", "-rss_limit_mb=3072", f"-max_len={max_len}"]
+    output = _run(harness, seeds, tmp_path, options)
     runs = re.search(r"Done (\d+) runs", output)
     assert runs and int(runs.group(1)) >= 100, "\n".join(output.splitlines()[-TAIL_LINES:])  # it fuzzed
+
+
+def test_a_harness_started_by_a_process_that_once_held_more_than_the_memory_limit_fuzzes(tmp_path: Path) -> None:
+    """issue 18, fuzzer never fails by chance: libFuzzer's -rss_limit_mb is checked against the peak resident
+    size, which Linux hands down from the starting process (a test worker that once fitted big models), so
+    the harness was "out of memory" at its first check (exit 71) on whatever input was running."""
+    pytest.importorskip("atheris", reason="atheris is not installed (pip install -r requirements-dev.txt)")
+    big_parent = (
+        "import subprocess, sys; held = b'x' * (400 << 20); del held; "
+        "sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+    )
+    seeds = {"small.csv": bytes([NAMES.index("f.csv")]) + b"user_id,text\nu1,great coffee\nu2,loud fan\n"}
+    launcher = (sys.executable, "-c", big_parent)
+    _run("fuzz_loader.py", seeds, tmp_path, ["-max_total_time=3", "-rss_limit_mb=200"], launcher)
 
 
 def test_the_loader_survives_coverage_guided_fuzzing_of_every_format(tmp_path: Path) -> None:
