@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing (atheris) for a bounded time of what reads hostile bytes: the loader (every
-format). Any input must end in a result or one short :class:`SegmentationError`, within a per-input time
-and a memory bound (see tests/fuzz/).
+format), a Ray run folder's files and a workspace's run records. Any input must end in a result or one
+short :class:`SegmentationError`, within a per-input time and a memory bound (see tests/fuzz/).
 
 A failure always names the input that was running and says how to replay it, whatever ended the
 harness: libFuzzer's own finding, or the input the harness kept before running it (issue 18: a run that
@@ -9,6 +9,7 @@ ended with exit 77 and no finding could not be reproduced).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -25,8 +26,19 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESSES = ROOT / "tests" / "fuzz"
 
 
+def _records():
+    """The harnesses' well-formed records (tests/fuzz/records.py), loaded by path: that folder is not a
+    package, and putting it on ``sys.path`` would shadow modules of the same name in other tests."""
+    spec = importlib.util.spec_from_file_location("fuzz_records", HARNESSES / "records.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+records = _records()
+
 NAMES = ("f.csv", "f.tsv", "f.txt", "f.json", "f.jsonl", "f.parquet", "f.xlsx", "f.csv.gz", "f", "f.dat")
-# Fuzzing time per harness.
+# Fuzzing time per harness: the three take about a minute and a half in the suite with the default.
 SECONDS = int(os.environ.get("SEGMENT_FUZZ_SECONDS", "20"))
 SEED_LIMIT = 65_536
 TAIL_LINES = 40
@@ -128,3 +140,30 @@ def test_the_loader_survives_coverage_guided_fuzzing_of_every_format(tmp_path: P
     assert len(seeds) > 150
     _fuzz("fuzz_loader.py", seeds, tmp_path, SEED_LIMIT)
 
+
+def test_opening_a_fuzzed_run_folder_gives_a_run_or_one_clear_error(tmp_path: Path, workspace: Path) -> None:
+    """issue 18, fuzzer: covers run folders (every file of a Ray run folder fuzzed)."""
+    pytest.importorskip("atheris", reason="atheris is not installed (pip install -r requirements-dev.txt)")
+    from segmentation.scale.run_folder import open_run_folder
+
+    seeds = {
+        "full": records.join_folder(records.run_folder_files()),
+        "no-sweep": records.join_folder(records.run_folder_files(with_sweep=False)),
+        "items": records.join_folder(records.run_folder_files(with_items=True)),
+    }
+    for name, seed in seeds.items():  # where the harness writes its folder: the seeds must open there
+        records.write_folder(workspace / name, records.split_folder(seed))
+        assert open_run_folder(workspace / name).n_users == 6
+    _fuzz("fuzz_run_folder.py", seeds, tmp_path, 4 * max(len(seed) for seed in seeds.values()))
+
+
+def test_reading_a_fuzzed_workspace_run_record_gives_it_back_or_one_clear_error(tmp_path: Path) -> None:
+    """issue 18, fuzzer: covers workspace records (config, record, assignments blob, .npz, run Parquet)."""
+    pytest.importorskip("atheris", reason="atheris is not installed (pip install -r requirements-dev.txt)")
+    saved, key = records.saved_workspace(tmp_path / "seed" / "workspace.sqlite")
+    assert saved.assignments(key) == {"u0": 0, "u1": 0, "u2": 0, "u3": 1, "u4": 1, "u5": 1}
+    assert len(saved.table(key)) == 6 and saved.arrays(key)["centres"].shape == (2, 3)
+    seeds = {
+        field: bytes([i]) + records.read_field(saved, key, field) for i, field in enumerate(records.WORKSPACE_FIELDS)
+    }
+    _fuzz("fuzz_workspace.py", seeds, tmp_path, 4 * max(len(seed) for seed in seeds.values()))
