@@ -52,10 +52,16 @@ def fuzz(one_input: Callable[[bytes], None]) -> None:
     atheris.Fuzz()
 
 
+# A user-facing message may list what it found: the loader lists up to 30 column names of up to 40
+# characters (segmentation.formats._list), about 1,500 characters at most. The bound was 1,000, below that
+# design: the fuzzer built such a header in about one run of six and the suite failed by chance.
+MAX_MESSAGE = 2_000
+
+
 def check_one_line(error: Exception, where: str) -> None:
     """A user-facing error is one short line (the CLI prints it, a page shows it): fail otherwise."""
     message = str(error)
-    if "\n" in message or len(message) > 1000:
+    if "\n" in message or len(message) > MAX_MESSAGE:
         lines = message.count("\n") + 1
         raise AssertionError(f"{where}: an error must be one short line, got {len(message)} characters on {lines} "
                              f"lines: {message[:200]!r}…")
