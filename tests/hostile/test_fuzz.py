@@ -70,14 +70,20 @@ def _explain(rc: int) -> str:
 def _report(harness: str, rc: int | None, output: str, findings: list[Path], current: Path) -> str:
     """What a failure says: how it ended, the input (file, size, first bytes), one replay command, the log."""
     failing = findings[0] if findings else current
-    data = failing.read_bytes() if failing.is_file() else b""
-    source = "libFuzzer's finding" if findings else "the input running when the harness ended (no finding)"
     ended = "ran past the test's deadline" if rc is None else f"exit {rc} ({_explain(rc)})"
+    if failing.is_file():
+        data = failing.read_bytes()
+        source = "libFuzzer's finding" if findings else "the input running when the harness ended (no finding)"
+        named = [
+            f"{harness} {ended}; {source}: {failing} ({len(data)} bytes) starting {data[:160]!r}",
+            f"replay: cd {ROOT} && SEGMENT_STUDIO_HOME=$(mktemp -d) PYTHONPATH=. {sys.executable} "
+            f"tests/fuzz/{harness} {failing}",
+        ]
+    else:
+        named = [f"{harness} {ended} before it ran any input (see its log)"]
     lines = [line for line in output.splitlines() if not _NOISE.match(line)]
     return "\n".join([
-        f"{harness} {ended}; {source}: {failing} ({len(data)} bytes) starting {data[:160]!r}",
-        f"replay: cd {ROOT} && SEGMENT_STUDIO_HOME=$(mktemp -d) PYTHONPATH=. {sys.executable} "
-        f"tests/fuzz/{harness} {failing}",
+        *named,
         f"other findings: {[f.name for f in findings[1:]]}" if len(findings) > 1 else "",
         "last lines of the harness:",
         *lines[-TAIL_LINES:],
@@ -134,6 +140,31 @@ def test_a_harness_started_by_a_process_that_once_held_more_than_the_memory_limi
     seeds = {"small.csv": bytes([NAMES.index("f.csv")]) + b"user_id,text\nu1,great coffee\nu2,loud fan\n"}
     launcher = (sys.executable, "-c", big_parent)
     _run("fuzz_loader.py", seeds, tmp_path, ["-max_total_time=3", "-rss_limit_mb=200"], launcher)
+
+
+def test_a_harness_killed_without_a_finding_still_names_the_input_it_was_running(tmp_path: Path) -> None:
+    """issue 18, fuzzer: a failure always names its input, even when the harness dies in a way libFuzzer
+    cannot report (here SIGKILL, as the kernel's out-of-memory killer sends): no finding is written."""
+    pytest.importorskip("atheris", reason="atheris is not installed (pip install -r requirements-dev.txt)")
+    killer = (
+        "import os, signal, subprocess, sys, time\n"
+        "harness = subprocess.Popen(sys.argv[1:])\n"
+        "current, deadline = os.environ['SEGMENT_FUZZ_CURRENT_INPUT'], time.monotonic() + 240\n"
+        "while not (os.path.exists(current) and os.path.getsize(current)) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.1)\n"
+        "harness.kill()\n"
+        "harness.wait()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    seeds = {"small.csv": bytes([NAMES.index("f.csv")]) + b"user_id,text\nu1,great coffee\nu2,loud fan\n"}
+    with pytest.raises(AssertionError) as failure:
+        _run("fuzz_loader.py", seeds, tmp_path, ["-max_total_time=60"], (sys.executable, "-c", killer))
+    message = str(failure.value)
+    current = tmp_path / "current-input"
+    assert not any((tmp_path / "findings").iterdir())
+    assert "killed by SIGKILL" in message and "(no finding)" in message
+    assert f"{current} ({current.stat().st_size} bytes) starting {current.read_bytes()[:160]!r}" in message
+    assert f"tests/fuzz/fuzz_loader.py {current}" in message  # the replay command
 
 
 def test_the_loader_survives_coverage_guided_fuzzing_of_every_format(tmp_path: Path) -> None:
