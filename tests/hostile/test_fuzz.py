@@ -97,9 +97,6 @@ def _run(harness: str, seeds: dict[str, bytes], tmp_path: Path, options: list[st
     findings.mkdir()
     for name, data in seeds.items():
         (corpus / name).write_bytes(data)
-    # Inputs that once failed are replayed first on every run: a known finding fails each run, not one in six.
-    for known in sorted((HARNESSES / "regressions" / Path(harness).stem).glob("*")):
-        (corpus / f"regression-{known.name}").write_bytes(known.read_bytes())
     current = tmp_path / "current-input"
     command = [
         *launcher, sys.executable, str(HARNESSES / harness), str(corpus), *options, f"-artifact_prefix={findings}/",
@@ -122,6 +119,9 @@ def _run(harness: str, seeds: dict[str, bytes], tmp_path: Path, options: list[st
 
 def _fuzz(harness: str, seeds: dict[str, bytes], tmp_path: Path, max_len: int) -> None:
     """Fuzz ``harness`` for SECONDS within the suite's time and memory bounds per input."""
+    # Inputs that once failed seed every run: a known finding fails each run, not one run in six.
+    known = sorted((HARNESSES / "regressions" / Path(harness).stem).glob("*"))
+    seeds = {**seeds, **{f"regression-{path.name}": path.read_bytes() for path in known}}
     options = [f"-max_total_time={SECONDS}", "-timeout=20", "-rss_limit_mb=3072", f"-max_len={max_len}"]
     output = _run(harness, seeds, tmp_path, options)
     runs = re.search(r"Done (\d+) runs", output)
