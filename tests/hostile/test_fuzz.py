@@ -4,7 +4,7 @@ short :class:`SegmentationError`, within a per-input time and a memory bound (se
 
 A failure always names the input that was running and says how to replay it, whatever ended the
 harness: libFuzzer's own finding, or the input the harness kept before running it (issue 18: a run that
-ended with exit 77 and no finding could not be reproduced).
+ended with exit 77 and no finding left nothing to replay).
 """
 
 from __future__ import annotations
