@@ -13,9 +13,8 @@ rest is the file. Seeds: the bad-input corpus (tests/bad_inputs), one file of ea
 
 from __future__ import annotations
 
-import sys
-
 import atheris
+from common import check_one_line, fuzz
 
 with atheris.instrument_imports(include=["segmentation"]):
     from segmentation.comments import Comments
@@ -35,9 +34,7 @@ def one_input(data: bytes) -> None:
     try:
         comments = load_comments(data[1:], name=name, max_bytes=MAX_BYTES, max_rows=100_000)
     except DataError as error:
-        message = str(error)
-        if "\n" in message or len(message) > 1000:
-            raise AssertionError(f"a DataError must be one short line, got {message[:200]!r}…") from None
+        check_one_line(error, "load_comments")
         return
     if not isinstance(comments, Comments):
         raise AssertionError(f"load_comments returned {type(comments).__name__}")
@@ -46,10 +43,5 @@ def one_input(data: bytes) -> None:
         raise AssertionError("loaded comments break the contract: empty text or a broken index")
 
 
-def main() -> None:
-    atheris.Setup(sys.argv, one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(one_input)
