@@ -26,9 +26,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from segmentation.cache import EmbeddingCache, encode_texts  # noqa: E402
-from segmentation.encoders import get_encoder  # noqa: E402
-from segmentation.throughput import ThroughputLog, remaining_seconds  # noqa: E402
+from segmentation.embed.cache import EmbeddingCache, encode_texts  # noqa: E402
+from segmentation.embed.encoders import get_encoder  # noqa: E402
+from segmentation.embed.throughput import ThroughputLog, remaining_seconds  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 NEW_FILE = 10_000

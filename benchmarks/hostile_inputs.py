@@ -26,7 +26,7 @@ ROOT = HERE.parent
 PROBE = """
 import re, sys, time
 sys.path.insert(0, sys.argv[1])
-from segmentation.io import load_comments
+from segmentation.ingest.io import load_comments
 started = time.perf_counter()
 try:
     comments = load_comments(sys.argv[2])
@@ -41,7 +41,7 @@ FINGERPRINT = """
 import sys, time
 import pandas as pd
 sys.path.insert(0, sys.argv[1])
-from segmentation.io import from_frame
+from segmentation.ingest.io import from_frame
 n = 1_000_000
 users = [f"u{i % 50_000}" for i in range(n)]
 frame = pd.DataFrame({"user_id": users, "text": [f"comment number {i}" for i in range(n)]})

@@ -12,7 +12,7 @@ Every set is segmented once (user profiles from the ``fast`` encoder, or ``--enc
 
 Figures per method: keyword distinctness (share of each segment's top-8 keywords in no other segment's
 top-8) and label fidelity (held-out users whose nearest segment by its encoded "name: keywords" is their
-own; :func:`segmentation.keywords.held_out_label_fidelity`, 20% of users held out, mean over 3 splits).
+own; :func:`segmentation.describe.keywords.held_out_label_fidelity`, 20% of users held out, mean over 3 splits).
 
     python benchmarks/keywords.py                      # the real sets and both demos; JSON + table
     python benchmarks/keywords.py --sets recipe_reviews --k 8
@@ -41,18 +41,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
-from segmentation.cache import EmbeddingCache, encode_texts  # noqa: E402
-from segmentation.describe import describe_labelled_comments  # noqa: E402
-from segmentation.encoders import get_encoder  # noqa: E402
-from segmentation.io import from_frame  # noqa: E402
-from segmentation.keywords import (  # noqa: E402
+from segmentation.describe.keywords import (  # noqa: E402
     CachedEncoder,
     default_rerankers,
     held_out_label_fidelity,
     keyword_distinctness,
     term_counts,
 )
-from segmentation.profiles import build_profiles  # noqa: E402
+from segmentation.describe.segments import describe_labelled_comments  # noqa: E402
+from segmentation.embed.cache import EmbeddingCache, encode_texts  # noqa: E402
+from segmentation.embed.encoders import get_encoder  # noqa: E402
+from segmentation.embed.profiles import build_profiles  # noqa: E402
+from segmentation.ingest.io import from_frame  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 BEFORE_COMMIT = "4b3741a"
@@ -73,7 +73,7 @@ MAX_USERS = {"blog_industry": 1000}
 def before_describer():
     """The describe module as it was at BEFORE_COMMIT, loaded from git into a throwaway module."""
     source = subprocess.run(
-        ["git", "show", f"{BEFORE_COMMIT}:segmentation/describe.py"], cwd=ROOT, capture_output=True, text=True,
+        ["git", "show", f"{BEFORE_COMMIT}:segmentation/describe/segments.py"], cwd=ROOT, capture_output=True, text=True,
         check=True,
     ).stdout
     module = types.ModuleType("describe_before")

@@ -23,8 +23,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from segmentation.maps import label_positions, sample_rows  # noqa: E402
-from segmentation.views import map_frame  # noqa: E402
+from segmentation.present.maps import label_positions, sample_rows  # noqa: E402
+from segmentation.present.views import map_frame  # noqa: E402
 from ui import charts  # noqa: E402
 
 

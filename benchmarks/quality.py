@@ -44,13 +44,20 @@ import numpy as np  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
-from segmentation.clustering import clusterer_class, from_settings  # noqa: E402
-from segmentation.describe import describe_segments  # noqa: E402
-from segmentation.io import load_comments  # noqa: E402
-from segmentation.keywords import keyword_distinctness  # noqa: E402
-from segmentation.metrics import quality  # noqa: E402
-from segmentation.pipeline import SegmentConfig, prepare  # noqa: E402
-from segmentation.selection import K_MAX, K_MIN, choose_k, choose_min_cluster_size, k_sweep, min_cluster_size_sweep  # noqa: E402
+from segmentation.cluster.clustering import clusterer_class, from_settings  # noqa: E402
+from segmentation.cluster.metrics import quality  # noqa: E402
+from segmentation.cluster.selection import (  # noqa: E402
+    K_MAX,
+    K_MIN,
+    choose_k,
+    choose_min_cluster_size,
+    k_sweep,
+    min_cluster_size_sweep,
+)
+from segmentation.describe.keywords import keyword_distinctness  # noqa: E402
+from segmentation.describe.segments import describe_segments  # noqa: E402
+from segmentation.ingest.io import load_comments  # noqa: E402
+from segmentation.pipeline.segment import SegmentConfig, prepare  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results" / "quality.json"

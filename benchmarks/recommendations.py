@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from segmentation.demo import DEMO_PATH  # noqa: E402
-from segmentation.evaluate import evaluate, evaluate_pipeline  # noqa: E402
-from segmentation.io import Comments, from_frame, load_comments  # noqa: E402
-from segmentation.pipeline import SegmentConfig  # noqa: E402
+from segmentation.ingest.io import Comments, from_frame, load_comments  # noqa: E402
+from segmentation.pipeline.segment import SegmentConfig  # noqa: E402
+from segmentation.recommend.evaluate import evaluate, evaluate_pipeline  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RECIPES = DATA / "recipe_reviews" / "recipe_reviews_users_ge2.csv.gz"

@@ -49,16 +49,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
 
-from segmentation.clustering import HDBSCANClusterer, make_clusterer  # noqa: E402
+from segmentation.cluster.clustering import HDBSCANClusterer, make_clusterer  # noqa: E402
+from segmentation.cluster.metrics import quality, silhouette_values  # noqa: E402
+from segmentation.cluster.selection import k_sweep  # noqa: E402
 from segmentation.demo import generate_demo  # noqa: E402
-from segmentation.describe import describe_segments  # noqa: E402
-from segmentation.encoders import get_encoder  # noqa: E402
-from segmentation.io import load_comments  # noqa: E402
-from segmentation.metrics import quality, silhouette_values  # noqa: E402
-from segmentation.pipeline import Prepared, SegmentConfig, cluster_prepared, prepare  # noqa: E402
-from segmentation.profiles import build_profiles  # noqa: E402
-from segmentation.projection import knn_graph, map_2d, map_and_space, reduce, warm_up  # noqa: E402
-from segmentation.selection import k_sweep  # noqa: E402
+from segmentation.describe.segments import describe_segments  # noqa: E402
+from segmentation.embed.encoders import get_encoder  # noqa: E402
+from segmentation.embed.profiles import build_profiles  # noqa: E402
+from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, warm_up  # noqa: E402
+from segmentation.ingest.io import load_comments  # noqa: E402
+from segmentation.pipeline.segment import Prepared, SegmentConfig, cluster_prepared, prepare  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_ENCODERS = ("minilm", "multilingual")  # too slow to encode everything: a sample, extrapolated
@@ -276,7 +276,7 @@ def encoder_quality(n_users: int, seed: int, workdir: Path) -> dict:
 
     MiniLM embeddings go through the workspace's embedding cache, so only the first run pays for them.
     """
-    from segmentation.cache import EmbeddingCache
+    from segmentation.embed.cache import EmbeddingCache
 
     frame, path = demo_comments(n_users, seed, workdir)
     comments = load_comments(path)
@@ -295,7 +295,7 @@ def encoder_quality(n_users: int, seed: int, workdir: Path) -> dict:
 _NUMBA_PROBE = """
 import json, sys, time
 t = time.perf_counter()
-from segmentation.projection import _import_umap, knn_graph, map_2d, reduce
+from segmentation.embed.projection import _import_umap, knn_graph, map_2d, reduce
 _import_umap()
 imported = time.perf_counter() - t
 from segmentation.demo import generate_demo
@@ -410,7 +410,7 @@ def _moved(config: SegmentConfig, step: int) -> SegmentConfig:
 
 def run_comments_100k(args: argparse.Namespace, workdir: Path) -> dict:
     """The pipeline end to end (prepare with the fast encoder, then every algorithm) on ~100k comments."""
-    from segmentation.cache import EmbeddingCache
+    from segmentation.embed.cache import EmbeddingCache
 
     bench = Bench(1)
     frame, path = demo_comments(21_000, args.seed, workdir, max_comments=100_000)

@@ -144,7 +144,7 @@ def ray_run(n_comments: int, work: Path, map_sample: int) -> dict:
     """One Ray run (Ray started by the engine, all CPUs of this machine) with an empty embedding store."""
     import shutil
 
-    from segmentation.pipeline import SegmentConfig
+    from segmentation.pipeline.segment import SegmentConfig
     from segmentation.scale.engine import ScaleConfig, run
 
     parts = _parts(n_comments, work)  # before the watch: generating the data is not the engine's work
@@ -181,9 +181,9 @@ def local_run(n_comments: int, work: Path) -> dict:
     """The local engine on the same rows (one CSV), no map, a fresh embedding cache."""
     import pandas as pd
 
-    from segmentation.cache import EmbeddingCache
-    from segmentation.io import load_comments
-    from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare
+    from segmentation.embed.cache import EmbeddingCache
+    from segmentation.ingest.io import load_comments
+    from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
 
     parts = _parts(n_comments, work)
     csv = work / f"comments-{n_comments}.csv"
@@ -216,8 +216,8 @@ def minilm_rate(n: int) -> dict:
     """MiniLM comments/s on real recipe reviews, one thread and two."""
     import torch
 
-    from segmentation.encoders import get_encoder
-    from segmentation.io import load_comments
+    from segmentation.embed.encoders import get_encoder
+    from segmentation.ingest.io import load_comments
 
     texts = load_comments(RECIPES).frame["text"].sample(n, random_state=0).tolist()
     encoder = get_encoder("minilm")
@@ -242,8 +242,8 @@ def kernel_rates(n_comments: int, work: Path) -> dict:
     """
     import pandas as pd
 
-    from segmentation.encoders import get_encoder
-    from segmentation.pipeline import SegmentConfig
+    from segmentation.embed.encoders import get_encoder
+    from segmentation.pipeline.segment import SegmentConfig
     from segmentation.scale import read, stages, store
 
     parts = _parts(n_comments, work)
@@ -277,7 +277,7 @@ def kernel_rates(n_comments: int, work: Path) -> dict:
     config = SegmentConfig(encoder="fast", k=K, seed=0)
     reducer = stages.SpaceReducer(*config.space, seed=0)
     space = reducer.fit_transform(profiles["vector"])
-    from segmentation.clustering import from_settings
+    from segmentation.cluster.clustering import from_settings
 
     clusterer = from_settings("kmeans", config.to_dict()).fit(space)
     n_users = len(profiles["user_id"])
@@ -320,7 +320,7 @@ def main() -> int:
         "date": datetime.now(UTC).date().isoformat(),
     }
     if args.comments or args.local:
-        from segmentation.encoders import get_encoder
+        from segmentation.embed.encoders import get_encoder
 
         get_encoder("fast").setup()  # distilled once, before any timing
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as scratch:

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from segmentation.errors import SegmentationError
-from segmentation.io import FORMATS, ROLES
-from segmentation.views import comments_per_user, text_length_summary, text_lengths
+from segmentation.core.errors import SegmentationError
+from segmentation.ingest.io import FORMATS, ROLES
+from segmentation.present.views import comments_per_user, text_length_summary, text_lengths
 from ui import charts, data, route, run_folder, session, state
 from ui.text import labelled, show_error
 

@@ -3,9 +3,9 @@ segment and place on the map, and their recommendations beside popularity."""
 
 import streamlit as st
 
-from segmentation.errors import SegmentationError
-from segmentation.evaluate import METRIC_HELP
-from segmentation.views import lift_frame, map_frame, segment_labels, segment_of, user_comments
+from segmentation.core.errors import SegmentationError
+from segmentation.present.views import lift_frame, map_frame, segment_labels, segment_of, user_comments
+from segmentation.recommend.evaluate import METRIC_HELP
 from ui import charts, loaders, route, runs, state
 from ui.text import labelled, show_error
 

@@ -3,9 +3,9 @@ compared: how users moved between the segments of two runs, and where each name 
 
 import streamlit as st
 
-from segmentation import service
-from segmentation.errors import SegmentationError
-from segmentation.views import name_history_table
+from segmentation.core.errors import SegmentationError
+from segmentation.present.views import name_history_table
+from segmentation.runs import service
 from ui import charts, data, loaders, route, runs, session
 from ui.text import long_text_table, show_error
 

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from segmentation.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
-from segmentation.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
-from segmentation.errors import SegmentationError
-from segmentation.maps import label_positions, sample_rows, search_matches
-from segmentation.pipeline import LINKAGES, SegmentConfig, suggest_encoder
-from segmentation.views import (
+from segmentation.cluster.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
+from segmentation.core.errors import SegmentationError
+from segmentation.embed.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
+from segmentation.pipeline.segment import LINKAGES, SegmentConfig, suggest_encoder
+from segmentation.present.maps import label_positions, sample_rows, search_matches
+from segmentation.present.views import (
     dendrogram_lines,
     knife_frame,
     map_frame,

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from segmentation.errors import SegmentationError
-from segmentation.export import assignments_csv, assignments_json, assignments_parquet, segments_json
-from segmentation.io import FORMATS
-from segmentation.naming import endpoint_from_settings, suggest_all
-from segmentation.selection import stability_words
-from segmentation.views import escape_markdown, segment_labels
+from segmentation.cluster.selection import stability_words
+from segmentation.core.errors import SegmentationError
+from segmentation.describe.export import assignments_csv, assignments_json, assignments_parquet, segments_json
+from segmentation.describe.naming import endpoint_from_settings, suggest_all
+from segmentation.ingest.io import FORMATS
+from segmentation.present.views import escape_markdown, segment_labels
 from ui import data, names, route, runs, session
 from ui.text import labelled, show_error
 

@@ -10,17 +10,17 @@ from importlib import import_module
 from typing import Any
 
 _PUBLIC = {
-    "SegmentationError": "segmentation.errors",
-    "DataError": "segmentation.errors",
-    "EncoderError": "segmentation.errors",
-    "ConfigError": "segmentation.errors",
-    "Comments": "segmentation.comments",
-    "load_comments": "segmentation.io",
-    "SegmentConfig": "segmentation.pipeline",
-    "SegmentResult": "segmentation.pipeline",
-    "prepare": "segmentation.pipeline",
-    "cluster_prepared": "segmentation.pipeline",
-    "segment": "segmentation.pipeline",
+    "SegmentationError": "segmentation.core.errors",
+    "DataError": "segmentation.core.errors",
+    "EncoderError": "segmentation.core.errors",
+    "ConfigError": "segmentation.core.errors",
+    "Comments": "segmentation.ingest.comments",
+    "load_comments": "segmentation.ingest.io",
+    "SegmentConfig": "segmentation.pipeline.segment",
+    "SegmentResult": "segmentation.pipeline.segment",
+    "prepare": "segmentation.pipeline.segment",
+    "cluster_prepared": "segmentation.pipeline.segment",
+    "segment": "segmentation.pipeline.segment",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -18,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from segmentation.constraints import SEED, TOP_N, validate
-from segmentation.errors import ConfigError, SegmentationError
+from segmentation.core.constraints import SEED, TOP_N, validate
+from segmentation.core.errors import ConfigError, SegmentationError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_and_configure(args: argparse.Namespace, config):
     """The comments and the config; without --encoder the encoder suits the data's language."""
-    from segmentation.pipeline import suggest_encoder
+    from segmentation.pipeline.segment import suggest_encoder
 
     comments = _load(args)
     if not args.encoder:
@@ -155,7 +155,7 @@ def _load_and_configure(args: argparse.Namespace, config):
 
 
 def _load(args: argparse.Namespace):
-    from segmentation.io import load_comments
+    from segmentation.ingest.io import load_comments
 
     return load_comments(
         args.input,
@@ -168,7 +168,7 @@ def _load(args: argparse.Namespace):
 
 
 def _config(args: argparse.Namespace):
-    from segmentation.pipeline import SegmentConfig
+    from segmentation.pipeline.segment import SegmentConfig
 
     options = {
         "encoder": args.encoder,
@@ -206,14 +206,14 @@ def _check_writable(folder: Path, out: Path) -> None:
 
 def _check_workspace() -> None:
     """The workspace (embedding cache) must be usable before any work starts."""
-    from segmentation.paths import workspace_dir
+    from segmentation.core.paths import workspace_dir
 
     workspace_dir()
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from segmentation.service import named_result, run_and_save, with_edits
-    from segmentation.uploads import file_sha256
+    from segmentation.ingest.uploads import file_sha256
+    from segmentation.runs.service import named_result, run_and_save, with_edits
 
     config = _config(args)
     _check_output_folder(args.out)
@@ -238,7 +238,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from segmentation.service import assign
+    from segmentation.runs.service import assign
 
     _check_output_folder(args.out)
     comments = _load(args)
@@ -257,7 +257,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from segmentation.service import compare_runs, load_run, runs_table
+    from segmentation.runs.service import compare_runs, load_run, runs_table
 
     if args.runs_command == "show":
         print(json.dumps(load_run(args.run_id).to_dict(), ensure_ascii=False, indent=2, default=str))
@@ -289,7 +289,7 @@ def _segment_on_ray(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from segmentation.evaluate import evaluate_pipeline
+    from segmentation.recommend.evaluate import evaluate_pipeline
 
     config = _config(args)
     top_n = validate("top_n", args.top_n, TOP_N)
@@ -308,7 +308,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from segmentation.recommend_service import recommend_for_user
+    from segmentation.recommend.service import recommend_for_user
 
     config = _config(args)
     top_n = validate("top_n", args.top_n, TOP_N)

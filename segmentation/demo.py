@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation.errors import ConfigError
+from segmentation.core.errors import ConfigError
 
 DEMO_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews.csv"
 DEMO_ZH_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews_zh.csv"
 # MiniLM vectors of the demo's distinct comments (float16), seeded into the embedding cache at app start
-# (segmentation.service.warm_up) so the first Run on the demo need not spend half a minute encoding what
+# (segmentation.runs.service.warm_up) so the first Run on the demo need not spend half a minute encoding what
 # every install encodes alike.
 DEMO_EMBEDDINGS_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews_minilm.npy"
 DEMO_ENCODER = "minilm"
@@ -574,14 +574,14 @@ def _typo(text: str, draw: int) -> str:
 
 def demo_texts() -> list[str]:
     """The English demo's distinct cleaned comments, in order of first appearance."""
-    from segmentation.io import load_comments
+    from segmentation.ingest.io import load_comments
 
     return list(dict.fromkeys(load_comments(DEMO_PATH).frame["text"]))
 
 
 def write_demo_embeddings(path: str | Path = DEMO_EMBEDDINGS_PATH) -> Path:
     """Encode :func:`demo_texts` with MiniLM and save them as float16 ``.npy`` (needs the MiniLM encoder)."""
-    from segmentation.encoders import get_encoder
+    from segmentation.embed.encoders import get_encoder
 
     vectors = get_encoder(DEMO_ENCODER).encode(demo_texts())
     np.save(Path(path), vectors.astype(np.float16), allow_pickle=False)

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from bad_inputs.generate import MANIFEST, Case, cases, manifest, write
 
-from segmentation.errors import ConfigError, DataError, SegmentationError
-from segmentation.io import MAX_BYTES, MAX_ROWS, Comments, load_comments
-from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare
+from segmentation.core.errors import ConfigError, DataError, SegmentationError
+from segmentation.ingest.io import MAX_BYTES, MAX_ROWS, Comments, load_comments
+from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = cases()

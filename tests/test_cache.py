@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from openai_stub_server import StubServer
 
-from segmentation.cache import EmbeddingCache, encode_texts
-from segmentation.encoders import EncoderBase, OpenAIEncoder, Progress, get_encoder
-from segmentation.errors import EncoderError
+from segmentation.core.errors import EncoderError
+from segmentation.embed.cache import EmbeddingCache, encode_texts
+from segmentation.embed.encoders import EncoderBase, OpenAIEncoder, Progress, get_encoder
 
 TEXTS = [
     f"review {i}: the {w} was {a}"
@@ -238,7 +238,7 @@ def test_a_damaged_cache_is_moved_aside_and_rebuilt_with_a_note(tmp_path: Path, 
 
 
 def test_a_cache_that_cannot_be_written_is_one_config_error_naming_it(tmp_path: Path) -> None:
-    from segmentation.errors import ConfigError
+    from segmentation.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"cannot use the embedding cache /proc/.*; make its folder writable"):
         EmbeddingCache(Path("/proc/self/embeddings.sqlite"))

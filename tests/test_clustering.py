@@ -8,7 +8,7 @@ from scipy.cluster import hierarchy
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.clustering import (
+from segmentation.cluster.clustering import (
     CLUSTERERS,
     AgglomerativeClusterer,
     HDBSCANClusterer,
@@ -18,7 +18,7 @@ from segmentation.clustering import (
     relabel_by_size,
     weighted_linkage,
 )
-from segmentation.errors import ConfigError
+from segmentation.core.errors import ConfigError
 
 
 def blobs(n: int, centers: int = 4, seed: int = 0, std: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

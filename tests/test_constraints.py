@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.constraints import MAX_K_SWEEP, MAX_SEED, Interval, Options, validate
-from segmentation.errors import ConfigError
-from segmentation.io import from_frame, load_comments
-from segmentation.pipeline import SegmentConfig, prepare, segment
-from segmentation.workspace import Workspace
+from segmentation.core.constraints import MAX_K_SWEEP, MAX_SEED, Interval, Options, validate
+from segmentation.core.errors import ConfigError
+from segmentation.ingest.io import from_frame, load_comments
+from segmentation.pipeline.segment import SegmentConfig, prepare, segment
+from segmentation.runs.workspace import Workspace
 
 COMMENTS = pd.DataFrame({
     "user_id": ["a", "a", "b", "b", "c", "c"],
@@ -121,8 +121,8 @@ def test_save_name_refuses_wrong_ids_and_unstorable_names_and_keeps_what_was_sav
 
 @pytest.mark.parametrize("top_n", [0, -5, 10**12, "10", 2.0])
 def test_top_n_is_checked_before_any_work(top_n: object) -> None:
-    from segmentation.evaluate import evaluate
-    from segmentation.recommend_service import recommend_for_user
+    from segmentation.recommend.evaluate import evaluate
+    from segmentation.recommend.service import recommend_for_user
 
     comments = from_frame(COMMENTS.assign(item_id=["1", "2", "3", "4", "5", "6"]))
     with pytest.raises(ConfigError, match=r"^top_n=.* is not allowed: top_n must be a whole number in \[1, 1,000\]"):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from segmentation.core.errors import ConfigError
 from segmentation.demo import (
     COLUMNS,
     DEMO_PATH,
@@ -16,8 +17,7 @@ from segmentation.demo import (
     generate_demo,
     write_demo,
 )
-from segmentation.errors import ConfigError
-from segmentation.io import load_comments
+from segmentation.ingest.io import load_comments
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_ratings_and_timestamps_are_integers() -> None:
 @pytest.mark.slow
 def test_bundled_demo_vectors_are_minilms_own():
     from segmentation.demo import DEMO_EMBEDDINGS_PATH, demo_texts
-    from segmentation.encoders import get_encoder
+    from segmentation.embed.encoders import get_encoder
 
     texts = demo_texts()
     vectors = np.load(DEMO_EMBEDDINGS_PATH, allow_pickle=False).astype(np.float32)

@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 from fixtures import labelled_comments
 
-from segmentation.describe import (
+from segmentation.core.text import STOP_WORDS, tokenize
+from segmentation.describe.segments import (
     NOISE_NAME,
     SegmentDescription,
     describe_labelled_comments,
     describe_segments,
     suggest_name,
 )
-from segmentation.encoders import get_encoder
-from segmentation.io import from_frame
-from segmentation.profiles import build_profiles
-from segmentation.text import STOP_WORDS, tokenize
+from segmentation.embed.encoders import get_encoder
+from segmentation.embed.profiles import build_profiles
+from segmentation.ingest.io import from_frame
 
 COFFEE = [
     "I really love this espresso, the crema is thick and the grinder is quiet.",
@@ -263,7 +263,7 @@ def test_describe_covers_every_user_of_a_large_corpus_with_unique_names() -> Non
 
 
 def test_counted_terms_give_the_same_keywords_as_tokenising_again():
-    from segmentation.describe import describe_labelled_comments, term_counts
+    from segmentation.describe.segments import describe_labelled_comments, term_counts
 
     texts = np.array(["espresso crema grinder", "espresso beans roast", "trail shoes blisters",
                       "marathon shoes grip", "咖啡很香 espresso", "跑鞋很轻 marathon"], dtype=object)

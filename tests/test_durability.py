@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from fixtures import labelled_comments
 
-from segmentation.errors import ConfigError, DamagedWorkspaceError
-from segmentation.io import from_frame
-from segmentation.pipeline import SegmentConfig, segment
-from segmentation.workspace import WORKSPACE_FILE, Workspace
+from segmentation.core.errors import ConfigError, DamagedWorkspaceError
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import SegmentConfig, segment
+from segmentation.runs.workspace import WORKSPACE_FILE, Workspace
 
 
 def _saved_workspace(path: Path) -> Workspace:

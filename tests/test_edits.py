@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.edits import (
+from segmentation.core.errors import ConfigError
+from segmentation.describe.export import assignments_csv
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
+from segmentation.runs.edits import (
     EditLog,
     apply_edits,
     edited_result,
@@ -15,10 +19,6 @@ from segmentation.edits import (
     selection_description,
     split_edit,
 )
-from segmentation.errors import ConfigError
-from segmentation.export import assignments_csv
-from segmentation.io import from_frame
-from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare
 from tests.fixtures import labelled_comments
 
 USERS = np.array([f"u{i}" for i in range(8)])

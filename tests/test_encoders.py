@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from openai_stub_server import StubServer, hashed_embedding
 
-from segmentation.encoders import (
+from segmentation.core.errors import EncoderError
+from segmentation.embed.encoders import (
     DEFAULT_ENCODER,
     ENCODERS,
     PREPARE_FAST_ENV,
@@ -22,7 +23,6 @@ from segmentation.encoders import (
     estimate_seconds,
     get_encoder,
 )
-from segmentation.errors import EncoderError
 
 OPENAI_ENV = (
     "SEGMENT_STUDIO_OPENAI_BASE_URL",

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from fixtures import GROUPS
 
-from segmentation.cache import encode_texts
-from segmentation.clustering import make_clusterer
-from segmentation.encoders import get_encoder
-from segmentation.errors import ConfigError
-from segmentation.evaluate import ALL, cold_split, evaluate, evaluate_pipeline, holdout_split
-from segmentation.io import from_frame, load_comments
-from segmentation.profiles import build_profiles
-from segmentation.recommend import RECOMMENDERS
+from segmentation.cluster.clustering import make_clusterer
+from segmentation.core.errors import ConfigError
+from segmentation.embed.cache import encode_texts
+from segmentation.embed.encoders import get_encoder
+from segmentation.embed.profiles import build_profiles
+from segmentation.ingest.io import from_frame, load_comments
+from segmentation.recommend.evaluate import ALL, cold_split, evaluate, evaluate_pipeline, holdout_split
+from segmentation.recommend.recommenders import RECOMMENDERS
 
 METRIC_KEYS = {"hit_rate", "ndcg", "mrr", "coverage"}
 
@@ -258,7 +258,7 @@ def test_real_recipe_reviews_evaluate_with_an_honest_verdict(recipes_dir):
 
 @pytest.mark.slow
 def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
-    from segmentation.pipeline import SegmentConfig
+    from segmentation.pipeline.segment import SegmentConfig
 
     frame = taste_frame(True, users_per_group=30)
     config = SegmentConfig(encoder="tfidf", k=4)
@@ -268,7 +268,7 @@ def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
 
 
 def test_answer_says_no_when_the_segment_method_fell_back_to_its_rival_on_every_user():
-    from segmentation.evaluate import Evaluation
+    from segmentation.recommend.evaluate import Evaluation
 
     ranks = np.random.default_rng(0).integers(0, 11, 300)
     per_user = pd.concat([pd.DataFrame({"user_id": np.arange(300), "segment": 0, "train_items": 2, "method": m,

@@ -10,8 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segmentation.describe import SegmentDescription
-from segmentation.export import (
+from segmentation.describe.export import (
     apply_names,
     assignments_csv,
     assignments_json,
@@ -20,7 +19,8 @@ from segmentation.export import (
     safe_cell,
     segments_json,
 )
-from segmentation.workspace import SegmentName
+from segmentation.describe.segments import SegmentDescription
+from segmentation.runs.workspace import SegmentName
 
 DANGEROUS = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.errors import EncoderError, SegmentationError
-from segmentation.http import ENV_MAX_RETRIES, Retry, post_json
-from segmentation.naming import NamingError
+from segmentation.core.errors import EncoderError, SegmentationError
+from segmentation.core.http import ENV_MAX_RETRIES, Retry, post_json
+from segmentation.describe.naming import NamingError
 from tests.openai_stub_server import StubServer
 
 

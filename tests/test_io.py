@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmentation.errors import DataError
-from segmentation.io import (
+from segmentation.core.errors import DataError
+from segmentation.ingest.io import (
     MAX_ROWS,
     MAX_TEXT_CHARS,
     Comments,
@@ -479,7 +479,7 @@ def test_a_single_short_non_ascii_comment_is_decoded_in_its_own_encoding(encodin
 
 
 def test_cleaning_keeps_joiners_and_drops_bidirectional_overrides():
-    from segmentation.io import clean_text
+    from segmentation.ingest.io import clean_text
 
     assert clean_text("🤷\u200d♀️ می\u200cخواهم") == "🤷\u200d♀️ می\u200cخواهم"
     assert clean_text("invoice\u202egnp.exe\u202c ok\u2066x\u2069") == "invoicegnp.exe okx"

@@ -6,10 +6,7 @@ import numpy as np
 import pytest
 from fixtures import labelled_comments
 
-from segmentation.describe import SegmentDescription, describe_segments
-from segmentation.encoders import get_encoder
-from segmentation.io import from_frame
-from segmentation.keywords import (
+from segmentation.describe.keywords import (
     CachedEncoder,
     KeyBERTInspired,
     KeywordContext,
@@ -23,7 +20,10 @@ from segmentation.keywords import (
     label_text,
     term_counts,
 )
-from segmentation.profiles import build_profiles
+from segmentation.describe.segments import SegmentDescription, describe_segments
+from segmentation.embed.encoders import get_encoder
+from segmentation.embed.profiles import build_profiles
+from segmentation.ingest.io import from_frame
 
 COFFEE = [
     "I love this espresso, the crema is thick and the burr grinder is quiet.",

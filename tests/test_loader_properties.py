@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from segmentation.errors import DataError
-from segmentation.formats import _first_line, _is_table_header
-from segmentation.io import clean_text, load_comments
+from segmentation.core.errors import DataError
+from segmentation.ingest.formats import _first_line, _is_table_header
+from segmentation.ingest.io import clean_text, load_comments
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "xlsx")
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.io import from_frame
-from segmentation.maps import (
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import SegmentConfig, prepare
+from segmentation.present.maps import (
     MIN_SAMPLE_PER_SEGMENT,
     label_positions,
     nearest_comments,
     sample_rows,
     users_with_words,
 )
-from segmentation.pipeline import SegmentConfig, prepare
-from segmentation.views import map_frame
+from segmentation.present.views import map_frame
 from tests.fixtures import labelled_comments
 from ui import charts
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.http import Retry
-from segmentation.naming import (
+from segmentation.core.http import Retry
+from segmentation.describe.naming import (
     DEFAULT_JOB_DEADLINE_S,
     ENV_API_KEY,
     ENV_BASE_URL,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.pipeline import versions
+from segmentation.pipeline.segment import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = (ROOT / "pyproject.toml").read_text(encoding="utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.errors import DataError
-from segmentation.io import load_comments
+from segmentation.core.errors import DataError
+from segmentation.ingest.io import load_comments
 from tests.fixtures import labelled_comments
 from tests.pages_helpers import metric, start, unescape_markdown
 

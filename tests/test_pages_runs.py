@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.workspace import Workspace
+from segmentation.runs.workspace import Workspace
 from tests.fixtures import labelled_comments
 from tests.pages_helpers import array, figure, metric, run_segmentation, start, unescape_markdown
 from tests.test_pages_data import upload

@@ -147,7 +147,7 @@ def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_w
 
 
 def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine():
-    from segmentation.throughput import ThroughputLog
+    from segmentation.embed.throughput import ThroughputLog
 
     frame = labelled_comments(users_per_group=10, comments_per_user=3, seed=21)  # 120 comments, never cached
     at = upload(start(), frame, name="timed.csv")
@@ -164,7 +164,7 @@ def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine(
 
 
 def test_a_saved_selection_splits_a_segment_everywhere_and_undo_restores_it():
-    from segmentation.edits import EditLog, split_edit
+    from segmentation.runs.edits import EditLog, split_edit
 
     frame = labelled_comments(users_per_group=8, comments_per_user=2, seed=12)
     at = run_segmentation(upload(start(), frame, name="edit.csv"), encoder="tfidf", k=3)

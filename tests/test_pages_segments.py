@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.naming import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL
-from segmentation.workspace import Workspace
+from segmentation.describe.naming import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL
+from segmentation.runs.workspace import Workspace
 from tests.openai_stub_server import StubServer
 from tests.pages_helpers import figure, run_segmentation, start, texts
 

@@ -12,11 +12,11 @@ import pytest
 from fixtures import labelled_comments, labelled_comments_zh
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.cache import EmbeddingCache
-from segmentation.encoders import DEFAULT_ENCODER
-from segmentation.errors import ConfigError
-from segmentation.io import from_frame
-from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare, segment, suggest_encoder
+from segmentation.core.errors import ConfigError
+from segmentation.embed.cache import EmbeddingCache
+from segmentation.embed.encoders import DEFAULT_ENCODER
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare, segment, suggest_encoder
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_changing_k_reuses_the_prepared_space(labelled):
 
 
 def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_a_fresh_fit(labelled):
-    from segmentation.clustering import AgglomerativeClusterer
+    from segmentation.cluster.clustering import AgglomerativeClusterer
 
     comments, _ = labelled
     config = SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=3, linkage="average")
@@ -177,8 +177,8 @@ def test_chinese_data_gets_the_multilingual_encoder_by_default():
 def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_start_up_one(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from segmentation import service
-    from segmentation.encoders import PREPARE_FAST_ENV, FastEncoder, encoder_status
+    from segmentation.embed.encoders import PREPARE_FAST_ENV, FastEncoder, encoder_status
+    from segmentation.runs import service
 
     if not next(s for s in encoder_status() if s.name == "fast").available:
         pytest.skip("the fast encoder's packages are not installed")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.errors import ConfigError
-from segmentation.labels import NOISE
-from segmentation.placement import Placement
+from segmentation.cluster.placement import Placement
+from segmentation.core.errors import ConfigError
+from segmentation.core.labels import NOISE
 
 
 def two_segments() -> tuple[np.ndarray, np.ndarray]:

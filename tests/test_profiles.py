@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.encoders import get_encoder
-from segmentation.errors import ConfigError
-from segmentation.io import Comments
-from segmentation.profiles import build_profiles
+from segmentation.core.errors import ConfigError
+from segmentation.embed.encoders import get_encoder
+from segmentation.embed.profiles import build_profiles
+from segmentation.ingest.io import Comments
 from tests.fixtures import labelled_comments
 
 ROLES = {"user": "user_id", "text": "text", "item": None, "rating": None, "time": None}

@@ -7,8 +7,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.errors import ConfigError
-from segmentation.projection import knn_graph, map_2d, reduce, warm_up
+from segmentation.core.errors import ConfigError
+from segmentation.embed.projection import knn_graph, map_2d, reduce, warm_up
 
 
 def profiles(n: int, d: int = 20, centers: int = 3, seed: int = 0) -> np.ndarray:
@@ -112,7 +112,7 @@ def test_warm_up_runs_a_tiny_umap_without_error() -> None:
 def test_cosine_knn_equals_scikit_learns_brute_force():
     from sklearn.neighbors import NearestNeighbors
 
-    from segmentation.projection import knn_graph
+    from segmentation.embed.projection import knn_graph
 
     X = np.random.default_rng(3).normal(size=(700, 24)).astype(np.float32)
     indices, distances = knn_graph(X, n_neighbors=15)
@@ -123,7 +123,7 @@ def test_cosine_knn_equals_scikit_learns_brute_force():
 
 @pytest.mark.slow
 def test_map_and_space_side_by_side_equal_the_serial_layouts():
-    from segmentation.projection import knn_graph, map_2d, map_and_space, reduce
+    from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce
 
     X = np.random.default_rng(5).normal(size=(300, 16)).astype(np.float32)
     knn = knn_graph(X)
@@ -137,7 +137,7 @@ def test_spectral_init_is_umaps_spectral_layout_shared_by_the_map_and_the_space(
     from umap.spectral import spectral_layout
     from umap.umap_ import fuzzy_simplicial_set
 
-    from segmentation.projection import spectral_init
+    from segmentation.embed.projection import spectral_init
 
     X = profiles(600, centers=1)  # one connected graph (disconnected parts are laid out per part)
     knn = knn_graph(X)
@@ -163,7 +163,7 @@ def test_map_and_space_from_a_script_without_main_guard_as_streamlit_runs_app_py
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import numpy as np\n"
-        "from segmentation.projection import knn_graph, map_2d, map_and_space, reduce\n"
+        "from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce\n"
         "X = np.random.default_rng(5).normal(size=(300, 16)).astype(np.float32)\n"
         "knn = knn_graph(X)\n"
         "coords, space = map_and_space(X, 5, seed=2, knn=knn, parallel_min_points=100)\n"

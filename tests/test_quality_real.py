@@ -15,8 +15,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
-from segmentation.io import load_comments
-from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare
+from segmentation.ingest.io import load_comments
+from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
 from tests.conftest import SHARED_DATA
 
 FORUMS = SHARED_DATA / "se_closed_sites" / "comments.csv.gz"

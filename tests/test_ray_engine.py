@@ -23,11 +23,11 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -r requirements-ray.txt)")
 
-from segmentation.cache import text_key  # noqa: E402
 from segmentation.cli import main  # noqa: E402
 from segmentation.demo import generate_demo  # noqa: E402
-from segmentation.io import load_comments  # noqa: E402
-from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare  # noqa: E402
+from segmentation.embed.cache import text_key  # noqa: E402
+from segmentation.ingest.io import load_comments  # noqa: E402
+from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare  # noqa: E402
 from segmentation.scale import store  # noqa: E402
 from segmentation.scale.engine import ScaleConfig, run  # noqa: E402
 
@@ -245,7 +245,7 @@ def test_an_encoder_fitted_on_the_corpus_is_refused_before_ray_starts(tmp_path, 
 
 @pytest.mark.slow
 def test_the_app_opens_the_run_folder_with_full_counts_names_and_the_sample_map(reference, monkeypatch):
-    from segmentation.paths import ALLOWED_ROOTS_ENV
+    from segmentation.core.paths import ALLOWED_ROOTS_ENV
     from tests.pages_helpers import array, figure, metric, start
 
     # The run was written outside the test's workspace: the operator allows its folder.

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from test_evaluate import taste_frame, tfidf_kmeans
 
-from segmentation.cache import encode_texts
-from segmentation.encoders import get_encoder
-from segmentation.errors import ConfigError
-from segmentation.io import from_frame, load_comments
-from segmentation.profiles import build_profiles
-from segmentation.recommend import (
+from segmentation.core.errors import ConfigError
+from segmentation.embed.cache import encode_texts
+from segmentation.embed.encoders import get_encoder
+from segmentation.embed.profiles import build_profiles
+from segmentation.ingest.io import from_frame, load_comments
+from segmentation.recommend.recommenders import (
     EASE,
     RECOMMENDERS,
     Interactions,
@@ -288,7 +288,7 @@ def test_real_recipe_reviews_get_recommendations_with_reasons(recipes_dir):
 
 
 def test_a_new_user_gets_the_top_items_of_the_segment_nearest_to_their_profile(fitted_setup):
-    from segmentation.recommend_service import fit_run_recommenders, nearest_segment
+    from segmentation.recommend.service import fit_run_recommenders, nearest_segment
 
     comments, data, vectors, labels = fitted_setup
     inside = np.flatnonzero(labels >= 0)
@@ -304,7 +304,7 @@ def test_a_new_user_gets_the_top_items_of_the_segment_nearest_to_their_profile(f
 
 
 def test_a_user_with_comments_but_no_items_is_answered_from_their_segment(fitted_setup):
-    from segmentation.recommend_service import fit_run_recommenders
+    from segmentation.recommend.service import fit_run_recommenders
 
     comments, _, _, _ = fitted_setup
     extra = pd.DataFrame([{"user_id": "quiet", "text": "The espresso tastes rich and bitter.", "item_id": None}])

@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 from openai_stub_server import StubServer
 
-from segmentation.cache import EmbeddingCache
-from segmentation.encoders import ENCODERS, OpenAIEncoder
-from segmentation.errors import EncoderError
-from segmentation.io import from_frame
-from segmentation.pipeline import SegmentConfig, prepare
+from segmentation.core.errors import EncoderError
+from segmentation.embed.cache import EmbeddingCache
+from segmentation.embed.encoders import ENCODERS, OpenAIEncoder
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import SegmentConfig, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "stub-embed"

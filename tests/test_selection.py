@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from segmentation.clustering import AgglomerativeClusterer
-from segmentation.errors import ConfigError
-from segmentation.metrics import quality
-from segmentation.selection import (
+from segmentation.cluster.clustering import AgglomerativeClusterer
+from segmentation.cluster.metrics import quality
+from segmentation.cluster.selection import (
     SIZE_SWEEP_COLUMNS,
     SWEEP_COLUMNS,
     choose_k,
@@ -22,6 +21,7 @@ from segmentation.selection import (
     segment_stability,
     structure_warnings,
 )
+from segmentation.core.errors import ConfigError
 
 
 def blobs(n: int, centers: int, seed: int = 0, std: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +161,7 @@ def test_structure_warnings_speak_of_soft_segments_a_giant_segment_and_noise() -
 
 
 def test_stability_words_read_unstable_below_06() -> None:
-    from segmentation.selection import stability_words
+    from segmentation.cluster.selection import stability_words
 
     assert stability_words(0.55).startswith("0.55: unstable")
     assert stability_words(0.6).startswith("0.60: stable")

@@ -14,11 +14,11 @@ import pytest
 from fixtures import labelled_comments
 from openai_stub_server import StubServer
 
-from segmentation import service
-from segmentation.errors import ConfigError
-from segmentation.io import from_frame
-from segmentation.pipeline import PIPELINE_VERSION, SegmentConfig
-from segmentation.workspace import Workspace, run_key
+from segmentation.core.errors import ConfigError
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import PIPELINE_VERSION, SegmentConfig
+from segmentation.runs import service
+from segmentation.runs.workspace import Workspace, run_key
 from tests.test_cli import assert_one_line_error, run_cli
 
 TFIDF = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4)
@@ -209,7 +209,7 @@ def test_compare_runs_refuses_unknown_runs_and_runs_without_a_common_user():
 
 
 def test_a_carried_name_is_traced_back_through_every_run_to_where_it_was_typed():
-    from segmentation.views import name_history_table
+    from segmentation.present.views import name_history_table
 
     workspace = Workspace()
     users = [f"u{i}" for i in range(8)]
@@ -397,10 +397,10 @@ def test_assign_refuses_a_run_whose_encoder_depends_on_the_whole_file():
 
 @pytest.mark.slow
 def test_seeded_demo_vectors_make_the_first_run_encode_nothing():
-    from segmentation.cache import EmbeddingCache
     from segmentation.demo import DEMO_PATH, demo_texts
-    from segmentation.io import load_comments
-    from segmentation.pipeline import prepare
+    from segmentation.embed.cache import EmbeddingCache
+    from segmentation.ingest.io import load_comments
+    from segmentation.pipeline.segment import prepare
 
     cache = EmbeddingCache()
     assert service.seed_demo_embeddings(cache) == len(demo_texts())

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from segmentation.text import (
+from segmentation.core.text import (
     CHINESE_STOP_WORDS,
     CJK_CHARACTER,
     STOP_WORDS,

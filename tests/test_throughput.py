@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.cache import ENCODE_CHUNK
-from segmentation.throughput import MIN_TEXTS, ThroughputLog, remaining_seconds
+from segmentation.embed.cache import ENCODE_CHUNK
+from segmentation.embed.throughput import MIN_TEXTS, ThroughputLog, remaining_seconds
 
 
 def test_the_measured_rate_is_kept_across_objects_and_leans_towards_the_newest_run(tmp_path):

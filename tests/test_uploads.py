@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segmentation.uploads import UploadStore, sha256
+from segmentation.ingest.uploads import UploadStore, sha256
 
 
 def test_a_saved_file_comes_back_by_its_digest_from_a_new_store(tmp_path: Path):

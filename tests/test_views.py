@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.describe import SegmentDescription
-from segmentation.io import from_frame
-from segmentation.recommend_service import fit_run_recommenders
-from segmentation.views import (
+from segmentation.describe.segments import SegmentDescription
+from segmentation.ingest.io import from_frame
+from segmentation.present.views import (
     KNIFE_GAP,
     UserRecommendations,
     comments_per_user,
@@ -32,6 +31,7 @@ from segmentation.views import (
     user_comments,
     user_snippets,
 )
+from segmentation.recommend.service import fit_run_recommenders
 
 HOSTILE = '<script>alert(1)</script> & <img src=x onerror=alert(2)> ![p](http://evil.example/p.png)'
 

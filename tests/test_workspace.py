@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.errors import ConfigError
-from segmentation.workspace import (
+from segmentation.core.errors import ConfigError
+from segmentation.runs.workspace import (
     CarriedName,
     Match,
     SegmentName,
@@ -273,7 +273,7 @@ def test_carry_over_without_an_earlier_named_run_does_nothing() -> None:
 SAVE_NAMES = textwrap.dedent(
     """
     import sys
-    from segmentation.workspace import Workspace
+    from segmentation.runs.workspace import Workspace
 
     workspace = Workspace(sys.argv[1])
     first = int(sys.argv[3])
@@ -328,7 +328,7 @@ def test_ten_processes_saving_names_of_one_run_lose_none() -> None:
 CHILD = textwrap.dedent(
     """
     import sys
-    from segmentation.workspace import Workspace
+    from segmentation.runs.workspace import Workspace
 
     workspace = Workspace(sys.argv[1])
     segment = 0

@@ -1,4 +1,4 @@
-"""Plotly figures for the pages. Data arrives shaped (and hover text escaped) by ``segmentation.views``;
+"""Plotly figures for the pages. Data arrives shaped (and hover text escaped) by ``segmentation.present.views``;
 these functions only draw. Every chart has a title and axis labels."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.maps import LabelBox
-from segmentation.views import escape_html
+from segmentation.present.maps import LabelBox
+from segmentation.present.views import escape_html
 
 # Paul Tol's "muted" scheme: nine colours told apart with every common colour-vision deficiency
 # (https://personal.sron.nl/~pault/). Past nine segments the map also changes the marker shape, so up to

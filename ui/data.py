@@ -2,7 +2,7 @@
 
 The session keeps the uploaded bytes and the column mapping, so every page (and a page switch) sees
 the same comments; reading and cleaning are cached by content. An upload is also kept in the workspace
-by its sha256 (``segmentation.uploads``), so a browser reload or a server restart finds it again.
+by its sha256 (``segmentation.ingest.uploads``), so a browser reload or a server restart finds it again.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from segmentation.io import ROLES, Comments, detect_roles
-from segmentation.uploads import StoredUpload, UploadStore
-from segmentation.views import escape_markdown
+from segmentation.ingest.io import ROLES, Comments, detect_roles
+from segmentation.ingest.uploads import StoredUpload, UploadStore
+from segmentation.present.views import escape_markdown
 from ui import loaders, session
 from ui.session import Source
 

@@ -1,7 +1,7 @@
 """The Segment page's editing panels: a map selection described and saved as a segment, two segments
 merged, the last edit undone and redone. Each edit shows its preview (sizes, silhouette) before it is
 saved, and undo and redo show the edit they will take back or bring back before the click; the work is in
-``segmentation.edits``."""
+``segmentation.runs.edits``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
-from segmentation.edits import ACTIVE, UNDONE, EditPreview, apply_edits, merge_edit, preview, split_edit, summary
-from segmentation.errors import SegmentationError
-from segmentation.pipeline import SegmentResult
+from segmentation.core.errors import SegmentationError
+from segmentation.pipeline.segment import SegmentResult
+from segmentation.runs.edits import ACTIVE, UNDONE, EditPreview, apply_edits, merge_edit, preview, split_edit, summary
 from ui import loaders
 from ui import runs as runs_ui
 from ui.runs import Run

@@ -17,14 +17,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from segmentation import service
-from segmentation.encoders import estimate_seconds
-from segmentation.errors import DamagedWorkspaceError
-from segmentation.io import Comments, from_frame, read_table
-from segmentation.paths import workspace_dir
-from segmentation.pipeline import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
-from segmentation.throughput import ThroughputLog
-from segmentation.workspace import WORKSPACE_FILE, Workspace
+from segmentation.core.errors import DamagedWorkspaceError
+from segmentation.core.paths import workspace_dir
+from segmentation.embed.encoders import estimate_seconds
+from segmentation.embed.throughput import ThroughputLog
+from segmentation.ingest.io import Comments, from_frame, read_table
+from segmentation.pipeline.segment import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
+from segmentation.runs import service
+from segmentation.runs.workspace import WORKSPACE_FILE, Workspace
 from ui.text import show_error
 
 
@@ -145,7 +145,7 @@ def sweep_for(fingerprint: str, config: SegmentConfig, _prepared: Prepared, max_
 
 def evaluation_for(comments: Comments, config: SegmentConfig, top_n: int, progress: StageProgress | None):
     """The recommendation evaluation of a run, computed once per data, config and list length."""
-    from segmentation.evaluate import evaluate_pipeline
+    from segmentation.recommend.evaluate import evaluate_pipeline
 
     slot = _evaluation_slot(comments.fingerprint(), config, top_n)
     with slot.lock:
@@ -161,8 +161,8 @@ def cached_evaluation(comments: Comments, config: SegmentConfig, top_n: int):
 
 def recommenders_for(prepared: Prepared, result) -> Any:
     """A run's recommenders (the recommended method beside popularity), fitted once per data and config."""
-    from segmentation.recommend_service import fit_run_recommenders, item_names
-    from segmentation.views import UserRecommendations
+    from segmentation.present.views import UserRecommendations
+    from segmentation.recommend.service import fit_run_recommenders, item_names
 
     # Keyed by the labels too: hand edits change the segments without changing the config.
     slot = _recommenders_slot(prepared.comments.fingerprint(), result.config,
@@ -178,7 +178,7 @@ def recommenders_for(prepared: Prepared, result) -> Any:
 @st.cache_data(max_entries=8, show_spinner=False)
 def snippets_for(fingerprint: str, _comments: Comments, _user_ids) -> list[str]:
     """One short comment per user for the map's hover text, computed once per data set."""
-    from segmentation.views import user_snippets
+    from segmentation.present.views import user_snippets
 
     return user_snippets(_comments, _user_ids).tolist()
 
@@ -186,15 +186,15 @@ def snippets_for(fingerprint: str, _comments: Comments, _user_ids) -> list[str]:
 @st.cache_data(max_entries=16, show_spinner="Searching by meaning…")
 def nearest_for(fingerprint: str, config: SegmentConfig, query: str, _prepared: Prepared) -> pd.DataFrame:
     """The comments closest in meaning to ``query`` in a run's data (see ``maps.nearest_comments``)."""
-    from segmentation.maps import nearest_comments
+    from segmentation.present.maps import nearest_comments
 
     return nearest_comments(_prepared, query)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Applying the segment edits…")
 def edited_for(run_key: str, edits_key: str, _edits: tuple, _prepared: Prepared, _result) -> Any:
-    """A run's result with its hand edits applied (``edits_key`` = ``segmentation.edits.edits_key``)."""
-    from segmentation.edits import apply_edits, edited_result
+    """A run's result with its hand edits applied (``edits_key`` = ``segmentation.runs.edits.edits_key``)."""
+    from segmentation.runs.edits import apply_edits, edited_result
 
     labels = apply_edits(_result.labels, _result.user_ids, _edits)
     return edited_result(_prepared, _result, labels)
@@ -203,13 +203,13 @@ def edited_for(run_key: str, edits_key: str, _edits: tuple, _prepared: Prepared,
 @st.cache_data(max_entries=8, show_spinner="Describing the selection…")
 def selection_for(fingerprint: str, selection_key: str, _prepared: Prepared, _users: tuple) -> Any:
     """What a map selection is about against the rest (``selection_key`` identifies ``_users``)."""
-    from segmentation.edits import selection_description
+    from segmentation.runs.edits import selection_description
 
     return selection_description(_prepared, _users)
 
 
 def edit_log() -> Any:
     """The hand edits of runs, kept in the workspace file."""
-    from segmentation.edits import EditLog
+    from segmentation.runs.edits import EditLog
 
     return EditLog(workspace().path)

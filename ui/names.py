@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segmentation.errors import SegmentationError
-from segmentation.naming import NameSuggestion
-from segmentation.views import escape_markdown
-from segmentation.workspace import SegmentName
+from segmentation.core.errors import SegmentationError
+from segmentation.describe.naming import NameSuggestion
+from segmentation.present.views import escape_markdown
+from segmentation.runs.workspace import SegmentName
 from ui import loaders, session
 
 

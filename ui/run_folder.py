@@ -10,11 +10,11 @@ import os
 
 import streamlit as st
 
-from segmentation.errors import SegmentationError
-from segmentation.paths import ALLOWED_ROOTS_ENV, allowed_path
+from segmentation.core.errors import SegmentationError
+from segmentation.core.paths import ALLOWED_ROOTS_ENV, allowed_path
+from segmentation.present.views import map_frame, segment_labels
+from segmentation.runs.workspace import CarryReport
 from segmentation.scale.run_folder import RunFolder, open_run_folder
-from segmentation.views import map_frame, segment_labels
-from segmentation.workspace import CarryReport
 from ui import charts, loaders
 from ui.runs import Run
 from ui.text import labelled, show_error

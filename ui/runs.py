@@ -1,6 +1,6 @@
 """The session's current segmentation run, drawn: live progress while it computes, and the page guard.
 
-Computing, saving, restoring and carrying names over are :mod:`segmentation.service`'s; this module only
+Computing, saving, restoring and carrying names over are :mod:`segmentation.runs.service`'s; this module only
 draws them and keeps the run in the session. Names are always read back from the workspace, so an edit
 made in any session (or before a restart) shows everywhere.
 """
@@ -13,13 +13,13 @@ from dataclasses import replace
 
 import streamlit as st
 
-from segmentation import service
-from segmentation.errors import ConfigError, SegmentationError
-from segmentation.io import Comments
-from segmentation.pipeline import SegmentConfig, SegmentResult, StageProgress
-from segmentation.service import Run
-from segmentation.throughput import ThroughputLog, remaining_seconds
-from segmentation.workspace import SegmentName
+from segmentation.core.errors import ConfigError, SegmentationError
+from segmentation.embed.throughput import ThroughputLog, remaining_seconds
+from segmentation.ingest.io import Comments
+from segmentation.pipeline.segment import SegmentConfig, SegmentResult, StageProgress
+from segmentation.runs import service
+from segmentation.runs.service import Run
+from segmentation.runs.workspace import SegmentName
 from ui import loaders, session
 
 STAGE_LABELS = {
@@ -146,8 +146,8 @@ def current(comments: Comments) -> Run | None:
 
 
 def with_edits(run: Run) -> Run:
-    """The run with its saved hand edits (``segmentation.edits``) applied to its result."""
-    from segmentation.edits import edits_key
+    """The run with its saved hand edits (``segmentation.runs.edits``) applied to its result."""
+    from segmentation.runs.edits import edits_key
 
     edits = tuple(loaders.edit_log().edits(run.run_key))
     if not edits:
@@ -179,7 +179,7 @@ def named_result(run: Run) -> SegmentResult:
 
 def assign_upload(run: Run, name: str, data: bytes) -> service.Assignment:
     """Place the users of an uploaded comments file in the run's segments (columns detected)."""
-    from segmentation.io import ROLES, detect_roles
+    from segmentation.ingest.io import ROLES, detect_roles
 
     digest = loaders.sha256(data)
     raw = loaders.read_upload(digest, name, data)

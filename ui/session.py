@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 if TYPE_CHECKING:
-    from segmentation.naming import NameSuggestion
-    from segmentation.service import Run
+    from segmentation.describe.naming import NameSuggestion
+    from segmentation.runs.service import Run
 
 
 @dataclass(frozen=True)

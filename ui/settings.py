@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segmentation.io import Comments
+from segmentation.ingest.io import Comments
 from ui import loaders
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segmentation.errors import SegmentationError
-from segmentation.views import escape_markdown
+from segmentation.core.errors import SegmentationError
+from segmentation.present.views import escape_markdown
 
 
 def labelled(label: str, value: object) -> None:

@@ -25,7 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from segmentation.describe import (
+from segmentation.cluster.metrics import quality, silhouette_values
+from segmentation.core.errors import ConfigError, SegmentationError
+from segmentation.core.paths import workspace_dir
+from segmentation.describe.segments import (
     NOISE,
     NOISE_NAME,
     SegmentDescription,
@@ -34,11 +37,8 @@ from segmentation.describe import (
     suggest_name,
     unique_name,
 )
-from segmentation.encoders import ENCODERS, get_encoder
-from segmentation.errors import ConfigError, SegmentationError
-from segmentation.metrics import quality, silhouette_values
-from segmentation.paths import workspace_dir
-from segmentation.pipeline import SILHOUETTE_SAMPLE, SegmentConfig, versions
+from segmentation.embed.encoders import ENCODERS, get_encoder
+from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, SegmentConfig, versions
 from segmentation.scale import read, stages, store
 
 FIT_SAMPLE = 200_000
@@ -364,7 +364,7 @@ def _run(
     started = time.perf_counter()
     coords = pd.DataFrame({"user_id": pd.Series([], dtype=str), "x": [], "y": []})
     if scale.map_sample:
-        from segmentation.projection import knn_graph, map_2d
+        from segmentation.embed.projection import knn_graph, map_2d
 
         map_ids, map_vectors = _sample(profiles, min(1.0, scale.map_sample / n_users))
         xy = map_2d(map_vectors, seed=config.seed, knn=knn_graph(map_vectors, seed=config.seed))
@@ -403,7 +403,7 @@ def _run(
         "n_stored": n_stored,
         "k_sweep": None if table is None else table.to_dict(orient="records"),
     }
-    from segmentation.pipeline import _segment_record
+    from segmentation.pipeline.segment import _segment_record
 
     (out / "segments.json").write_text(
         json.dumps([_segment_record(s) for s in segments], ensure_ascii=False, indent=2), encoding="utf-8"
@@ -458,9 +458,9 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
     The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
     pipeline's own sweep and choice run on it unchanged.
     """
-    from segmentation.clustering import clusterer_class, from_settings
-    from segmentation.pipeline import Prepared, _choose
-    from segmentation.profiles import Profiles
+    from segmentation.cluster.clustering import clusterer_class, from_settings
+    from segmentation.embed.profiles import Profiles
+    from segmentation.pipeline.segment import Prepared, _choose
 
     n = len(space)
     method, dims = config.space

@@ -1,7 +1,7 @@
 """Input of the Ray engine: a file, a folder of parts or a glob → one cleaned table per part.
 
-Every part goes through the local engine's boundary (:func:`segmentation.io.read_table` and
-:func:`segmentation.io.from_frame`), so formats, encodings, cleaning and messages are the same; only the
+Every part goes through the local engine's boundary (:func:`segmentation.ingest.io.read_table` and
+:func:`segmentation.ingest.io.from_frame`), so formats, encodings, cleaning and messages are the same; only the
 roles are detected once, on the first part, and then fixed for every part so that all parts agree.
 A part that cannot be used raises the local engine's :class:`DataError`, which names the part.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation.cache import text_key
-from segmentation.errors import DataError
-from segmentation.io import ROLES, detect_roles, from_frame, read_table
+from segmentation.core.errors import DataError
+from segmentation.embed.cache import text_key
+from segmentation.ingest.io import ROLES, detect_roles, from_frame, read_table
 
 PART_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl", ".json", ".txt", ".xlsx", ".gz")
 # Rows of one part are numbered below this, so (part, row) packs into one sortable int64.

@@ -3,7 +3,7 @@
 The folder holds every user's assignment but coordinates only for the map sample; sizes and shares come
 from the full counts in ``segments.json``. Reading needs pyarrow, not Ray.
 
-The path comes from the browser, so the folder must lie under an allowed root (:mod:`segmentation.paths`),
+The path comes from the browser, so the folder must lie under an allowed root (:mod:`segmentation.core.paths`),
 every file in it must be a regular file under a root too (a link out of the folder is refused like a path
 outside), and each is size-capped. Whatever is wrong with a folder ends in one :class:`DataError` (or the
 one :class:`ConfigError` for a path outside the roots), never in an error from pyarrow or JSON.
@@ -26,10 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from segmentation.describe import SegmentDescription
-from segmentation.errors import DataError, SegmentationError
-from segmentation.paths import JSON_MAX_BYTES, allowed_path, allowed_roots, read_regular_file
-from segmentation.pipeline import SegmentConfig, SegmentResult
+from segmentation.core.errors import DataError, SegmentationError
+from segmentation.core.paths import JSON_MAX_BYTES, allowed_path, allowed_roots, read_regular_file
+from segmentation.describe.segments import SegmentDescription
+from segmentation.pipeline.segment import SegmentConfig, SegmentResult
 
 ASSIGNMENT_COLUMNS = ("user_id", "segment", "segment_name", "confidence", "n_comments", "x", "y")
 # Parquet of ten million users is about 300 MB; the cap keeps a hostile folder from filling memory.
@@ -76,7 +76,7 @@ def open_run_folder(path: str | Path) -> RunFolder:
     Parameters
     ----------
     path : str or Path
-        The folder, as typed; it must lie under an allowed root (:func:`segmentation.paths.allowed_path`).
+        The folder, as typed; it must lie under an allowed root (:func:`segmentation.core.paths.allowed_path`).
 
     Raises
     ------

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from segmentation.encoders import get_encoder
-from segmentation.io import Comments
-from segmentation.labels import NOISE
-from segmentation.profiles import build_profiles
+from segmentation.core.labels import NOISE
+from segmentation.core.text import tokenize
+from segmentation.embed.encoders import get_encoder
+from segmentation.embed.profiles import build_profiles
+from segmentation.ingest.io import Comments
 from segmentation.scale import store
-from segmentation.text import tokenize
 
 # Representative-comment candidates kept per segment and group: enough to survive de-duplication.
 REPRESENTATIVE_CANDIDATES = 30
@@ -99,7 +99,7 @@ def attach_embeddings(group: pd.DataFrame, root: str, encoder_name: str) -> dict
 
 
 def user_profiles(group: dict[str, np.ndarray], half_life_days: float | None, seed: int) -> dict[str, np.ndarray]:
-    """One profile per user of one user bucket, by :func:`segmentation.profiles.build_profiles` itself.
+    """One profile per user of one user bucket, by :func:`segmentation.embed.profiles.build_profiles` itself.
 
     Every comment of a user is in the group, so the vectors equal the local engine's (recency weighting
     included: it is relative to each user's own latest comment). ``raw_sum`` is the unweighted sum of the
@@ -133,7 +133,7 @@ def user_profiles(group: dict[str, np.ndarray], half_life_days: float | None, se
 
 @dataclass
 class SpaceReducer:
-    """The local engine's clustering space (:func:`segmentation.projection.reduce`), fitted on a sample and
+    """The local engine's clustering space (:func:`segmentation.embed.projection.reduce`), fitted on a sample and
     applied to everyone: plain PCA, or the profiles themselves."""
 
     method: str
@@ -149,7 +149,7 @@ class SpaceReducer:
         """
         from sklearn.decomposition import PCA
 
-        from segmentation.projection import reduce
+        from segmentation.embed.projection import reduce
 
         space = reduce(X, self.method, self.n_components, seed=self.seed)
         self.pca_ = None

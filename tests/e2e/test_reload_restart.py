@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.workspace import Workspace
+from segmentation.runs.workspace import Workspace
 from tests.e2e.browser import choose, nav, recording_page, require_browser, upload
 from tests.e2e.live import serve
 from tests.fixtures import labelled_comments

@@ -17,9 +17,9 @@ import atheris
 from common import check_one_line, fuzz
 
 with atheris.instrument_imports(include=["segmentation"]):
-    from segmentation.comments import Comments
-    from segmentation.errors import DataError
-    from segmentation.io import load_comments
+    from segmentation.core.errors import DataError
+    from segmentation.ingest.comments import Comments
+    from segmentation.ingest.io import load_comments
 
 NAMES = (
     "f.csv", "f.tsv", "f.txt", "f.json", "f.jsonl", "f.parquet", "f.xlsx", "f.csv.gz", "f", "f.dat",

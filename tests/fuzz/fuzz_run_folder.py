@@ -21,8 +21,8 @@ from common import check_one_line, fuzz
 with atheris.instrument_imports(include=["segmentation"]):
     from records import split_folder, write_folder
 
-    from segmentation.errors import SegmentationError
-    from segmentation.paths import workspace_dir
+    from segmentation.core.errors import SegmentationError
+    from segmentation.core.paths import workspace_dir
     from segmentation.scale.run_folder import RunFolder, open_run_folder
 
 FOLDER = workspace_dir() / "fuzzed-run"

@@ -24,9 +24,9 @@ from common import check_one_line, fuzz
 with atheris.instrument_imports(include=["segmentation"]):
     from records import WORKSPACE_FIELDS, read_field, saved_workspace, write_field
 
-    from segmentation.errors import SegmentationError
-    from segmentation.paths import workspace_dir
-    from segmentation.workspace import RunInfo
+    from segmentation.core.errors import SegmentationError
+    from segmentation.core.paths import workspace_dir
+    from segmentation.runs.workspace import RunInfo
 
 WORKSPACE, KEY = saved_workspace(workspace_dir() / "workspace.sqlite")
 ORIGINAL = {field: read_field(WORKSPACE, KEY, field) for field in WORKSPACE_FIELDS}

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation.pipeline import PIPELINE_VERSION, SegmentConfig
-from segmentation.workspace import Workspace, run_key
+from segmentation.pipeline.segment import PIPELINE_VERSION, SegmentConfig
+from segmentation.runs.workspace import Workspace, run_key
 
 # Separates the files of a run folder inside one fuzz input; long and odd enough never to occur in them.
 SEPARATOR = b"\x00\xff--next file of the run folder--\xff\x00"

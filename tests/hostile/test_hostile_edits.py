@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import service
-from segmentation.edits import EditLog, apply_edits, merge_edit, split_edit
-from segmentation.errors import ConfigError
-from segmentation.export import assignments_csv
-from segmentation.io import from_frame
-from segmentation.pipeline import PIPELINE_VERSION, SegmentConfig, cluster_prepared, prepare
-from segmentation.workspace import Workspace, run_key
+from segmentation.core.errors import ConfigError
+from segmentation.describe.export import assignments_csv
+from segmentation.ingest.io import from_frame
+from segmentation.pipeline.segment import PIPELINE_VERSION, SegmentConfig, cluster_prepared, prepare
+from segmentation.runs import service
+from segmentation.runs.edits import EditLog, apply_edits, merge_edit, split_edit
+from segmentation.runs.workspace import Workspace, run_key
 from tests.fixtures import labelled_comments
 from tests.openai_stub_server import StubServer
 from tests.pages_helpers import metric, run_segmentation, start

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from segmentation import http
-from segmentation.encoders import OpenAIEncoder
-from segmentation.errors import EncoderError
-from segmentation.http import Retry, post_json
-from segmentation.naming import (
+from segmentation.core import http
+from segmentation.core.errors import EncoderError
+from segmentation.core.http import Retry, post_json
+from segmentation.describe.naming import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_DEADLINE,
@@ -31,6 +30,7 @@ from segmentation.naming import (
     suggest,
     suggest_all,
 )
+from segmentation.embed.encoders import OpenAIEncoder
 from tests.openai_stub_server import StubServer
 from tests.pages_helpers import run_segmentation, start, unescape_markdown
 

@@ -16,15 +16,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentation.encoders import check_app_model_path, get_encoder
-from segmentation.errors import ConfigError, DataError, EncoderError
-from segmentation.io import from_frame
-from segmentation.maps import search_matches
-from segmentation.paths import ALLOWED_ROOTS_ENV, JSON_MAX_BYTES, allowed_path
-from segmentation.pipeline import SegmentConfig
+from segmentation.core.errors import ConfigError, DataError, EncoderError
+from segmentation.core.paths import ALLOWED_ROOTS_ENV, JSON_MAX_BYTES, allowed_path
+from segmentation.embed.encoders import check_app_model_path, get_encoder
+from segmentation.ingest.io import from_frame
+from segmentation.ingest.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
+from segmentation.pipeline.segment import SegmentConfig
+from segmentation.present.maps import search_matches
+from segmentation.runs.workspace import Workspace
 from segmentation.scale.run_folder import open_run_folder
-from segmentation.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
-from segmentation.workspace import Workspace
 from tests.fixtures import labelled_comments
 from tests.pages_helpers import metric, run_segmentation, start, unescape_markdown
 

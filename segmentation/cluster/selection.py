@@ -1,0 +1,437 @@
+"""How many segments: sweeps over k (or HDBSCAN's min_cluster_size) and the choice a marketer can trust.
+
+A k is chosen for being **reproducible**, not only for being well separated: each k is fitted again on
+resamples of the users (80% drawn without replacement, a new seed each time), every fit places all users
+with ``predict``, and the k's stability is the mean pairwise adjusted Rand index of those placements
+(Lange et al., 2004; R's ``fpc::clusterboot`` reports the per-segment version, :func:`segment_stability`).
+Silhouette, Calinski–Harabasz and Davies–Bouldin are kept beside it, and the choice says when they
+disagree. HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density
+clusters where the silhouette rewards one huge blob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_score,
+)
+
+from segmentation.cluster.clustering import AgglomerativeClusterer, clusterer_class, from_settings
+from segmentation.cluster.metrics import inertia, quality, sample_rows
+from segmentation.core.errors import ConfigError
+
+SWEEP_COLUMNS = ["k", "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia"]
+SIZE_SWEEP_COLUMNS = [
+    "min_cluster_size", "n_segments", "noise_share", "largest_share", "validity",
+    "silhouette", "calinski_harabasz", "davies_bouldin",
+]
+# The range ``k="auto"`` chooses in: fewer than 3 segments rarely gives a marketer anything to act on,
+# more than 12 is more than one can name and tell apart.
+K_MIN, K_MAX = 3, 12
+# Resamples per k for stability: 5 pairs up into 10 ARIs, enough to rank ks; each is a fit on 80% of users.
+N_RESAMPLES = 5
+RESAMPLE_SHARE = 0.8
+# Resamples hold at most this many users (all users are still placed by predict): at 10k users the five
+# fits of a re-cluster's stability then stay well under a second.
+RESAMPLE_MAX = 2000
+# ks at least this reproducible (mean pairwise ARI over resamples) are all acceptable, and among them the
+# best separated wins. Chosen on the real labelled sets (benchmarks/README.md): on the forum users (true k=5)
+# it picks k=4, NMI 0.93, where "most stable" picks k=3 (0.82) and the best silhouette alone k=4; on the
+# newsgroups k=5, NMI 0.42, where the best silhouette picks k=2 (0.18). Hennig reads clusterboot values above
+# 0.75 as valid segments, above 0.85 as highly stable.
+STABLE_ENOUGH = 0.8
+# Where no k reaches it, the ks this close to the most stable one count as equally stable.
+STABILITY_TOLERANCE = 0.02
+# k=2 is taken below K_MIN only when the data splits in two clearly: reproducibly and well separated.
+CLEAR_SPLIT_STABILITY = 0.95
+CLEAR_SPLIT_SILHOUETTE = 0.25
+# Below this mean silhouette the segments are soft: say so.
+WEAK_SILHOUETTE = 0.1
+# Below this a segment's clusterboot stability reads "unstable" (Hennig's rule of thumb is 0.6).
+UNSTABLE_JACCARD = 0.6
+# HDBSCAN outcomes that leave a marketer nothing to work with.
+DOMINANT_SHARE = 0.8
+MOSTLY_NOISE = 0.5
+
+
+@dataclass(frozen=True)
+class KChoice:
+    """The k chosen from a sweep, and why, in plain sentences.
+
+    Attributes
+    ----------
+    k : int
+    reason : str
+        One sentence that says why this k.
+    warnings : list of str
+        Where the criteria disagree, or where the structure is weak.
+    """
+
+    k: int
+    reason: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def k_sweep(
+    X: np.ndarray,
+    algorithm: str,
+    ks: Iterable[int],
+    *,
+    seed: int = 0,
+    settings: dict | None = None,
+    tree: AgglomerativeClusterer | None = None,
+    sample_size: int = 5000,
+    n_resamples: int = N_RESAMPLES,
+) -> pd.DataFrame:
+    """Quality and stability for each number of segments k.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The clustering space.
+    algorithm : str
+        A registered clusterer that takes k (not one that ``chooses_k``).
+    ks : iterable of int
+        Values of k; those outside ``2..n_samples - 1`` are skipped.
+    seed : int
+    settings : dict, optional
+        Other run settings the clusterer declares (``linkage``...).
+    tree : AgglomerativeClusterer, optional
+        A tree already fitted on ``X``: cut instead of rebuilt (for algorithms that ``keeps_tree``).
+    sample_size : int
+        Silhouette sample, one for every k (its distances computed once), so values compare across k.
+    n_resamples : int
+        Fits per k on resamples for the stability column (0 leaves it NaN).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SWEEP_COLUMNS`, one row per usable k (empty when none is).
+    """
+    cls = clusterer_class(algorithm)
+    if cls.chooses_k:
+        raise ConfigError(f"{algorithm} finds the number of segments itself; sweep {cls.sweep_param} instead of k")
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    ks = sorted({int(k) for k in ks if 2 <= int(k) <= n - 1})
+    if not ks:
+        return pd.DataFrame(columns=SWEEP_COLUMNS)
+    settings = {**(settings or {}), "seed": seed}
+    fitted = _fits_per_k(X, algorithm, ks, settings, tree)
+    stability = _stability_per_k(X, algorithm, ks, settings, n_resamples)
+    sample = sample_rows(n, sample_size, seed)
+    distances = pairwise_distances(X[sample])
+    rows = []
+    for k in ks:
+        labels = fitted[k]
+        sampled = labels[sample]
+        silhouette = (
+            float(silhouette_score(distances, sampled, metric="precomputed"))
+            if 2 <= len(np.unique(sampled)) < len(sample)
+            else np.nan
+        )
+        distinct = len(np.unique(labels)) >= 2
+        rows.append(
+            {
+                "k": k,
+                "stability": stability.get(k, np.nan),
+                "silhouette": silhouette,
+                "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if distinct else np.nan,
+                "davies_bouldin": float(davies_bouldin_score(X, labels)) if distinct else np.nan,
+                "inertia": inertia(X, labels),
+            }
+        )
+    return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+
+
+def _fits_per_k(
+    X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, tree: AgglomerativeClusterer | None
+) -> dict[int, np.ndarray]:
+    cls = clusterer_class(algorithm)
+    if cls.keeps_tree:
+        tree = tree if tree is not None else from_settings(algorithm, settings, k=ks[0]).fit(X)
+        return {k: tree.cut(k) for k in ks}
+    return {k: from_settings(algorithm, settings, quick=True, k=k).fit(X).labels_ for k in ks}
+
+
+def _resamples(n: int, n_resamples: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = max(2, min(int(round(RESAMPLE_SHARE * n)), RESAMPLE_MAX))
+    return [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(n_resamples)]
+
+
+def resample_placements(
+    X: np.ndarray,
+    algorithm: str,
+    settings: dict,
+    ks: Sequence[int] | None = None,
+    n_resamples: int = N_RESAMPLES,
+) -> dict[int | None, list[np.ndarray]]:
+    """Every user's segment as placed by fits on resamples of the users, per k.
+
+    Each resample is 80% of the users (at most 2,000) drawn without replacement with its own seed; a fit on
+    it places all users with ``predict``. One tree per resample serves every k for algorithms that keep a
+    tree.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    algorithm : str
+    settings : dict
+        Run settings (``seed`` seeds the resamples; each fit gets its own seed from it).
+    ks : sequence of int or None
+        The ks to fit; ``None`` fits the settings as they are (the key is then ``None``).
+    n_resamples : int
+
+    Returns
+    -------
+    dict
+        k (or None) → list of ndarray of shape (n_samples,), one per resample.
+    """
+    n = len(X)
+    seed = int(settings.get("seed", 0))
+    keys: list[int | None] = list(ks) if ks is not None else [None]
+    placements: dict[int | None, list[np.ndarray]] = {key: [] for key in keys}
+    cls = clusterer_class(algorithm)
+    for index, rows in enumerate(_resamples(n, n_resamples, seed)):
+        usable = [key for key in keys if key is None or key <= len(rows) - 1]
+        if not usable:
+            continue
+        run = {**settings, "seed": seed + 1 + index}
+        if cls.keeps_tree:
+            tree = from_settings(algorithm, run, k=usable[0] or run["k"]).fit(X[rows])
+            fits = [(key, tree.at(key or run["k"])) for key in usable]
+        else:
+            fits = [
+                (key, from_settings(algorithm, run, quick=True, **({} if key is None else {"k": key})).fit(X[rows]))
+                for key in usable
+            ]
+        for key, fit in fits:
+            placements[key].append(fit.predict(X))
+    return placements
+
+
+def _stability_per_k(
+    X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, n_resamples: int
+) -> dict[int, float]:
+    if n_resamples < 2:
+        return {}
+    placements = resample_placements(X, algorithm, settings, ks, n_resamples)
+    return {k: mean_pairwise_ari(labelings) for k, labelings in placements.items() if len(labelings) >= 2}
+
+
+def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
+    """Mean adjusted Rand index over every pair of labelings of the same users."""
+    scores = [adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def segment_stability(labels: np.ndarray, placements: Sequence[np.ndarray]) -> dict[int, float]:
+    """Each segment's clusterboot stability: its mean best Jaccard overlap across resampled fits.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_users,)
+        The run's segments (``-1`` noise is left out).
+    placements : sequence of ndarray of shape (n_users,)
+        Users' segments from fits on resamples (:func:`resample_placements`).
+
+    Returns
+    -------
+    dict
+        Segment id → mean over placements of the largest Jaccard index between the segment's users and
+        any one segment of that placement. Below 0.6 the segment is unstable (Hennig, 2007).
+    """
+    labels = np.asarray(labels)
+    out: dict[int, float] = {}
+    for segment in np.unique(labels[labels >= 0]):
+        members = labels == segment
+        best = []
+        for placement in placements:
+            inside = np.bincount(placement[members] + 1)  # +1: noise (-1) counts in slot 0
+            sizes = np.bincount(placement + 1, minlength=len(inside))
+            overlap = inside[1:] / (members.sum() + sizes[1 : len(inside)] - inside[1:])
+            best.append(float(overlap.max()) if len(overlap) else 0.0)
+        out[int(segment)] = float(np.mean(best)) if best else float("nan")
+    return out
+
+
+def stability_words(value: float | None) -> str:
+    """A segment's clusterboot stability for a card: the number and what it means in plain words."""
+    if value is None or not np.isfinite(value):
+        return "not measured"
+    if value < UNSTABLE_JACCARD:
+        return f"{value:.2f}: unstable (resampled users often form this segment differently)"
+    return f"{value:.2f}: stable (it comes back when the users are resampled)"
+
+
+def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> KChoice:
+    """The k to use from a :func:`k_sweep` table, with the reason and any warnings.
+
+    Rule: within ``k_min..k_max``, the ks whose stability is at least 0.8 are reproducible enough (where none
+    is, those within 0.02 of the most stable), and among them the one with the best silhouette wins. k=2 is
+    taken instead only when the data splits in two clearly (stability ≥ 0.95 and silhouette ≥ 0.25, above
+    every k in the range). Without a stability column (no resamples) the best silhouette decides.
+
+    Raises
+    ------
+    ConfigError
+        If no row has a silhouette (too few users to compare segmentations).
+    """
+    scored = table.dropna(subset=["silhouette"])
+    if scored.empty:
+        raise ConfigError("no k could be scored: the data has too few users to compare segmentations")
+    in_range = scored[(scored["k"] >= k_min) & (scored["k"] <= k_max)]
+    if in_range.empty:
+        in_range = scored
+    has_stability = in_range["stability"].notna().any()
+    if has_stability:
+        candidates = in_range[in_range["stability"] >= STABLE_ENOUGH]
+        span = f"k = {int(in_range['k'].min())}..{int(in_range['k'].max())}"
+        if candidates.empty:
+            top = in_range["stability"].max()
+            candidates = in_range[in_range["stability"] >= top - STABILITY_TOLERANCE]
+            why = f"no k in {span} reproduces well when the users are resampled; this one does best"
+        else:
+            why = f"among the ks in {span} whose segments come back when the users are resampled"
+        best = candidates.sort_values(["silhouette", "k"], ascending=[False, True], kind="stable").iloc[0]
+        reason = (
+            f"k={int(best['k'])}: {why} (stability {best['stability']:.2f}), it separates the users best "
+            f"(silhouette {best['silhouette']:.2f})"
+        )
+        two = scored[scored["k"] == 2]
+        if not two.empty and k_min > 2:
+            two = two.iloc[0]
+            if (
+                two["stability"] >= CLEAR_SPLIT_STABILITY
+                and two["silhouette"] >= CLEAR_SPLIT_SILHOUETTE
+                and two["silhouette"] > in_range["silhouette"].max()
+            ):
+                best = two
+                reason = (
+                    f"k=2: the users split clearly in two (stability {two['stability']:.2f}, silhouette "
+                    f"{two['silhouette']:.2f}, better than any larger k)"
+                )
+    else:
+        best = in_range.sort_values(["silhouette", "k"], ascending=[False, True], kind="stable").iloc[0]
+        reason = f"k={int(best['k'])}: the best silhouette ({best['silhouette']:.2f}) over the ks tried"
+    k = int(best["k"])
+    return KChoice(k, reason, _disagreements(in_range, k))
+
+
+def _disagreements(table: pd.DataFrame, k: int) -> list[str]:
+    """Plain warnings where the separation criteria point elsewhere than the chosen k."""
+    others = {
+        "silhouette": int(table.loc[table["silhouette"].idxmax(), "k"]),
+        "Calinski–Harabasz": int(table.loc[table["calinski_harabasz"].idxmax(), "k"])
+        if table["calinski_harabasz"].notna().any() else k,
+        "Davies–Bouldin": int(table.loc[table["davies_bouldin"].idxmin(), "k"])
+        if table["davies_bouldin"].notna().any() else k,
+    }
+    differ = {name: best for name, best in others.items() if best != k}
+    if not differ:
+        return []
+    listed = ", ".join(f"{name} prefers k={best}" for name, best in differ.items())
+    return [
+        f"The criteria disagree ({listed}): no single number of segments stands out, so compare the "
+        "k-sweep and choose the k whose segments you can name."
+    ]
+
+
+def structure_warnings(metrics: dict, labels: np.ndarray, stability: float | None = None) -> list[str]:
+    """Plain warnings about a finished segmentation: soft segments, one giant segment, mostly noise."""
+    warnings = []
+    silhouette = metrics.get("silhouette")
+    if silhouette is not None and np.isfinite(silhouette) and silhouette < WEAK_SILHOUETTE:
+        warnings.append(
+            f"The segments are soft (mean silhouette {silhouette:.2f}, under {WEAK_SILHOUETTE}): users near the "
+            "borders could go either way, so read each segment as a tendency, not a hard group."
+        )
+    labels = np.asarray(labels)
+    n = len(labels)
+    if n:
+        noise = float((labels < 0).mean())
+        kept = labels[labels >= 0]
+        largest = float(np.bincount(kept).max() / n) if len(kept) else 0.0
+        if noise > MOSTLY_NOISE:
+            warnings.append(
+                f"{noise:.0%} of users are noise (in no segment): try a smaller minimum cluster size, a "
+                "smaller min_samples, or give noise users their nearest segment."
+            )
+        if largest > DOMINANT_SHARE:
+            warnings.append(
+                f"One segment holds {largest:.0%} of users: try leaf cluster selection, a smaller min_samples, "
+                "another clustering space, or k-means with a chosen k."
+            )
+    if stability is not None and np.isfinite(stability) and stability < 0.6:
+        warnings.append(
+            f"These segments do not reproduce well (stability {stability:.2f}): a resample of the users gives "
+            "noticeably different segments; try another k."
+        )
+    return warnings
+
+
+def min_cluster_size_sweep(
+    X: np.ndarray,
+    sizes: Iterable[int],
+    *,
+    seed: int = 0,
+    settings: dict | None = None,
+    sample_size: int = 5000,
+) -> pd.DataFrame:
+    """HDBSCAN's counterpart of :func:`k_sweep`: segments, noise, validity and quality per min cluster size.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SIZE_SWEEP_COLUMNS`. ``noise_share`` is the share hdbscan called noise before the
+        noise policy; ``largest_share`` the largest segment's share of all users; ``validity`` hdbscan's
+        DBCV; the other scores are those of the labels the policy produced (noise excluded).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    settings = dict(settings or {})
+    rows = []
+    for size in sizes:
+        clusterer = from_settings("hdbscan", {**settings, "min_cluster_size": int(size)}).fit(X)
+        labels = clusterer.labels_
+        scores = quality(X, labels, sample_size=sample_size, seed=seed)
+        kept = labels[labels >= 0]
+        rows.append(
+            {
+                "min_cluster_size": int(size),
+                "n_segments": scores["n_segments"],
+                "noise_share": clusterer.n_noise_ / len(X) if len(X) else np.nan,
+                "largest_share": float(np.bincount(kept).max() / len(X)) if len(kept) else np.nan,
+                "validity": clusterer.validity_,
+                "silhouette": scores["silhouette"],
+                "calinski_harabasz": scores["calinski_harabasz"],
+                "davies_bouldin": scores["davies_bouldin"],
+            }
+        )
+    return pd.DataFrame(rows, columns=SIZE_SWEEP_COLUMNS)
+
+
+def choose_min_cluster_size(table: pd.DataFrame) -> KChoice:
+    """The min cluster size with the best density-based validity among settings giving ≥ 2 segments.
+
+    Returns a :class:`KChoice` whose ``k`` is the chosen ``min_cluster_size``.
+    """
+    usable = table[(table["n_segments"] >= 2) & table["validity"].notna()]
+    if usable.empty:
+        raise ConfigError("no minimum cluster size gave two segments or more: try another clustering space")
+    best = usable.sort_values(["validity", "min_cluster_size"], ascending=[False, True], kind="stable").iloc[0]
+    size = int(best["min_cluster_size"])
+    return KChoice(
+        size,
+        f"minimum cluster size {size}: the best density-based validity (DBCV {best['validity']:.2f}), giving "
+        f"{int(best['n_segments'])} segments with {best['noise_share']:.0%} noise",
+    )

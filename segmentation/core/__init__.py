@@ -1,0 +1,1 @@
+"""Basics every stage shares: errors, labels, parameter constraints, paths, text, one HTTP client."""

@@ -1,0 +1,1 @@
+"""Segments to words: keywords, segment descriptions, names from a language model, downloads."""

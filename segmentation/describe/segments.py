@@ -1,0 +1,399 @@
+"""What each segment is about: keywords, representative comments, items, ratings and a suggested name.
+
+Keywords come from :mod:`segmentation.describe.keywords`: distinctive c-TF-IDF candidates (words and adjacent word
+pairs, Chinese cut into whole words), then re-rankers; with the run's encoder the candidates are ordered
+by similarity to the segment's centroid and picked for diversity (MMR), as BERTopic's KeyBERTInspired and
+MaximalMarginalRelevance do. The suggested name is built from the segment's most distinctive keywords.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from segmentation.core.labels import NOISE, NOISE_NAME
+from segmentation.describe.keywords import (
+    CachedEncoder,
+    KeywordContext,
+    KeywordReranker,
+    TermCounts,
+    default_rerankers,
+    distinctive_ctfidf,
+    repeats,
+    term_counts,
+    top_terms,
+)
+
+if TYPE_CHECKING:
+    from segmentation.embed.encoders import Encoder
+    from segmentation.embed.profiles import Profiles
+    from segmentation.ingest.comments import Comments
+
+NAME_SEPARATOR = " · "
+MAX_NAME_LENGTH = 80
+MAX_COMMENT_LENGTH = 300
+CANDIDATES_PER_KEYWORD = 3
+"""c-TF-IDF candidates per keyword shown, for the re-rankers to choose from."""
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class SegmentDescription:
+    """What one segment is about.
+
+    Attributes
+    ----------
+    id : int
+        Segment label; ``-1`` is the noise / unassigned group.
+    name : str
+        Suggested name (unique among the described segments).
+    size : int
+        Number of users in the segment.
+    share : float
+        ``size`` over all users, noise included.
+    keywords : list of str
+        Distinctive words and word pairs, best first (see :mod:`segmentation.describe.keywords`).
+    representative_comments : list of str
+        Comments closest to the segment's centroid, deduplicated, at most 300 characters each.
+    top_items : list of str or None
+        Most commented items, most frequent first, by name where the data names its items (else by id);
+        None when the data has no item column.
+    mean_rating : float or None
+        Mean rating of the segment's comments; None when there are no ratings.
+    top_item_ids : list of str or None
+        The ids of ``top_items``, in the same order (for exports and joins).
+    """
+
+    id: int
+    name: str
+    size: int
+    share: float
+    keywords: list[str]
+    representative_comments: list[str]
+    top_items: list[str] | None = None
+    mean_rating: float | None = None
+    top_item_ids: list[str] | None = None
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict (plain Python types only)."""
+        return asdict(self)
+
+
+def suggest_name(keywords: Sequence[str]) -> str:
+    """Build a short readable name from keywords, e.g. ``"Espresso · burr grinder · crema"``.
+
+    Parameters
+    ----------
+    keywords : sequence of str
+        Keywords, most distinctive first.
+
+    Returns
+    -------
+    str
+        Up to three keywords joined by ``" · "``, first letter capitalised, at most 80 characters.
+        A keyword that repeats one already chosen (a prefix of it, a shared word, or for Chinese one
+        inside the other, like 马拉松 and 半程马拉松) is skipped. Empty when there are no keywords.
+    """
+    chosen: list[str] = []
+    for keyword in keywords:
+        word = keyword.strip()
+        if word and not any(_repeats(word, earlier) for earlier in chosen):
+            chosen.append(word)
+        if len(chosen) == 3:
+            break
+    if not chosen:
+        return ""
+    name = NAME_SEPARATOR.join(chosen)
+    return (name[:1].upper() + name[1:])[:MAX_NAME_LENGTH].rstrip(" ·")
+
+
+def _repeats(word: str, earlier: str) -> bool:
+    a, b = word.casefold(), earlier.casefold()
+    return repeats(a, b) or (not a.isascii() and not b.isascii() and (a in b or b in a))
+
+
+def describe_segments(
+    comments: Comments,
+    profiles: Profiles,
+    labels: Sequence[int] | np.ndarray,
+    embeddings: np.ndarray,
+    *,
+    n_keywords: int = 8,
+    n_representative: int = 3,
+    n_items: int = 5,
+    terms: TermCounts | None = None,
+    encoder: Encoder | CachedEncoder | None = None,
+    rerankers: Sequence[KeywordReranker] | None = None,
+) -> list[SegmentDescription]:
+    """Describe every segment of a clustering of users.
+
+    Parameters
+    ----------
+    comments : Comments
+        The loaded comments; row ``i`` of ``comments.frame`` aligns with ``embeddings[i]``. An
+        ``item_name`` column, where present, names the items.
+    profiles : Profiles
+        The user profiles the labels were computed on (gives each comment's user).
+    labels : array-like of shape (n_users,)
+        Segment per user, aligned with ``profiles.user_ids``; ``-1`` is noise.
+    embeddings : ndarray of shape (n_comments, d)
+        Comment embeddings (rows L2-normalised), used to pick representative comments and, with
+        ``encoder``, to re-rank keywords by similarity to each segment's centroid.
+    n_keywords, n_representative, n_items : int
+        How many keywords, representative comments and top items to report per segment.
+    terms : TermCounts, optional
+        ``term_counts`` of the comment texts, computed once per data set and re-used across runs.
+    encoder : Encoder or CachedEncoder, optional
+        The encoder that produced ``embeddings``; it embeds candidate keywords for the re-rankers. Pass
+        a :class:`~segmentation.describe.keywords.CachedEncoder` kept across runs so that re-describing after a
+        new k embeds only new words. Without one (or with a corpus-fitted encoder such as ``tfidf``)
+        keywords are the distinctive c-TF-IDF terms, minus repeats.
+    rerankers : sequence of KeywordReranker, optional
+        The steps applied to the candidates; default :func:`~segmentation.describe.keywords.default_rerankers`.
+
+    Returns
+    -------
+    list of SegmentDescription
+        One per segment present in ``labels``, by ascending id, the noise group (if any) last.
+    """
+    frame = comments.frame
+    return describe_labelled_comments(
+        frame["text"].to_numpy(),
+        np.asarray(profiles.comment_user),
+        np.asarray(labels),
+        embeddings,
+        items=frame["item_id"].to_numpy() if "item_id" in frame.columns else None,
+        item_names=frame["item_name"].to_numpy() if "item_name" in frame.columns else None,
+        ratings=frame["rating"].to_numpy(dtype=float) if "rating" in frame.columns else None,
+        n_keywords=n_keywords,
+        n_representative=n_representative,
+        n_items=n_items,
+        terms=terms,
+        encoder=encoder,
+        rerankers=rerankers,
+    )
+
+
+def describe_labelled_comments(
+    texts: Sequence[str] | np.ndarray,
+    comment_user: np.ndarray,
+    user_labels: np.ndarray,
+    embeddings: np.ndarray,
+    *,
+    items: Sequence[str] | np.ndarray | None = None,
+    item_names: Sequence[str] | np.ndarray | None = None,
+    ratings: Sequence[float] | np.ndarray | None = None,
+    n_keywords: int = 8,
+    n_representative: int = 3,
+    n_items: int = 5,
+    terms: TermCounts | None = None,
+    encoder: Encoder | CachedEncoder | None = None,
+    rerankers: Sequence[KeywordReranker] | None = None,
+) -> list[SegmentDescription]:
+    """Describe segments from plain arrays (what ``describe_segments`` does after unpacking its inputs).
+
+    Parameters
+    ----------
+    texts : sequence of str, length n_comments
+        Comment texts.
+    comment_user : ndarray of shape (n_comments,)
+        Index of each comment's user into ``user_labels``.
+    user_labels : ndarray of shape (n_users,)
+        Segment per user; ``-1`` is noise.
+    embeddings : ndarray of shape (n_comments, d)
+        Comment embeddings.
+    items : sequence of str, optional
+        Item id per comment.
+    item_names : sequence of str, optional
+        Item name per comment (needs ``items``); an item shows under its most frequent name.
+    ratings : sequence of float, optional
+        Rating per comment (NaN ignored).
+    n_keywords, n_representative, n_items : int
+        How many keywords, representative comments and top items to report per segment.
+    terms : TermCounts, optional
+        ``term_counts(texts)`` computed earlier; tokenised here when not given.
+    encoder, rerankers
+        As for :func:`describe_segments`.
+
+    Returns
+    -------
+    list of SegmentDescription
+        One per segment present in ``user_labels``, by ascending id, the noise group (if any) last.
+    """
+    texts = np.asarray(texts, dtype=object)
+    user_labels = np.asarray(user_labels).astype(np.int64)
+    comment_user = np.asarray(comment_user).astype(np.int64)
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if len(texts) != len(comment_user) or len(texts) != len(embeddings):
+        raise ValueError(
+            f"{len(texts)} comments, {len(comment_user)} comment users and {len(embeddings)} embeddings"
+            " must align"
+        )
+    if item_names is not None and items is None:
+        raise ValueError("item names need item ids (items) beside them")
+    items = None if items is None else np.asarray(items, dtype=object)
+    names_of_items = None if item_names is None else _item_names(items, np.asarray(item_names, dtype=object))
+    ratings = None if ratings is None else np.asarray(ratings, dtype=float)
+    comment_labels = user_labels[comment_user]
+    segment_ids, user_counts = np.unique(user_labels, return_counts=True)
+    n_users = len(user_labels)
+    order = sorted(segment_ids.tolist(), key=lambda s: (s == NOISE, s))
+    rows_of = {segment: np.flatnonzero(comment_labels == segment) for segment in order}
+    keywords, by_distinctness = _keywords(
+        term_counts(texts) if terms is None else terms,
+        comment_labels,
+        order,
+        KeywordContext({s: embeddings[r].mean(axis=0) for s, r in rows_of.items() if len(r)}, n_keywords),
+        default_rerankers(encoder) if rerankers is None else rerankers,
+    )
+    sizes = dict(zip(segment_ids.tolist(), user_counts.tolist(), strict=True))
+
+    descriptions = []
+    used_names: set[str] = set()
+    for segment in order:
+        rows = rows_of[segment]
+        if segment == NOISE:
+            name = NOISE_NAME
+        else:
+            name = unique_name(suggest_name(by_distinctness[segment]) or f"Segment {segment}", used_names)
+        item_ids = None if items is None else _top_items(items[rows], n_items)
+        descriptions.append(
+            SegmentDescription(
+                id=int(segment),
+                name=name,
+                size=int(sizes[segment]),
+                share=sizes[segment] / n_users,
+                keywords=keywords[segment],
+                representative_comments=_representative(texts, embeddings, rows, n_representative),
+                top_items=item_ids if names_of_items is None else [names_of_items.get(i, i) for i in item_ids],
+                mean_rating=None if ratings is None else _mean(ratings[rows]),
+                top_item_ids=item_ids,
+            )
+        )
+    return descriptions
+
+
+def keywords_from_counts(
+    counts: sparse.spmatrix, vocabulary: np.ndarray, segments: Sequence[int], n_keywords: int = 8
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Keywords per segment from term counts already summed per segment (one row each, in ``segments``'
+    order), as a distributed engine aggregates them; the re-rankers that need no encoder run.
+
+    Returns the keywords as shown and the same keywords most distinctive first (for the name).
+    """
+    segments = list(segments)
+    context = KeywordContext({}, n_keywords)
+    return _keywords(TermCounts(sparse.csr_matrix(counts), np.asarray(vocabulary)), np.asarray(segments), segments,
+                     context, default_rerankers(None))
+
+
+def _keywords(
+    terms: TermCounts,
+    comment_labels: np.ndarray,
+    segments: list[int],
+    context: KeywordContext,
+    rerankers: Sequence[KeywordReranker],
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Keywords per segment as shown, and the same keywords most distinctive first (for the name):
+    one segment's words that no other segment shows come before shared ones, each group by score."""
+    if not len(terms.vocabulary):
+        return {s: [] for s in segments}, {s: [] for s in segments}
+    scores = distinctive_ctfidf(terms, comment_labels, segments)
+    n_candidates = CANDIDATES_PER_KEYWORD * context.n_keywords
+    candidates = {s: top_terms(scores, terms.vocabulary, row, n_candidates) for row, s in enumerate(segments)}
+    rank = {s: {word: i for i, word in enumerate(words)} for s, words in candidates.items()}
+    for step in rerankers:
+        candidates = step.rerank(candidates, context)
+    keywords = {s: list(words[: context.n_keywords]) for s, words in candidates.items()}
+    by_distinctness = {}
+    for s, words in keywords.items():
+        elsewhere = {w for other, ws in keywords.items() if other not in (s, NOISE) for w in ws}
+        by_distinctness[s] = sorted(words, key=lambda w, s=s: (w in elsewhere, rank[s].get(w, len(rank[s]))))
+    return keywords, by_distinctness
+
+
+def _representative(texts: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, n: int) -> list[str]:
+    if n <= 0 or len(rows) == 0:
+        return []
+    vectors = embeddings[rows]
+    centroid = vectors.mean(axis=0)
+    norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(centroid)), 1e-12)
+    similarity = vectors @ centroid / np.maximum(norms, 1e-12)
+    # Ties break by row so the same data always shows the same comments.
+    ranked = rows[np.lexsort((rows, -similarity))]
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for row in ranked:
+        text = _WHITESPACE.sub(" ", str(texts[row])).strip()
+        key = text.casefold()
+        if text and key not in seen:
+            seen.add(key)
+            chosen.append(shorten(text))
+            if len(chosen) == n:
+                break
+    return chosen
+
+
+def shorten(text: str) -> str:
+    """A comment cut to 300 characters at a word boundary, with an ellipsis."""
+    if len(text) <= MAX_COMMENT_LENGTH:
+        return text
+    cut = text[: MAX_COMMENT_LENGTH - 1]
+    # Cut at a word boundary when one is near, so the excerpt does not end mid-word.
+    space = cut.rfind(" ")
+    if space >= MAX_COMMENT_LENGTH * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _top_items(items: np.ndarray, n: int) -> list[str]:
+    present = pd.Series(items, dtype=object).dropna().astype(str)
+    counts = present.value_counts()
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    return [item for item, _ in ranked[:n]]
+
+
+def _item_names(items: np.ndarray, names: np.ndarray) -> dict[str, str]:
+    """Each item id's most frequent non-empty name (ties: the first alphabetically)."""
+    frame = pd.DataFrame({"item": items, "name": names}).dropna()
+    frame = frame.astype(str)
+    frame["name"] = frame["name"].str.strip()
+    frame = frame[frame["name"] != ""]
+    counts = frame.value_counts(["item", "name"]).reset_index(name="n")
+    best = counts.sort_values(["item", "n", "name"], ascending=[True, False, True]).drop_duplicates("item")
+    return dict(zip(best["item"], best["name"], strict=True))
+
+
+def _mean(values: np.ndarray) -> float | None:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else None
+
+
+def unique_name(name: str, used: set[str]) -> str:
+    """``name``, or ``name (2)``, ``(3)``… when a name already used (any case) has it."""
+    candidate, number = name, 2
+    while candidate.casefold() in used:
+        suffix = f" ({number})"
+        candidate = name[: MAX_NAME_LENGTH - len(suffix)] + suffix
+        number += 1
+    used.add(candidate.casefold())
+    return candidate
+
+
+__all__ = [
+    "NOISE",
+    "NOISE_NAME",
+    "SegmentDescription",
+    "TermCounts",
+    "describe_labelled_comments",
+    "describe_segments",
+    "suggest_name",
+    "term_counts",
+]

@@ -1,0 +1,1 @@
+"""Files in: formats and readers, column detection, the cleaned Comments, kept uploads."""

@@ -1,0 +1,1 @@
+"""One call from comments to segments: SegmentConfig in, SegmentResult out."""

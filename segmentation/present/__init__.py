@@ -1,0 +1,1 @@
+"""View models the pages draw (tables, map layers), shaped and tested without a browser."""

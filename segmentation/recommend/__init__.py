@@ -1,0 +1,1 @@
+"""Recommendations: the recommenders, the leave-last-out evaluation, and their use cases."""
