@@ -140,7 +140,7 @@ def test_evaluate_writes_every_method_and_segment(demo_csv, tmp_path, workspace)
                    workspace=workspace)
     assert proc.returncode == 0, proc.stderr
     record = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
-    from segmentation.recommend.recommenders import item_recommenders
+    from segmentation.recommend.base import item_recommenders
 
     assert set(record["methods"]) == set(item_recommenders())
     assert record["answer"]["sentence"].startswith(("Yes:", "No:"))

@@ -12,19 +12,18 @@ from segmentation.embed.cache import encode_texts
 from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame, load_comments
-from segmentation.recommend.recommenders import (
-    EASE,
+from segmentation.recommend.base import (
     RECOMMENDERS,
     Interactions,
     Recommendation,
-    SegmentComments,
-    SegmentEASE,
     Validation,
     item_recommenders,
     make_recommender,
     pick_holdout,
     target_rank,
 )
+from segmentation.recommend.linear import EASE, SegmentEASE
+from segmentation.recommend.peer_comments import SegmentComments
 
 ITEM_METHODS = item_recommenders()
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from segmentation.core.constraints import TOP_N, validate
 from segmentation.core.errors import ConfigError
-from segmentation.recommend.recommenders import (
+from segmentation.recommend.base import (
     RECOMMENDERS,
     Interactions,
     clear_gain,
@@ -423,7 +423,7 @@ def evaluate(
         ``segment_fn(train_comments) -> (user_ids, user_vectors, labels, names)``, e.g. from
         :func:`pipeline_segment_fn`. It only ever sees the training comments.
     methods : sequence of str
-        Item recommenders (:func:`segmentation.recommend.recommenders.item_recommenders`); global popularity is always
+        Item recommenders (:func:`segmentation.recommend.base.item_recommenders`); global popularity is always
         added, since every lift is measured against it.
     top_n : int
         Length of each recommendation list (the N of the metrics).

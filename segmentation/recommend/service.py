@@ -1,8 +1,8 @@
 """The recommendation use cases the app and the CLI share: fit a run's recommenders, answer for a user.
 
-Kept apart from :mod:`segmentation.recommend.recommenders` (the recommenders themselves) so that the recommenders never
-import the pipeline; the page (through ``ui.loaders``) and ``python -m segmentation recommend`` both call
-these functions.
+Kept apart from :mod:`segmentation.recommend.base` and the family modules (the recommenders themselves) so
+that the recommenders never import the pipeline; the page (through ``ui.loaders``) and
+``python -m segmentation recommend`` both call these functions.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import numpy as np
 from segmentation.cluster.clustering import segment_centers
 from segmentation.core.constraints import TOP_N, validate
 from segmentation.core.errors import ConfigError
-from segmentation.recommend.recommenders import (
+from segmentation.recommend.base import (
     RECOMMENDERS,
     Interactions,
     Recommendation,
-    SegmentPopularity,
     make_recommender,
     unknown_user_message,
 )
+from segmentation.recommend.popularity import SegmentPopularity
 
 if TYPE_CHECKING:
     from segmentation.ingest.comments import Comments
