@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
-from segmentation.cluster.clustering import clusterer_class, from_settings  # noqa: E402
+from segmentation.cluster.base import clusterer_class, from_settings  # noqa: E402
 from segmentation.cluster.metrics import quality  # noqa: E402
 from segmentation.cluster.selection import (  # noqa: E402
     K_MAX,

@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from segmentation.cluster.clustering import clusterer_class  # noqa: E402
+from segmentation.cluster.base import clusterer_class  # noqa: E402
 from segmentation.ingest.io import from_frame  # noqa: E402
 from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare, sweep  # noqa: E402
 

@@ -49,7 +49,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
 
-from segmentation.cluster.clustering import HDBSCANClusterer, make_clusterer  # noqa: E402
+from segmentation.cluster.base import make_clusterer  # noqa: E402
+from segmentation.cluster.density import HDBSCANClusterer  # noqa: E402
 from segmentation.cluster.metrics import quality, silhouette_values  # noqa: E402
 from segmentation.cluster.selection import k_sweep  # noqa: E402
 from segmentation.demo import generate_demo  # noqa: E402

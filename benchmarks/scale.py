@@ -277,7 +277,7 @@ def kernel_rates(n_comments: int, work: Path) -> dict:
     config = SegmentConfig(encoder="fast", k=K, seed=0)
     reducer = stages.SpaceReducer(*config.space, seed=0)
     space = reducer.fit_transform(profiles["vector"])
-    from segmentation.cluster.clustering import from_settings
+    from segmentation.cluster.base import from_settings
 
     clusterer = from_settings("kmeans", config.to_dict()).fit(space)
     n_users = len(profiles["user_id"])

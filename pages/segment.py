@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from segmentation.cluster.clustering import CLUSTER_SELECTIONS, CLUSTERERS, NOISE_POLICIES
+from segmentation.cluster.base import CLUSTERERS
+from segmentation.cluster.density import CLUSTER_SELECTIONS, NOISE_POLICIES
 from segmentation.core.errors import SegmentationError
 from segmentation.embed.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
 from segmentation.pipeline.segment import LINKAGES, SegmentConfig, suggest_encoder

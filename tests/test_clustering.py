@@ -8,16 +8,9 @@ from scipy.cluster import hierarchy
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.cluster.clustering import (
-    CLUSTERERS,
-    AgglomerativeClusterer,
-    HDBSCANClusterer,
-    cut_tree,
-    from_settings,
-    make_clusterer,
-    relabel_by_size,
-    weighted_linkage,
-)
+from segmentation.cluster.agglomerative import AgglomerativeClusterer, cut_tree, weighted_linkage
+from segmentation.cluster.base import CLUSTERERS, from_settings, make_clusterer, relabel_by_size
+from segmentation.cluster.density import HDBSCANClusterer
 from segmentation.core.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from fixtures import GROUPS
 
-from segmentation.cluster.clustering import make_clusterer
+from segmentation.cluster.base import make_clusterer
 from segmentation.core.errors import ConfigError
 from segmentation.embed.cache import encode_texts
 from segmentation.embed.encoders import get_encoder

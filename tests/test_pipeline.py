@@ -93,7 +93,7 @@ def test_changing_k_reuses_the_prepared_space(labelled):
 
 
 def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_a_fresh_fit(labelled):
-    from segmentation.cluster.clustering import AgglomerativeClusterer
+    from segmentation.cluster.agglomerative import AgglomerativeClusterer
 
     comments, _ = labelled
     config = SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=3, linkage="average")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from segmentation.cluster.clustering import AgglomerativeClusterer
+from segmentation.cluster.agglomerative import AgglomerativeClusterer
 from segmentation.cluster.metrics import quality
 from segmentation.cluster.selection import (
     SIZE_SWEEP_COLUMNS,

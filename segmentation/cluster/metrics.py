@@ -16,7 +16,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.cluster.clustering import segment_centers
+from segmentation.cluster.base import segment_centers
 
 # Rows of the pairwise-distance block computed at once by silhouette_values (bounds its memory).
 _CHUNK_CELLS = 20_000_000

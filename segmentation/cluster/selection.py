@@ -25,7 +25,8 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.cluster.clustering import AgglomerativeClusterer, clusterer_class, from_settings
+from segmentation.cluster.agglomerative import AgglomerativeClusterer
+from segmentation.cluster.base import clusterer_class, from_settings
 from segmentation.cluster.metrics import inertia, quality, sample_rows
 from segmentation.core.errors import ConfigError
 

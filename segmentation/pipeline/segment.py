@@ -22,17 +22,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.clustering import (
-    CLUSTER_SELECTIONS,
-    CLUSTERERS,
-    LINKAGES,
-    NOISE_POLICIES,
-    AgglomerativeClusterer,
-    Clusterer,
-    clusterer_class,
-    distinct_profiles,
-    from_settings,
-)
+from segmentation.cluster.agglomerative import LINKAGES, AgglomerativeClusterer
+from segmentation.cluster.base import CLUSTERERS, Clusterer, clusterer_class, distinct_profiles, from_settings
+from segmentation.cluster.density import CLUSTER_SELECTIONS, NOISE_POLICIES
 from segmentation.cluster.metrics import quality, silhouette_values
 from segmentation.cluster.selection import (
     K_MAX,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from segmentation.cluster.clustering import segment_centers
+from segmentation.cluster.base import segment_centers
 from segmentation.core.constraints import TOP_N, validate
 from segmentation.core.errors import ConfigError
 from segmentation.recommend.base import (

@@ -1,0 +1,131 @@
+"""k-means clusterers: k-means with several initialisations, and top-down bisecting k-means."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from segmentation.cluster.base import (
+    _as_points,
+    _fewer_distinct_than_k,
+    _one_openmp_thread,
+    _quiet,
+    _single,
+    _squared_distances,
+    check_k,
+    register,
+    relabel_by_size,
+    segment_centers,
+)
+
+
+def _found_fewer_than_k(labels: np.ndarray, k: int) -> list[str]:
+    """A note when a fit delivered fewer segments than asked (near-identical profiles)."""
+    found = int(labels.max()) + 1 if len(labels) else 0
+    if found >= k:
+        return []
+    return [f"only {found} segments could be told apart among these users, not the k={k} asked for"]
+
+
+class _CentroidPredict:
+    """``predict`` by the nearest segment mean, shared by the k-means-like clusterers."""
+
+    centers_: np.ndarray
+
+    def segment_distances(self, X: np.ndarray) -> np.ndarray:
+        """Euclidean distance of each point to each segment's mean, shape ``(n_points, n_segments)``."""
+        return np.sqrt(_squared_distances(X, self.centers_))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The segment of each new point in ``X`` (same space as ``fit``): the nearest segment mean."""
+        return self.segment_distances(X).argmin(axis=1).astype(np.int64)
+
+
+@register
+class KMeansClusterer(_CentroidPredict):
+    """k-means with several initialisations (scikit-learn ``KMeans``).
+
+    Parameters
+    ----------
+    k : int
+        Number of segments.
+    seed : int
+        ``random_state`` of the initialisations.
+    n_init : int
+        Initialisations kept best-of; 10 by default because with one the agreement with the true groups on
+        real user profiles swung from 0.91 to 0.64 NMI across seeds.
+    """
+
+    name = "kmeans"
+    label = "K-means"
+    chooses_k = False
+    keeps_tree = False
+    default_space = "pca"
+    sweep_param = "k"
+    settings = ("k", "seed")
+    # 3 initialisations per fit in a sweep: 10 per k made k = 2..15 at 10k users take over 10 s.
+    quick: ClassVar[dict[str, Any]] = {"n_init": 3}
+
+    def __init__(self, k: int = 8, seed: int = 0, n_init: int = 10) -> None:
+        self.k = k
+        self.seed = seed
+        self.n_init = n_init
+
+    def fit(self, X: np.ndarray) -> KMeansClusterer:
+        from sklearn.cluster import KMeans
+
+        X = _as_points(X)
+        k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
+        with _one_openmp_thread(), _quiet():
+            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(_single(X))
+        self.labels_ = relabel_by_size(model.labels_)
+        self.centers_ = segment_centers(X, self.labels_)
+        self.inertia_ = float(model.inertia_)
+        self.notes_ += _found_fewer_than_k(self.labels_, k)
+        self.notes_.append(f"k-means with k={k}, best of {self.n_init} initialisations (seed {self.seed})")
+        return self
+
+
+@register
+class BisectingClusterer(_CentroidPredict):
+    """Top-down k-means: split the segment with the largest inertia in two until there are ``k``.
+
+    Parameters
+    ----------
+    k : int
+        Number of segments.
+    seed : int
+        ``random_state`` of the bisections.
+    n_init : int
+        Initialisations tried at each bisection.
+    """
+
+    name = "bisecting"
+    label = "Bisecting k-means"
+    chooses_k = False
+    keeps_tree = False
+    default_space = "pca"
+    sweep_param = "k"
+    settings = ("k", "seed")
+    quick: ClassVar[dict[str, Any]] = {"n_init": 1}
+
+    def __init__(self, k: int = 8, seed: int = 0, n_init: int = 3) -> None:
+        self.k = k
+        self.seed = seed
+        self.n_init = n_init
+
+    def fit(self, X: np.ndarray) -> BisectingClusterer:
+        from sklearn.cluster import BisectingKMeans
+
+        X = _as_points(X)
+        k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
+        with _one_openmp_thread(), _quiet():
+            model = BisectingKMeans(
+                n_clusters=k, n_init=self.n_init, random_state=self.seed, bisecting_strategy="biggest_inertia"
+            ).fit(_single(X))
+        self.labels_ = relabel_by_size(model.labels_)
+        self.centers_ = segment_centers(X, self.labels_)
+        self.notes_ += _found_fewer_than_k(self.labels_, k)
+        self.notes_.append(f"bisecting k-means down to k={k}, splitting the segment with the largest inertia")
+        return self
