@@ -57,7 +57,8 @@ from segmentation.cluster.selection import (  # noqa: E402
 from segmentation.describe.keywords import keyword_distinctness  # noqa: E402
 from segmentation.describe.segments import describe_segments  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402
-from segmentation.pipeline.segment import SegmentConfig, prepare  # noqa: E402
+from segmentation.pipeline.config import SegmentConfig  # noqa: E402
+from segmentation.pipeline.segment import prepare  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results" / "quality.json"

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from segmentation.cluster.base import clusterer_class  # noqa: E402
 from segmentation.ingest.io import from_frame  # noqa: E402
-from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare, sweep  # noqa: E402
+from segmentation.pipeline.config import SegmentConfig  # noqa: E402
+from segmentation.pipeline.segment import cluster_prepared, prepare, sweep  # noqa: E402
 
 RECIPES = ROOT.parent / "shared" / "data" / "recipe_reviews" / "recipe_reviews_full.csv.gz"
 REPEATS = 3

@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from segmentation.demo import DEMO_PATH  # noqa: E402
 from segmentation.ingest.io import Comments, from_frame, load_comments  # noqa: E402
-from segmentation.pipeline.segment import SegmentConfig  # noqa: E402
+from segmentation.pipeline.config import SegmentConfig  # noqa: E402
 from segmentation.recommend.evaluate import evaluate, evaluate_pipeline  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -59,7 +59,8 @@ from segmentation.embed.encoders import get_encoder  # noqa: E402
 from segmentation.embed.profiles import build_profiles  # noqa: E402
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, warm_up  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402
-from segmentation.pipeline.segment import Prepared, SegmentConfig, cluster_prepared, prepare  # noqa: E402
+from segmentation.pipeline.config import SegmentConfig  # noqa: E402
+from segmentation.pipeline.segment import Prepared, cluster_prepared, prepare  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_ENCODERS = ("minilm", "multilingual")  # too slow to encode everything: a sample, extrapolated

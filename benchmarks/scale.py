@@ -144,7 +144,7 @@ def ray_run(n_comments: int, work: Path, map_sample: int) -> dict:
     """One Ray run (Ray started by the engine, all CPUs of this machine) with an empty embedding store."""
     import shutil
 
-    from segmentation.pipeline.segment import SegmentConfig
+    from segmentation.pipeline.config import SegmentConfig
     from segmentation.scale.engine import ScaleConfig, run
 
     parts = _parts(n_comments, work)  # before the watch: generating the data is not the engine's work
@@ -183,7 +183,8 @@ def local_run(n_comments: int, work: Path) -> dict:
 
     from segmentation.embed.cache import EmbeddingCache
     from segmentation.ingest.io import load_comments
-    from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
+    from segmentation.pipeline.config import SegmentConfig
+    from segmentation.pipeline.segment import cluster_prepared, prepare
 
     parts = _parts(n_comments, work)
     csv = work / f"comments-{n_comments}.csv"
@@ -243,7 +244,7 @@ def kernel_rates(n_comments: int, work: Path) -> dict:
     import pandas as pd
 
     from segmentation.embed.encoders import get_encoder
-    from segmentation.pipeline.segment import SegmentConfig
+    from segmentation.pipeline.config import SegmentConfig
     from segmentation.scale import read, stages, store
 
     parts = _parts(n_comments, work)

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from segmentation.cluster.agglomerative import LINKAGES
 from segmentation.cluster.base import CLUSTERERS
 from segmentation.cluster.density import CLUSTER_SELECTIONS, NOISE_POLICIES
 from segmentation.core.errors import SegmentationError
 from segmentation.embed.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
-from segmentation.pipeline.segment import LINKAGES, SegmentConfig, suggest_encoder
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import suggest_encoder
 from segmentation.present.maps import label_positions, sample_rows, search_matches
 from segmentation.present.views import (
     dendrogram_lines,

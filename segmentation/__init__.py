@@ -16,7 +16,7 @@ _PUBLIC = {
     "ConfigError": "segmentation.core.errors",
     "Comments": "segmentation.ingest.comments",
     "load_comments": "segmentation.ingest.io",
-    "SegmentConfig": "segmentation.pipeline.segment",
+    "SegmentConfig": "segmentation.pipeline.config",
     "SegmentResult": "segmentation.pipeline.segment",
     "prepare": "segmentation.pipeline.segment",
     "cluster_prepared": "segmentation.pipeline.segment",

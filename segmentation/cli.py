@@ -168,7 +168,7 @@ def _load(args: argparse.Namespace):
 
 
 def _config(args: argparse.Namespace):
-    from segmentation.pipeline.segment import SegmentConfig
+    from segmentation.pipeline.config import SegmentConfig
 
     options = {
         "encoder": args.encoder,

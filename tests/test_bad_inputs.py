@@ -21,7 +21,8 @@ from bad_inputs.generate import MANIFEST, Case, cases, manifest, write
 
 from segmentation.core.errors import ConfigError, DataError, SegmentationError
 from segmentation.ingest.io import MAX_BYTES, MAX_ROWS, Comments, load_comments
-from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import cluster_prepared, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = cases()

@@ -13,7 +13,8 @@ import pytest
 from segmentation.core.constraints import MAX_K_SWEEP, MAX_SEED, Interval, Options, validate
 from segmentation.core.errors import ConfigError
 from segmentation.ingest.io import from_frame, load_comments
-from segmentation.pipeline.segment import SegmentConfig, prepare, segment
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import prepare, segment
 from segmentation.runs.workspace import Workspace
 
 COMMENTS = pd.DataFrame({

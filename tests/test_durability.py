@@ -13,7 +13,8 @@ from fixtures import labelled_comments
 
 from segmentation.core.errors import ConfigError, DamagedWorkspaceError
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import SegmentConfig, segment
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import segment
 from segmentation.runs.workspace import WORKSPACE_FILE, Workspace
 
 

@@ -9,7 +9,8 @@ import pytest
 from segmentation.core.errors import ConfigError
 from segmentation.describe.export import assignments_csv
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import cluster_prepared, prepare
 from segmentation.runs.edits import (
     EditLog,
     apply_edits,

@@ -258,7 +258,7 @@ def test_real_recipe_reviews_evaluate_with_an_honest_verdict(recipes_dir):
 
 @pytest.mark.slow
 def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
-    from segmentation.pipeline.segment import SegmentConfig
+    from segmentation.pipeline.config import SegmentConfig
 
     frame = taste_frame(True, users_per_group=30)
     config = SegmentConfig(encoder="tfidf", k=4)

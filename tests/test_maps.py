@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import SegmentConfig, prepare
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import prepare
 from segmentation.present.maps import (
     MIN_SAMPLE_PER_SEGMENT,
     label_positions,

@@ -16,7 +16,8 @@ from segmentation.core.errors import ConfigError
 from segmentation.embed.cache import EmbeddingCache
 from segmentation.embed.encoders import DEFAULT_ENCODER
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare, segment, suggest_encoder
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import cluster_prepared, prepare, segment, suggest_encoder
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
 from segmentation.ingest.io import load_comments
-from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import cluster_prepared, prepare
 from tests.conftest import SHARED_DATA
 
 FORUMS = SHARED_DATA / "se_closed_sites" / "comments.csv.gz"

@@ -27,7 +27,8 @@ from segmentation.cli import main  # noqa: E402
 from segmentation.demo import generate_demo  # noqa: E402
 from segmentation.embed.cache import text_key  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402
-from segmentation.pipeline.segment import SegmentConfig, cluster_prepared, prepare  # noqa: E402
+from segmentation.pipeline.config import SegmentConfig  # noqa: E402
+from segmentation.pipeline.segment import cluster_prepared, prepare  # noqa: E402
 from segmentation.scale import store  # noqa: E402
 from segmentation.scale.engine import ScaleConfig, run  # noqa: E402
 

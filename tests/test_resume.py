@@ -24,7 +24,8 @@ from segmentation.core.errors import EncoderError
 from segmentation.embed.cache import EmbeddingCache
 from segmentation.embed.encoders import ENCODERS, OpenAIEncoder
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import SegmentConfig, prepare
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "stub-embed"

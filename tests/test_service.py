@@ -16,7 +16,7 @@ from openai_stub_server import StubServer
 
 from segmentation.core.errors import ConfigError
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import PIPELINE_VERSION, SegmentConfig
+from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.runs import service
 from segmentation.runs.workspace import Workspace, run_key
 from tests.test_cli import assert_one_line_error, run_cli

@@ -22,7 +22,8 @@ from segmentation.core.paths import workspace_dir
 from segmentation.embed.encoders import estimate_seconds
 from segmentation.embed.throughput import ThroughputLog
 from segmentation.ingest.io import Comments, from_frame, read_table
-from segmentation.pipeline.segment import Prepared, SegmentConfig, StageProgress, cluster_prepared, prepare, sweep
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import Prepared, StageProgress, cluster_prepared, prepare, sweep
 from segmentation.runs import service
 from segmentation.runs.workspace import WORKSPACE_FILE, Workspace
 from ui.text import show_error

@@ -16,7 +16,8 @@ import streamlit as st
 from segmentation.core.errors import ConfigError, SegmentationError
 from segmentation.embed.throughput import ThroughputLog, remaining_seconds
 from segmentation.ingest.io import Comments
-from segmentation.pipeline.segment import SegmentConfig, SegmentResult, StageProgress
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import SegmentResult, StageProgress
 from segmentation.runs import service
 from segmentation.runs.service import Run
 from segmentation.runs.workspace import SegmentName

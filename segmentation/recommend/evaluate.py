@@ -32,7 +32,8 @@ from segmentation.recommend.base import (
 if TYPE_CHECKING:
     from segmentation.embed.cache import EmbeddingCache
     from segmentation.ingest.comments import Comments
-    from segmentation.pipeline.segment import SegmentConfig, StageProgress
+    from segmentation.pipeline.config import SegmentConfig
+    from segmentation.pipeline.segment import StageProgress
 
 ALL = tuple(item_recommenders())
 BASELINE = "global_popularity"

@@ -26,7 +26,8 @@ from segmentation.recommend.popularity import SegmentPopularity
 
 if TYPE_CHECKING:
     from segmentation.ingest.comments import Comments
-    from segmentation.pipeline.segment import SegmentConfig, StageProgress
+    from segmentation.pipeline.config import SegmentConfig
+    from segmentation.pipeline.segment import StageProgress
 
 DEFAULT_METHOD = "segment_ease"
 COLD_START_METHOD = "segment_popularity"

@@ -24,15 +24,8 @@ from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
-from segmentation.pipeline.segment import (
-    PIPELINE_VERSION,
-    Prepared,
-    SegmentConfig,
-    SegmentResult,
-    StageProgress,
-    cluster_prepared,
-    prepare,
-)
+from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
+from segmentation.pipeline.segment import Prepared, SegmentResult, StageProgress, cluster_prepared, prepare
 from segmentation.runs.edits import Edit, EditLog, apply_edits, carry_edits, edited_result
 from segmentation.runs.workspace import CarryReport, NameChange, RunInfo, SegmentName, Workspace, run_key
 

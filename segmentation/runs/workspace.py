@@ -415,7 +415,7 @@ class Workspace:
         assignments : mapping of user id to segment id
             Every user's segment (``-1`` for noise).
         pipeline_version : int, default 1
-            The version of the pipeline that computed the run (``segmentation.pipeline.segment.PIPELINE_VERSION``).
+            The version of the pipeline that computed the run (``segmentation.pipeline.config.PIPELINE_VERSION``).
         record : mapping, optional
             What the run measured (``metrics``, ``timings``, ``notes``, ``n_users``), stored as JSON.
         table : DataFrame, optional

@@ -38,7 +38,8 @@ from segmentation.describe.segments import (
     unique_name,
 )
 from segmentation.embed.encoders import ENCODERS, get_encoder
-from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, SegmentConfig, versions
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, versions
 from segmentation.scale import read, stages, store
 
 FIT_SAMPLE = 200_000

@@ -29,7 +29,8 @@ import pyarrow.dataset as ds
 from segmentation.core.errors import DataError, SegmentationError
 from segmentation.core.paths import JSON_MAX_BYTES, allowed_path, allowed_roots, read_regular_file
 from segmentation.describe.segments import SegmentDescription
-from segmentation.pipeline.segment import SegmentConfig, SegmentResult
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import SegmentResult
 
 ASSIGNMENT_COLUMNS = ("user_id", "segment", "segment_name", "confidence", "n_comments", "x", "y")
 # Parquet of ten million users is about 300 MB; the cap keeps a hostile folder from filling memory.
