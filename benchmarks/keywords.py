@@ -12,7 +12,7 @@ Every set is segmented once (user profiles from the ``fast`` encoder, or ``--enc
 
 Figures per method: keyword distinctness (share of each segment's top-8 keywords in no other segment's
 top-8) and label fidelity (held-out users whose nearest segment by its encoded "name: keywords" is their
-own; :func:`segmentation.describe.keywords.held_out_label_fidelity`, 20% of users held out, mean over 3 splits).
+own; :func:`segmentation.describe.fidelity.held_out_label_fidelity`, 20% of users held out, mean over 3 splits).
 
     python benchmarks/keywords.py                      # the real sets and both demos; JSON + table
     python benchmarks/keywords.py --sets recipe_reviews --k 8
@@ -41,13 +41,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
-from segmentation.describe.keywords import (  # noqa: E402
-    CachedEncoder,
-    default_rerankers,
-    held_out_label_fidelity,
-    keyword_distinctness,
-    term_counts,
-)
+from segmentation.describe.fidelity import held_out_label_fidelity, keyword_distinctness  # noqa: E402
+from segmentation.describe.keywords import CachedEncoder, default_rerankers, term_counts  # noqa: E402
 from segmentation.describe.segments import describe_labelled_comments  # noqa: E402
 from segmentation.embed.cache import EmbeddingCache, encode_texts  # noqa: E402
 from segmentation.embed.encoders import get_encoder  # noqa: E402

@@ -54,7 +54,7 @@ from segmentation.cluster.selection import (  # noqa: E402
     k_sweep,
     min_cluster_size_sweep,
 )
-from segmentation.describe.keywords import keyword_distinctness  # noqa: E402
+from segmentation.describe.fidelity import keyword_distinctness  # noqa: E402
 from segmentation.describe.segments import describe_segments  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402
 from segmentation.pipeline.config import SegmentConfig  # noqa: E402

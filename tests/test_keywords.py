@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from fixtures import labelled_comments
 
+from segmentation.describe.fidelity import held_out_label_fidelity, keyword_distinctness, label_fidelity, label_text
 from segmentation.describe.keywords import (
     CachedEncoder,
     KeyBERTInspired,
@@ -14,10 +15,6 @@ from segmentation.describe.keywords import (
     MaximalMarginalRelevance,
     OneSegmentPerKeyword,
     default_rerankers,
-    held_out_label_fidelity,
-    keyword_distinctness,
-    label_fidelity,
-    label_text,
     term_counts,
 )
 from segmentation.describe.segments import SegmentDescription, describe_segments
