@@ -160,7 +160,8 @@ def run_and_save(
         arrays=_placement_arrays(prepared, result),
     )
     carry = workspace.carry_over(carry_from, key)
-    return Run(prepared, result, key, fingerprint, carry, reused, time.perf_counter() - started, clock.times)
+    return Run(prepared, result, key, fingerprint, carry, reused, time.perf_counter() - started, clock.times,
+               notes=list(carry.notes))
 
 
 def restore(
@@ -251,7 +252,9 @@ def named_result(run: Run, workspace: Workspace | None = None) -> SegmentResult:
 
 # Saved runs --------------------------------------------------------------------------------------
 
-RUN_COLUMNS = ("run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named")
+RUN_COLUMNS = (
+    "run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named", "damaged",
+)
 
 
 def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
@@ -259,7 +262,8 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
 
     ``k`` is the number of segments the run found (noise aside), ``stability`` how alike they come back
     when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
-    workspace kept their record show blanks where it is missing.
+    workspace kept their record show blanks where it is missing; ``damaged`` says why a run cannot be
+    used (empty when it can), and such a run shows what could be read of it.
     """
     workspace = workspace if workspace is not None else Workspace()
     rows = []
@@ -276,6 +280,7 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
             "silhouette": metrics.get("silhouette"),
             "stability": metrics.get("stability"),
             "named": info.n_named,
+            "damaged": info.damaged,
         })
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
 
