@@ -58,7 +58,8 @@ class Run:
     stage_times : dict of str to float
         Seconds per finished stage, as the progress reported them.
     notes : list of str
-        What the user should know about how this run came to be (a run restored under a newer pipeline).
+        What the user should know about how this run came to be (a run restored under a newer pipeline, no
+        names carried from a damaged earlier run).
     """
 
     prepared: Prepared
