@@ -341,12 +341,15 @@ def _blob_damage(blob: object) -> str:
     """Why a packed assignments blob is unreadable ("" when it decompresses whole), in bounded memory."""
     if not isinstance(blob, bytes):
         return "its saved assignments are not stored data"
-    stream = zlib.decompressobj()
+    stream, pending = zlib.decompressobj(), blob
     try:
-        for start in range(0, len(blob), _CHUNK):
-            stream.decompress(blob[start : start + _CHUNK], _CHUNK)
-            while stream.unconsumed_tail:  # output is bounded per call; the rest waits here
-                stream.decompress(stream.unconsumed_tail, _CHUNK)
+        while not stream.eof:
+            # At most _CHUNK bytes out per call (the output is thrown away): a blob that inflates to
+            # gigabytes costs time, never memory.
+            out = stream.decompress(pending, _CHUNK)
+            pending = stream.unconsumed_tail
+            if not out:
+                break
     except zlib.error as error:
         return f"its saved assignments are corrupt: {_reason(error)}"
     return "" if stream.eof else "its saved assignments are cut short"
