@@ -512,10 +512,10 @@ def _json_series(values: list[Any]) -> pd.Series:
 
 def _check_rows(n_rows: int, max_rows: int | None, name: str, *, at_least: bool = False) -> None:
     if max_rows is not None and n_rows > max_rows:
-        count = f"more than {max_rows:,} rows" if at_least else f"{n_rows:,} rows"
-        raise DataError(
-            f"{name} has {count}, more than the limit of {max_rows:,}; load a sample or raise the limit (max_rows)"
-        )
+        # A stream stops at the first row past the limit: it knows only that there are more.
+        count = f"more than {max_rows:,} rows, the limit" if at_least else (
+            f"{n_rows:,} rows, more than the limit of {max_rows:,}")
+        raise DataError(f"{name} has {count}; load a sample or raise the limit (max_rows)")
 
 
 def _records_frame(records: Iterable[Any], name: str, what: str, max_rows: int | None) -> pd.DataFrame:

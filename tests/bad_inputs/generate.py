@@ -598,7 +598,7 @@ def _size_guards() -> list[Case]:
         # Issue 18, case 13: the row and byte limits bound JSON too, before the rows past them are parsed.
         Case("rows_over_limit.json", "a JSON array with more rows than max_rows",
              lambda: json.dumps([dict(zip(("user_id", "text"), row, strict=True)) for row in rows]).encode(),
-             data_error(r"rows_over_limit\.json has more than 10 rows, more than the limit of 10; load a sample"),
+             data_error(r"rows_over_limit\.json has more than 10 rows, the limit; load a sample"),
              load={"max_rows": 10}),
         Case("rows_at_limit.json", "a JSON array of exactly max_rows rows",
              lambda: json.dumps([dict(zip(("user_id", "text"), row, strict=True)) for row in rows]).encode(),
