@@ -59,7 +59,8 @@ class Run:
     stage_times : dict of str to float
         Seconds per finished stage, as the progress reported them.
     notes : list of str
-        What the user should know about how this run came to be (a run restored under a newer pipeline).
+        What the user should know about how this run came to be (a run restored under a newer pipeline, no
+        names carried from a damaged earlier run).
     """
 
     prepared: Prepared
@@ -141,6 +142,7 @@ def run_and_save(
     workspace = workspace if workspace is not None else Workspace()
     run = _compute_and_save(comments, config, progress, workspace, compute, file_sha256)
     run.carry = _carry(workspace, carry_from, run.run_key)
+    run.notes.extend(run.carry.notes)
     return run
 
 
@@ -272,6 +274,7 @@ def restore(
     run.carry = _carry(workspace, key, run.run_key)
     if run.run_key != key:
         run.notes.extend([_recomputed_note(info, run), *edit_notes])
+    run.notes.extend(run.carry.notes)
     return run
 
 
@@ -323,7 +326,9 @@ def named_result(run: Run, workspace: Workspace | None = None) -> SegmentResult:
 
 # Saved runs --------------------------------------------------------------------------------------
 
-RUN_COLUMNS = ("run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named")
+RUN_COLUMNS = (
+    "run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named", "damaged",
+)
 
 
 def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
@@ -331,7 +336,8 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
 
     ``k`` is the number of segments the run found (noise aside), ``stability`` how alike they come back
     when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
-    workspace kept their record show blanks where it is missing.
+    workspace kept their record show blanks where it is missing; ``damaged`` says why a run cannot be
+    used (empty when it can), and such a run shows what could be read of it.
     """
     workspace = workspace if workspace is not None else Workspace()
     rows = []
@@ -348,6 +354,7 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
             "silhouette": metrics.get("silhouette"),
             "stability": metrics.get("stability"),
             "named": info.n_named,
+            "damaged": info.damaged,
         })
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
 

@@ -62,7 +62,7 @@ def part_columns(part: Path) -> list[str]:
             return [str(name) for name in pq.read_schema(part).names]
         except Exception as exc:  # pyarrow raises several types for a damaged footer
             raise DataError(f"{part.name} is not a readable Parquet file ({exc})") from None
-    return [str(c) for c in read_table(part).columns]
+    return [str(c) for c in read_table(part, max_rows=None).columns]
 
 
 def resolve_roles(first_part: Path, overrides: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -119,7 +119,7 @@ def read_part(
         The part is unreadable, empty, or lacks a column the first part had (the message names it).
     """
     comments = from_frame(
-        read_table(part),
+        read_table(part, max_rows=None),
         **{f"{role}_col": (roles[role] or "") for role in ROLES},
         source=part.name,
         max_rows=None,
