@@ -839,8 +839,9 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _list(columns: Sequence[str]) -> str:
-    """Column names for a message: at most 30, each cut to 40 characters (junk can make a huge "name")."""
-    shown = ", ".join(repr(_clip(str(c))) for c in columns[:30])
+    """Column names for a message: at most 30, each cut to 40 characters as shown (junk can make a huge "name",
+    and an invisible character is shown escaped, six times its length: cut after escaping)."""
+    shown = ", ".join(f"'{_clip(repr(str(c))[1:-1])}'" for c in columns[:30])
     return shown + (f" and {len(columns) - 30} more" if len(columns) > 30 else "")
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.constraints import Interval, Text, encodable, validate
-from segmentation.errors import ConfigError, DamagedWorkspaceError
+from segmentation.errors import ConfigError, DamagedWorkspaceError, reason
 from segmentation.labels import NOISE
 from segmentation.paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
 
@@ -320,14 +320,8 @@ def _unpack(blob: bytes, run_key: str) -> dict[str, int]:
     try:
         return _assignments_of(blob)
     except _UNREADABLE as error:
-        reason = f"its saved assignments are unreadable: {_reason(error)}"
-        raise ConfigError(_damaged_message(run_key, reason)) from None
-
-
-def _reason(error: BaseException) -> str:
-    """The first line of an error, short enough for a one-line message."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:160]
+        why = f"its saved assignments are unreadable: {reason(error)}"
+        raise ConfigError(_damaged_message(run_key, why)) from None
 
 
 def _damaged_message(run_key: str, reason: str) -> str:
@@ -351,7 +345,7 @@ def _blob_damage(blob: object) -> str:
             if not out:
                 break
     except zlib.error as error:
-        return f"its saved assignments are corrupt: {_reason(error)}"
+        return f"its saved assignments are corrupt: {reason(error)}"
     return "" if stream.eof else "its saved assignments are cut short"
 
 
@@ -580,7 +574,7 @@ class Workspace:
             with np.load(path, allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
         except Exception as error:  # numpy and zipfile raise many types for a damaged file
-            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {_reason(error)}")) from None
+            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
 
     def table(self, run_key: str) -> pd.DataFrame | None:
         """Return a saved run's full assignments table (None when the run kept none: saved before tables).
@@ -596,7 +590,7 @@ class Workspace:
         try:
             table = pd.read_parquet(path, engine="pyarrow")
         except Exception as error:  # pyarrow raises many types (ArrowInvalid, OSError, ...)
-            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {_reason(error)}")) from None
+            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
         if not {"user_id", "segment"} <= set(table.columns) or not pd.api.types.is_integer_dtype(table["segment"]):
             raise ConfigError(_damaged_message(run_key, f"{path.name} lacks whole-number segments by user"))
         return table
@@ -667,14 +661,14 @@ class Workspace:
             if table.is_file():
                 pq.read_metadata(table)
         except Exception as error:  # pyarrow raises many types for a damaged footer
-            return f"{table.name} is unreadable: {_reason(error)}"
+            return f"{table.name} is unreadable: {reason(error)}"
         try:
             if arrays.is_file():
                 with zipfile.ZipFile(arrays) as archive:
                     if not all(name.endswith(".npy") for name in archive.namelist()):
                         return f"{arrays.name} holds files that are not arrays"
         except (zipfile.BadZipFile, OSError, ValueError) as error:
-            return f"{arrays.name} is unreadable: {_reason(error)}"
+            return f"{arrays.name} is unreadable: {reason(error)}"
         return ""
 
     # Names --------------------------------------------------------------------------------------
@@ -799,7 +793,7 @@ class Workspace:
             try:
                 old_assignments = {} if damaged else _assignments_of(source[9])
             except _UNREADABLE as error:
-                damaged = f"its saved assignments are unreadable: {_reason(error)}"
+                damaged = f"its saved assignments are unreadable: {reason(error)}"
             if damaged:
                 # The new run is saved all the same: a damaged earlier run only has no names to give.
                 note = (f"No names were carried over from run {from_run_key}: it is damaged ({damaged}); "
