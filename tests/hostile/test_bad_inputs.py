@@ -23,7 +23,8 @@ from segmentation.errors import ConfigError, DataError, SegmentationError
 from segmentation.io import MAX_BYTES, MAX_ROWS, Comments, load_comments
 from segmentation.pipeline import SegmentConfig, cluster_prepared, prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.hostile
+ROOT = Path(__file__).resolve().parents[2]
 CASES = cases()
 LOADING = [c for c in CASES if c.segment is None]
 SEGMENTING = [c for c in CASES if c.segment is not None]
