@@ -257,6 +257,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    from segmentation.export import neutralise
     from segmentation.service import compare_runs, load_run, runs_table
 
     if args.runs_command == "show":
@@ -267,7 +268,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{comparison.n_common:,} users in both runs; adjusted Rand index {comparison.ari:.3f}; "
               f"{comparison.kept_together:.0%} of them stayed with the group most of their segment moved to",
               file=sys.stderr)
-        print(comparison.flows().to_csv(index=False), end="")
+        # Names are typed by users: a name such as =HYPERLINK(...) must not run when the CSV is opened.
+        print(neutralise(comparison.flows()).to_csv(index=False), end="")
         return 0
     table = runs_table()
     if table.empty:
