@@ -212,20 +212,22 @@ def _check_workspace() -> None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
+    from segmentation.outputs import staged
     from segmentation.service import named_result, run_and_save
     from segmentation.uploads import file_sha256
 
     config = _config(args)
-    _check_output_folder(args.out)
     if args.engine == "ray":
         return _segment_on_ray(args)
-    _check_workspace()
-    comments, config = _load_and_configure(args, config)
-    # The file's digest lets the app show this run again once the same file is uploaded there.
-    digest = file_sha256(args.input) if Path(args.input).is_file() else None
-    run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
-    result = named_result(run)
-    paths = result.write(args.out)
+    # The run is written beside --out and swapped in whole: a failed run leaves the earlier one intact.
+    with staged(args.out) as staging:
+        _check_workspace()
+        comments, config = _load_and_configure(args, config)
+        # The file's digest lets the app show this run again once the same file is uploaded there.
+        digest = file_sha256(args.input) if Path(args.input).is_file() else None
+        run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
+        result = named_result(run)
+        paths = [args.out / path.name for path in result.write(staging)]
     metrics = result.metrics
     carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""
     print(

@@ -91,3 +91,155 @@ def test_runs_compare_prints_a_formula_name_neutralised_on_stdout(workspace: Pat
     assert set(flows["second_name"]) == {"'+cmd|' /C calc'!A0"}
     cells = [cell for line in proc.stdout.splitlines() for cell in line.split(",")]
     assert not [cell for cell in cells if cell.lstrip('"').startswith(("=", "+", "@"))]
+
+
+# Case 6: output folders -----------------------------------------------------------------------------
+
+
+def test_segment_refuses_an_out_folder_holding_the_users_files_and_keeps_them(tmp_path, workspace):
+    """issue 18, case 6: a run replaces its folder whole, so a folder of the user's own files is refused."""
+    data = comments_file(tmp_path, labelled_comments(users_per_group=5), "data.csv")
+    out = tmp_path / "reports"
+    (out / "assignments").mkdir(parents=True)
+    (out / "assignments" / "q3.xlsx").write_bytes(b"the user's own work")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+
+    proc = run_cli("segment", str(data), "--out", str(out), "--encoder", "tfidf", "--k", "2", workspace=workspace)
+
+    assert_one_line_error(proc, f"--out {out} holds files that are not a previous run's outputs", "notes.txt")
+    assert (out / "assignments" / "q3.xlsx").read_bytes() == b"the user's own work"
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "reports"]  # no staging left behind
+
+
+def test_ray_segment_never_deletes_the_users_assignments_and_work_folders(tmp_path, workspace):
+    """issue 18, case 6: `segment --engine ray --out DIR` deleted the user's `assignments/` and `_work/`
+    folders and exited 0."""
+    pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -r requirements-ray.txt)")
+    data = comments_file(tmp_path, labelled_comments(users_per_group=5), "data.csv")
+    out = tmp_path / "team"
+    for folder, name in (("assignments", "by-hand.csv"), ("_work", "draft.txt")):
+        (out / folder).mkdir(parents=True)
+        (out / folder / name).write_text("kept", encoding="utf-8")
+
+    proc = run_cli("segment", str(data), "--out", str(out), "--engine", "ray", "--encoder", "fast",
+                   "--map-sample", "0", workspace=workspace)
+
+    assert_one_line_error(proc, "holds files that are not a previous run's outputs")
+    assert (out / "assignments" / "by-hand.csv").read_text(encoding="utf-8") == "kept"
+    assert (out / "_work" / "draft.txt").read_text(encoding="utf-8") == "kept"
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str = "1m"):
+    """A real file system of ``size`` at ``folder`` (tmpfs; needs root), unmounted afterwards."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip() or mounted.returncode})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def fill(disk: Path) -> None:
+    """Write into ``disk`` until the device is full."""
+    with open(disk / "filler", "wb", buffering=0) as handle:  # unbuffered: nothing left to flush on close
+        try:
+            while True:
+                handle.write(b"\0" * 4096)
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+
+
+@pytest.mark.slow  # two runs of the CLI, each fitting UMAP for the map in a subprocess
+def test_a_rerun_on_a_full_disk_exits_2_and_leaves_the_earlier_run_complete(tmp_path, workspace):
+    """issue 18, case 6 and internal errors: a re-run that failed half-way (disk full on --out) destroyed the
+    complete earlier run in the same folder, which then no longer opened; now one line, exit 2, and the
+    earlier run is there byte for byte."""
+    data = comments_file(tmp_path, labelled_comments(users_per_group=15), "data.csv")
+    with small_disk(tmp_path / "disk") as disk:
+        out = disk / "run"
+        first = run_cli("segment", str(data), "--out", str(out), "--encoder", "tfidf", "--k", "4",
+                        workspace=workspace)
+        assert first.returncode == 0, first.stderr
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        assert set(before) == {"assignments.csv", "segments.json", "run.json"}
+        fill(disk)
+
+        second = run_cli("segment", str(data), "--out", str(out), "--encoder", "tfidf", "--k", "3",
+                         workspace=workspace)
+
+        assert second.returncode == 2, second.stderr
+        last = second.stderr.strip().splitlines()[-1]  # progress lines come first, then the one error line
+        assert last.startswith("error: no space left on the device while writing --out"), second.stderr
+        assert "Traceback" not in second.stderr
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "run"]  # the staging folder is gone
+        assert len(pd.read_csv(out / "assignments.csv")) == 60
+
+
+# Case 10: the Ray engine's parts --------------------------------------------------------------------
+
+
+def parquet_parts(folder: Path, n_parts: int = 2) -> pd.DataFrame:
+    folder.mkdir()
+    frame = labelled_comments(users_per_group=5)
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), n_parts)):
+        frame.iloc[rows].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return frame
+
+
+def test_a_readme_beside_parquet_parts_is_skipped_and_said_so(tmp_path):
+    """issue 18, case 10: the Ray engine read a README.txt in the parts folder as data (2,421 "users"
+    instead of 500). Text beside parts of a table format is documentation: skipped, and the run says so."""
+    parquet_parts(tmp_path / "parts")
+    (tmp_path / "parts" / "README.txt").write_text("Exported on Monday.\nOne line per thought.\n" * 50)
+
+    parts, skipped = read.resolve_parts(tmp_path / "parts")
+
+    assert [p.name for p in parts] == ["part-0.parquet", "part-1.parquet"]
+    assert [p.name for p in skipped] == ["README.txt"]
+    assert read.skipped_note(skipped, parts) == (
+        "skipped 1 text file (README.txt) beside the 2 .parquet parts: documentation, not comments")
+
+
+def test_a_folder_of_text_parts_only_is_still_read_as_comments(tmp_path):
+    """issue 18, case 10: plain text stays a data format where every part is one."""
+    (tmp_path / "parts").mkdir()
+    for i in range(2):
+        (tmp_path / "parts" / f"day-{i}.txt").write_text("great coffee\nslow delivery\n", encoding="utf-8")
+    parts, skipped = read.resolve_parts(tmp_path / "parts")
+    assert [p.name for p in parts] == ["day-0.txt", "day-1.txt"] and skipped == []
+
+
+def test_parts_of_two_table_formats_are_refused_with_one_line(tmp_path, workspace):
+    """issue 18, case 10: which of two table formats holds the data is not ours to guess."""
+    frame = parquet_parts(tmp_path / "parts")
+    frame.to_csv(tmp_path / "parts" / "old-export.csv", index=False)
+    with pytest.raises(DataError, match=r"mixes part formats \(1 \.csv, 2 \.parquet\)"):
+        read.resolve_parts(tmp_path / "parts")
+    pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -r requirements-ray.txt)")
+    proc = run_cli("segment", str(tmp_path / "parts"), "--engine", "ray", "--encoder", "fast",
+                   "--out", str(tmp_path / "out"), workspace=workspace)
+    assert_one_line_error(proc, "mixes part formats (1 .csv, 2 .parquet)")
+
+
+# Ray failing to start ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["--address", "RAY_ADDRESS"])
+def test_ray_failing_to_start_exits_2_with_one_line(tmp_path, workspace, monkeypatch, how):
+    """issue 18, internal errors: Ray failing to start was an internal error (or waited for minutes)."""
+    pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -r requirements-ray.txt)")
+    data = comments_file(tmp_path, labelled_comments(users_per_group=5), "data.csv")
+    address = "127.0.0.1:1"  # loopback, a port nothing listens on
+    extra = ["--address", address] if how == "--address" else []
+    if how == "RAY_ADDRESS":
+        monkeypatch.setenv("RAY_ADDRESS", address)
+    proc = run_cli("segment", str(data), "--engine", "ray", "--encoder", "fast", "--out", str(tmp_path / "out"),
+                   *extra, workspace=workspace)
+    assert_one_line_error(proc, "Ray did not start: nothing answers at 127.0.0.1:1")
+    assert not (tmp_path / "out").exists()
