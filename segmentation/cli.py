@@ -217,6 +217,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.uploads import file_sha256
 
     config = _config(args)
+    _check_output_folder(args.out)
     if args.engine == "ray":
         return _segment_on_ray(args)
     # The run is written beside --out and swapped in whole: a failed run leaves the earlier one intact.
