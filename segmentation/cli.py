@@ -261,10 +261,13 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from segmentation.export import neutralise
-    from segmentation.service import compare_runs, load_run, runs_table
+    from segmentation.service import compare_runs, load_run, run_table, runs_table
 
     if args.runs_command == "show":
-        print(json.dumps(load_run(args.run_id).to_dict(), ensure_ascii=False, indent=2, default=str))
+        stored = load_run(args.run_id)
+        if stored.assignments is None:
+            run_table(stored.info)  # a run that lost its table is damaged, not a run of no segment
+        print(json.dumps(stored.to_dict(), ensure_ascii=False, indent=2, default=str))
         return 0
     if args.runs_command == "compare":
         comparison = compare_runs(args.first, args.second)

@@ -243,3 +243,100 @@ def test_ray_failing_to_start_exits_2_with_one_line(tmp_path, workspace, monkeyp
                    *extra, workspace=workspace)
     assert_one_line_error(proc, "Ray did not start: nothing answers at 127.0.0.1:1")
     assert not (tmp_path / "out").exists()
+
+
+# Case 11: assign -------------------------------------------------------------------------------------
+
+
+def test_assign_refuses_a_file_without_a_user_column(saved, tmp_path, workspace):
+    """issue 18, case 11: row numbers were matched to the run's unrelated row-number users."""
+    texts = labelled_comments(users_per_group=2, seed=3)[["text"]]
+    proc = run_cli("assign", str(comments_file(tmp_path, texts)), "--run", saved, "--out", str(tmp_path / "out"),
+                   workspace=workspace)
+    assert_one_line_error(proc, "new.csv has no user column", "(--user-col NAME)")
+    assert not (tmp_path / "out" / "assignments.csv").exists()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_assign_refuses_a_run_whose_centres_are_not_finite(saved, tmp_path, workspace, value):
+    """issue 18, case 11: tampered centres (NaN) gave NaN placements written as fine."""
+    path = workspace / "runs" / f"{saved}.npz"
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["centres"][1, 3] = value
+    np.savez(path, **arrays)
+    new = labelled_comments(users_per_group=2, seed=3).assign(user_id=lambda t: "new-" + t["user_id"])
+
+    proc = run_cli("assign", str(comments_file(tmp_path, new)), "--run", saved, "--out", str(tmp_path / "out"),
+                   workspace=workspace)
+
+    assert_one_line_error(proc, f"run {saved} is damaged: its saved segment centres are damaged (not finite")
+    assert not (tmp_path / "out" / "assignments.csv").exists()
+
+
+def test_a_run_whose_table_was_deleted_is_damaged_for_runs_show_and_assign(saved, tmp_path, workspace):
+    """issue 18, case 11: a deleted run Parquet gave `runs show` with zero segments and an answering assign."""
+    (workspace / "runs" / f"{saved}.parquet").unlink()
+    new = labelled_comments(users_per_group=2, seed=3)
+
+    shown = run_cli("runs", "show", saved, workspace=workspace)
+    placed = run_cli("assign", str(comments_file(tmp_path, new)), "--run", saved, "--out", str(tmp_path / "out"),
+                     workspace=workspace)
+
+    for proc in (shown, placed):
+        assert_one_line_error(proc, f"run {saved} is damaged: its assignments table is missing")
+    assert shown.stdout == ""
+
+
+def test_assign_streams_users_in_chunks_with_the_same_placements_and_less_memory(saved, made_run):
+    """issue 18, case 11 / internal errors: `assign` of 1M new users hit MemoryError allocating float64
+    profiles at once; it now works through chunks of users, with the same answer."""
+    rng = np.random.default_rng(1)
+    texts = made_run["frame"]["text"].to_numpy()  # all in the embedding cache: the test measures placing
+    n = 12_000
+    new = pd.DataFrame({"user_id": [f"n{i:05d}" for i in range(n)] * 2, "text": rng.choice(texts, 2 * n)})
+    comments = from_frame(new, source="many.csv")
+
+    def placed(chunk_users: int) -> tuple[pd.DataFrame, int]:
+        tracemalloc.start()
+        try:
+            table = service.assign(comments, saved, chunk_users=chunk_users).assignments
+            return table, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    whole, peak_whole = placed(n)
+    chunked, peak_chunked = placed(500)
+
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert peak_chunked < 0.3 * peak_whole, (peak_chunked, peak_whole)
+
+
+# Case 12: drift --------------------------------------------------------------------------------------
+
+
+def one_comment_each(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    picked = frame.groupby("user_id", group_keys=False).sample(n=1, random_state=seed)
+    return picked.assign(user_id=lambda t: "again-" + t["user_id"]).drop(columns="true_group")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_same_kind_of_users_with_one_comment_each_raise_no_drift_warning(saved, made_run, seed):
+    """issue 18, case 12: drift warnings fired on every segment when the same users came back with fewer
+    comments (a one-comment profile lies farther from the centre than a five-comment one)."""
+    placed = service.assign(from_frame(one_comment_each(made_run["frame"], seed)), saved)
+    assert len(placed.assignments) == 80 and set(placed.assignments["status"]) == {"new"}
+    assert not placed.warnings, placed.drift
+    assert not placed.drift["drifting"].any()
+
+
+def test_genuinely_foreign_users_with_one_comment_each_raise_a_drift_warning(saved):
+    """issue 18, case 12: the far line per number of comments still catches users unlike any member."""
+    words = ["quantum", "annealing", "lattice", "decoherence", "spintronics", "cryostat", "qubit",
+             "entanglement", "photon", "boson", "fermion", "superconducting"]
+    rng = np.random.default_rng(0)
+    strangers = pd.DataFrame({"user_id": [f"x{i}" for i in range(12)],
+                              "text": [" ".join(rng.choice(words, 5)) for _ in range(12)]})
+    placed = service.assign(from_frame(strangers), saved)
+    assert placed.assignments["far"].mean() >= 0.5  # members with one comment: 5 % by construction
+    assert placed.warnings and all("drifting" in warning for warning in placed.warnings)
