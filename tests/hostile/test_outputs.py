@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import json
 import shutil
 import subprocess
 import tracemalloc
@@ -225,6 +226,37 @@ def test_parts_of_two_table_formats_are_refused_with_one_line(tmp_path, workspac
     proc = run_cli("segment", str(tmp_path / "parts"), "--engine", "ray", "--encoder", "fast",
                    "--out", str(tmp_path / "out"), workspace=workspace)
     assert_one_line_error(proc, "mixes part formats (1 .csv, 2 .parquet)")
+
+
+@pytest.mark.slow  # two Ray runs in subprocesses, with the fast encoder distilled once (conftest.fast_home)
+def test_a_ray_run_skips_a_readme_and_a_full_disk_leaves_its_earlier_run_opening(tmp_path, fast_home):
+    """issue 18, case 10: a README.txt among the parts was read as comments; case 6 and internal errors:
+    disk full on a Ray run's --out was an internal error and left the earlier run damaged."""
+    pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -r requirements-ray.txt)")
+    from segmentation.scale.run_folder import open_run_folder
+
+    frame = parquet_parts(tmp_path / "parts")
+    (tmp_path / "parts" / "README.txt").write_text("Exported on Monday.\nOne line per thought.\n" * 50)
+    ray_segment = ["segment", str(tmp_path / "parts"), "--engine", "ray", "--encoder", "fast", "--map-sample", "0"]
+    with small_disk(tmp_path / "disk", size="8m") as disk:
+        out = disk / "run"
+        first = run_cli(*ray_segment, "--k", "2", "--out", str(out), workspace=fast_home)
+        assert first.returncode == 0, first.stderr
+        record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert record["n_users"] == frame["user_id"].nunique() == 20 and record["n_parts"] == 2
+        assert any(note.startswith("skipped 1 text file (README.txt)") for note in record["notes"])
+        before = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        fill(disk)
+
+        second = run_cli(*ray_segment, "--k", "3", "--out", str(out), workspace=fast_home)
+
+        assert second.returncode == 2, second.stderr
+        last = second.stderr.strip().splitlines()[-1]  # stage lines come first, then the one error line
+        assert last.startswith("error: no space left on the device while writing --out"), second.stderr
+        assert "Traceback" not in second.stderr
+        assert {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+        assert open_run_folder(out).n_users == 20
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "run"]
 
 
 # Ray failing to start ----------------------------------------------------------------------------------
