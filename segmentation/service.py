@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import zipfile
 from collections.abc import Callable
@@ -458,17 +459,41 @@ class Assignment:
         return int((self.assignments["status"] != "new").sum())
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``assignments.csv`` and ``drift.json`` into ``out_dir``."""
+        """Write ``assignments.csv`` and ``drift.json`` into ``out_dir``.
+
+        Both files are written beside their places first and then renamed into them, so earlier files of
+        the same names are replaced whole, together, or not at all.
+
+        Raises
+        ------
+        ConfigError
+            When the disk fills up (an earlier file is left as it was).
+        """
         from segmentation.export import assignments_csv
+        from segmentation.outputs import disk_full, is_disk_full
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "assignments.csv", out / "drift.json"]
-        paths[0].write_bytes(assignments_csv(self.assignments))
         record = {"run": self.run_key, "moved": self.n_moved, "warnings": self.warnings,
                   "segments": self.drift.to_dict(orient="records")}
-        paths[1].write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-        return paths
+        contents = {
+            "assignments.csv": assignments_csv(self.assignments),
+            "drift.json": json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"),
+        }
+        scratch = {name: out / f".{name}.writing" for name in contents}
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, data in contents.items():
+                scratch[name].write_bytes(data)
+            for name in contents:
+                os.replace(scratch[name], out / name)
+        except OSError as error:
+            if is_disk_full(error):
+                raise disk_full(out) from None
+            raise
+        finally:
+            for path in scratch.values():
+                path.unlink(missing_ok=True)
+        return [out / name for name in contents]
 
 
 def assign(

@@ -289,21 +289,47 @@ def test_assign_refuses_a_file_without_a_user_column(saved, tmp_path, workspace)
     assert not (tmp_path / "out" / "assignments.csv").exists()
 
 
-@pytest.mark.parametrize("value", [np.nan, np.inf])
-def test_assign_refuses_a_run_whose_centres_are_not_finite(saved, tmp_path, workspace, value):
-    """issue 18, case 11: tampered centres (NaN) gave NaN placements written as fine."""
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [("nan", "its saved segment centres are damaged (not finite"),
+     ("inf", "its saved segment centres are damaged (not finite"),
+     ("garbage", "its segment centres are unreadable")],
+)
+def test_assign_refuses_a_run_whose_centres_are_not_finite_or_unreadable(saved, tmp_path, workspace, damage,
+                                                                         message):
+    """issue 18, case 11: tampered centres (NaN) gave NaN placements written as fine; internal errors:
+    garbage .npz in a run."""
     path = workspace / "runs" / f"{saved}.npz"
-    with np.load(path) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    arrays["centres"][1, 3] = value
-    np.savez(path, **arrays)
+    if damage == "garbage":
+        path.write_bytes(b"PK\x03\x04 not a zip archive at all")
+    else:
+        with np.load(path) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        arrays["centres"][1, 3] = float(damage)
+        np.savez(path, **arrays)
     new = labelled_comments(users_per_group=2, seed=3).assign(user_id=lambda t: "new-" + t["user_id"])
 
     proc = run_cli("assign", str(comments_file(tmp_path, new)), "--run", saved, "--out", str(tmp_path / "out"),
                    workspace=workspace)
 
-    assert_one_line_error(proc, f"run {saved} is damaged: its saved segment centres are damaged (not finite")
+    assert_one_line_error(proc, f"run {saved} is damaged: {message}")
     assert not (tmp_path / "out" / "assignments.csv").exists()
+
+
+def test_assign_on_a_full_disk_exits_2_and_keeps_the_earlier_assignments(saved, tmp_path, workspace):
+    """issue 18, internal errors: disk full on `assign --out` was an internal error."""
+    new = labelled_comments(users_per_group=2, seed=3).assign(user_id=lambda t: "new-" + t["user_id"])
+    data = comments_file(tmp_path, new)
+    with small_disk(tmp_path / "disk") as disk:
+        first = run_cli("assign", str(data), "--run", saved, "--out", str(disk / "out"), workspace=workspace)
+        assert first.returncode == 0, first.stderr
+        before = {p.name: p.read_bytes() for p in (disk / "out").iterdir()}
+        fill(disk)
+        second = run_cli("assign", str(data), "--run", saved, "--out", str(disk / "out"), workspace=workspace)
+        assert second.returncode == 2, second.stderr
+        last = second.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: no space left on the device while writing --out"), second.stderr
+        assert {p.name: p.read_bytes() for p in (disk / "out").iterdir()} == before
 
 
 def test_a_run_whose_table_was_deleted_is_damaged_for_runs_show_and_assign(saved, tmp_path, workspace):
