@@ -95,13 +95,15 @@ def staged(out: str | Path) -> Iterator[Path]:
         When ``out`` cannot take a run (see :func:`check_run_folder`), its parent cannot be written, or
         the disk fills up while writing.
     """
-    out = Path(out).absolute()
+    out = Path(out)
     check_run_folder(out)
+    # A link to a folder: the folder it names is the one replaced (renaming the link would leave the run there).
+    target = out.resolve()
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}{_STAGING}"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}{_STAGING}"))
         # A temporary folder is private (0700); the run folder keeps the permissions a folder made there gets.
-        os.chmod(staging, stat.S_IMODE(out.stat().st_mode) if out.is_dir() else 0o777 & ~_umask())
+        os.chmod(staging, stat.S_IMODE(target.stat().st_mode) if target.is_dir() else 0o777 & ~_umask())
     except OSError as error:
         if is_disk_full(error):
             raise disk_full(out) from None
@@ -109,7 +111,7 @@ def staged(out: str | Path) -> Iterator[Path]:
             from None
     try:
         yield staging
-        _swap_in(staging, out)
+        _swap_in(staging, target)
     except OSError as error:
         if is_disk_full(error):
             raise disk_full(out) from None
