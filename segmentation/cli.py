@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     seg = commands.add_parser("segment", help="segment the users of INPUT; write assignments, segments, run")
     _add_segment_options(seg)
-    seg.add_argument("--out", required=True, type=Path, help="output folder")
+    seg.add_argument("--out", required=True, type=Path, help="output folder: new, empty or an earlier run's, "
+                     "which is replaced only once the new run is complete")
     # The Ray engine (segmentation/scale, docs/scale.md): same segmentation, past one machine.
     seg.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local (default) | ray: INPUT may then be a folder of parts or a glob")
