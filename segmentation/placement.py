@@ -27,8 +27,10 @@ FAR_QUANTILE = 0.95
 COUNT_LEVELS = (1, 2, 4, 8, 16)
 # Fewer members than this at a level give no quantile worth the name: the level takes the next lower one's.
 MIN_CALIBRATION = 10
-# Random draws of each member's comments per level.
-CALIBRATION_DRAWS = 8
+# Distances wanted per segment and level for its quantile, and the most random draws of each member's
+# comments made to get them.
+CALIBRATION_DISTANCES = 200
+MAX_CALIBRATION_DRAWS = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,35 +200,37 @@ def _far_by_count(
     """Per segment and level of ``COUNT_LEVELS``: the far line of members' profiles remade from that many of
     their comments (chosen at random); a level with too few members takes the line of the level below, and
     the first level the segment's own ``far``."""
-    from scipy import sparse
-
     comment_user = np.asarray(comment_user, dtype=np.int64)
     n_users, n_text = len(vectors), embeddings.shape[1]
     counts = np.bincount(comment_user, minlength=n_users)
     rows = np.searchsorted(ids, labels)
     member = labels != NOISE
     rng = np.random.default_rng(seed)
-    # Several draws of the comments per member: a segment of 20 members gives 20 distances per draw, too few
-    # for a steady 95th percentile (a single draw flagged 5 of 20 look-alike newcomers in one segment).
-    draws = [_ranks(comment_user, rng) for _ in range(CALIBRATION_DRAWS)]
+    # Several draws of the comments per member where segments are small: a segment of 20 members gives 20
+    # distances per draw, too few for a steady 95th percentile (a single draw flagged 5 of 20 look-alike
+    # newcomers in one segment). Large segments need one draw (eight took 15 s at 50k users).
+    smallest = int(np.bincount(rows[member]).min())
+    n_draws = int(np.clip(np.ceil(CALIBRATION_DISTANCES / max(smallest, 1)), 1, MAX_CALIBRATION_DRAWS))
+    draws = [_ranks(comment_user, rng) for _ in range(n_draws)]
     lines = np.empty((len(ids), len(COUNT_LEVELS)), dtype=np.float32)
     for level, c in enumerate(COUNT_LEVELS):
         eligible = member & (counts >= c)
+        enough = np.bincount(rows[eligible], minlength=len(ids)) >= MIN_CALIBRATION
+        lines[:, level] = lines[:, level - 1] if level else far
+        if not enough.any():
+            continue  # no segment has members with this many comments: nothing to measure
         distances = []
         for rank in draws:
-            take = np.flatnonzero((rank < c) & (counts[comment_user] >= c))
-            pick = sparse.csr_matrix((np.ones(len(take)), (comment_user[take], take)),
-                                     shape=(n_users, len(comment_user)))
-            sums = np.asarray(pick @ embeddings, dtype=np.float32)[eligible]
+            take = np.flatnonzero((rank < c) & eligible[comment_user])
+            take = take[np.argsort(comment_user[take], kind="stable")]
+            # Exactly c comments per eligible user, in user order (the order of ``vectors[eligible]``).
+            sums = np.asarray(embeddings[take], dtype=np.float32).reshape(-1, c, n_text).sum(axis=1)
             norms = np.linalg.norm(sums, axis=1, keepdims=True)
             profiles = np.hstack([sums / np.where(norms > 0, norms, 1.0), vectors[eligible, n_text:]])
             distances.append(np.linalg.norm(profiles - centres[rows[eligible]], axis=1))
         distance, owner = np.concatenate(distances), np.tile(rows[eligible], len(draws))
-        for row in range(len(ids)):
-            if np.count_nonzero(rows[eligible] == row) >= MIN_CALIBRATION:
-                lines[row, level] = np.quantile(distance[owner == row], FAR_QUANTILE)
-            else:
-                lines[row, level] = lines[row, level - 1] if level else far[row]
+        for row in np.flatnonzero(enough):
+            lines[row, level] = np.quantile(distance[owner == row], FAR_QUANTILE)
     return lines
 
 
