@@ -1,9 +1,10 @@
-"""Time the loader on the hostile shapes of issue 13, in a fresh process per case with a time limit.
+"""Time the loader on the hostile shapes of issues 13 and 18, in a fresh process per case with a time limit.
 
-    python benchmarks/hostile_inputs.py [--repo PATH] [--limit SECONDS]
+    python benchmarks/hostile_inputs.py [--repo PATH] [--limit SECONDS] [--only SUBSTRING]
 
 ``--repo`` points at another checkout (e.g. an older commit exported with ``git archive``) to time the
-same files there. Writes ``benchmarks/results/hostile-inputs.json`` (or prints only, with --repo).
+same files there; ``--only`` times the files whose name holds SUBSTRING. Writes
+``benchmarks/results/hostile-inputs.json`` (or prints only, with --repo or --only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -82,17 +84,42 @@ def _files(folder: Path) -> dict[str, Path]:
     path = folder / "parquet_dictionary_2gb.parquet"
     pq.write_table(pa.table({"user_id": users, "text": text}), path)
     files[path.name] = path
+    # Issue 18, case 13: JSON and JSON lines, which the reader once parsed in quadratic time, and a 5M-row
+    # array (196 MB, under the byte limit) that must be refused at the row limit, not parsed whole.
+    for n_rows in (100_000, 400_000, 5_000_000):
+        label = f"{n_rows // 1_000_000}m" if n_rows >= 1_000_000 else f"{n_rows // 1_000}k"
+        path = folder / f"json_array_{label}_rows.json"
+        with path.open("w") as handle:
+            handle.write("[" + ",\n".join(_json_rows(n_rows)) + "]")
+        files[path.name] = path
+        if n_rows < 1_000_000:
+            path = folder / f"json_lines_{label}_rows.jsonl"
+            with path.open("w") as handle:
+                handle.writelines(row + "\n" for row in _json_rows(n_rows))
+            files[path.name] = path
     return files
+
+
+def _json_rows(n_rows: int) -> Iterator[str]:
+    # Past a million rows, short ones (~40 bytes, as in issue 18), so that the file stays under the byte limit.
+    for i in range(n_rows):
+        if n_rows > 1_000_000:
+            yield json.dumps({"user_id": f"u{i % 20_000}", "text": f"comment {i}"}, separators=(",", ":"))
+        else:
+            yield json.dumps({"user_id": f"u{i % 20_000}", "text": f"comment {i} on the grinder", "rating": i % 5})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=ROOT)
     parser.add_argument("--limit", type=float, default=120.0)
+    parser.add_argument("--only", default="", help="time only the files whose name holds this")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name, path in _files(Path(folder)).items():
+            if args.only not in name:
+                continue
             started = time.perf_counter()
             try:
                 proc = subprocess.run([sys.executable, "-c", PROBE, str(args.repo), str(path)], capture_output=True,
@@ -104,6 +131,8 @@ def main() -> None:
             rows.append({"file": name, "bytes": path.stat().st_size, "seconds": seconds, "peak_rss_mb": rss,
                          "outcome": outcome})
             print(rows[-1], flush=True)
+    if args.only:
+        return
     proc = subprocess.run([sys.executable, "-c", FINGERPRINT, str(args.repo)], capture_output=True, text=True,
                           timeout=600)
     fingerprint = [float(t) for t in proc.stdout.split()] if proc.returncode == 0 else proc.stderr[-200:]

@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     seg = commands.add_parser("segment", help="segment the users of INPUT; write assignments, segments, run")
     _add_segment_options(seg)
-    seg.add_argument("--out", required=True, type=Path, help="output folder")
+    seg.add_argument("--out", required=True, type=Path, help="output folder: new, empty or an earlier run's, "
+                     "which is replaced only once the new run is complete")
     # The Ray engine (segmentation/scale, docs/scale.md): same segmentation, past one machine.
     seg.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local (default) | ray: INPUT may then be a folder of parts or a glob")
@@ -212,6 +213,7 @@ def _check_workspace() -> None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
+    from segmentation.core.outputs import staged
     from segmentation.ingest.uploads import file_sha256
     from segmentation.runs.service import named_result, run_and_save, with_edits
 
@@ -219,13 +221,15 @@ def cmd_segment(args: argparse.Namespace) -> int:
     _check_output_folder(args.out)
     if args.engine == "ray":
         return _segment_on_ray(args)
-    _check_workspace()
-    comments, config = _load_and_configure(args, config)
-    # The file's digest lets the app show this run again once the same file is uploaded there.
-    digest = file_sha256(args.input) if Path(args.input).is_file() else None
-    run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
-    result = named_result(with_edits(run))  # the edits made in the app on this same run show here too
-    paths = result.write(args.out)
+    # The run is written beside --out and swapped in whole: a failed run leaves the earlier one intact.
+    with staged(args.out) as staging:
+        _check_workspace()
+        comments, config = _load_and_configure(args, config)
+        # The file's digest lets the app show this run again once the same file is uploaded there.
+        digest = file_sha256(args.input) if Path(args.input).is_file() else None
+        run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
+        result = named_result(with_edits(run))  # the edits made in the app on this same run show here too
+        paths = [args.out / path.name for path in result.write(staging)]
     metrics = result.metrics
     carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""
     print(
@@ -257,17 +261,22 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from segmentation.runs.service import compare_runs, load_run, runs_table
+    from segmentation.describe.export import neutralise
+    from segmentation.runs.service import compare_runs, load_run, run_table, runs_table
 
     if args.runs_command == "show":
-        print(json.dumps(load_run(args.run_id).to_dict(), ensure_ascii=False, indent=2, default=str))
+        stored = load_run(args.run_id)
+        if stored.assignments is None:
+            run_table(stored.info)  # a run that lost its table is damaged, not a run of no segment
+        print(json.dumps(stored.to_dict(), ensure_ascii=False, indent=2, default=str))
         return 0
     if args.runs_command == "compare":
         comparison = compare_runs(args.first, args.second)
         print(f"{comparison.n_common:,} users in both runs; adjusted Rand index {comparison.ari:.3f}; "
               f"{comparison.kept_together:.0%} of them stayed with the group most of their segment moved to",
               file=sys.stderr)
-        print(comparison.flows().to_csv(index=False), end="")
+        # Names are typed by users: a name such as =HYPERLINK(...) must not run when the CSV is opened.
+        print(neutralise(comparison.flows()).to_csv(index=False), end="")
         return 0
     table = runs_table()
     if table.empty:

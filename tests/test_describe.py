@@ -263,7 +263,8 @@ def test_describe_covers_every_user_of_a_large_corpus_with_unique_names() -> Non
 
 
 def test_counted_terms_give_the_same_keywords_as_tokenising_again():
-    from segmentation.describe.segments import describe_labelled_comments, term_counts
+    from segmentation.describe.keywords import term_counts
+    from segmentation.describe.segments import describe_labelled_comments
 
     texts = np.array(["espresso crema grinder", "espresso beans roast", "trail shoes blisters",
                       "marathon shoes grip", "咖啡很香 espresso", "跑鞋很轻 marathon"], dtype=object)

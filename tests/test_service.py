@@ -52,7 +52,7 @@ def test_run_and_save_keeps_config_record_table_and_centres_and_lists_the_run():
     table = workspace.table(run.run_key)
     assert (workspace.runs_folder / f"{run.run_key}.parquet").is_file()
     pd.testing.assert_frame_equal(table, run.result.assignments, check_dtype=False)
-    assert set(workspace.arrays(run.run_key)) == {"segment_ids", "centres", "far"}
+    assert set(workspace.arrays(run.run_key)) == {"segment_ids", "centres", "far", "far_by_count"}
 
     listed = service.runs_table()
     assert listed.iloc[0][["run", "data", "users", "encoder", "algorithm", "k", "named"]].tolist() == [
@@ -344,9 +344,13 @@ def test_assign_warns_when_new_users_lie_far_from_every_segment(stub):
     frame = labelled_comments(users_per_group=15, seed=0)
     config = SegmentConfig(encoder=f"openai:{STUB_MODEL}", algorithm="kmeans", k=4)
     run = service.run_and_save(from_frame(frame.drop(columns="true_group")), config)
+    # Three comments each, as the run's members wrote: a user is judged against members with as many
+    # comments (one stub comment alone is too short to tell a stranger from a member).
     strangers = pd.DataFrame({
-        "user_id": [f"x{i}" for i in range(12)],
-        "text": [f"Quantum annealing lattice {i} decoherence spintronics cryostat" for i in range(12)],
+        "user_id": [f"x{i}" for i in range(12) for _ in range(3)],
+        "text": [text for i in range(12) for text in (
+            f"Quantum annealing lattice {i} decoherence spintronics cryostat",
+            f"Qubit entanglement photon {i} boson fermion", f"Superconducting cryostat lattice {i} qubit noise")],
     })
     placed = service.assign(from_frame(strangers), run.run_key)
     assert placed.assignments["far"].all()

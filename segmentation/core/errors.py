@@ -32,3 +32,13 @@ class DamagedWorkspaceError(SegmentationError):
     def __init__(self, message: str, path: object) -> None:
         super().__init__(message)
         self.path = path
+
+
+def reason(error: BaseException, limit: int = 160) -> str:
+    """What a library's exception says, fit for a one-line message: its first line, cut to ``limit`` characters.
+
+    Third-party errors (pyarrow's above all) run over several lines and may quote whole paths or file contents.
+    """
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first if len(first) <= limit else first[: limit - 1] + "…"

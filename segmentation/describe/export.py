@@ -82,7 +82,18 @@ def apply_names(df: pd.DataFrame, names: Mapping[int, Any] | None = None) -> pd.
     return out
 
 
-def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of a table ready for any CSV or spreadsheet the product writes, stdout included.
+
+    Parameters
+    ----------
+    df : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        Text cells and column names passed through :func:`safe_cell`; numeric and time columns unchanged.
+    """
     out = df.copy()
     for column in out.columns:
         if not (
@@ -108,13 +119,13 @@ def assignments_csv(df: pd.DataFrame, names: Mapping[int, Any] | None = None) ->
     bytes
         CSV with formula-like text cells neutralised by ``safe_cell``.
     """
-    return _neutralised(apply_names(df, names)).to_csv(index=False).encode("utf-8-sig")
+    return neutralise(apply_names(df, names)).to_csv(index=False).encode("utf-8-sig")
 
 
 def assignments_xlsx(df: pd.DataFrame, names: Mapping[int, Any] | None = None) -> bytes:
     """Return the assignments as an Excel workbook, text cells neutralised like the CSV."""
     buffer = io.BytesIO()
-    out = _neutralised(apply_names(df, names))
+    out = neutralise(apply_names(df, names))
     for column in out.columns:
         # Excel cannot store time zones; the instant is kept, shown in UTC.
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
@@ -185,6 +196,7 @@ __all__ = [
     "assignments_json",
     "assignments_parquet",
     "assignments_xlsx",
+    "neutralise",
     "safe_cell",
     "segments_json",
 ]

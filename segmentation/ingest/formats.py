@@ -18,7 +18,7 @@ import stat
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,18 @@ MAX_COLUMNS = 1000
 _MAX_NUL_SHARE = 0.1
 _MAX_NAME = 40
 _MIN_CJK_BESIDE_UTF8 = 20
+MAX_ROWS = 1_000_000
+"""Default row limit: beyond it the profiles, the k-NN graph and the map outgrow a laptop's memory."""
 MAX_CELLS = 50_000_000
 """Most cells (rows × columns) a table may have, checked before a reader materialises them."""
 
 
 def read_table(
-    source: str | Path | bytes, name: str | None = None, *, max_bytes: int | None = MAX_BYTES
+    source: str | Path | bytes,
+    name: str | None = None,
+    *,
+    max_bytes: int | None = MAX_BYTES,
+    max_rows: int | None = MAX_ROWS,
 ) -> pd.DataFrame:
     """Read a file or uploaded bytes into a DataFrame of strings (``""`` where a cell is empty).
 
@@ -68,6 +74,9 @@ def read_table(
         File name for the format and in messages.
     max_bytes : int or None
         Refuse files larger than this, also after decompression (default :data:`MAX_BYTES`).
+    max_rows : int or None
+        Refuse JSON and JSON lines with more records than this (default :data:`MAX_ROWS`), counted before
+        the records past the limit are parsed; other formats are counted by :func:`segmentation.ingest.io.from_frame`.
 
     Returns
     -------
@@ -85,7 +94,7 @@ def read_table(
     else:
         data = _read_file(Path(source), max_bytes)
     try:
-        frame, notes = _read_bytes(data, display, max_bytes)
+        frame, notes = _read_bytes(data, display, max_bytes, max_rows)
     except RecursionError:
         raise DataError(f"{display} is nested too deeply to read; flatten it to one record per comment") from None
     except UnicodeEncodeError:
@@ -131,7 +140,9 @@ def _read_file(path: Path, max_bytes: int | None) -> bytes:
     return data
 
 
-def _read_bytes(data: bytes, display: str, max_bytes: int | None) -> tuple[pd.DataFrame, list[str]]:
+def _read_bytes(
+    data: bytes, display: str, max_bytes: int | None, max_rows: int | None
+) -> tuple[pd.DataFrame, list[str]]:
     suffix = Path(display).suffix.lower()
     if suffix == ".gz" or data[:2] == b"\x1f\x8b":
         data = _gunzip(data, display, max_bytes)
@@ -156,7 +167,7 @@ def _read_bytes(data: bytes, display: str, max_bytes: int | None) -> tuple[pd.Da
         # A .txt export of a table ("user_id,text" on top) is a table, not one comment a line.
         kind = "csv"
     if kind == "json":
-        frame = _read_json(text, display, lines=suffix in (".jsonl", ".ndjson"))
+        frame = _read_json(text, display, lines=suffix in (".jsonl", ".ndjson"), max_rows=max_rows)
     elif kind == "lines":
         frame = _read_lines(text)
     else:
@@ -499,63 +510,164 @@ def _json_series(values: list[Any]) -> pd.Series:
     return pd.Series([_json_cell(v) for v in values], dtype="str")
 
 
-def _records_frame(records: list[Any], name: str, what: str) -> pd.DataFrame:
-    if not records:
-        raise DataError(f"{name} holds no records; it needs one object per comment, with a text field")
+def _check_rows(n_rows: int, max_rows: int | None, name: str, *, at_least: bool = False) -> None:
+    if max_rows is not None and n_rows > max_rows:
+        # A stream stops at the first row past the limit: it knows only that there are more.
+        count = f"more than {max_rows:,} rows, the limit" if at_least else (
+            f"{n_rows:,} rows, more than the limit of {max_rows:,}")
+        raise DataError(f"{name} has {count}; load a sample or raise the limit (max_rows)")
+
+
+def _records_frame(records: Iterable[Any], name: str, what: str, max_rows: int | None) -> pd.DataFrame:
+    """Columns from records as they come (a stream, so that rows past ``max_rows`` are never parsed)."""
     columns: dict[str, list[str]] = {}
-    for i, record in enumerate(records):
+    n = 0
+    for record in records:
         if not isinstance(record, dict):
-            raise DataError(f"{name}: {what} {i + 1} is not an object with named fields (one per comment)")
+            raise DataError(f"{name}: {what} {n + 1} is not an object with named fields (one per comment)")
+        _check_rows(n + 1, max_rows, name, at_least=True)
         for key in record:
-            columns.setdefault(str(key), [""] * i)
+            key = str(key)
+            if key not in columns:  # only a new key pays for the padding of the rows before it
+                columns[key] = [""] * n
         if len(columns) > MAX_COLUMNS:
             _check_shape(len(columns), 1, name)
         for key, values in columns.items():
             values.append(_json_cell(record.get(key)))
+        n += 1
+    if not n:
+        raise DataError(f"{name} holds no records; it needs one object per comment, with a text field")
     return pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in columns.items()})
 
 
-def _read_json(text: str, name: str, *, lines: bool) -> pd.DataFrame:
+class _TrailingText(Exception):
+    """Text follows the first JSON value: JSON lines under a .json name."""
+
+
+_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, at: int) -> int:
+    return _JSON_SPACE.match(text, at).end()
+
+
+def _array_items(text: str, at: int, end: list[int]) -> Iterator[Any]:
+    """Yield the elements of the JSON array whose ``[`` is at ``text[at]``, parsing one at a time.
+
+    A caller that stops early never pays for the rest: this is how the row limit applies before the whole
+    document is parsed. ``end`` receives the index just past the closing ``]``.
+    """
+    at = _skip_space(text, at + 1)
+    if text.startswith("]", at):
+        end.append(at + 1)
+        return
+    while True:
+        value, at = _DECODER.raw_decode(text, at)
+        yield value
+        at = _skip_space(text, at)
+        if text.startswith("]", at):
+            end.append(at + 1)
+            return
+        if not text.startswith(",", at):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+        at = _skip_space(text, at + 1)
+
+
+def _object_members(text: str, at: int, max_rows: int | None, name: str) -> tuple[dict[str, Any], int]:
+    """Parse the JSON object whose ``{`` is at ``text[at]``; a list member longer than ``max_rows`` is
+    refused as it is read (every shape of a table in an object has one row per list element)."""
+    members: dict[str, Any] = {}
+    at = _skip_space(text, at + 1)
+    if text.startswith("}", at):
+        return members, at + 1
+    while True:
+        if not text.startswith('"', at):
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
+        key, at = _DECODER.raw_decode(text, at)
+        at = _skip_space(text, at)
+        if not text.startswith(":", at):
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
+        at = _skip_space(text, at + 1)
+        if text.startswith("[", at):
+            end: list[int] = []
+            items = []
+            for item in _array_items(text, at, end):
+                items.append(item)
+                _check_rows(len(items), max_rows, name, at_least=True)
+            members[key], at = items, end[0]
+        else:
+            members[key], at = _DECODER.raw_decode(text, at)
+        at = _skip_space(text, at)
+        if text.startswith("}", at):
+            return members, at + 1
+        if not text.startswith(",", at):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+        at = _skip_space(text, at + 1)
+
+
+def _read_json(text: str, name: str, *, lines: bool, max_rows: int | None) -> pd.DataFrame:
     # Numbers stay as written ("007", "4.50"): ids and ratings are converted later, column by column.
-    loads = {"parse_int": str, "parse_float": str, "parse_constant": str}
     if not lines:
         try:
-            data = json.loads(text, **loads)
+            frame = _json_document(text, name, max_rows)
         except json.JSONDecodeError as exc:
-            if exc.msg != "Extra data":
-                raise DataError(
-                    f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
-                ) from None
+            raise DataError(f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+        except _TrailingText:
+            pass
         else:
-            frame = _json_document_frame(data, name)
             frame.attrs["first_row"] = 1
             return frame
-    records = []
-    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line, **loads))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{name}: line {number} is not valid JSON ({exc.msg})") from None
-    frame = _records_frame(records, name, "line")
+    rows = re.split(r"\r\n|\r|\n", text)
+    if max_rows is not None and len(rows) > max_rows:
+        # Counted before any line is parsed; blank lines are no rows.
+        _check_rows(sum(1 for line in rows if line.strip()), max_rows, name)
+    records = (_json_line(number, line, name) for number, line in enumerate(rows, start=1) if line.strip())
+    frame = _records_frame(records, name, "line", max_rows)
     frame.attrs["first_row"] = 1
     return frame
 
 
-def _json_document_frame(data: object, name: str) -> pd.DataFrame:
-    if isinstance(data, list):
-        return _records_frame(data, name, "element")
-    if isinstance(data, dict):
-        values = list(data.values())
-        tables = [v for v in values if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
-        if len(tables) == 1:
-            return _records_frame(tables[0], name, "element")
-        if values and all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
-            return pd.DataFrame({str(k): _json_series(v) for k, v in data.items()})
-        if values and all(isinstance(v, dict) for v in values):
-            index = list(dict.fromkeys(k for v in values for k in v))
-            return pd.DataFrame({str(k): _json_series([v.get(i) for i in index]) for k, v in data.items()})
+def _json_line(number: int, line: str, name: str) -> Any:
+    try:
+        return _DECODER.decode(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{name}: line {number} is not valid JSON ({exc.msg})") from None
+
+
+def _json_document(text: str, name: str, max_rows: int | None) -> pd.DataFrame:
+    """One JSON document as a table; :class:`_TrailingText` when more text follows it (JSON lines)."""
+    start = _skip_space(text, 0)
+    if text.startswith("[", start):
+        end: list[int] = []
+        frame = _records_frame(_array_items(text, start, end), name, "element", max_rows)
+        _trailing(text, end[0])
+        return frame
+    if not text.startswith("{", start):
+        _, at = _DECODER.raw_decode(text, start)  # a lone string or number: no table
+        _trailing(text, at)
+        raise DataError(f"{name}: JSON must be a list of objects (one per comment) or JSON lines")
+    data, at = _object_members(text, start, max_rows, name)
+    _trailing(text, at)
+    return _json_object_frame(data, name, max_rows)
+
+
+def _trailing(text: str, at: int) -> None:
+    if _skip_space(text, at) < len(text):
+        raise _TrailingText
+
+
+def _json_object_frame(data: dict[str, Any], name: str, max_rows: int | None) -> pd.DataFrame:
+    values = list(data.values())
+    tables = [v for v in values if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
+    if len(tables) == 1:
+        return _records_frame(tables[0], name, "element", max_rows)
+    if values and all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
+        return pd.DataFrame({str(k): _json_series(v) for k, v in data.items()})
+    if values and all(isinstance(v, dict) for v in values):
+        index = list(dict.fromkeys(k for v in values for k in v))
+        _check_rows(len(index), max_rows, name)
+        return pd.DataFrame({str(k): _json_series([v.get(i) for i in index]) for k, v in data.items()})
     raise DataError(f"{name}: JSON must be a list of objects (one per comment) or JSON lines")
 
 
@@ -727,8 +839,9 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _list(columns: Sequence[str]) -> str:
-    """Column names for a message: at most 30, each cut to 40 characters (junk can make a huge "name")."""
-    shown = ", ".join(repr(_clip(str(c))) for c in columns[:30])
+    """Column names for a message: at most 30, each cut to 40 characters as shown (junk can make a huge "name",
+    and an invisible character is shown escaped, six times its length: cut after escaping)."""
+    shown = ", ".join(f"'{_clip(repr(str(c))[1:-1])}'" for c in columns[:30])
     return shown + (f" and {len(columns) - 30} more" if len(columns) > 30 else "")
 
 

@@ -22,7 +22,16 @@ from segmentation.core.constraints import InstanceOf, Interval, Text, validate
 from segmentation.core.errors import DataError
 from segmentation.ingest.columns import COLUMN, ROLES, detect_fixed, detect_roles
 from segmentation.ingest.comments import Comments
-from segmentation.ingest.formats import FORMATS, MAX_BYTES, MAX_COLUMNS, _cell, _display_name, _list, read_table
+from segmentation.ingest.formats import (
+    FORMATS,
+    MAX_BYTES,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    _cell,
+    _display_name,
+    _list,
+    read_table,
+)
 
 _BLOCK_TAGS = "p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|hr|pre|section|article"
 _BLOCK_TAG = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^<>]*>", re.IGNORECASE)
@@ -38,9 +47,6 @@ _NS_BOUNDS = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize(
 _MAX_EXAMPLE = 40
 _MISSING = frozenset({"nan", "na", "n/a", "nat", "null", "none", "-", "--", "?"})
 
-MAX_ROWS = 1_000_000
-"""Default row limit: beyond it the profiles, the k-NN graph and the map outgrow a laptop's memory."""
-"""Default size limit of a file after decompression (the app's upload limit, 200 MB, sits below it)."""
 MAX_RATING = 1e6
 """Ratings beyond ±this are missing: no scale goes so far, and 1e308 would overflow float32 downstream."""
 MAX_TEXT_CHARS = 10_000
@@ -118,7 +124,7 @@ def load_comments(
     validate("name", name, [Text(), None])
     validate("max_rows", max_rows, [Interval(int, 1, None), None])
     validate("max_bytes", max_bytes, [Interval(int, 1, None), None])
-    frame = read_table(source, name=name, max_bytes=max_bytes)
+    frame = read_table(source, name=name, max_bytes=max_bytes, max_rows=max_rows)
     return from_frame(
         frame,
         user_col=user_col,

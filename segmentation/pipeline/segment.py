@@ -39,7 +39,8 @@ from segmentation.cluster.selection import (
 from segmentation.core.constraints import InstanceOf, validate
 from segmentation.core.errors import ConfigError
 from segmentation.core.text import CJK_CHARACTER
-from segmentation.describe.segments import SegmentDescription, TermCounts, describe_segments, term_counts
+from segmentation.describe.keywords import TermCounts, term_counts
+from segmentation.describe.segments import SegmentDescription, describe_segments
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.embed.profiles import Profiles, build_profiles

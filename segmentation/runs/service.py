@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cluster.placement import FAR_QUANTILE, Placement
-from segmentation.core.errors import ConfigError, SegmentationError
+from segmentation.core.errors import ConfigError, DataError, SegmentationError
 from segmentation.core.labels import NOISE, fallback_name
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.encoders import get_encoder
@@ -52,7 +54,8 @@ class Run:
     stage_times : dict of str to float
         Seconds per finished stage, as the progress reported them.
     notes : list of str
-        What the user should know about how this run came to be (a run restored under a newer pipeline).
+        What the user should know about how this run came to be (a run restored under a newer pipeline, no
+        names carried from a damaged earlier run).
     """
 
     prepared: Prepared
@@ -134,6 +137,7 @@ def run_and_save(
     workspace = workspace if workspace is not None else Workspace()
     run = _compute_and_save(comments, config, progress, workspace, compute, file_sha256)
     run.carry = _carry(workspace, carry_from, run.run_key)
+    run.notes.extend(run.carry.notes)
     return run
 
 
@@ -265,6 +269,7 @@ def restore(
     run.carry = _carry(workspace, key, run.run_key)
     if run.run_key != key:
         run.notes.extend([_recomputed_note(info, run), *edit_notes])
+    run.notes.extend(run.carry.notes)
     return run
 
 
@@ -280,7 +285,9 @@ def _carry_edits(workspace: Workspace, key: str, run: Run) -> list[str]:
 def _placement_arrays(prepared: Prepared, result: SegmentResult) -> dict[str, np.ndarray] | None:
     if not (result.labels != NOISE).any():
         return None  # every user is noise: there is no segment to place anyone in
-    return Placement.fit(prepared.profiles.vectors, result.labels).to_arrays()
+    profiles = prepared.profiles
+    return Placement.fit(profiles.vectors, result.labels, embeddings=prepared.embeddings,
+                         comment_user=profiles.comment_user, seed=result.config.seed).to_arrays()
 
 
 def _recomputed_note(info: RunInfo, run: Run) -> str:
@@ -316,7 +323,9 @@ def named_result(run: Run, workspace: Workspace | None = None) -> SegmentResult:
 
 # Saved runs --------------------------------------------------------------------------------------
 
-RUN_COLUMNS = ("run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named")
+RUN_COLUMNS = (
+    "run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named", "damaged",
+)
 
 
 def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
@@ -324,7 +333,8 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
 
     ``k`` is the number of segments the run found (noise aside), ``stability`` how alike they come back
     when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
-    workspace kept their record show blanks where it is missing.
+    workspace kept their record show blanks where it is missing; ``damaged`` says why a run cannot be
+    used (empty when it can), and such a run shows what could be read of it.
     """
     workspace = workspace if workspace is not None else Workspace()
     rows = []
@@ -341,6 +351,7 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
             "silhouette": metrics.get("silhouette"),
             "stability": metrics.get("stability"),
             "named": info.n_named,
+            "damaged": info.damaged,
         })
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
 
@@ -490,6 +501,10 @@ DRIFT_WARNING_SHARE = 0.2
 # unlikely under that 5 % (one-sided binomial test): 2 of 2, 2 of 3 or 4 of 10 warn; 1 of 2 or 3 of 10 do not.
 DRIFT_SIGNIFICANCE = 0.01
 
+# Users encoded and placed at once by ``assign``: 50,000 users of a few comments each keep the float64 sums
+# of their profiles and their vectors to a few hundred MB, where a million at once did not fit in memory.
+ASSIGN_CHUNK_USERS = 50_000
+
 
 @dataclass
 class Assignment:
@@ -501,8 +516,8 @@ class Assignment:
     assignments : DataFrame
         One row per user of the new comments: ``user_id, segment, segment_name, confidence, distance,
         far, status, previous_segment, n_comments``. ``status`` is ``new`` (not in the run), ``kept`` or
-        ``moved`` (in the run; the new comments kept or moved them); ``far`` marks a user beyond their
-        segment's 95th-percentile distance.
+        ``moved`` (in the run; the new comments kept or moved them); ``far`` marks a user beyond the
+        95th-percentile distance of their segment's members remade from as many comments.
     drift : DataFrame
         Per segment: ``segment, segment_name, new_users, far_users, far_share, drifting``.
     warnings : list of str
@@ -524,17 +539,41 @@ class Assignment:
         return int((self.assignments["status"] != "new").sum())
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``assignments.csv`` and ``drift.json`` into ``out_dir``."""
+        """Write ``assignments.csv`` and ``drift.json`` into ``out_dir``.
+
+        Both files are written beside their places first and then renamed into them, so earlier files of
+        the same names are replaced whole, together, or not at all.
+
+        Raises
+        ------
+        ConfigError
+            When the disk fills up (an earlier file is left as it was).
+        """
+        from segmentation.core.outputs import disk_full, is_disk_full
         from segmentation.describe.export import assignments_csv
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "assignments.csv", out / "drift.json"]
-        paths[0].write_bytes(assignments_csv(self.assignments))
         record = {"run": self.run_key, "moved": self.n_moved, "warnings": self.warnings,
                   "segments": self.drift.to_dict(orient="records")}
-        paths[1].write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-        return paths
+        contents = {
+            "assignments.csv": assignments_csv(self.assignments),
+            "drift.json": json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"),
+        }
+        scratch = {name: out / f".{name}.writing" for name in contents}
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, data in contents.items():
+                scratch[name].write_bytes(data)
+            for name in contents:
+                os.replace(scratch[name], out / name)
+        except OSError as error:
+            if is_disk_full(error):
+                raise disk_full(out) from None
+            raise
+        finally:
+            for path in scratch.values():
+                path.unlink(missing_ok=True)
+        return [out / name for name in contents]
 
 
 def assign(
@@ -545,24 +584,28 @@ def assign(
     workspace: Workspace | None = None,
     cache: EmbeddingCache | None = None,
     progress: StageProgress | None = None,
+    chunk_users: int = ASSIGN_CHUNK_USERS,
 ) -> Assignment:
     """Place the users of new comments in the segments of a saved run.
 
     Only comments the embedding cache lacks are encoded. Each user's profile is built as the run built
     its users' profiles and placed in the nearest segment centre (see :mod:`segmentation.cluster.placement`).
     A user already in the run counts as holding their segment's centre with the weight of their earlier
-    comments, so new comments move them only when they outweigh those and point elsewhere.
+    comments, so new comments move them only when they outweigh those and point elsewhere. Users are
+    encoded and placed ``chunk_users`` at a time, so memory stays bounded however many there are.
 
     Parameters
     ----------
     comments : Comments
-        The new comments.
+        The new comments; they must name their users (a user column).
     key : str
         A saved run.
     encoder : str, optional
         The encoder the caller expects; refused when the run used another.
     workspace, cache, progress
         As elsewhere; ``progress`` reports the ``encode`` stage.
+    chunk_users : int, default ASSIGN_CHUNK_USERS
+        Users encoded and placed at once.
 
     Returns
     -------
@@ -570,36 +613,97 @@ def assign(
 
     Raises
     ------
+    DataError
+        When the comments have no user column: row numbers are not users, and would be matched to the
+        run's users by number.
     ConfigError
-        When the run is unknown, was made with another encoder or with one whose vectors depend on the
-        whole file (tfidf), or was saved before runs kept their segment centres.
+        When the run is unknown, damaged (its table or centres missing or not finite), was made with another
+        encoder or with one whose vectors depend on the whole file (tfidf), or was saved before runs kept
+        their segment centres.
     """
     workspace = workspace if workspace is not None else Workspace()
     info = saved_run(key, workspace)
+    if comments.roles.get("user") is None:
+        raise DataError(
+            f"{comments.source or 'the new comments'} has no user column: each row would be its own user, and "
+            f"row numbers would be matched to the users of run {key}; choose the column that holds the users",
+            cli_hint="--user-col NAME",
+        )
     config = SegmentConfig.from_dict(info.config)
     if encoder is not None and encoder != config.encoder:
         raise ConfigError(f"run {key} was made with the {config.encoder} encoder, not {encoder}: "
                           "its segments cannot take vectors of another encoder")
-    arrays = workspace.arrays(key)
+    table = run_table(info, workspace)
+    # Every view of a run shows its edited state: earlier users count in the segment the app shows them in.
+    edited = edited_assignments(key, workspace)
+    table = table.assign(segment=table["user_id"].astype(str).map(edited).fillna(NOISE).astype(int))
+    try:
+        arrays = workspace.arrays(key)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:  # what np.load raises for a damaged .npz
+        raise ConfigError(f"run {key} is damaged: its segment centres are unreadable ({type(error).__name__}); "
+                          "run `segment` again on its data") from None
     if arrays is None:
         raise ConfigError(f"run {key} was saved before runs kept their segment centres; "
                           "run `segment` again on its data to place new users in it")
-    placement, edit_notes = _edited_placement(workspace, key, Placement.from_arrays(arrays))
+    try:
+        placement, edit_notes = _edited_placement(workspace, key, Placement.from_arrays(arrays))
+    except ConfigError as error:
+        raise ConfigError(f"run {key} is damaged: {error}; run `segment` again on its data") from None
     model = get_encoder(config.encoder)
     if model.corpus_dependent:
         raise ConfigError(f"run {key} used the {config.encoder} encoder, whose vectors depend on the whole "
                           "file: new comments cannot be placed in its segments (use another encoder)")
+    cache = cache if cache is not None else EmbeddingCache()
+    frame = comments.frame
+    codes, _ = pd.factorize(frame["user_id"], sort=True)
+    chunks = []
+    done = 0
     if progress is not None:
         progress("encode", 0, comments.n_comments)
-    encoded = encode_texts(
-        comments.frame["text"].tolist(), model, cache if cache is not None else EmbeddingCache(),
-        progress=None if progress is None else (lambda done, total: progress("encode", done, total)),
-    )
+    for first in range(0, int(codes.max()) + 1, chunk_users):
+        rows = np.flatnonzero((codes >= first) & (codes < first + chunk_users))
+        part = Comments(frame.iloc[rows].reset_index(drop=True), comments.roles, comments.source)
+        reported = done
+
+        def encode_progress(n: int, total: int, offset: int = reported, size: int = len(rows)) -> None:
+            if progress is not None:  # distinct texts of this chunk, scaled to its comments
+                progress("encode", offset + round(size * n / max(total, 1)), comments.n_comments)
+
+        chunks.append(_place_chunk(part, model, cache, encode_progress, config, placement, table))
+        done += len(rows)
+    if progress is not None:
+        progress("encode", comments.n_comments, comments.n_comments)
+    placed = pd.concat(chunks, ignore_index=True)
+    names = _segment_names(workspace, key)
+    placed.insert(2, "segment_name", [names.get(int(label), f"Segment {label}") for label in placed["segment"]])
+    drift = _drift(placed)
+    warnings = [*edit_notes] + [
+        f"Segment {row.segment} ({row.segment_name}): {row.far_share:.0%} of its {row.new_users} new users lie "
+        "farther from it than 95% of its members with as many comments did; it may be drifting, or they may "
+        "form a new segment."
+        for row in drift.itertuples()
+        if row.drifting
+    ]
+    return Assignment(key, placed, drift, warnings)
+
+
+def _place_chunk(
+    comments: Comments,
+    model,
+    cache: EmbeddingCache,
+    progress: Callable[[int, int], None],
+    config: SegmentConfig,
+    placement: Placement,
+    table: pd.DataFrame,
+) -> pd.DataFrame:
+    """The rows of ``Assignment.assignments`` (without names) for the users of one chunk."""
+    encoded = encode_texts(comments.frame["text"].tolist(), model, cache, progress=progress)
     profiles = build_profiles(comments, encoded.embeddings, half_life_days=config.half_life_days,
                               attributes=config.attributes, attribute_weight=config.attribute_weight)
+    del encoded
     vectors = profiles.vectors
     labels, confidence, distance = placement.predict(vectors)
-    previous, n_earlier = _earlier(workspace, key, profiles.user_ids)
+    previous, n_earlier = _earlier(table, profiles.user_ids)
     in_run = previous != _ABSENT
     # A noise user, or one in a segment with no centre (saved by hand without profiles), is placed by their
     # new comments alone.
@@ -610,42 +714,60 @@ def assign(
         weight_old = n_earlier[known][:, None].astype(np.float32)
         together = (weight_old * placement.centres[rows] + weight_new * vectors[known]) / (weight_old + weight_new)
         labels[known], confidence[known], distance[known] = placement.predict(together)
-    names = _segment_names(workspace, key)
     status = np.where(~in_run, "new", np.where(labels == previous, "kept", "moved"))
-    far = placement.is_far(labels, distance)
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "user_id": profiles.user_ids,
         "segment": labels,
-        "segment_name": [names.get(int(label), f"Segment {label}") for label in labels],
         "confidence": np.round(confidence, 4),
         "distance": np.round(distance, 4),
-        "far": far,
+        # Judged against members with as many comments: fewer comments alone put a profile farther out.
+        "far": placement.is_far(labels, distance, profiles.n_comments),
         "status": status,
         "previous_segment": pd.Series(previous).where(in_run).astype("Int64"),
         "n_comments": profiles.n_comments,
     })
-    drift = _drift(table)
-    warnings = [*edit_notes] + [
-        f"Segment {row.segment} ({row.segment_name}): {row.far_share:.0%} of its {row.new_users} new users lie "
-        "farther from it than 95% of its members did; it may be drifting, or they may form a new segment."
-        for row in drift.itertuples()
-        if row.drifting
-    ]
-    return Assignment(key, table, drift, warnings)
+
+
+def run_table(info: RunInfo, workspace: Workspace | None = None) -> pd.DataFrame:
+    """A saved run's assignments table, checked: a run that lost its table is damaged, not empty.
+
+    Parameters
+    ----------
+    info : RunInfo
+        The run (``saved_run``).
+    workspace : Workspace, optional
+
+    Returns
+    -------
+    DataFrame
+        ``user_id, segment, n_comments`` at least; a run saved before runs kept tables gives its
+        assignments with one comment each.
+
+    Raises
+    ------
+    ConfigError
+        When the run's table file is missing (deleted) though the run was saved with one, or unreadable.
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    damaged = f"run {info.run_key} is damaged: its assignments table is {{}}; run `segment` again on its data"
+    try:
+        table = workspace.table(info.run_key)
+    except (OSError, ValueError) as error:  # pyarrow's errors for a truncated file are ValueErrors
+        raise ConfigError(damaged.format(f"unreadable ({type(error).__name__})")) from None
+    if table is not None:
+        return table
+    if info.record:  # runs that keep a record were saved with their table (both came in one change)
+        raise ConfigError(damaged.format("missing from the workspace"))
+    saved = workspace.assignments(info.run_key)
+    return pd.DataFrame({"user_id": list(saved), "segment": list(saved.values()), "n_comments": 1})
 
 
 # A user who is not in the run; NOISE marks one who is, as noise (placed by their new comments alone).
 _ABSENT = -2
 
 
-def _earlier(workspace: Workspace, key: str, user_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's segment in the run, hand edits applied (``_ABSENT`` when not in it), and their comments
-    counted then."""
-    saved = edited_assignments(key, workspace)
-    table = workspace.table(key)
-    if table is None:
-        table = pd.DataFrame({"user_id": list(saved), "n_comments": 1})
-    table = table.assign(segment=table["user_id"].astype(str).map(saved).fillna(NOISE).astype(int))
+def _earlier(table: pd.DataFrame, user_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's segment in the run (``_ABSENT`` when not in it) and their comments counted then."""
     by_user = table.set_index(table["user_id"].astype(str))
     found = pd.Index(by_user.index).get_indexer(user_ids.astype(str))
     present = found >= 0
@@ -671,6 +793,10 @@ def _edited_placement(workspace: Workspace, key: str, placement: Placement) -> t
     users, labels = list(saved), np.fromiter(saved.values(), dtype=int, count=len(saved))
     centre = dict(zip(placement.segment_ids.tolist(), placement.centres, strict=True))
     far = dict(zip(placement.segment_ids.tolist(), placement.far.tolist(), strict=True))
+    # The far line per comment count, where the run has one; a segment saved from a selection has only its
+    # single far line, used at every count.
+    by_count = None if placement.far_by_count is None else dict(
+        zip(placement.segment_ids.tolist(), placement.far_by_count, strict=True))
     names = {segment: name.name for segment, name in workspace.names(key).items()}
     notes = []
     for edit in edits:
@@ -681,9 +807,13 @@ def _edited_placement(workspace: Workspace, key: str, placement: Placement) -> t
                 n_kept, n_absorbed = int((labels == kept).sum()), int((labels == absorbed).sum())
                 centre[kept] = (n_kept * centre[kept] + n_absorbed * centre[absorbed]) / max(n_kept + n_absorbed, 1)
                 far[kept] = max(far[kept], far[absorbed])
+                if by_count is not None:
+                    by_count[kept] = np.maximum(by_count[kept], by_count[absorbed])
             centre.pop(absorbed, None)
         elif edit.centre is not None:
             centre[edit.segment], far[edit.segment] = np.asarray(edit.centre, dtype=np.float32), float(edit.far)
+            if by_count is not None:
+                by_count[edit.segment] = np.full(placement.far_by_count.shape[1], float(edit.far), dtype=np.float32)
         else:
             segment = edit.segment if edit.segment is not None else int(after.max())
             notes.append(f"Segment {segment} ({names.get(segment) or fallback_name(segment)}) was saved from a "
@@ -693,7 +823,8 @@ def _edited_placement(workspace: Workspace, key: str, placement: Placement) -> t
     if len(ids) == 0:
         raise ConfigError(f"run {key} has no segment left to place users in after its hand edits")
     return Placement(ids, np.stack([centre[i] for i in ids]).astype(np.float32),
-                     np.array([far[i] for i in ids], dtype=np.float32)), notes
+                     np.array([far[i] for i in ids], dtype=np.float32),
+                     None if by_count is None else np.stack([by_count[i] for i in ids]).astype(np.float32)), notes
 
 
 def _segment_names(workspace: Workspace, key: str) -> dict[int, str]:
@@ -785,6 +916,7 @@ __all__ = [
     "names",
     "restore",
     "run_and_save",
+    "run_table",
     "saved_run",
     "seed_demo_embeddings",
     "warm_up",

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.core.constraints import Interval, Text, encodable, validate
-from segmentation.core.errors import ConfigError, DamagedWorkspaceError
+from segmentation.core.errors import ConfigError, DamagedWorkspaceError, reason
 from segmentation.core.labels import NOISE
 from segmentation.core.paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
 
@@ -83,6 +84,14 @@ _ADDED_COLUMNS = {
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_RUN_KEY = r"[0-9A-Za-z_-]+"
+# One run as _record_damage reads it (the first nine columns), then its packed assignments.
+_RUN_ROW = (
+    "SELECT r.run_key, r.fingerprint, r.config, r.created_at, r.saved_at,"
+    " (SELECT COUNT(*) FROM segment_names n WHERE n.run_key = r.run_key),"
+    " r.pipeline_version, r.record, r.seq, r.assignments FROM runs r"
+)
+_CHUNK = 2**20
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -121,7 +130,9 @@ class RunInfo:
     """A saved run, without its assignments (``Workspace.assignments`` and ``Workspace.table`` read those).
 
     ``record`` holds what the run measured: ``metrics``, ``timings`` (seconds per stage), ``notes`` and
-    ``n_users`` (empty for a run saved before the workspace kept them).
+    ``n_users`` (empty for a run saved before the workspace kept them). ``damaged`` says why a run cannot
+    be used (its saved record or one of its files is unreadable; empty when it is intact): such a run is
+    listed, with what could be read of it, but never shown, restored or carried from.
     """
 
     run_key: str
@@ -132,6 +143,7 @@ class RunInfo:
     n_named: int
     pipeline_version: int = 1
     record: dict = field(default_factory=dict)
+    damaged: str = ""
 
     @property
     def metrics(self) -> dict:
@@ -171,6 +183,8 @@ class CarryReport:
         New segments that matched a named old segment but already had a name, which was kept.
     from_run_key : str or None
         The run the names came from (None when there was no earlier named run).
+    notes : list of str
+        What the user should know: the earlier run was damaged, so no name could be carried from it.
     """
 
     carried: list[CarriedName] = field(default_factory=list)
@@ -178,6 +192,7 @@ class CarryReport:
     dropped: list[int] = field(default_factory=list)
     kept: list[int] = field(default_factory=list)
     from_run_key: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def run_key(fingerprint: str, config: Mapping) -> str:
@@ -287,9 +302,80 @@ def _pack(assignments: Mapping[str, int]) -> bytes:
     return zlib.compress(payload.encode("utf-8"), 6)
 
 
-def _unpack(blob: bytes) -> dict[str, int]:
+# What unpacking damaged assignments raises: corrupt zlib data, bytes that are not UTF-8, not JSON, JSON
+# of another shape (no "users", a number, lists of unequal length, values of the wrong type).
+_UNREADABLE = (zlib.error, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError)
+
+
+def _assignments_of(blob: bytes) -> dict[str, int]:
     payload = json.loads(zlib.decompress(blob).decode("utf-8"))
-    return dict(zip(payload["users"], payload["segments"], strict=True))
+    users, segments = payload["users"], payload["segments"]
+    if not all(isinstance(user, str) for user in users) or not all(type(s) is int for s in segments):
+        raise ValueError("a user id is not text or a segment is not a whole number")
+    return dict(zip(users, segments, strict=True))
+
+
+def _unpack(blob: bytes, run_key: str) -> dict[str, int]:
+    """The assignments packed by :func:`_pack`; ``ConfigError`` naming the run when they are damaged."""
+    try:
+        return _assignments_of(blob)
+    except _UNREADABLE as error:
+        why = f"its saved assignments are unreadable: {reason(error)}"
+        raise ConfigError(_damaged_message(run_key, why)) from None
+
+
+def _damaged_message(run_key: str, reason: str) -> str:
+    return (
+        f"run {run_key} is damaged ({reason}); it cannot be shown or reused. Run the segmentation again "
+        "to save a new run (`python -m segmentation runs` lists the damaged run as damaged)"
+    )
+
+
+def _blob_damage(blob: object) -> str:
+    """Why a packed assignments blob is unreadable ("" when it decompresses whole), in bounded memory."""
+    if not isinstance(blob, bytes):
+        return "its saved assignments are not stored data"
+    stream, pending = zlib.decompressobj(), blob
+    try:
+        while not stream.eof:
+            # At most _CHUNK bytes out per call (the output is thrown away): a blob that inflates to
+            # gigabytes costs time, never memory.
+            out = stream.decompress(pending, _CHUNK)
+            pending = stream.unconsumed_tail
+            if not out:
+                break
+    except zlib.error as error:
+        return f"its saved assignments are corrupt: {reason(error)}"
+    return "" if stream.eof else "its saved assignments are cut short"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _record_damage(row: tuple) -> tuple[str, dict, dict]:
+    """Why a runs row cannot be used ("" when it can), and its config and record as far as they read."""
+    key, fingerprint, config, created, saved, _, version, record, seq = row
+    parsed = {}
+    for column, text in (("config", config), ("record", record)):
+        try:
+            value = json.loads(text) if isinstance(text, str) else None
+        except (ValueError, RecursionError):  # not JSON, a number too long to convert, nested too deep
+            value = None
+        if not isinstance(value, dict):
+            return f"its {column} is not a JSON object", {}, {}
+        parsed[column] = value
+    if not isinstance(parsed["record"].get("metrics", {}), dict):
+        return "its metrics are not a JSON object", parsed["config"], {}
+    if not (isinstance(key, str) and re.fullmatch(_RUN_KEY, key)):
+        return "its run id is missing or not an id", parsed["config"], parsed["record"]
+    texts = {"fingerprint": fingerprint, "created_at": created, "saved_at": saved}
+    missing = [column for column, value in texts.items() if not isinstance(value, str)]
+    if missing:
+        return f"its {missing[0]} is missing or not text", parsed["config"], parsed["record"]
+    if type(version) is not int or type(seq) is not int:
+        return "its pipeline version or order is not a whole number", parsed["config"], parsed["record"]
+    return "", parsed["config"], parsed["record"]
 
 
 class Workspace:
@@ -415,7 +501,7 @@ class Workspace:
         assignments : mapping of user id to segment id
             Every user's segment (``-1`` for noise).
         pipeline_version : int, default 1
-            The version of the pipeline that computed the run (``segmentation.pipeline.config.PIPELINE_VERSION``).
+            The version of the pipeline that computed the run (``segmentation.pipeline.segment.PIPELINE_VERSION``).
         record : mapping, optional
             What the run measured (``metrics``, ``timings``, ``notes``, ``n_users``), stored as JSON.
         table : DataFrame, optional
@@ -439,7 +525,10 @@ class Workspace:
             self._write_arrays(run_key, arrays)
         now = _now()
         with self._write() as connection:
-            (seq,) = connection.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs").fetchone()
+            # A hand-damaged order (text, NULL) must not rank the new run below the others.
+            (seq,) = connection.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM runs WHERE typeof(seq) = 'integer'"
+            ).fetchone()
             connection.execute(
                 "INSERT INTO runs (run_key, fingerprint, config, created_at, saved_at, seq, assignments,"
                 " pipeline_version, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -451,7 +540,7 @@ class Workspace:
             )
 
     def _run_file(self, run_key: str, suffix: str) -> Path:
-        if not re.fullmatch(r"[0-9A-Za-z_-]+", run_key):  # a key names a file: never a path
+        if not re.fullmatch(_RUN_KEY, run_key):  # a key names a file: never a path
             raise ConfigError(f"{run_key!r} is not a run id; `python -m segmentation runs` lists them.")
         return self.runs_folder / f"{run_key}{suffix}"
 
@@ -471,32 +560,69 @@ class Workspace:
         scratch.replace(path)
 
     def arrays(self, run_key: str) -> dict[str, np.ndarray] | None:
-        """Return the arrays kept with a run (None when it kept none: saved before they were kept)."""
+        """Return the arrays kept with a run (None when it kept none: saved before they were kept).
+
+        Raises
+        ------
+        ConfigError
+            When the file is unreadable (not an ``.npz``, cut short, corrupt, or holding objects).
+        """
         path = self._run_file(run_key, ".npz")
         if not path.is_file():
             return None
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return {name: stored[name] for name in stored.files}
+        except Exception as error:  # numpy and zipfile raise many types for a damaged file
+            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
 
     def table(self, run_key: str) -> pd.DataFrame | None:
-        """Return a saved run's full assignments table (None when the run kept none: saved before tables)."""
+        """Return a saved run's full assignments table (None when the run kept none: saved before tables).
+
+        Raises
+        ------
+        ConfigError
+            When the file is unreadable (cut short, corrupt) or lacks whole-number segments by user.
+        """
         path = self._run_file(run_key, ".parquet")
-        return pd.read_parquet(path, engine="pyarrow") if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            table = pd.read_parquet(path, engine="pyarrow")
+        except Exception as error:  # pyarrow raises many types (ArrowInvalid, OSError, ...)
+            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
+        if not {"user_id", "segment"} <= set(table.columns) or not pd.api.types.is_integer_dtype(table["segment"]):
+            raise ConfigError(_damaged_message(run_key, f"{path.name} lacks whole-number segments by user"))
+        return table
 
     def assignments(self, run_key: str) -> dict[str, int]:
-        """Return a saved run's user → segment assignments (empty when the run is unknown)."""
+        """Return a saved run's user → segment assignments (empty when the run is unknown).
+
+        Raises
+        ------
+        ConfigError
+            When the saved assignments are unreadable.
+        """
         with self._read() as connection:
             row = connection.execute("SELECT assignments FROM runs WHERE run_key = ?", (run_key,)).fetchone()
-        return _unpack(row[0]) if row else {}
+        return _unpack(row[0], run_key) if row else {}
 
     def run(self, run_key: str) -> RunInfo | None:
-        """Return a saved run's details, or None when it is unknown."""
+        """Return a saved run's details, or None when it is unknown.
+
+        Raises
+        ------
+        ConfigError
+            When the run is damaged (the message says how); the listings show it with ``damaged`` set.
+        """
         runs = self._runs("r.run_key = ?", (run_key,))
+        if runs and runs[0].damaged:
+            raise ConfigError(_damaged_message(run_key, runs[0].damaged))
         return runs[0] if runs else None
 
     def latest_run(self, fingerprint: str) -> str | None:
-        """Return the key of the most recently saved run of a data set, or None."""
-        runs = self.previous_runs(fingerprint)
+        """Return the key of the most recently saved intact run of a data set, or None."""
+        runs = [info for info in self.previous_runs(fingerprint) if not info.damaged]
         return runs[0].run_key if runs else None
 
     def previous_runs(self, fingerprint: str) -> list[RunInfo]:
@@ -504,21 +630,46 @@ class Workspace:
         return self._runs("r.fingerprint = ?", (fingerprint,))
 
     def all_runs(self) -> list[RunInfo]:
-        """Return every saved run of every data set, most recently saved first."""
+        """Return every saved run of every data set, most recently saved first (damaged ones marked)."""
         return self._runs("1 = 1", ())
 
     def _runs(self, where: str, parameters: tuple) -> list[RunInfo]:
+        """Runs as far as they read: a damaged one is listed with its reason, never breaking the list."""
+        runs = []
         with self._read() as connection:
-            rows = connection.execute(
-                "SELECT r.run_key, r.fingerprint, r.config, r.created_at, r.saved_at,"
-                " (SELECT COUNT(*) FROM segment_names n WHERE n.run_key = r.run_key),"
-                f" r.pipeline_version, r.record FROM runs r WHERE {where} ORDER BY r.seq DESC",
-                parameters,
-            ).fetchall()
-        return [
-            RunInfo(key, fp, json.loads(config), created, saved, named, version, json.loads(record))
-            for key, fp, config, created, saved, named, version, record in rows
-        ]
+            cursor = connection.execute(f"{_RUN_ROW} WHERE {where} ORDER BY r.seq DESC", parameters)
+            for row in cursor:  # one blob in memory at a time
+                damaged, config, record = _record_damage(row[:9])
+                damaged = damaged or _blob_damage(row[9]) or self._files_damage(row[0])
+                key, fingerprint, _, created, saved, named, version = row[:7]
+                runs.append(RunInfo(
+                    *(_text(value) for value in (key, fingerprint)), config,
+                    *(_text(value) for value in (created, saved)), named,
+                    version if type(version) is int else 0, record, damaged,
+                ))
+        return runs
+
+    def _files_damage(self, run_key: str) -> str:
+        """Why a run's files are unreadable, from what costs a few reads: the Parquet footer, the npz index.
+
+        A page corrupt inside an intact Parquet file is found only when the table is read (``table``).
+        """
+        import pyarrow.parquet as pq
+
+        table, arrays = self._run_file(run_key, ".parquet"), self._run_file(run_key, ".npz")
+        try:
+            if table.is_file():
+                pq.read_metadata(table)
+        except Exception as error:  # pyarrow raises many types for a damaged footer
+            return f"{table.name} is unreadable: {reason(error)}"
+        try:
+            if arrays.is_file():
+                with zipfile.ZipFile(arrays) as archive:
+                    if not all(name.endswith(".npy") for name in archive.namelist()):
+                        return f"{arrays.name} holds files that are not arrays"
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            return f"{arrays.name} is unreadable: {reason(error)}"
+        return ""
 
     # Names --------------------------------------------------------------------------------------
 
@@ -634,12 +785,20 @@ class Workspace:
                 if row is None:
                     return CarryReport()
                 from_run_key = row[0]
-            source = connection.execute(
-                "SELECT assignments FROM runs WHERE run_key = ?", (from_run_key,)
-            ).fetchone()
+            source = connection.execute(_RUN_ROW + " WHERE r.run_key = ?", (from_run_key,)).fetchone()
             if source is None:
                 raise ConfigError(f"Run {from_run_key!r} was never saved; there are no names to carry.")
-            old_assignments, new_assignments = _unpack(source[0]), _unpack(target[1])
+            new_assignments = _unpack(target[1], to_run_key)
+            damaged = _record_damage(source[:9])[0]
+            try:
+                old_assignments = {} if damaged else _assignments_of(source[9])
+            except _UNREADABLE as error:
+                damaged = f"its saved assignments are unreadable: {reason(error)}"
+            if damaged:
+                # The new run is saved all the same: a damaged earlier run only has no names to give.
+                note = (f"No names were carried over from run {from_run_key}: it is damaged ({damaged}); "
+                        "name these segments again.")
+                return CarryReport(new=sorted(set(new_assignments.values()) - {NOISE}), notes=[note])
             if edited is not None:
                 old_assignments = edited(from_run_key, old_assignments)
                 new_assignments = edited(to_run_key, new_assignments)

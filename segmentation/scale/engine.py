@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -27,9 +29,10 @@ from scipy import sparse
 
 from segmentation.cluster.metrics import quality, silhouette_values
 from segmentation.core.errors import ConfigError, SegmentationError
+from segmentation.core.outputs import check_run_folder, disk_full, is_disk_full, staged
 from segmentation.core.paths import workspace_dir
+from segmentation.describe.keywords import NOISE
 from segmentation.describe.segments import (
-    NOISE,
     NOISE_NAME,
     SegmentDescription,
     keywords_from_counts,
@@ -53,6 +56,8 @@ N_KEYWORDS, N_REPRESENTATIVE, N_ITEMS = 8, 3, 5
 # at 100k comments, 872 MB at 300k.
 BYTES_PER_USER_BUCKET = 256 * 2**10
 WORK_DIR = "_work"
+# Seconds to wait for a Ray cluster's address to answer before saying it does not.
+CONNECT_TIMEOUT = 5
 
 Report = Callable[[str], None]
 
@@ -170,36 +175,50 @@ def run(
     report = report or _stderr
     check_config(config)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
-    parts = read.resolve_parts(source)
+    check_run_folder(out)
+    parts, skipped = read.resolve_parts(source)
     roles = read.resolve_roles(parts[0], roles or {})
     store_root = Path(scale.store) if scale.store is not None else workspace_dir() / store.STORE_DIR
     encoder_name = get_encoder(config.encoder).name
 
     started_ray = not ray.is_initialized()
     if started_ray:
-        ray.init(
-            address=scale.address,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-            # Workers on this machine find the fast encoder's distilled model where the driver keeps it.
-            runtime_env=None if scale.address else {"env_vars": {"SEGMENT_STUDIO_HOME": str(workspace_dir())}},
-        )
-    work = out / WORK_DIR
+        _start_ray(ray, scale.address)
     try:
-        with _ray_data_settings():
-            return _run(parts, roles, out, work, config, scale, store_root, encoder_name, report)
+        # Written beside ``out`` and swapped in whole: a failed run leaves the earlier one as it was, and
+        # the scratch folder lives in the staging folder, so nothing of the user's is ever deleted.
+        with staged(out) as staging, _ray_data_settings():
+            result = _run(parts, roles, staging, staging / WORK_DIR, config, scale, store_root, encoder_name,
+                          report, skipped)
+            shutil.rmtree(staging / WORK_DIR, ignore_errors=True)
+        result.out = out
+        return result
     except Exception as error:
-        user_error = _user_error(error)
+        user_error = _user_error(error, out)
         if user_error is not None:
             raise user_error from None
         raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         if started_ray:
             ray.shutdown()
+
+
+def _start_ray(ray: Any, address: str | None) -> None:
+    """Start (or join) Ray; its failure is the environment's, told in one line."""
+    _check_reachable(address or os.environ.get("RAY_ADDRESS"))
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            # Workers on this machine find the fast encoder's distilled model where the driver keeps it.
+            runtime_env=None if address else {"env_vars": {"SEGMENT_STUDIO_HOME": str(workspace_dir())}},
+        )
+    except Exception as error:  # noqa: BLE001 - Ray raises many types (ConnectionError, RuntimeError, ...)
+        where = f"at {address}" if address else "on this machine"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"Ray did not start {where} ({reason}); check --address and RAY_ADDRESS") from None
 
 
 def _run(
@@ -212,12 +231,16 @@ def _run(
     store_root: Path,
     encoder_name: str,
     report: Report,
+    skipped: list[Path],
 ) -> ScaleRun:
     import ray
 
     timings: dict[str, float] = {}
     rates: dict[str, float] = {}
     notes: list[str] = []
+    if skipped:
+        notes.append(read.skipped_note(skipped, parts))
+        report(notes[-1])
     resources = {k: float(v) for k, v in ray.cluster_resources().items() if not k.startswith("node:")}
     cpus = max(1, int(resources.get("CPU", 1)))
     gpus = int(resources.get("GPU", 0))
@@ -377,8 +400,6 @@ def _run(
     started = time.perf_counter()
     names = {s.id: s.name for s in segments}
     target = out / "assignments"
-    shutil.rmtree(target, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
     assigned.map_batches(
         _finalise, batch_format="pandas", fn_kwargs={"names": names, "coords": coords}
     ).write_parquet(str(target), partition_cols=["segment"])
@@ -424,6 +445,20 @@ def _run(
     )
 
 
+def _check_reachable(address: str | None) -> None:
+    """Refuse a cluster address where nothing listens: Ray itself retries such an address for minutes."""
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # not host:port: Ray's own check says what is wrong with it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        raise ConfigError(f"Ray did not start: nothing answers at {address} ({error.strerror or error}); "
+                          "check --address and RAY_ADDRESS") from None
+
+
 def _per_bucket(dataset: Any, bucket: str, fn: Any, **map_groups: Any) -> Any:
     """``fn`` over every group of rows of one ``bucket`` value (``text_bucket`` or ``user_bucket``), lazily.
 
@@ -459,7 +494,7 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
     The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
     pipeline's own sweep and choice run on it unchanged.
     """
-    from segmentation.cluster.base import clusterer_class, from_settings
+    from segmentation.cluster.clustering import clusterer_class, from_settings
     from segmentation.embed.profiles import Profiles
     from segmentation.pipeline.segment import Prepared, _choose
 
@@ -575,13 +610,16 @@ def _finalise(batch: pd.DataFrame, names: dict[int, str], coords: Any) -> pd.Dat
     )
 
 
-def _user_error(error: BaseException) -> SegmentationError | None:
-    """The bad-input error a worker raised, however deep Ray wrapped it, as a fresh one-line error."""
+def _user_error(error: BaseException, out: Path) -> SegmentationError | None:
+    """The bad-input error a worker raised, however deep Ray wrapped it, as a fresh one-line error; a full
+    disk while writing ``out`` (in a worker too) as the same message as on the driver."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         cause = getattr(current, "cause", None)
+        if any(isinstance(e, BaseException) and is_disk_full(e) for e in (current, cause)):
+            return disk_full(out)
         if isinstance(current, SegmentationError) and not hasattr(current, "cause"):
             return _first_line(current)
         if isinstance(cause, SegmentationError):

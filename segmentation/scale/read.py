@@ -21,22 +21,36 @@ from segmentation.embed.cache import text_key
 from segmentation.ingest.io import ROLES, detect_roles, from_frame, read_table
 
 PART_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl", ".json", ".txt", ".xlsx", ".gz")
+# Plain text beside parts of a table format is documentation (README.txt), never comments.
+_DOCUMENT_FORMATS = frozenset({".txt", ".txt.gz"})
 # Rows of one part are numbered below this, so (part, row) packs into one sortable int64.
 ROWS_PER_PART = 2**32
 
 
-def resolve_parts(source: str | Path) -> list[Path]:
+def resolve_parts(source: str | Path) -> tuple[list[Path], list[Path]]:
     """The part files of ``source``: a file, a folder (its comment files, recursively) or a glob.
+
+    Every part of a folder or a glob must be in one format, as a data set split into parts is: a
+    ``README.txt`` or ``notes.txt`` beside Parquet or CSV parts is documentation, not comments, and is
+    skipped (``.txt`` is a format only when every part is one). Two table formats in one folder are
+    refused: which of them holds the data is not ours to guess.
+
+    Returns
+    -------
+    parts : list of Path
+        The files to read, sorted.
+    skipped : list of Path
+        Text files skipped beside the parts of another format (say so: :func:`skipped_note`).
 
     Raises
     ------
     DataError
-        When nothing matches.
+        When nothing matches, or the parts are in more than one table format.
     """
     text = str(source)
     path = Path(text).expanduser()
     if path.is_file():
-        return [path]
+        return [path], []
     if path.is_dir():
         parts = sorted(
             p for p in path.rglob("*")
@@ -44,13 +58,43 @@ def resolve_parts(source: str | Path) -> list[Path]:
         )
         if not parts:
             raise DataError(f"{path} holds no comment files ({', '.join(PART_SUFFIXES)})")
-        return parts
+        return _one_format(parts, text)
     if any(c in text for c in "*?["):
         parts = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
         if not parts:
             raise DataError(f"no file matches {text}")
-        return parts
+        return _one_format(parts, text)
     raise DataError(f"{path} does not exist; give a comments file, a folder of parts or a glob")
+
+
+def part_format(part: Path) -> str:
+    """A part's format as its name tells it: ``.parquet``, ``.csv``, ``.csv.gz`` …"""
+    suffixes = [s.lower() for s in part.suffixes]
+    return "".join(suffixes[-2:]) if suffixes[-1:] == [".gz"] else (suffixes[-1] if suffixes else "")
+
+
+def _one_format(parts: list[Path], source: str) -> tuple[list[Path], list[Path]]:
+    formats: dict[str, list[Path]] = {}
+    for part in parts:
+        formats.setdefault(part_format(part), []).append(part)
+    tables = {fmt: files for fmt, files in formats.items() if fmt not in _DOCUMENT_FORMATS}
+    if not tables:
+        return parts, []  # every part is plain text: then text is the data
+    if len(tables) > 1:
+        counts = ", ".join(f"{len(files):,} {fmt}" for fmt, files in sorted(tables.items()))
+        raise DataError(
+            f"{source} mixes part formats ({counts}); keep one format per folder, or give a glob such as "
+            f"{Path(source) / '*.parquet'}"
+        )
+    (chosen,) = tables.values()
+    return chosen, [p for p in parts if part_format(p) in _DOCUMENT_FORMATS]
+
+
+def skipped_note(skipped: list[Path], parts: list[Path]) -> str:
+    """The run's note about text files skipped beside the data parts."""
+    shown = ", ".join(p.name for p in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    return (f"skipped {len(skipped):,} text file{'s' if len(skipped) > 1 else ''} ({shown}) beside the "
+            f"{len(parts):,} {part_format(parts[0])} parts: documentation, not comments")
 
 
 def part_columns(part: Path) -> list[str]:
@@ -62,7 +106,7 @@ def part_columns(part: Path) -> list[str]:
             return [str(name) for name in pq.read_schema(part).names]
         except Exception as exc:  # pyarrow raises several types for a damaged footer
             raise DataError(f"{part.name} is not a readable Parquet file ({exc})") from None
-    return [str(c) for c in read_table(part).columns]
+    return [str(c) for c in read_table(part, max_rows=None).columns]
 
 
 def resolve_roles(first_part: Path, overrides: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -119,7 +163,7 @@ def read_part(
         The part is unreadable, empty, or lacks a column the first part had (the message names it).
     """
     comments = from_frame(
-        read_table(part),
+        read_table(part, max_rows=None),
         **{f"{role}_col": (roles[role] or "") for role in ROLES},
         source=part.name,
         max_rows=None,

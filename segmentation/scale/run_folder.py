@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from segmentation.core.errors import DataError, SegmentationError
+from segmentation.core.errors import DataError, SegmentationError, reason
 from segmentation.core.paths import JSON_MAX_BYTES, allowed_path, allowed_roots, read_regular_file
 from segmentation.describe.segments import SegmentDescription
 from segmentation.pipeline.config import SegmentConfig
@@ -109,7 +109,7 @@ def open_run_folder(path: str | Path) -> RunFolder:
     try:
         config = SegmentConfig.from_dict(record["config"])
     except (SegmentationError, TypeError, ValueError) as error:
-        raise DataError(f"{folder}/run.json holds a config this version cannot use: {error}") from None
+        raise DataError(f"{folder}/run.json holds a config this version cannot use: {reason(error)}") from None
     result = SegmentResult(
         config=config,
         user_ids=assignments["user_id"].to_numpy(dtype=object),
@@ -167,7 +167,7 @@ def _read_assignments(target: Path, roots: list[Path]) -> pd.DataFrame:
         table = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(target)).to_table()
         assignments = table.to_pandas()
     except (OSError, ValueError, TypeError, pa.ArrowException) as error:
-        raise DataError(f"{target} holds damaged Parquet ({type(error).__name__}: {error})") from None
+        raise DataError(f"{target} holds damaged Parquet ({type(error).__name__}: {reason(error)})") from None
     absent = [c for c in ASSIGNMENT_COLUMNS if c not in assignments.columns]
     if absent:
         raise DataError(f"{target} lacks the columns {', '.join(absent)}")
@@ -181,7 +181,7 @@ def _read_assignments(target: Path, roots: list[Path]) -> pd.DataFrame:
             assignments[column] = pd.to_numeric(assignments[column], errors="raise").astype(float)
         assignments["n_comments"] = pd.to_numeric(assignments["n_comments"], errors="raise").astype(np.int64)
     except (TypeError, ValueError, OverflowError) as error:
-        raise DataError(f"{target} holds a column that is not numeric where numbers belong ({error})") from None
+        raise DataError(f"{target} holds a column that is not numeric where numbers belong ({reason(error)})") from None
     assignments["user_id"] = assignments["user_id"].astype(str)
     assignments["segment_name"] = assignments["segment_name"].astype(str)
     return assignments[list(ASSIGNMENT_COLUMNS)].sort_values("user_id").reset_index(drop=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation.pipeline.segment import PIPELINE_VERSION, SegmentConfig
+from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.runs.workspace import Workspace, run_key
 
 # Separates the files of a run folder inside one fuzz input; long and odd enough never to occur in them.

@@ -19,7 +19,8 @@ import pytest
 from segmentation.core.errors import ConfigError
 from segmentation.describe.export import assignments_csv
 from segmentation.ingest.io import from_frame
-from segmentation.pipeline.segment import PIPELINE_VERSION, SegmentConfig, cluster_prepared, prepare
+from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
+from segmentation.pipeline.segment import cluster_prepared, prepare
 from segmentation.runs import service
 from segmentation.runs.edits import EditLog, apply_edits, merge_edit, split_edit
 from segmentation.runs.workspace import Workspace, run_key

@@ -21,7 +21,7 @@ from segmentation.core.paths import ALLOWED_ROOTS_ENV, JSON_MAX_BYTES, allowed_p
 from segmentation.embed.encoders import check_app_model_path, get_encoder
 from segmentation.ingest.io import from_frame
 from segmentation.ingest.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
-from segmentation.pipeline.segment import SegmentConfig
+from segmentation.pipeline.config import SegmentConfig
 from segmentation.present.maps import search_matches
 from segmentation.runs.workspace import Workspace
 from segmentation.scale.run_folder import open_run_folder

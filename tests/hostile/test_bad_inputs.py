@@ -24,7 +24,8 @@ from segmentation.ingest.io import MAX_BYTES, MAX_ROWS, Comments, load_comments
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import cluster_prepared, prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.hostile
+ROOT = Path(__file__).resolve().parents[2]
 CASES = cases()
 LOADING = [c for c in CASES if c.segment is None]
 SEGMENTING = [c for c in CASES if c.segment is not None]
