@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,11 +24,19 @@ from segmentation.core.labels import NOISE, fallback_name
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
-from segmentation.ingest.io import Comments
+from segmentation.ingest.comments import Comments
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.pipeline.segment import Prepared, SegmentResult, StageProgress, cluster_prepared, prepare
 from segmentation.runs.edits import Edit, EditLog, apply_edits, carry_edits, edited_result
-from segmentation.runs.workspace import CarryReport, NameChange, RunInfo, SegmentName, Workspace, run_key
+from segmentation.runs.workspace import (
+    CarryReport,
+    NameChange,
+    RunInfo,
+    SegmentName,
+    Workspace,
+    damaged_message,
+    run_key,
+)
 
 Compute = Callable[[Comments, SegmentConfig, StageProgress | None], tuple[Prepared, SegmentResult, bool]]
 """``compute(comments, config, progress) -> (prepared, result, reused)``: how a run is computed."""
@@ -637,18 +644,14 @@ def assign(
     # Every view of a run shows its edited state: earlier users count in the segment the app shows them in.
     edited = edited_assignments(key, workspace)
     table = table.assign(segment=table["user_id"].astype(str).map(edited).fillna(NOISE).astype(int))
-    try:
-        arrays = workspace.arrays(key)
-    except (OSError, ValueError, zipfile.BadZipFile) as error:  # what np.load raises for a damaged .npz
-        raise ConfigError(f"run {key} is damaged: its segment centres are unreadable ({type(error).__name__}); "
-                          "run `segment` again on its data") from None
+    arrays = workspace.arrays(key)
     if arrays is None:
         raise ConfigError(f"run {key} was saved before runs kept their segment centres; "
                           "run `segment` again on its data to place new users in it")
     try:
         placement, edit_notes = _edited_placement(workspace, key, Placement.from_arrays(arrays))
     except ConfigError as error:
-        raise ConfigError(f"run {key} is damaged: {error}; run `segment` again on its data") from None
+        raise ConfigError(damaged_message(key, str(error))) from None
     model = get_encoder(config.encoder)
     if model.corpus_dependent:
         raise ConfigError(f"run {key} used the {config.encoder} encoder, whose vectors depend on the whole "
@@ -749,15 +752,11 @@ def run_table(info: RunInfo, workspace: Workspace | None = None) -> pd.DataFrame
         When the run's table file is missing (deleted) though the run was saved with one, or unreadable.
     """
     workspace = workspace if workspace is not None else Workspace()
-    damaged = f"run {info.run_key} is damaged: its assignments table is {{}}; run `segment` again on its data"
-    try:
-        table = workspace.table(info.run_key)
-    except (OSError, ValueError) as error:  # pyarrow's errors for a truncated file are ValueErrors
-        raise ConfigError(damaged.format(f"unreadable ({type(error).__name__})")) from None
+    table = workspace.table(info.run_key)
     if table is not None:
         return table
     if info.record:  # runs that keep a record were saved with their table (both came in one change)
-        raise ConfigError(damaged.format("missing from the workspace"))
+        raise ConfigError(damaged_message(info.run_key, "its assignments table is missing from the workspace"))
     saved = workspace.assignments(info.run_key)
     return pd.DataFrame({"user_id": list(saved), "segment": list(saved.values()), "n_comments": 1})
 

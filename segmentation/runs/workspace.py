@@ -321,10 +321,11 @@ def _unpack(blob: bytes, run_key: str) -> dict[str, int]:
         return _assignments_of(blob)
     except _UNREADABLE as error:
         why = f"its saved assignments are unreadable: {reason(error)}"
-        raise ConfigError(_damaged_message(run_key, why)) from None
+        raise ConfigError(damaged_message(run_key, why)) from None
 
 
-def _damaged_message(run_key: str, reason: str) -> str:
+def damaged_message(run_key: str, reason: str) -> str:
+    """The one message for a saved run that cannot be read, whatever part of it is damaged."""
     return (
         f"run {run_key} is damaged ({reason}); it cannot be shown or reused. Run the segmentation again "
         "to save a new run (`python -m segmentation runs` lists the damaged run as damaged)"
@@ -574,7 +575,7 @@ class Workspace:
             with np.load(path, allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
         except Exception as error:  # numpy and zipfile raise many types for a damaged file
-            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
+            raise ConfigError(damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
 
     def table(self, run_key: str) -> pd.DataFrame | None:
         """Return a saved run's full assignments table (None when the run kept none: saved before tables).
@@ -590,9 +591,9 @@ class Workspace:
         try:
             table = pd.read_parquet(path, engine="pyarrow")
         except Exception as error:  # pyarrow raises many types (ArrowInvalid, OSError, ...)
-            raise ConfigError(_damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
+            raise ConfigError(damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
         if not {"user_id", "segment"} <= set(table.columns) or not pd.api.types.is_integer_dtype(table["segment"]):
-            raise ConfigError(_damaged_message(run_key, f"{path.name} lacks whole-number segments by user"))
+            raise ConfigError(damaged_message(run_key, f"{path.name} lacks whole-number segments by user"))
         return table
 
     def assignments(self, run_key: str) -> dict[str, int]:
@@ -617,7 +618,7 @@ class Workspace:
         """
         runs = self._runs("r.run_key = ?", (run_key,))
         if runs and runs[0].damaged:
-            raise ConfigError(_damaged_message(run_key, runs[0].damaged))
+            raise ConfigError(damaged_message(run_key, runs[0].damaged))
         return runs[0] if runs else None
 
     def latest_run(self, fingerprint: str) -> str | None:
