@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.agglomerative import AgglomerativeClusterer
-from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, from_settings
+from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, fit_on
 from segmentation.cluster.metrics import quality, silhouette_values
 from segmentation.cluster.selection import (
     KChoice,
@@ -61,8 +60,8 @@ PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentenc
 class Prepared:
     """What a segmentation needs that does not depend on the clustering parameters.
 
-    Reduced spaces and agglomerative trees are computed on first use and kept, so switching algorithm or k
-    re-uses them.
+    Reduced spaces and clustering trees (agglomerative) are computed on first use and kept, so switching
+    algorithm or k re-uses them.
     """
 
     comments: Comments
@@ -76,7 +75,7 @@ class Prepared:
     n_cached: int
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     _terms: TermCounts | None = field(default=None, repr=False)
-    _trees: dict[tuple, AgglomerativeClusterer] = field(default_factory=dict, repr=False)
+    _trees: dict[tuple[str, int], dict] = field(default_factory=dict, repr=False)
     # UMAP's start (projection.spectral_init) as the map used it: a UMAP clustering space starts from it too.
     _init: np.ndarray | str | None = field(default=None, repr=False)
 
@@ -107,13 +106,9 @@ class Prepared:
             self.timings[f"reduce_{method}"] = time.perf_counter() - started
         return self._spaces[key]
 
-    def tree(self, method: str, n_components: int, linkage: str) -> AgglomerativeClusterer:
-        """The agglomerative tree over the clustering space ``method`` (memoised): a new k only cuts it."""
-        key = (method, n_components, linkage)
-        if key not in self._trees:
-            space = self.space(method, n_components)
-            self._trees[key] = AgglomerativeClusterer(k=2, linkage=linkage, seed=self.config.seed).fit(space)
-        return self._trees[key]
+    def trees(self, method: str, n_components: int) -> dict:
+        """The trees fitted over the clustering space ``method``, kept for :func:`fit_on`: a new k only cuts."""
+        return self._trees.setdefault((method, n_components), {})
 
 
 @dataclass
@@ -357,8 +352,7 @@ def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) ->
         return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
     ks = ks if ks is not None else range(2, config.k_max + 1)
     ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
-    tree = prepared.tree(method, dims, config.linkage) if cls.keeps_tree else None
-    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, tree=tree)
+    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, trees=prepared.trees(method, dims))
 
 
 def _choose(
@@ -412,15 +406,15 @@ def cluster_prepared(
     if prepared.config.prepare_key() != config.prepare_key():
         raise ConfigError("internal: the prepared data was built with another encoder or profile settings")
     check_fits(prepared.comments, config)
-    cls = clusterer_class(config.algorithm)
     timings = dict(prepared.timings)
     notes = list(prepared.comments.notes)
 
     _stage(progress, "reduce", 0, 1)
     method, dims = config.space
     space = prepared.space(method, dims)
+    trees = prepared.trees(method, dims)
     if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
-        space = prepared.profiles.vectors
+        space, trees = prepared.profiles.vectors, None
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
@@ -430,10 +424,7 @@ def cluster_prepared(
     if table is not None:
         timings["sweep"] = time.perf_counter() - started
     started = time.perf_counter()
-    if cls.keeps_tree:
-        clusterer = prepared.tree(method, dims, config.linkage).at(settings["k"])
-    else:
-        clusterer = from_settings(config.algorithm, settings).fit(space)
+    clusterer = fit_on(space, config.algorithm, settings, trees=trees)
     labels = np.asarray(clusterer.labels_, dtype=int)
     timings["cluster"] = time.perf_counter() - started
     notes.extend(clusterer.notes_)
