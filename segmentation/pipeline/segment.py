@@ -41,7 +41,7 @@ from segmentation.core.text import CJK_CHARACTER
 from segmentation.describe.segments import SegmentDescription, TermCounts, describe_segments, term_counts
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
-from segmentation.embed.profiles import Profiles, build_profiles
+from segmentation.embed.profiles import Profiles, build_profiles, check_profile_settings
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
 from segmentation.ingest.comments import Comments
 from segmentation.pipeline.config import SegmentConfig
@@ -223,7 +223,12 @@ def suggest_encoder(comments: Comments) -> str:
 
 
 def check_fits(comments: Comments, config: SegmentConfig) -> None:
-    """Refuse, before any work, a config that cannot fit the data (too few users, k too large)."""
+    """Refuse, before any comment is encoded, a config that cannot fit the data.
+
+    Too few users, k larger than the users, an attribute column that is missing or takes more than one
+    value for a user, recency weighting without a time column: each is one :class:`ConfigError`, the same
+    words :func:`~segmentation.embed.profiles.build_profiles` would say after the encoding.
+    """
     if comments.n_users < 2:
         raise ConfigError(
             f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
@@ -232,6 +237,7 @@ def check_fits(comments: Comments, config: SegmentConfig) -> None:
         raise ConfigError(
             f"k={config.k} is larger than the {comments.n_users} users in the data; choose k ≤ {comments.n_users}"
         )
+    check_profile_settings(comments.frame, half_life_days=config.half_life_days, attributes=config.attributes)
 
 
 def prepare(
