@@ -45,6 +45,7 @@ K = Param(
               "among those the best separated.",
     shown=6,
     most=20,
+    only_one="Two users: two segments.",
 )
 """k, shared by every clusterer that is told its number of segments (declared here once)."""
 

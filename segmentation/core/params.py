@@ -47,6 +47,8 @@ class Param:
         The number the widget shows while the checkbox holds (the default's number otherwise).
     most : int or None
         Upper end of the widget's range (further capped by the number of users for a count).
+    only_one : str
+        What the page says instead of a slider when the users allow only one value.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Param:
     auto_help: str = ""
     shown: Any = None
     most: int | None = None
+    only_one: str = ""
 
     @property
     def flag(self) -> str:
