@@ -20,7 +20,7 @@ from segmentation.cluster.base import (
     relabel_by_size,
     segment_centers,
 )
-from segmentation.core.constraints import Options
+from segmentation.core.constraints import Options, validate
 from segmentation.core.errors import ConfigError
 from segmentation.core.params import Param
 
@@ -91,8 +91,7 @@ class AgglomerativeClusterer:
         self.n_micro = n_micro
 
     def fit(self, X: np.ndarray) -> AgglomerativeClusterer:
-        if self.linkage not in LINKAGES:
-            raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of: {', '.join(LINKAGES)}")
+        validate(LINKAGE.name, self.linkage, list(LINKAGE.constraints))  # the declaration, checked once more
         X = _as_points(X)
         check_k(self.k, len(X))
         self._X = X

@@ -18,7 +18,7 @@ from segmentation.cluster.base import (
     relabel_by_size,
     segment_centers,
 )
-from segmentation.core.constraints import Interval, Options
+from segmentation.core.constraints import Interval, Options, validate
 from segmentation.core.errors import ConfigError
 from segmentation.core.params import AUTO, Param
 
@@ -125,17 +125,12 @@ class HDBSCANClusterer:
         self.cluster_selection = cluster_selection
 
     def fit(self, X: np.ndarray) -> HDBSCANClusterer:
-        if self.noise not in NOISE_POLICIES:
-            known = ", ".join(NOISE_POLICIES)
-            raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of: {known}")
+        # The declarations, checked once more for a clusterer built without a config (the size resolved).
+        for param in (NOISE, CLUSTER_SELECTION):
+            validate(param.name, getattr(self, param.name), list(param.constraints))
+        validate(MIN_CLUSTER_SIZE.name, self.min_cluster_size, [MIN_CLUSTER_SIZE.interval])
         if self.metric not in ("euclidean", "cosine"):
             raise ConfigError(f"unknown metric {self.metric!r} for hdbscan; choose euclidean or cosine")
-        if self.cluster_selection not in CLUSTER_SELECTIONS:
-            raise ConfigError(
-                f"unknown cluster selection {self.cluster_selection!r}; choose one of: {', '.join(CLUSTER_SELECTIONS)}"
-            )
-        if int(self.min_cluster_size) < 2:
-            raise ConfigError(f"min_cluster_size={self.min_cluster_size} is too small; choose 2 or more")
         X = self._points(X)
         n = len(X)
         self.notes_ = []
