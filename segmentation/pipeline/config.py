@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from segmentation.cluster.base import CLUSTERERS, algorithms, clusterer_class, clusterer_parameters
+from segmentation.cluster.agglomerative import LINKAGE
+from segmentation.cluster.base import CLUSTERERS, K, algorithms, clusterer_class, clusterer_parameters
+from segmentation.cluster.density import CLUSTER_SELECTION, MIN_CLUSTER_SIZE, MIN_SAMPLES, NOISE
 from segmentation.cluster.selection import K_MAX, K_MIN
 from segmentation.core.constraints import (
     MAX_K_SWEEP,
@@ -59,10 +61,13 @@ COMMON = (ENCODER, K_MIN_PARAM, K_MAX_PARAM, REDUCTION, N_COMPONENTS, HALF_LIFE,
           SEED_PARAM)
 
 
+DEFAULT_ALGORITHM = "kmeans"
+
+
 def algorithm_param() -> Param:
     """The algorithm, one of the registered clusterers (read when asked: a clusterer may register later)."""
     names = algorithms()
-    return Param("algorithm", (Options(tuple(names)),), "kmeans", " | ".join(names), label="Algorithm",
+    return Param("algorithm", (Options(tuple(names)),), DEFAULT_ALGORITHM, " | ".join(names), label="Algorithm",
                  key="seg_algorithm", option_labels={name: CLUSTERERS[name].label for name in names})
 
 
@@ -115,22 +120,23 @@ class SegmentConfig:
         defaults.
     """
 
-    encoder: str = DEFAULT_ENCODER
-    algorithm: str = "kmeans"
-    k: int | Literal["auto"] = "auto"
-    k_min: int = K_MIN
-    k_max: int = K_MAX
-    linkage: str = "ward"
-    min_cluster_size: int | Literal["auto"] = 10
-    min_samples: int | None = None
-    cluster_selection: str = "eom"
-    noise: str = "keep"
-    reduction: str = "auto"
-    n_components: int = 5
-    half_life_days: float | None = None
-    attributes: tuple[str, ...] = ()
-    attribute_weight: float = 0.5
-    seed: int = 0
+    # Defaults come from the declarations (the parameter's one home); the fields stay for attribute access.
+    encoder: str = ENCODER.default
+    algorithm: str = DEFAULT_ALGORITHM
+    k: int | Literal["auto"] = K.default
+    k_min: int = K_MIN_PARAM.default
+    k_max: int = K_MAX_PARAM.default
+    linkage: str = LINKAGE.default
+    min_cluster_size: int | Literal["auto"] = MIN_CLUSTER_SIZE.default
+    min_samples: int | None = MIN_SAMPLES.default
+    cluster_selection: str = CLUSTER_SELECTION.default
+    noise: str = NOISE.default
+    reduction: str = REDUCTION.default
+    n_components: int = N_COMPONENTS.default
+    half_life_days: float | None = HALF_LIFE.default
+    attributes: tuple[str, ...] = ATTRIBUTES.default
+    attribute_weight: float = ATTRIBUTE_WEIGHT.default
+    seed: int = SEED_PARAM.default
     extra: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
