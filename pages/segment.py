@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from segmentation.cluster.agglomerative import LINKAGES
-from segmentation.cluster.base import CLUSTERERS
-from segmentation.cluster.density import CLUSTER_SELECTIONS, NOISE_POLICIES
+from segmentation.cluster.base import CLUSTERERS, K, algorithms
 from segmentation.core.errors import SegmentationError
 from segmentation.embed.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
-from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.config import ATTRIBUTES, HALF_LIFE, SEED_PARAM, SegmentConfig
 from segmentation.pipeline.segment import suggest_encoder
 from segmentation.present.maps import label_positions, sample_rows, search_matches
 from segmentation.present.views import (
@@ -20,14 +18,10 @@ from segmentation.present.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, editing, loaders, route, runs, session, settings, state
+from ui import charts, data, editing, loaders, params, route, runs, session, settings, state
 from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
-
-ALGORITHM_ORDER = ("kmeans", "agglomerative", "bisecting", "hdbscan")
-SELECTION_LABELS = {"eom": "Most persistent clusters (fewer, larger)", "leaf": "Finest clusters (more, smaller)"}
-NOISE_LABELS = {"keep": "Keep noise users apart (segment -1)", "nearest": "Give each to its nearest segment"}
 
 
 def duration(seconds: float) -> str:
@@ -63,63 +57,30 @@ with encoder_box:
         argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")
         spec = f"{encoder}:{argument.strip()}" if argument.strip() else encoder
 with algorithm_box:
-    algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default="kmeans",
-                           options=[a for a in ALGORITHM_ORDER if a in CLUSTERERS],
+    algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default="kmeans", options=algorithms(),
                            format_func=lambda name: CLUSTERERS[name].label)
 clusterer = CLUSTERERS[algorithm]
-max_k = max(2, min(20, comments.n_users))
-k: int | str = "auto"
-linkage, min_cluster_size, noise, selection = "ward", 10, "keep", "eom"
+max_k = max(2, min(K.most, comments.n_users))  # the sweep chart covers the k slider's range
+own = {}  # the algorithm's own parameters, drawn from their declarations
 size_box, option_box = st.columns(2)
-if not clusterer.chooses_k:
-    with size_box:
-        if max_k == 2:  # a slider cannot span 2..2
-            st.caption("Two users: two segments.")
-            auto, chosen_k = False, 2
-        else:
-            auto = state.kept(st.checkbox, "Choose k automatically", key="seg_auto_k", default=True,
-                              help="Takes the number of segments that comes back most reliably when the users "
-                                   "are resampled, and among those the best separated.")
-            chosen_k = state.kept(st.slider, "Number of segments (k)", key="seg_k", default=min(6, max_k),
-                                  valid=lambda v: isinstance(v, int) and 2 <= v <= max_k,
-                                  min_value=2, max_value=max_k, disabled=auto)
-    k = "auto" if auto else chosen_k
-    if "linkage" in clusterer.settings:
-        with option_box:
-            linkage = state.kept(st.selectbox, "Linkage", key="seg_linkage", default="ward", options=LINKAGES)
-else:
-    with size_box:
-        auto_size = state.kept(st.checkbox, "Choose the minimum cluster size automatically", key="seg_auto_mcs",
-                               default=False, help="Takes the size whose segments score best on density-based "
-                                                   "validity (DBCV).")
-        chosen_size = state.kept(
-            st.number_input, "Minimum cluster size", key="seg_mcs", default=10,
-            valid=lambda v: isinstance(v, int) and 2 <= v <= max(2, comments.n_users),
-            min_value=2, max_value=max(2, comments.n_users), step=1, disabled=auto_size,
-        )
-        min_cluster_size = "auto" if auto_size else int(chosen_size)
-    with option_box:
-        noise = state.kept(st.radio, "Noise users", key="seg_noise", default="keep",
-                           options=list(NOISE_POLICIES), format_func=NOISE_LABELS.get)
-        selection = state.kept(st.radio, "Segments to keep", key="seg_selection", default="eom",
-                               options=list(CLUSTER_SELECTIONS), format_func=SELECTION_LABELS.get)
+for param in clusterer.parameters:  # counts on the left, choices on the right
+    with option_box if param.options is not None else size_box:
+        own[param.name] = params.widget(param, n_users=comments.n_users)
 with st.expander("Advanced: seed, recency, user attributes"):
-    seed = state.kept(st.number_input, "Random seed", key="seg_seed", default=0, min_value=0, step=1)
+    seed = state.kept(st.number_input, SEED_PARAM.label, key=SEED_PARAM.widget_key, default=0, min_value=0, step=1)
     half_life = 0.0
     if comments.has_times:
-        half_life = state.kept(st.number_input, "Recency half-life in days (0 = off)",
-                               key="seg_half_life", default=0.0, min_value=0.0, step=30.0)
+        half_life = state.kept(st.number_input, HALF_LIFE.label, key=HALF_LIFE.widget_key, default=0.0,
+                               min_value=0.0, step=30.0)
     attribute_options = comments.attribute_columns()
-    attributes = state.kept(st.multiselect, "User attributes mixed into the profiles",
-                            key="seg_attributes", default=[], options=attribute_options,
-                            disabled=not attribute_options,
+    attributes = state.kept(st.multiselect, ATTRIBUTES.label, key=ATTRIBUTES.widget_key, default=[],
+                            options=attribute_options, disabled=not attribute_options,
                             help="Columns with one value per user (age, plan…)")
 
 try:
     check_app_model_path(spec)
     config = SegmentConfig.from_dict({
-        "encoder": spec, "algorithm": algorithm, "k": k, "linkage": linkage, "min_cluster_size": min_cluster_size,
-        "cluster_selection": selection, "noise": noise, "half_life_days": float(half_life) or None,
+        "encoder": spec, "algorithm": algorithm, **own, "half_life_days": float(half_life) or None,
         "attributes": attributes, "seed": int(seed),
     })
 except SegmentationError as error:

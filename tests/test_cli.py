@@ -288,3 +288,76 @@ def test_demo_out_to_a_folder_writes_the_demo_inside_it(tmp_path, workspace):
     written = folder / "demo_comments.csv"
     assert pd.read_csv(written)["user_id"].nunique() == 40
     assert str(written) in proc.stderr
+
+
+# -- the CLI reaches every run parameter, and refuses what cannot fit before any comment is encoded ------
+
+
+def _parsed_config(*args: str):
+    from segmentation.cli import _config, build_parser
+
+    return _config(build_parser().parse_args(["segment", "in.csv", "--out", "out", *args]))
+
+
+def test_every_config_parameter_has_a_flag_derived_from_its_name() -> None:
+    from dataclasses import fields
+
+    from segmentation.cli import build_parser
+    from segmentation.pipeline.config import SegmentConfig
+
+    segment = build_parser()._subparsers._group_actions[0].choices["segment"]
+    flags = {flag for action in segment._actions for flag in action.option_strings}
+    names = [f.name for f in fields(SegmentConfig) if f.name != "extra"]
+    assert {"--" + name.replace("_", "-") for name in names} <= flags
+
+
+def test_hdbscan_settings_reach_the_config_from_the_command_line() -> None:
+    config = _parsed_config("--algorithm", "hdbscan", "--min-cluster-size", "auto", "--min-samples", "3",
+                            "--cluster-selection", "leaf", "--noise", "nearest")
+    assert (config.min_cluster_size, config.min_samples, config.cluster_selection, config.noise) == (
+        "auto", 3, "leaf", "nearest")
+
+
+def test_the_common_settings_reach_the_config_and_unset_flags_keep_its_defaults() -> None:
+    from segmentation.pipeline.config import SegmentConfig
+
+    config = _parsed_config("--k", "4", "--k-min", "4", "--k-max", "9", "--n-components", "7",
+                            "--attribute-weight", "0.25", "--attributes", "plan, age", "--half-life-days", "30")
+    assert (config.k, config.k_min, config.k_max, config.n_components, config.attribute_weight) == (4, 4, 9, 7, 0.25)
+    assert config.attributes == ("plan", "age") and config.half_life_days == 30.0
+    defaults = _parsed_config()
+    assert defaults == SegmentConfig(k_max=10)  # the CLI's one own default (CLI_DEFAULTS)
+
+
+def test_a_flag_that_cannot_be_read_says_what_it_takes(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        _parsed_config("--min-samples", "few")
+    assert stop.value.code == 2
+    assert "--min-samples must be a whole number, not 'few'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def attribute_csv(tmp_path: Path) -> Path:
+    frame = labelled_comments()
+    frame["mood"] = ["happy", "sad", "calm"] * (len(frame) // 3)  # changes between one user's comments
+    path = tmp_path / "attributes.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        (["--k", "100"], ["k=100", "60 users"]),
+        (["--attributes", "plan"], ["attribute column 'plan' is not in the data"]),
+        (["--attributes", "mood"], ["attribute column 'mood' takes more than one value"]),
+        (["--half-life-days", "30"], ["recency weighting (half_life_days) needs a time column"]),
+    ],
+    ids=["k_too_large", "attribute_missing", "attribute_many_valued", "recency_without_time"],
+)
+def test_a_setting_the_data_cannot_fit_is_refused_before_any_comment_is_encoded(
+    attribute_csv, tmp_path, workspace, extra, fragments
+) -> None:
+    proc = run_cli("segment", str(attribute_csv), "--out", str(tmp_path / "out"), "--encoder", "tfidf", *extra,
+                   workspace=workspace)
+    assert_one_line_error(proc, *fragments)  # one line: no progress line came first

@@ -250,7 +250,7 @@ def test_hdbscan_finding_no_segment_labels_everyone_noise_and_says_so(noise: str
 
 
 def test_hdbscan_rejects_an_unknown_noise_policy() -> None:
-    with pytest.raises(ConfigError, match="keep, nearest"):
+    with pytest.raises(ConfigError, match="noise='drop' is not allowed: noise must be one of 'keep', 'nearest'"):
         HDBSCANClusterer(noise="drop").fit(np.zeros((5, 2)))
 
 

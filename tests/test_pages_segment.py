@@ -184,3 +184,20 @@ def test_a_saved_selection_splits_a_segment_everywhere_and_undo_restores_it():
     assert metric(at, "Segments") == "3"
     assert any("Undone" in t.value for t in at.toast)
     assert EditLog().edits(run.run_key) == []
+
+
+@pytest.mark.slow
+def test_hdbscan_min_samples_is_a_widget_and_reaches_the_run():
+    at = start()
+    at.switch_page("pages/segment.py").run()
+    at.selectbox(key="seg_encoder").set_value("tfidf").run()
+    at.selectbox(key="seg_algorithm").set_value("hdbscan").run()
+    assert at.checkbox(key="seg_auto_min_samples").value  # None: as much as the minimum cluster size
+    assert at.number_input(key="seg_min_samples").disabled
+    at.checkbox(key="seg_auto_min_samples").uncheck().run()
+    at.number_input(key="seg_min_samples").set_value(3).run()
+    at.radio(key="seg_selection").set_value("leaf").run()
+    run_button(at).click().run()
+    assert not at.exception
+    config = at.session_state["run"].result.config
+    assert (config.min_samples, config.cluster_selection) == (3, "leaf")

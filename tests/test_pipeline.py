@@ -100,15 +100,16 @@ def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_
     config = SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=3, linkage="average")
     prepared = prepare(comments, config, with_map=False)
     cluster_prepared(prepared, config)
-    kept = prepared.tree("pca", 50, "average")
+    trees = prepared.trees("pca", 50)
+    (kept,) = trees.values()
     four = cluster_prepared(prepared, SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=4, linkage="average"))
 
-    assert prepared.tree("pca", 50, "average") is kept
+    assert list(trees.values()) == [kept]
     fresh = AgglomerativeClusterer(k=4, linkage="average").fit(prepared.space("pca", 50))
     np.testing.assert_array_equal(four.labels, fresh.labels_)
     np.testing.assert_array_equal(four.tree, fresh.tree_)
     ward = cluster_prepared(prepared, SegmentConfig(encoder="tfidf", algorithm="agglomerative", k=4))
-    assert prepared.tree("pca", 50, "ward") is not kept and ward.metrics["n_segments"] == 4
+    assert len(trees) == 2 and ward.metrics["n_segments"] == 4
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from segmentation.cluster.agglomerative import AgglomerativeClusterer
+from segmentation.cluster.base import fit_on
 from segmentation.cluster.metrics import quality
 from segmentation.cluster.selection import (
     SIZE_SWEEP_COLUMNS,
@@ -52,8 +52,11 @@ def test_a_k_that_splits_a_blob_arbitrarily_is_less_stable_than_the_true_k() -> 
 
 def test_k_sweep_silhouette_equals_quality_of_the_same_labels_and_cuts_a_given_tree() -> None:
     X, _ = blobs(900, centers=4, std=1.5)
-    tree = AgglomerativeClusterer(k=2).fit(X)
-    table = k_sweep(X, "agglomerative", [3], sample_size=400, seed=2, tree=tree, n_resamples=0)
+    trees: dict = {}
+    fit_on(X, "agglomerative", {"k": 2, "seed": 2}, trees=trees)
+    (tree,) = trees.values()
+    table = k_sweep(X, "agglomerative", [3], sample_size=400, seed=2, trees=trees, n_resamples=0)
+    assert list(trees.values()) == [tree]  # cut, not rebuilt
     labels = tree.at(3).labels_
     assert table["silhouette"].iloc[0] == pytest.approx(quality(X, labels, sample_size=400, seed=2)["silhouette"])
     assert np.isnan(table["stability"].iloc[0])

@@ -8,33 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from segmentation.core.params import widget_values
 from segmentation.ingest.io import Comments
+from segmentation.pipeline.config import config_parameters
 from ui import loaders
 
 
 def segment_widgets(config: dict[str, Any]) -> dict[str, Any]:
-    """Widget key → value on the Segment page for a saved config (``SegmentConfig.to_dict()``)."""
+    """Widget key → value on the Segment page for a saved config (``SegmentConfig.to_dict()``).
+
+    Derived from the parameters' declarations (:func:`segmentation.core.params.widget_values`); only the
+    encoder, whose argument has a widget of its own, is read here.
+    """
     encoder, _, argument = str(config.get("encoder", "")).partition(":")
-    values: dict[str, Any] = {
-        "seg_encoder": encoder,
-        "seg_algorithm": config.get("algorithm", "kmeans"),
-        "seg_linkage": config.get("linkage", "ward"),
-        "seg_noise": config.get("noise", "keep"),
-        "seg_selection": config.get("cluster_selection", "eom"),
-        "seg_seed": int(config.get("seed", 0)),
-        "seg_half_life": float(config.get("half_life_days") or 0.0),
-        "seg_attributes": list(config.get("attributes") or ()),
-    }
+    values: dict[str, Any] = {"seg_encoder": encoder}
     if argument:
         values[f"seg_encoder_arg_{encoder}"] = argument
-    size = config.get("min_cluster_size", 10)
-    values["seg_auto_mcs"] = size == "auto"
-    if size != "auto":
-        values["seg_mcs"] = int(size)
-    k = config.get("k", "auto")
-    values["seg_auto_k"] = k == "auto"
-    if k != "auto":
-        values["seg_k"] = int(k)
+    for param in config_parameters():
+        values.update(widget_values(param, config.get(param.name, param.default)))
     return values
 
 

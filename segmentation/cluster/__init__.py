@@ -5,7 +5,11 @@ new users.
 means); each family lives in its own module (``kmeans``, ``agglomerative``, ``density``) and registers its
 classes when imported. This ``__init__`` imports the families, so that
 :data:`~segmentation.cluster.base.CLUSTERERS` is full whichever module of the package is imported first. The
-order below is the registry's order.
+app lists them by each class's ``order``.
+
+A new clusterer is one module here (imported below) whose class declares its ``parameters``
+(:class:`~segmentation.core.params.Param`; ``base.K`` for a number of segments): the config's checks, the
+CLI's flags and the Segment page's widgets follow from them (``tests/test_new_clusterer.py`` shows one).
 """
 
 # isort: off

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.cluster import hierarchy
 
 from segmentation.cluster.base import (
+    K,
     _as_points,
     _fewer_distinct_than_k,
     _one_openmp_thread,
@@ -19,9 +20,20 @@ from segmentation.cluster.base import (
     relabel_by_size,
     segment_centers,
 )
+from segmentation.core.constraints import Options, validate
 from segmentation.core.errors import ConfigError
+from segmentation.core.params import Param
 
 LINKAGES = ("ward", "average", "complete")
+LINKAGE = Param(
+    "linkage",
+    (Options(LINKAGES),),
+    "ward",
+    "how agglomerative merging measures two groups: ward | average | complete",
+    label="Linkage",
+    key="seg_linkage",
+    widget="selectbox",
+)
 
 
 @register
@@ -56,11 +68,12 @@ class AgglomerativeClusterer:
 
     name = "agglomerative"
     label = "Agglomerative (hierarchical)"
+    order = 20
+    parameters = (K, LINKAGE)
     chooses_k = False
     keeps_tree = True
     default_space = "pca"
     sweep_param = "k"
-    settings = ("k", "linkage", "seed")
     quick: ClassVar[dict[str, Any]] = {}
 
     def __init__(
@@ -78,8 +91,7 @@ class AgglomerativeClusterer:
         self.n_micro = n_micro
 
     def fit(self, X: np.ndarray) -> AgglomerativeClusterer:
-        if self.linkage not in LINKAGES:
-            raise ConfigError(f"unknown linkage {self.linkage!r}; choose one of: {', '.join(LINKAGES)}")
+        validate(LINKAGE.name, self.linkage, list(LINKAGE.constraints))  # the declaration, checked once more
         X = _as_points(X)
         check_k(self.k, len(X))
         self._X = X

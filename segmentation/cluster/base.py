@@ -26,7 +26,28 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
+from segmentation.core.constraints import MAX_K, Interval, Options
 from segmentation.core.errors import ConfigError
+from segmentation.core.params import AUTO, Param
+
+K = Param(
+    "k",
+    (Interval(int, 2, MAX_K), Options((AUTO,))),
+    AUTO,
+    "number of segments, or 'auto': the k that comes back most reliably when the users are resampled, "
+    "and among those the best separated",
+    label="Number of segments (k)",
+    key="seg_k",
+    widget="slider",
+    auto_key="seg_auto_k",
+    auto_label="Choose k automatically",
+    auto_help="Takes the number of segments that comes back most reliably when the users are resampled, and "
+              "among those the best separated.",
+    shown=6,
+    most=20,
+    only_one="Two users: two segments.",
+)
+"""k, shared by every clusterer that is told its number of segments (declared here once)."""
 
 
 class Clusterer(Protocol):
@@ -38,6 +59,11 @@ class Clusterer(Protocol):
         Registry key, used in configs, the CLI and saved runs.
     label : str
         What the app calls it.
+    order : int
+        Its place in the app's list of algorithms (smallest first).
+    parameters : tuple of Param
+        The run settings of its own (``k``, ``linkage``...), declared once: the config's checks, the CLI's
+        flags and the page's widgets are derived from them.
     chooses_k : bool
         True when the algorithm finds the number of segments itself (no ``k`` parameter).
     keeps_tree : bool
@@ -47,13 +73,16 @@ class Clusterer(Protocol):
     sweep_param : str
         The parameter a sweep varies: ``"k"`` or ``"min_cluster_size"``.
     settings : tuple of str
-        The run settings (``SegmentConfig`` fields) the class takes; ``make_clusterer`` refuses others.
+        The run settings the class takes: its ``parameters`` and ``seed`` when its ``__init__`` takes one
+        (set by :func:`register`).
     quick : dict
         Parameters for the many fits of a sweep or a stability check (e.g. fewer k-means initialisations).
     """
 
     name: ClassVar[str]
     label: ClassVar[str]
+    order: ClassVar[int]
+    parameters: ClassVar[tuple[Param, ...]]
     chooses_k: ClassVar[bool]
     keeps_tree: ClassVar[bool]
     default_space: ClassVar[str]
@@ -74,10 +103,40 @@ class Clusterer(Protocol):
 CLUSTERERS: dict[str, type[Clusterer]] = {}
 
 
+# Settings every run has that a clusterer may take besides its own parameters.
+COMMON_SETTINGS = ("seed",)
+
+
 def register(cls: type[Clusterer]) -> type[Clusterer]:
-    """Class decorator that adds a clusterer to :data:`CLUSTERERS` under its ``name``."""
+    """Class decorator that adds a clusterer to :data:`CLUSTERERS` under its ``name``.
+
+    Sets ``cls.settings`` from its ``parameters`` and the common settings its ``__init__`` takes.
+    """
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    cls.settings = tuple(p.name for p in cls.parameters) + tuple(n for n in COMMON_SETTINGS if n in accepted)
     CLUSTERERS[cls.name] = cls
     return cls
+
+
+def algorithms() -> list[str]:
+    """The registered algorithms in the app's order (each class's ``order``)."""
+    return sorted(CLUSTERERS, key=lambda name: (CLUSTERERS[name].order, name))
+
+
+def clusterer_parameters() -> list[Param]:
+    """Every registered clusterer's parameters, each once (``k`` is shared), in the registry's order.
+
+    Raises
+    ------
+    ConfigError
+        When two clusterers declare the same name differently (one name must mean one thing).
+    """
+    found: dict[str, Param] = {}
+    for name in algorithms():
+        for param in CLUSTERERS[name].parameters:
+            if found.setdefault(param.name, param) != param:
+                raise ConfigError(f"internal: {name} declares {param.name!r} unlike another clusterer")
+    return list(found.values())
 
 
 def clusterer_class(algorithm: str) -> type[Clusterer]:
@@ -125,6 +184,49 @@ def from_settings(algorithm: str, settings: Mapping[str, Any], *, quick: bool = 
     if quick:
         chosen.update(cls.quick)
     return make_clusterer(algorithm, **{**chosen, **params})
+
+
+def fit_on(
+    space: np.ndarray,
+    algorithm: str,
+    settings: Mapping[str, Any],
+    *,
+    k: int | None = None,
+    quick: bool = False,
+    trees: dict | None = None,
+) -> Clusterer:
+    """Fit the configured clusterer ``algorithm`` on ``space``: the one place that knows about trees.
+
+    Parameters
+    ----------
+    space : ndarray of shape (n_samples, n_features)
+    algorithm : str
+    settings : mapping
+        Run settings (a resolved config's ``to_dict()``); only those the class declares are used.
+    k : int, optional
+        Overrides ``settings["k"]`` (a sweep's or a resample's k); ignored by a class that ``chooses_k``.
+    quick : bool
+        Add the class's ``quick`` parameters (the many fits of a sweep or a stability check).
+    trees : dict, optional
+        Trees already fitted on this same ``space``, kept between calls: a class that ``keeps_tree`` cuts
+        the kept tree at ``k`` instead of refitting, and keeps a new one there.
+
+    Returns
+    -------
+    Clusterer
+        Fitted (for a tree: a copy cut at ``k``).
+    """
+    cls = clusterer_class(algorithm)
+    params = {} if k is None or cls.chooses_k else {"k": k}
+    if not cls.keeps_tree:
+        return from_settings(algorithm, settings, quick=quick, **params).fit(space)
+    key = (algorithm, *(settings.get(name) for name in cls.settings if name != "k"))
+    tree = trees.get(key) if trees is not None else None
+    if tree is None:
+        tree = from_settings(algorithm, settings, quick=quick, **params).fit(space)
+        if trees is not None:
+            trees[key] = tree
+    return tree.at(k if k is not None else settings["k"])
 
 
 def check_k(k: Any, n_points: int) -> int:

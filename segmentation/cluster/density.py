@@ -18,10 +18,57 @@ from segmentation.cluster.base import (
     relabel_by_size,
     segment_centers,
 )
+from segmentation.core.constraints import Interval, Options, validate
 from segmentation.core.errors import ConfigError
+from segmentation.core.params import AUTO, Param
 
 NOISE_POLICIES = ("keep", "nearest")
 CLUSTER_SELECTIONS = ("eom", "leaf")
+MIN_CLUSTER_SIZE = Param(
+    "min_cluster_size",
+    (Interval(int, 2, None), Options((AUTO,))),
+    10,
+    "HDBSCAN's smallest segment, or 'auto': the size whose segments score best on density-based validity",
+    label="Minimum cluster size",
+    key="seg_mcs",
+    widget="number",
+    auto_key="seg_auto_mcs",
+    auto_label="Choose the minimum cluster size automatically",
+    auto_help="Takes the size whose segments score best on density-based validity (DBCV).",
+)
+MIN_SAMPLES = Param(
+    "min_samples",
+    (Interval(int, 1, None), None),
+    None,
+    "HDBSCAN's density smoothing (default: the minimum cluster size); smaller leaves fewer users as noise",
+    label="Density smoothing (min samples)",
+    key="seg_min_samples",
+    widget="number",
+    auto_key="seg_auto_min_samples",
+    auto_label="Smooth density as much as the minimum cluster size",
+    auto_help="Untick to set HDBSCAN's min_samples: smaller values leave fewer users as noise.",
+    shown=5,
+)
+NOISE = Param(
+    "noise",
+    (Options(NOISE_POLICIES),),
+    "keep",
+    "HDBSCAN noise users: keep (as segment -1) | nearest (each joins its nearest segment)",
+    label="Noise users",
+    key="seg_noise",
+    widget="radio",
+    option_labels={"keep": "Keep noise users apart (segment -1)", "nearest": "Give each to its nearest segment"},
+)
+CLUSTER_SELECTION = Param(
+    "cluster_selection",
+    (Options(CLUSTER_SELECTIONS),),
+    "eom",
+    "HDBSCAN's segments: eom (most persistent: fewer, larger) | leaf (finest: more, smaller)",
+    label="Segments to keep",
+    key="seg_selection",
+    widget="radio",
+    option_labels={"eom": "Most persistent clusters (fewer, larger)", "leaf": "Finest clusters (more, smaller)"},
+)
 
 
 @register
@@ -55,11 +102,12 @@ class HDBSCANClusterer:
 
     name = "hdbscan"
     label = "HDBSCAN (finds the number of segments)"
+    order = 40
+    parameters = (MIN_CLUSTER_SIZE, MIN_SAMPLES, NOISE, CLUSTER_SELECTION)
     chooses_k = True
     keeps_tree = False
     default_space = "umap"
     sweep_param = "min_cluster_size"
-    settings = ("min_cluster_size", "min_samples", "noise", "cluster_selection")
     quick: ClassVar[dict[str, Any]] = {}
 
     def __init__(
@@ -77,17 +125,12 @@ class HDBSCANClusterer:
         self.cluster_selection = cluster_selection
 
     def fit(self, X: np.ndarray) -> HDBSCANClusterer:
-        if self.noise not in NOISE_POLICIES:
-            known = ", ".join(NOISE_POLICIES)
-            raise ConfigError(f"unknown noise policy {self.noise!r}; choose one of: {known}")
+        # The declarations, checked once more for a clusterer built without a config (the size resolved).
+        for param in (NOISE, CLUSTER_SELECTION):
+            validate(param.name, getattr(self, param.name), list(param.constraints))
+        validate(MIN_CLUSTER_SIZE.name, self.min_cluster_size, [MIN_CLUSTER_SIZE.interval])
         if self.metric not in ("euclidean", "cosine"):
             raise ConfigError(f"unknown metric {self.metric!r} for hdbscan; choose euclidean or cosine")
-        if self.cluster_selection not in CLUSTER_SELECTIONS:
-            raise ConfigError(
-                f"unknown cluster selection {self.cluster_selection!r}; choose one of: {', '.join(CLUSTER_SELECTIONS)}"
-            )
-        if int(self.min_cluster_size) < 2:
-            raise ConfigError(f"min_cluster_size={self.min_cluster_size} is too small; choose 2 or more")
         X = self._points(X)
         n = len(X)
         self.notes_ = []

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from segmentation.cluster.base import (
+    K,
     _as_points,
     _fewer_distinct_than_k,
     _one_openmp_thread,
@@ -59,11 +60,12 @@ class KMeansClusterer(_CentroidPredict):
 
     name = "kmeans"
     label = "K-means"
+    order = 10
+    parameters = (K,)
     chooses_k = False
     keeps_tree = False
     default_space = "pca"
     sweep_param = "k"
-    settings = ("k", "seed")
     # 3 initialisations per fit in a sweep: 10 per k made k = 2..15 at 10k users take over 10 s.
     quick: ClassVar[dict[str, Any]] = {"n_init": 3}
 
@@ -103,11 +105,12 @@ class BisectingClusterer(_CentroidPredict):
 
     name = "bisecting"
     label = "Bisecting k-means"
+    order = 30
+    parameters = (K,)
     chooses_k = False
     keeps_tree = False
     default_space = "pca"
     sweep_param = "k"
-    settings = ("k", "seed")
     quick: ClassVar[dict[str, Any]] = {"n_init": 1}
 
     def __init__(self, k: int = 8, seed: int = 0, n_init: int = 3) -> None:

@@ -25,8 +25,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.cluster.agglomerative import AgglomerativeClusterer
-from segmentation.cluster.base import clusterer_class, from_settings
+from segmentation.cluster.base import clusterer_class, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, quality, sample_rows
 from segmentation.core.errors import ConfigError
 
@@ -89,7 +88,7 @@ def k_sweep(
     *,
     seed: int = 0,
     settings: dict | None = None,
-    tree: AgglomerativeClusterer | None = None,
+    trees: dict | None = None,
     sample_size: int = 5000,
     n_resamples: int = N_RESAMPLES,
 ) -> pd.DataFrame:
@@ -106,8 +105,9 @@ def k_sweep(
     seed : int
     settings : dict, optional
         Other run settings the clusterer declares (``linkage``...).
-    tree : AgglomerativeClusterer, optional
-        A tree already fitted on ``X``: cut instead of rebuilt (for algorithms that ``keeps_tree``).
+    trees : dict, optional
+        Trees already fitted on ``X`` (see :func:`~segmentation.cluster.base.fit_on`): cut instead of
+        rebuilt, and a tree fitted here is kept there.
     sample_size : int
         Silhouette sample, one for every k (its distances computed once), so values compare across k.
     n_resamples : int
@@ -127,7 +127,7 @@ def k_sweep(
     if not ks:
         return pd.DataFrame(columns=SWEEP_COLUMNS)
     settings = {**(settings or {}), "seed": seed}
-    fitted = _fits_per_k(X, algorithm, ks, settings, tree)
+    fitted = _fits_per_k(X, algorithm, ks, settings, trees)
     stability = _stability_per_k(X, algorithm, ks, settings, n_resamples)
     sample = sample_rows(n, sample_size, seed)
     distances = pairwise_distances(X[sample])
@@ -155,13 +155,10 @@ def k_sweep(
 
 
 def _fits_per_k(
-    X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, tree: AgglomerativeClusterer | None
+    X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, trees: dict | None
 ) -> dict[int, np.ndarray]:
-    cls = clusterer_class(algorithm)
-    if cls.keeps_tree:
-        tree = tree if tree is not None else from_settings(algorithm, settings, k=ks[0]).fit(X)
-        return {k: tree.cut(k) for k in ks}
-    return {k: from_settings(algorithm, settings, quick=True, k=k).fit(X).labels_ for k in ks}
+    trees = trees if trees is not None else {}  # one tree serves every k
+    return {k: fit_on(X, algorithm, settings, k=k, quick=True, trees=trees).labels_ for k in ks}
 
 
 def _resamples(n: int, n_resamples: int, seed: int) -> list[np.ndarray]:
@@ -202,22 +199,12 @@ def resample_placements(
     seed = int(settings.get("seed", 0))
     keys: list[int | None] = list(ks) if ks is not None else [None]
     placements: dict[int | None, list[np.ndarray]] = {key: [] for key in keys}
-    cls = clusterer_class(algorithm)
     for index, rows in enumerate(_resamples(n, n_resamples, seed)):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
-        if not usable:
-            continue
         run = {**settings, "seed": seed + 1 + index}
-        if cls.keeps_tree:
-            tree = from_settings(algorithm, run, k=usable[0] or run["k"]).fit(X[rows])
-            fits = [(key, tree.at(key or run["k"])) for key in usable]
-        else:
-            fits = [
-                (key, from_settings(algorithm, run, quick=True, **({} if key is None else {"k": key})).fit(X[rows]))
-                for key in usable
-            ]
-        for key, fit in fits:
-            placements[key].append(fit.predict(X))
+        trees: dict = {}  # one tree per resample serves every k
+        for key in usable:
+            placements[key].append(fit_on(X[rows], algorithm, run, k=key, quick=True, trees=trees).predict(X))
     return placements
 
 

@@ -114,6 +114,36 @@ def build_profiles(
     )
 
 
+def check_profile_settings(
+    frame: pd.DataFrame, *, half_life_days: float | None = None, attributes: Sequence[str] = ()
+) -> None:
+    """Refuse settings the profiles cannot be built with, from the comments alone (no embedding needed).
+
+    Raises
+    ------
+    ConfigError
+        Recency weighting without a time column; an attribute column that is missing or takes more than
+        one value for some user.
+    """
+    if half_life_days is not None and "time" not in frame.columns:
+        raise ConfigError(
+            "recency weighting (half_life_days) needs a time column; map one on the data page or turn it off"
+        )
+    if not attributes:
+        return
+    missing = [name for name in attributes if name not in frame.columns]
+    if missing:
+        raise ConfigError(f"attribute column {missing[0]!r} is not in the data")
+    codes, _ = pd.factorize(frame["user_id"], sort=True)
+    varying = frame.groupby(codes, sort=True)[list(attributes)].nunique(dropna=False).max()
+    for name in attributes:
+        if varying[name] > 1:
+            raise ConfigError(
+                f"attribute column {name!r} takes more than one value for some users; "
+                "only columns with one value per user can be mixed into the profiles"
+            )
+
+
 def _recency_weights(
     frame: pd.DataFrame, codes: np.ndarray, n_users: int, half_life_days: float | None
 ) -> np.ndarray:
@@ -121,10 +151,7 @@ def _recency_weights(
         return np.ones(len(frame))
     if not half_life_days > 0:
         raise ConfigError(f"half_life_days={half_life_days} must be a positive number of days")
-    if "time" not in frame.columns:
-        raise ConfigError(
-            "recency weighting (half_life_days) needs a time column; map one on the data page or turn it off"
-        )
+    check_profile_settings(frame, half_life_days=half_life_days)
     times = pd.to_datetime(frame["time"], utc=True)
     seconds = (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     known = ~np.isnan(seconds)
@@ -137,18 +164,8 @@ def _recency_weights(
 def _attribute_block(
     frame: pd.DataFrame, codes: np.ndarray, n_users: int, attributes: Sequence[str]
 ) -> np.ndarray:
-    missing = [name for name in attributes if name not in frame.columns]
-    if missing:
-        raise ConfigError(f"attribute column {missing[0]!r} is not in the data")
-    per_user = frame.groupby(codes, sort=True)[list(attributes)]
-    varying = per_user.nunique(dropna=False).max()
-    for name in attributes:
-        if varying[name] > 1:
-            raise ConfigError(
-                f"attribute column {name!r} takes more than one value for some users; "
-                "only columns with one value per user can be mixed into the profiles"
-            )
-    values = per_user.first()
+    check_profile_settings(frame, attributes=attributes)
+    values = frame.groupby(codes, sort=True)[list(attributes)].first()
     blocks = []
     for name in attributes:
         column = values[name]

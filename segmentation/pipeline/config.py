@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 
-from segmentation.cluster.agglomerative import LINKAGES
-from segmentation.cluster.base import CLUSTERERS, clusterer_class
-from segmentation.cluster.density import CLUSTER_SELECTIONS, NOISE_POLICIES
+from segmentation.cluster.agglomerative import LINKAGE
+from segmentation.cluster.base import CLUSTERERS, K, algorithms, clusterer_class, clusterer_parameters
+from segmentation.cluster.density import CLUSTER_SELECTION, MIN_CLUSTER_SIZE, MIN_SAMPLES, NOISE
 from segmentation.cluster.selection import K_MAX, K_MIN
 from segmentation.core.constraints import (
-    MAX_K,
     MAX_K_SWEEP,
     SEED,
     Interval,
@@ -26,6 +25,7 @@ from segmentation.core.constraints import (
     validate_all,
 )
 from segmentation.core.errors import ConfigError
+from segmentation.core.params import Param
 from segmentation.embed.encoders import DEFAULT_ENCODER
 
 REDUCTIONS = ("auto", "umap", "pca", "none")
@@ -38,6 +38,42 @@ PCA_COMPONENTS = 50
 PIPELINE_VERSION = 2
 # Config keys renamed since runs were first saved: old name -> current name.
 RENAMED_KEYS: dict[str, str] = {}
+
+# The parameters every run has, whatever the algorithm (the algorithms' own live on their classes).
+ENCODER = Param("encoder", (Text(),), DEFAULT_ENCODER,
+                "minilm | multilingual | tfidf | fast | sentence-transformers:NAME_OR_PATH | openai:MODEL "
+                "(default: minilm where installed)")
+K_MIN_PARAM = Param("k_min", (Interval(int, 2, MAX_K_SWEEP),), K_MIN, "smallest k that --k auto chooses")
+K_MAX_PARAM = Param("k_max", (Interval(int, 2, MAX_K_SWEEP),), K_MAX, "largest k that --k auto chooses")
+REDUCTION = Param("reduction", (Options(REDUCTIONS),), "auto",
+                  "clustering space: auto | umap | pca | none (auto: UMAP for hdbscan, PCA for the others)")
+N_COMPONENTS = Param("n_components", (Interval(int, 2, 100),), 5, "dimensions of a UMAP clustering space")
+HALF_LIFE = Param("half_life_days", (Interval(float, 0, None, closed="neither"), None), None,
+                  "weight recent comments more: a comment this many days older counts half (needs a time column)",
+                  label="Recency half-life in days (0 = off)", key="seg_half_life", shown=0.0)
+ATTRIBUTES = Param("attributes", (TextTuple(),), (),
+                   "comma-separated user attribute columns (one value per user) to mix into the profiles",
+                   label="User attributes mixed into the profiles", key="seg_attributes")
+ATTRIBUTE_WEIGHT = Param("attribute_weight", (Interval(float, 0, None),), 0.5,
+                         "weight of the attribute block against the text block")
+SEED_PARAM = Param("seed", tuple(SEED), 0, "seed for every random step", label="Random seed", key="seg_seed")
+COMMON = (ENCODER, K_MIN_PARAM, K_MAX_PARAM, REDUCTION, N_COMPONENTS, HALF_LIFE, ATTRIBUTES, ATTRIBUTE_WEIGHT,
+          SEED_PARAM)
+
+
+DEFAULT_ALGORITHM = "kmeans"
+
+
+def algorithm_param() -> Param:
+    """The algorithm, one of the registered clusterers (read when asked: a clusterer may register later)."""
+    names = algorithms()
+    return Param("algorithm", (Options(tuple(names)),), DEFAULT_ALGORITHM, " | ".join(names), label="Algorithm",
+                 key="seg_algorithm", option_labels={name: CLUSTERERS[name].label for name in names})
+
+
+def config_parameters() -> list[Param]:
+    """Every parameter a run takes: the common ones, the algorithm, and every registered clusterer's."""
+    return [ENCODER, algorithm_param(), *clusterer_parameters(), *COMMON[1:]]
 
 
 @dataclass(frozen=True)
@@ -78,55 +114,73 @@ class SegmentConfig:
         Weight of the attribute block against the text block.
     seed : int
         Seed for every random step.
+    extra : tuple of (name, value) pairs
+        Parameters of clusterers registered beyond those above (one new file adds one: no field here);
+        read them as attributes (``config.covariance_type``). The chosen algorithm's are filled with their
+        defaults.
     """
 
-    encoder: str = DEFAULT_ENCODER
-    algorithm: str = "kmeans"
-    k: int | Literal["auto"] = "auto"
-    k_min: int = K_MIN
-    k_max: int = K_MAX
-    linkage: str = "ward"
-    min_cluster_size: int | Literal["auto"] = 10
-    min_samples: int | None = None
-    cluster_selection: str = "eom"
-    noise: str = "keep"
-    reduction: str = "auto"
-    n_components: int = 5
-    half_life_days: float | None = None
-    attributes: tuple[str, ...] = ()
-    attribute_weight: float = 0.5
-    seed: int = 0
+    # Defaults come from the declarations (the parameter's one home); the fields stay for attribute access.
+    encoder: str = ENCODER.default
+    algorithm: str = DEFAULT_ALGORITHM
+    k: int | Literal["auto"] = K.default
+    k_min: int = K_MIN_PARAM.default
+    k_max: int = K_MAX_PARAM.default
+    linkage: str = LINKAGE.default
+    min_cluster_size: int | Literal["auto"] = MIN_CLUSTER_SIZE.default
+    min_samples: int | None = MIN_SAMPLES.default
+    cluster_selection: str = CLUSTER_SELECTION.default
+    noise: str = NOISE.default
+    reduction: str = REDUCTION.default
+    n_components: int = N_COMPONENTS.default
+    half_life_days: float | None = HALF_LIFE.default
+    attributes: tuple[str, ...] = ATTRIBUTES.default
+    attribute_weight: float = ATTRIBUTE_WEIGHT.default
+    seed: int = SEED_PARAM.default
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        checked = validate_all(asdict(self), self.parameter_constraints())
+        extra = dict(self.extra)
+        declared = {p.name: p for p in clusterer_parameters()}
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(extra) - set(declared) | set(extra) & known)
+        if unknown:
+            raise ConfigError(f"unknown parameter {unknown[0]!r}: no registered clusterer declares it")
+        if self.algorithm in CLUSTERERS:
+            for param in clusterer_class(self.algorithm).parameters:
+                if param.name not in known:
+                    extra.setdefault(param.name, param.default)
+        values = {**self._fields(), **extra}
+        checked = validate_all(values, self.parameter_constraints())
         for name, value in checked.items():
-            object.__setattr__(self, name, value)  # NumPy scalars become plain numbers, lists tuples
+            if name in known:
+                object.__setattr__(self, name, value)  # NumPy scalars become plain numbers, lists tuples
+            elif name in extra:
+                extra[name] = value
+        object.__setattr__(self, "extra", tuple(sorted(extra.items())))
         if self.k_max < self.k_min:
             raise ConfigError(
                 f"k_max={self.k_max} is not allowed: k_max must be at least k_min ({self.k_min})"
             )
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when no field has the name: a parameter of a clusterer registered beyond the fields.
+        if name.startswith("__") or name == "extra":
+            raise AttributeError(name)
+        for key, value in self.extra:
+            if key == name:
+                return value
+        raise AttributeError(f"SegmentConfig has no parameter {name!r}")
+
+    def _fields(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
     @staticmethod
     def parameter_constraints() -> dict[str, list]:
-        """What each parameter accepts (see :mod:`segmentation.core.constraints`)."""
-        return {
-            "encoder": [Text()],
-            "algorithm": [Options(tuple(CLUSTERERS))],
-            "k": [Interval(int, 2, MAX_K), Options(("auto",))],
-            "k_min": [Interval(int, 2, MAX_K_SWEEP)],
-            "k_max": [Interval(int, 2, MAX_K_SWEEP)],
-            "linkage": [Options(tuple(LINKAGES))],
-            "min_cluster_size": [Interval(int, 2, None), Options(("auto",))],
-            "min_samples": [Interval(int, 1, None), None],
-            "cluster_selection": [Options(tuple(CLUSTER_SELECTIONS))],
-            "noise": [Options(tuple(NOISE_POLICIES))],
-            "reduction": [Options(REDUCTIONS)],
-            "n_components": [Interval(int, 2, 100)],
-            "half_life_days": [Interval(float, 0, None, closed="neither"), None],
-            "attributes": [TextTuple()],
-            "attribute_weight": [Interval(float, 0, None)],
-            "seed": SEED,
-        }
+        """What each parameter accepts, from the declarations (see :mod:`segmentation.core.params`)."""
+        return {param.name: list(param.constraints) for param in config_parameters()}
 
     @property
     def space(self) -> tuple[str, int]:
@@ -141,7 +195,7 @@ class SegmentConfig:
         return (self.encoder, self.half_life_days, self.attributes, self.attribute_weight, self.seed)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = {**self._fields(), **dict(self.extra)}
         data["attributes"] = list(self.attributes)
         return data
 
@@ -166,12 +220,17 @@ class SegmentConfig:
         ConfigError
             When a known field holds a value the config refuses.
         """
-        defaults = {f.name: f.default for f in fields(cls)}
-        values = {}
+        defaults = {f.name: f.default for f in fields(cls) if f.name != "extra"}
+        declared = {p.name: p.default for p in clusterer_parameters() if p.name not in defaults}
+        values, extra = {}, {}
         for key, value in data.items():
             key = RENAMED_KEYS.get(key, key)
             if key in defaults and (value is not None or defaults[key] is None):
                 values[key] = value
+            elif key in declared and (value is not None or declared[key] is None):
+                extra[key] = value
+        if extra:
+            values["extra"] = tuple(extra.items())
         if "attributes" in values:
             values["attributes"] = tuple(values["attributes"] or ())
         if isinstance(values.get("k"), str) and values["k"] != "auto" and values["k"].strip().isdigit():

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.agglomerative import AgglomerativeClusterer
-from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, from_settings
+from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, fit_on
 from segmentation.cluster.metrics import quality, silhouette_values
 from segmentation.cluster.selection import (
     KChoice,
@@ -43,7 +42,7 @@ from segmentation.describe.keywords import TermCounts, term_counts
 from segmentation.describe.segments import SegmentDescription, describe_segments
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
-from segmentation.embed.profiles import Profiles, build_profiles
+from segmentation.embed.profiles import Profiles, build_profiles, check_profile_settings
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
 from segmentation.ingest.comments import Comments
 from segmentation.pipeline.config import SegmentConfig
@@ -62,8 +61,8 @@ PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentenc
 class Prepared:
     """What a segmentation needs that does not depend on the clustering parameters.
 
-    Reduced spaces and agglomerative trees are computed on first use and kept, so switching algorithm or k
-    re-uses them.
+    Reduced spaces and clustering trees (agglomerative) are computed on first use and kept, so switching
+    algorithm or k re-uses them.
     """
 
     comments: Comments
@@ -77,7 +76,7 @@ class Prepared:
     n_cached: int
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     _terms: TermCounts | None = field(default=None, repr=False)
-    _trees: dict[tuple, AgglomerativeClusterer] = field(default_factory=dict, repr=False)
+    _trees: dict[tuple[str, int], dict] = field(default_factory=dict, repr=False)
     # UMAP's start (projection.spectral_init) as the map used it: a UMAP clustering space starts from it too.
     _init: np.ndarray | str | None = field(default=None, repr=False)
 
@@ -108,13 +107,9 @@ class Prepared:
             self.timings[f"reduce_{method}"] = time.perf_counter() - started
         return self._spaces[key]
 
-    def tree(self, method: str, n_components: int, linkage: str) -> AgglomerativeClusterer:
-        """The agglomerative tree over the clustering space ``method`` (memoised): a new k only cuts it."""
-        key = (method, n_components, linkage)
-        if key not in self._trees:
-            space = self.space(method, n_components)
-            self._trees[key] = AgglomerativeClusterer(k=2, linkage=linkage, seed=self.config.seed).fit(space)
-        return self._trees[key]
+    def trees(self, method: str, n_components: int) -> dict:
+        """The trees fitted over the clustering space ``method``, kept for :func:`fit_on`: a new k only cuts."""
+        return self._trees.setdefault((method, n_components), {})
 
 
 @dataclass
@@ -229,7 +224,12 @@ def suggest_encoder(comments: Comments) -> str:
 
 
 def check_fits(comments: Comments, config: SegmentConfig) -> None:
-    """Refuse, before any work, a config that cannot fit the data (too few users, k too large)."""
+    """Refuse, before any comment is encoded, a config that cannot fit the data.
+
+    Too few users, k larger than the users, an attribute column that is missing or takes more than one
+    value for a user, recency weighting without a time column: each is one :class:`ConfigError`, the same
+    words :func:`~segmentation.embed.profiles.build_profiles` would say after the encoding.
+    """
     if comments.n_users < 2:
         raise ConfigError(
             f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
@@ -238,6 +238,7 @@ def check_fits(comments: Comments, config: SegmentConfig) -> None:
         raise ConfigError(
             f"k={config.k} is larger than the {comments.n_users} users in the data; choose k ≤ {comments.n_users}"
         )
+    check_profile_settings(comments.frame, half_life_days=config.half_life_days, attributes=config.attributes)
 
 
 def prepare(
@@ -358,8 +359,7 @@ def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) ->
         return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
     ks = ks if ks is not None else range(2, config.k_max + 1)
     ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
-    tree = prepared.tree(method, dims, config.linkage) if cls.keeps_tree else None
-    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, tree=tree)
+    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, trees=prepared.trees(method, dims))
 
 
 def _choose(
@@ -413,15 +413,15 @@ def cluster_prepared(
     if prepared.config.prepare_key() != config.prepare_key():
         raise ConfigError("internal: the prepared data was built with another encoder or profile settings")
     check_fits(prepared.comments, config)
-    cls = clusterer_class(config.algorithm)
     timings = dict(prepared.timings)
     notes = list(prepared.comments.notes)
 
     _stage(progress, "reduce", 0, 1)
     method, dims = config.space
     space = prepared.space(method, dims)
+    trees = prepared.trees(method, dims)
     if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
-        space = prepared.profiles.vectors
+        space, trees = prepared.profiles.vectors, None
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
@@ -431,10 +431,7 @@ def cluster_prepared(
     if table is not None:
         timings["sweep"] = time.perf_counter() - started
     started = time.perf_counter()
-    if cls.keeps_tree:
-        clusterer = prepared.tree(method, dims, config.linkage).at(settings["k"])
-    else:
-        clusterer = from_settings(config.algorithm, settings).fit(space)
+    clusterer = fit_on(space, config.algorithm, settings, trees=trees)
     labels = np.asarray(clusterer.labels_, dtype=int)
     timings["cluster"] = time.perf_counter() - started
     notes.extend(clusterer.notes_)

@@ -494,7 +494,7 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
     The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
     pipeline's own sweep and choice run on it unchanged.
     """
-    from segmentation.cluster.clustering import clusterer_class, from_settings
+    from segmentation.cluster.base import fit_on
     from segmentation.embed.profiles import Profiles
     from segmentation.pipeline.segment import Prepared, _choose
 
@@ -514,11 +514,7 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
         _spaces={(method, dims): space},
     )
     settings, table, _ = _choose(prepared, config, notes)
-    if clusterer_class(config.algorithm).keeps_tree:
-        clusterer = prepared.tree(method, dims, config.linkage).at(settings["k"])
-    else:
-        clusterer = from_settings(config.algorithm, settings).fit(space)
-    return clusterer, table
+    return fit_on(space, config.algorithm, settings, trees=prepared.trees(method, dims)), table
 
 
 def _descriptions(

@@ -233,8 +233,7 @@ def test_a_ray_run_skips_a_readme_and_a_full_disk_leaves_its_earlier_run_opening
     """issue 18, case 10: a README.txt among the parts was read as comments; case 6 and internal errors:
     disk full on a Ray run's --out was an internal error and left the earlier run damaged."""
     pytest.importorskip("ray", reason="the Ray engine needs ray (pip install -r requirements-ray.txt)")
-    from segmentation.paths import ALLOWED_ROOTS_ENV
-
+    from segmentation.core.paths import ALLOWED_ROOTS_ENV
     from segmentation.scale.run_folder import open_run_folder
 
     monkeypatch.setenv(ALLOWED_ROOTS_ENV, str(tmp_path))  # the run folders are opened as the app opens them
