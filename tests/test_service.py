@@ -20,8 +20,9 @@ from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.runs import service
 from segmentation.runs.assign import _drift, assign
 from segmentation.runs.compare import compare_runs, name_lineage
+from segmentation.runs.records import run_key
 from segmentation.runs.warmup import seed_demo_embeddings
-from segmentation.runs.workspace import Workspace, run_key
+from segmentation.runs.workspace import Workspace
 from tests.test_cli import assert_one_line_error, run_cli
 
 TFIDF = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4)

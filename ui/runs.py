@@ -21,8 +21,8 @@ from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SegmentResult, StageProgress
 from segmentation.runs import service
 from segmentation.runs.assign import Assignment, assign
+from segmentation.runs.records import SegmentName
 from segmentation.runs.service import Run
-from segmentation.runs.workspace import SegmentName
 from ui import loaders, session
 
 STAGE_LABELS = {

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from segmentation.describe.segments import SegmentDescription
     from segmentation.ingest.comments import Comments
     from segmentation.recommend.service import RunRecommenders
-    from segmentation.runs.workspace import NameChange
+    from segmentation.runs.records import NameChange
 
 SNIPPET_WIDTH = 100
 # Rows left empty between two segments in the silhouette knife plot, so each blade stands apart.

@@ -13,8 +13,9 @@ import pandas as pd
 
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import fallback_name
+from segmentation.runs.records import NameChange
 from segmentation.runs.service import _segment_names, edited_assignments, saved_run
-from segmentation.runs.workspace import NameChange, Workspace
+from segmentation.runs.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.pipeline.segment import Prepared, SegmentResult, StageProgress, cluster_prepared, prepare
 from segmentation.runs.edits import Edit, EditLog, apply_edits, carry_edits, edited_result
-from segmentation.runs.workspace import CarryReport, RunInfo, SegmentName, Workspace, run_key
+from segmentation.runs.matching import CarryReport
+from segmentation.runs.records import RunInfo, SegmentName, run_key
+from segmentation.runs.workspace import Workspace
 
 Compute = Callable[[Comments, SegmentConfig, StageProgress | None], tuple[Prepared, SegmentResult, bool]]
 """``compute(comments, config, progress) -> (prepared, result, reused)``: how a run is computed."""

@@ -24,7 +24,8 @@ from segmentation.pipeline.segment import cluster_prepared, prepare
 from segmentation.runs import service
 from segmentation.runs.assign import assign
 from segmentation.runs.edits import EditLog, apply_edits, merge_edit, split_edit
-from segmentation.runs.workspace import Workspace, run_key
+from segmentation.runs.records import run_key
+from segmentation.runs.workspace import Workspace
 from tests.fixtures import labelled_comments
 from tests.openai_stub_server import StubServer
 from tests.pages_helpers import metric, run_segmentation, start
