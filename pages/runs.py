@@ -5,7 +5,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present.views import name_history_table
-from segmentation.runs import service
+from segmentation.runs import compare, service
 from ui import charts, data, loaders, route, runs, session
 from ui.text import long_text_table, show_error
 
@@ -58,7 +58,7 @@ elif len(chosen) == 1:
             show_error(error)
         else:
             st.switch_page("pages/segment.py")
-    history = name_history_table(service.name_lineage(key, workspace))
+    history = name_history_table(compare.name_lineage(key, workspace))
     if history.empty:
         st.caption("No segment of this run has a name yet.")
     else:
@@ -67,7 +67,7 @@ elif len(chosen) == 1:
 elif len(chosen) == 2:
     first, second = sorted(chosen, key=lambda run: table.index[table["run"] == run][0], reverse=True)
     try:
-        comparison = service.compare_runs(first, second, workspace)
+        comparison = compare.compare_runs(first, second, workspace)
     except SegmentationError as error:
         show_error(error)
         st.stop()

@@ -240,7 +240,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from segmentation.runs.service import assign
+    from segmentation.runs.assign import assign
 
     _check_output_folder(args.out)
     comments = _load(args)
@@ -260,7 +260,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from segmentation.describe.export import neutralise
-    from segmentation.runs.service import compare_runs, load_run, run_table, runs_table
+    from segmentation.runs.compare import compare_runs
+    from segmentation.runs.service import load_run, run_table, runs_table
 
     if args.runs_command == "show":
         stored = load_run(args.run_id)

@@ -23,7 +23,7 @@ from segmentation.core.errors import ConfigError
 DEMO_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews.csv"
 DEMO_ZH_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews_zh.csv"
 # MiniLM vectors of the demo's distinct comments (float16), seeded into the embedding cache at app start
-# (segmentation.runs.service.warm_up) so the first Run on the demo need not spend half a minute encoding what
+# (segmentation.runs.warmup.warm_up) so the first Run on the demo need not spend half a minute encoding what
 # every install encodes alike.
 DEMO_EMBEDDINGS_PATH = Path(__file__).resolve().parent / "data" / "demo_reviews_minilm.npy"
 DEMO_ENCODER = "minilm"

@@ -16,7 +16,8 @@ from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.recommend.base import RECOMMENDERS
-from segmentation.recommend.evaluate import ALL, cold_split, evaluate, evaluate_pipeline, holdout_split
+from segmentation.recommend.evaluate import ALL, evaluate, evaluate_pipeline
+from segmentation.recommend.splits import cold_split, holdout_split
 
 METRIC_KEYS = {"hit_rate", "ndcg", "mrr", "coverage"}
 

@@ -20,7 +20,7 @@ from segmentation.describe.export import (
     segments_json,
 )
 from segmentation.describe.segments import SegmentDescription
-from segmentation.runs.workspace import SegmentName
+from segmentation.runs.records import SegmentName
 
 DANGEROUS = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 

@@ -180,7 +180,7 @@ def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_s
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ):
     from segmentation.embed.encoders import PREPARE_FAST_ENV, FastEncoder, encoder_status
-    from segmentation.runs import service
+    from segmentation.runs.warmup import warm_up
 
     if not next(s for s in encoder_status() if s.name == "fast").available:
         pytest.skip("the fast encoder's packages are not installed")
@@ -197,7 +197,7 @@ def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_s
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    start_up = threading.Thread(target=service.warm_up)  # what the app starts in the background
+    start_up = threading.Thread(target=warm_up)  # what the app starts in the background
     start_up.start()
     frame = labelled_comments(users_per_group=3, comments_per_user=2, seed=3)
     stages: list[tuple[str, int, int]] = []

@@ -18,7 +18,11 @@ from segmentation.core.errors import ConfigError
 from segmentation.ingest.io import from_frame
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.runs import service
-from segmentation.runs.workspace import Workspace, run_key
+from segmentation.runs.assign import _drift, assign
+from segmentation.runs.compare import compare_runs, name_lineage
+from segmentation.runs.records import run_key
+from segmentation.runs.warmup import seed_demo_embeddings
+from segmentation.runs.workspace import Workspace
 from tests.test_cli import assert_one_line_error, run_cli
 
 TFIDF = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4)
@@ -186,7 +190,7 @@ def test_compare_runs_counts_the_users_each_pair_of_segments_shares():
     b = saved(workspace, "b", {**{f"u{i}": 0 for i in range(5)}, "u5": 1, "u6": 1, "u7": 1, "u8": 2,
                                "u9": -1, "extra": 2})
     workspace.save_name("a", 0, "Early birds")
-    comparison = service.compare_runs(a, b, workspace)
+    comparison = compare_runs(a, b, workspace)
     assert comparison.overlap.to_dict() == {-1: {0: 0, 1: 1}, 0: {0: 5, 1: 0}, 1: {0: 0, 1: 3}, 2: {0: 0, 1: 1}}
     assert comparison.n_common == 10 and comparison.n_only_first == 0 and comparison.n_only_second == 1
     assert comparison.kept_together == pytest.approx((5 + 3) / 10)
@@ -203,9 +207,9 @@ def test_compare_runs_refuses_unknown_runs_and_runs_without_a_common_user():
     saved(workspace, "a", {"u1": 0, "u2": 1})
     saved(workspace, "b", {"v1": 0, "v2": 1})
     with pytest.raises(ConfigError, match="share no user"):
-        service.compare_runs("a", "b", workspace)
+        compare_runs("a", "b", workspace)
     with pytest.raises(ConfigError, match="no saved run 'nope'"):
-        service.compare_runs("a", "nope", workspace)
+        compare_runs("a", "nope", workspace)
 
 
 def test_a_carried_name_is_traced_back_through_every_run_to_where_it_was_typed():
@@ -222,7 +226,7 @@ def test_a_carried_name_is_traced_back_through_every_run_to_where_it_was_typed()
     workspace.carry_over("b", "c")
     workspace.save_name("c", 3, "Evens")  # typed on c: its history starts there
 
-    lineage = service.name_lineage("c", workspace)
+    lineage = name_lineage("c", workspace)
     assert [(c.run_key, c.segment_id, c.source, c.new_name) for c in lineage[5]] == [
         ("a", 1, "user", "Odd ones"), ("a", 1, "user", "Odd <i>ones</i>"),
         ("b", 0, "carried", "Odd <i>ones</i>"), ("c", 5, "carried", "Odd <i>ones</i>")]
@@ -308,7 +312,7 @@ def test_assign_places_new_users_with_their_group_and_keeps_or_moves_known_ones(
     })
     new = pd.concat([newcomers, known], ignore_index=True)
     requests_before = stub.embedding_requests
-    placed = service.assign(from_frame(new.drop(columns="true_group")), run.run_key)
+    placed = assign(from_frame(new.drop(columns="true_group")), run.run_key)
     table = placed.assignments.set_index("user_id")
     fresh = table[table["status"] == "new"]
     expected = fresh.index.map(groups_of(newcomers)).map(segment_of_group)
@@ -332,7 +336,7 @@ def test_drift_needs_more_far_new_users_than_chance_gives_not_just_a_large_share
     cases = {0: (1, 1), 1: (2, 1), 2: (2, 2), 3: (3, 2), 4: (10, 3), 5: (10, 4), 6: (40, 6)}
     rows = [{"user_id": f"u{segment}-{i}", "segment": segment, "segment_name": f"S{segment}", "far": i < far,
              "status": "new"} for segment, (n, far) in cases.items() for i in range(n)]
-    drift = service._drift(pd.DataFrame(rows)).set_index("segment")
+    drift = _drift(pd.DataFrame(rows)).set_index("segment")
     # P(at least `far` of n beyond a 5 % line) is under 1 % for 2 of 2 (0.0025), 2 of 3 (0.0073) and 4 of 10
     # (0.0010); not for 1 of 1 (0.05), 1 of 2 (0.0975) or 3 of 10 (0.0115); 6 of 40 is 15 %, under 20 %.
     assert drift["drifting"].to_dict() == {0: False, 1: False, 2: True, 3: True, 4: False, 5: True, 6: False}
@@ -352,7 +356,7 @@ def test_assign_warns_when_new_users_lie_far_from_every_segment(stub):
             f"Quantum annealing lattice {i} decoherence spintronics cryostat",
             f"Qubit entanglement photon {i} boson fermion", f"Superconducting cryostat lattice {i} qubit noise")],
     })
-    placed = service.assign(from_frame(strangers), run.run_key)
+    placed = assign(from_frame(strangers), run.run_key)
     assert placed.assignments["far"].all()
     assert placed.warnings and "drifting" in placed.warnings[0]
     assert (placed.drift["far_share"] == 1.0).all()
@@ -393,7 +397,7 @@ def test_cli_assign_writes_named_assignments_and_refuses_bad_input(stub, tmp_pat
 def test_assign_refuses_a_run_whose_encoder_depends_on_the_whole_file():
     run = service.run_and_save(labelled(), TFIDF)
     with pytest.raises(ConfigError, match="depend on the whole"):
-        service.assign(labelled(users_per_group=2, seed=4, prefix="n"), run.run_key)
+        assign(labelled(users_per_group=2, seed=4, prefix="n"), run.run_key)
 
 
 # Warm-up ---------------------------------------------------------------------------------------------
@@ -407,8 +411,8 @@ def test_seeded_demo_vectors_make_the_first_run_encode_nothing():
     from segmentation.pipeline.segment import prepare
 
     cache = EmbeddingCache()
-    assert service.seed_demo_embeddings(cache) == len(demo_texts())
-    assert service.seed_demo_embeddings(cache) == 0
+    assert seed_demo_embeddings(cache) == len(demo_texts())
+    assert seed_demo_embeddings(cache) == 0
     prepared = prepare(load_comments(DEMO_PATH), SegmentConfig(encoder="minilm", k=6), cache=cache, with_map=False)
     assert prepared.n_encoded == 0 and prepared.n_cached == len(demo_texts())
     assert np.isnan(prepared.coords).all()

@@ -14,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from segmentation.core.errors import ConfigError
-from segmentation.runs.workspace import (
-    CarriedName,
-    Match,
-    SegmentName,
-    Workspace,
-    match_segments,
-    run_key,
-)
+from segmentation.runs.matching import CarriedName, Match, match_segments
+from segmentation.runs.records import SegmentName, run_key
+from segmentation.runs.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 FINGERPRINT = "f" * 64

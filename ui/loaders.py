@@ -24,7 +24,7 @@ from segmentation.embed.throughput import ThroughputLog
 from segmentation.ingest.io import Comments, from_frame, read_table
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import Prepared, StageProgress, cluster_prepared, prepare, sweep
-from segmentation.runs import service
+from segmentation.runs import warmup
 from segmentation.runs.workspace import WORKSPACE_FILE, Workspace
 from ui.text import show_error
 
@@ -37,8 +37,8 @@ def sha256(data: bytes) -> str:
 def warm_up() -> threading.Thread:
     """Once per server process, in the background: put the bundled demo vectors into the embedding cache
     and compile UMAP's numba code, so the first Run on the demo encodes nothing and compiles nothing, then
-    distil the fast encoder if the workspace lacks it (``service.warm_up``)."""
-    thread = threading.Thread(target=service.warm_up, name="start-up-warm-up", daemon=True)
+    distil the fast encoder if the workspace lacks it (``segmentation.runs.warmup.warm_up``)."""
+    thread = threading.Thread(target=warmup.warm_up, name="start-up-warm-up", daemon=True)
     thread.start()
     return thread
 

@@ -7,7 +7,7 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.describe.naming import NameSuggestion
 from segmentation.present.views import escape_markdown
-from segmentation.runs.workspace import SegmentName
+from segmentation.runs.records import SegmentName
 from ui import loaders, session
 
 

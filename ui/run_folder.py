@@ -13,8 +13,8 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.core.paths import ALLOWED_ROOTS_ENV, allowed_path
 from segmentation.present.views import map_frame, segment_labels
+from segmentation.runs.matching import CarryReport
 from segmentation.runs.service import Run
-from segmentation.runs.workspace import CarryReport
 from segmentation.scale.run_folder import RunFolder, open_run_folder
 from ui import charts, loaders
 from ui.text import labelled, show_error

@@ -1,8 +1,9 @@
 """The session's current segmentation run, drawn: live progress while it computes, and the page guard.
 
-Computing, saving, restoring and carrying names over are :mod:`segmentation.runs.service`'s; this module only
-draws them and keeps the run in the session. Names are always read back from the workspace, so an edit
-made in any session (or before a restart) shows everywhere.
+Computing, saving, restoring and carrying names over are :mod:`segmentation.runs.service`'s, placing new
+users :mod:`segmentation.runs.assign`'s; this module only draws them and keeps the run in the session. Names
+are always read back from the workspace, so an edit made in any session (or before a restart) shows
+everywhere.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SegmentResult, StageProgress
 from segmentation.runs import service
+from segmentation.runs.assign import Assignment, assign
+from segmentation.runs.records import SegmentName
 from segmentation.runs.service import Run
-from segmentation.runs.workspace import SegmentName
 from ui import loaders, session
 
 STAGE_LABELS = {
@@ -178,7 +180,7 @@ def named_result(run: Run) -> SegmentResult:
     return service.named_result(run, loaders.workspace())
 
 
-def assign_upload(run: Run, name: str, data: bytes) -> service.Assignment:
+def assign_upload(run: Run, name: str, data: bytes) -> Assignment:
     """Place the users of an uploaded comments file in the run's segments (columns detected)."""
     from segmentation.ingest.io import ROLES, detect_roles
 
@@ -187,7 +189,7 @@ def assign_upload(run: Run, name: str, data: bytes) -> service.Assignment:
     detected = detect_roles([str(column) for column in raw.columns])
     roles = tuple(sorted((role, detected.get(role) or "") for role in ROLES))
     comments = loaders.comments_for(digest, name, roles, raw)
-    return service.assign(comments, run.run_key, workspace=loaders.workspace())
+    return assign(comments, run.run_key, workspace=loaders.workspace())
 
 
 def require(allow_folder: bool = False) -> tuple[Comments | None, Run]:

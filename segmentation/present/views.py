@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from segmentation.describe.segments import SegmentDescription
     from segmentation.ingest.comments import Comments
     from segmentation.recommend.service import RunRecommenders
-    from segmentation.runs.workspace import NameChange
+    from segmentation.runs.records import NameChange
 
 SNIPPET_WIDTH = 100
 # Rows left empty between two segments in the silhouette knife plot, so each blade stands apart.
@@ -374,7 +374,7 @@ _HOW_NAMED = {"user": "typed", "llm": "suggested by the language model and kept"
 
 
 def name_history_table(lineage: Mapping[int, Sequence[NameChange]]) -> pd.DataFrame:
-    """One row per named segment (``segment, name, history``) from ``service.name_lineage``.
+    """One row per named segment (``segment, name, history``) from :func:`segmentation.runs.compare.name_lineage`.
 
     ``history`` reads oldest first, one step per line, e.g. ``2026-11-30 run 3f2a…, segment 0: typed
     “Bargain hunters”`` then ``2026-12-02 run 9c1b…, segment 2: carried over from run 3f2a…``.

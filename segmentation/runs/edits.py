@@ -448,7 +448,7 @@ def carry_edits(log: EditLog, from_key: str, to_key: str, old: tuple[Sequence[st
     list of str
         One line per edit that could not apply, or applied only in part (empty when all applied).
     """
-    from segmentation.runs.workspace import match_segments
+    from segmentation.runs.matching import match_segments
 
     edits = log.edits(from_key)
     if not edits:

@@ -26,7 +26,7 @@ with atheris.instrument_imports(include=["segmentation"]):
 
     from segmentation.core.errors import SegmentationError
     from segmentation.core.paths import workspace_dir
-    from segmentation.runs.workspace import RunInfo
+    from segmentation.runs.records import RunInfo
 
 WORKSPACE, KEY = saved_workspace(workspace_dir() / "workspace.sqlite")
 ORIGINAL = {field: read_field(WORKSPACE, KEY, field) for field in WORKSPACE_FIELDS}

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
-from segmentation.runs.workspace import Workspace, run_key
+from segmentation.runs.records import run_key
+from segmentation.runs.workspace import Workspace
 
 # Separates the files of a run folder inside one fuzz input; long and odd enough never to occur in them.
 SEPARATOR = b"\x00\xff--next file of the run folder--\xff\x00"

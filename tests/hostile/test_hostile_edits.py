@@ -22,8 +22,10 @@ from segmentation.ingest.io import from_frame
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.pipeline.segment import cluster_prepared, prepare
 from segmentation.runs import service
+from segmentation.runs.assign import assign
 from segmentation.runs.edits import EditLog, apply_edits, merge_edit, split_edit
-from segmentation.runs.workspace import Workspace, run_key
+from segmentation.runs.records import run_key
+from segmentation.runs.workspace import Workspace
 from tests.fixtures import labelled_comments
 from tests.openai_stub_server import StubServer
 from tests.pages_helpers import metric, run_segmentation, start
@@ -167,7 +169,7 @@ def test_assign_never_places_into_a_merged_away_segment_and_fills_a_lasso_segmen
     newcomers["user_id"] = "new-" + newcomers["user_id"]
     known = frame[frame["user_id"] == "cof-00"].head(1)  # a known coffee drinker, one more coffee comment
     new = pd.concat([newcomers, known], ignore_index=True)
-    placed = service.assign(from_frame(new.drop(columns="true_group")), run.run_key)
+    placed = assign(from_frame(new.drop(columns="true_group")), run.run_key)
     table = placed.assignments.set_index("user_id")
     assert coffee not in set(table["segment"]) and "Coffee fans" not in set(table["segment_name"])
     new_coffee = table.loc[newcomers.loc[newcomers["true_group"] == "coffee", "user_id"].unique()]
@@ -185,7 +187,7 @@ def test_assign_says_so_when_a_lasso_segment_was_saved_without_profiles(stub):
     run = service.run_and_save(from_frame(frame.drop(columns="true_group")), config, compute=quick)
     runners = frame.loc[frame["true_group"] == "running", "user_id"].unique()
     saved = EditLog().add(run.run_key, split_edit(run.result.user_ids, runners), labels=run.result.labels)
-    placed = service.assign(from_frame(frame.drop(columns="true_group")), run.run_key)
+    placed = assign(from_frame(frame.drop(columns="true_group")), run.run_key)
     assert saved.segment not in set(placed.assignments["segment"])
     assert any(f"Segment {saved.segment}" in w and "no new user is placed in it" in w for w in placed.warnings)
 

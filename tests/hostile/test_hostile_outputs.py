@@ -27,6 +27,7 @@ from segmentation.core.errors import DataError
 from segmentation.ingest.io import from_frame
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.runs import service
+from segmentation.runs.assign import assign
 from segmentation.runs.workspace import Workspace
 from segmentation.scale import read
 from tests.test_cli import assert_one_line_error, run_cli
@@ -360,7 +361,7 @@ def test_assign_streams_users_in_chunks_with_the_same_placements_and_less_memory
     def placed(chunk_users: int) -> tuple[pd.DataFrame, int]:
         tracemalloc.start()
         try:
-            table = service.assign(comments, saved, chunk_users=chunk_users).assignments
+            table = assign(comments, saved, chunk_users=chunk_users).assignments
             return table, tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
@@ -384,7 +385,7 @@ def one_comment_each(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
 def test_the_same_kind_of_users_with_one_comment_each_raise_no_drift_warning(saved, made_run, seed):
     """issue 18, case 12: drift warnings fired on every segment when the same users came back with fewer
     comments (a one-comment profile lies farther from the centre than a five-comment one)."""
-    placed = service.assign(from_frame(one_comment_each(made_run["frame"], seed)), saved)
+    placed = assign(from_frame(one_comment_each(made_run["frame"], seed)), saved)
     assert len(placed.assignments) == 80 and set(placed.assignments["status"]) == {"new"}
     assert not placed.warnings, placed.drift
     assert not placed.drift["drifting"].any()
@@ -397,6 +398,6 @@ def test_genuinely_foreign_users_with_one_comment_each_raise_a_drift_warning(sav
     rng = np.random.default_rng(0)
     strangers = pd.DataFrame({"user_id": [f"x{i}" for i in range(12)],
                               "text": [" ".join(rng.choice(words, 5)) for _ in range(12)]})
-    placed = service.assign(from_frame(strangers), saved)
+    placed = assign(from_frame(strangers), saved)
     assert placed.assignments["far"].mean() >= 0.5  # members with one comment: 5 % by construction
     assert placed.warnings and all("drifting" in warning for warning in placed.warnings)
