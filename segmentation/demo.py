@@ -581,7 +581,7 @@ def demo_texts() -> list[str]:
 
 def write_demo_embeddings(path: str | Path = DEMO_EMBEDDINGS_PATH) -> Path:
     """Encode :func:`demo_texts` with MiniLM and save them as float16 ``.npy`` (needs the MiniLM encoder)."""
-    from segmentation.embed.encoders import get_encoder
+    from segmentation.embed.base import get_encoder
 
     vectors = get_encoder(DEMO_ENCODER).encode(demo_texts())
     np.save(Path(path), vectors.astype(np.float16), allow_pickle=False)

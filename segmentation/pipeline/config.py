@@ -26,7 +26,7 @@ from segmentation.core.constraints import (
     validate_all,
 )
 from segmentation.core.errors import ConfigError
-from segmentation.embed.encoders import DEFAULT_ENCODER
+from segmentation.embed.base import DEFAULT_ENCODER
 
 REDUCTIONS = ("auto", "umap", "pca", "none")
 # Dimensions kept by PCA before k-means-like algorithms: enough for sentence embeddings' variance,

@@ -22,8 +22,8 @@ import pandas as pd
 from segmentation.cluster.placement import FAR_QUANTILE, Placement
 from segmentation.core.errors import ConfigError, DataError, SegmentationError
 from segmentation.core.labels import NOISE, fallback_name
+from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import EmbeddingCache, encode_texts
-from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
@@ -889,7 +889,7 @@ def warm_up() -> None:
     """Make first runs fast: the bundled demo vectors into the embedding cache and UMAP's code compiled
     (the first Run on the demo), then the fast encoder distilled once per workspace (the first large file;
     half a minute to a few minutes of both cores, so it comes last)."""
-    from segmentation.embed.encoders import FastEncoder
+    from segmentation.embed.fast import FastEncoder
     from segmentation.embed.projection import warm_up as compile_umap
 
     seed_demo_embeddings()

@@ -40,7 +40,7 @@ from segmentation.describe.segments import (
     suggest_name,
     unique_name,
 )
-from segmentation.embed.encoders import ENCODERS, get_encoder
+from segmentation.embed.base import ENCODERS, get_encoder
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, versions
 from segmentation.scale import read, stages, store
