@@ -452,7 +452,7 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
     The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
     pipeline's own sweep and choice run on it unchanged.
     """
-    from segmentation.cluster.clustering import clusterer_class, from_settings
+    from segmentation.cluster.base import clusterer_class, from_settings
     from segmentation.embed.profiles import Profiles
     from segmentation.pipeline.segment import Prepared, _choose
 
