@@ -26,8 +26,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from segmentation.embed.base import get_encoder  # noqa: E402
 from segmentation.embed.cache import EmbeddingCache, encode_texts  # noqa: E402
-from segmentation.embed.encoders import get_encoder  # noqa: E402
 from segmentation.embed.throughput import ThroughputLog, remaining_seconds  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

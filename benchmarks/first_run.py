@@ -73,7 +73,7 @@ def time_real_file(folder: Path, log: Path, wait_for_preparation: bool = True) -
     import pandas as pd
     from playwright.sync_api import expect, sync_playwright
 
-    from segmentation.embed.encoders import FastEncoder
+    from segmentation.embed.fast import FastEncoder
     from tests.e2e.browser import choose, nav, upload
 
     data = folder / "recipe-reviews-10k.csv"

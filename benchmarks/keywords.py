@@ -44,8 +44,8 @@ from sklearn.cluster import KMeans  # noqa: E402
 from segmentation.describe.fidelity import held_out_label_fidelity, keyword_distinctness  # noqa: E402
 from segmentation.describe.keywords import CachedEncoder, default_rerankers, term_counts  # noqa: E402
 from segmentation.describe.segments import describe_labelled_comments  # noqa: E402
+from segmentation.embed.base import get_encoder  # noqa: E402
 from segmentation.embed.cache import EmbeddingCache, encode_texts  # noqa: E402
-from segmentation.embed.encoders import get_encoder  # noqa: E402
 from segmentation.embed.profiles import build_profiles  # noqa: E402
 from segmentation.ingest.io import from_frame  # noqa: E402
 

@@ -55,7 +55,7 @@ from segmentation.cluster.metrics import quality, silhouette_values  # noqa: E40
 from segmentation.cluster.selection import k_sweep  # noqa: E402
 from segmentation.demo import generate_demo  # noqa: E402
 from segmentation.describe.segments import describe_segments  # noqa: E402
-from segmentation.embed.encoders import get_encoder  # noqa: E402
+from segmentation.embed.base import get_encoder  # noqa: E402
 from segmentation.embed.profiles import build_profiles  # noqa: E402
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, warm_up  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402

@@ -217,7 +217,7 @@ def minilm_rate(n: int) -> dict:
     """MiniLM comments/s on real recipe reviews, one thread and two."""
     import torch
 
-    from segmentation.embed.encoders import get_encoder
+    from segmentation.embed.base import get_encoder
     from segmentation.ingest.io import load_comments
 
     texts = load_comments(RECIPES).frame["text"].sample(n, random_state=0).tolist()
@@ -243,7 +243,7 @@ def kernel_rates(n_comments: int, work: Path) -> dict:
     """
     import pandas as pd
 
-    from segmentation.embed.encoders import get_encoder
+    from segmentation.embed.base import get_encoder
     from segmentation.pipeline.config import SegmentConfig
     from segmentation.scale import read, stages, store
 
@@ -321,7 +321,7 @@ def main() -> int:
         "date": datetime.now(UTC).date().isoformat(),
     }
     if args.comments or args.local:
-        from segmentation.embed.encoders import get_encoder
+        from segmentation.embed.base import get_encoder
 
         get_encoder("fast").setup()  # distilled once, before any timing
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as scratch:

@@ -4,7 +4,9 @@ import streamlit as st
 
 from segmentation.cluster.base import CLUSTERERS, K, algorithms
 from segmentation.core.errors import SegmentationError
-from segmentation.embed.encoders import DEFAULT_ENCODER, SUGGEST_FAST_AFTER_S, check_app_model_path, encoder_status
+from segmentation.embed.base import DEFAULT_ENCODER, encoder_status
+from segmentation.embed.estimate import SUGGEST_FAST_AFTER_S
+from segmentation.embed.minilm import check_app_model_path
 from segmentation.pipeline.config import ATTRIBUTES, HALF_LIFE, SEED_PARAM, SegmentConfig
 from segmentation.pipeline.segment import suggest_encoder
 from segmentation.present.maps import label_positions, sample_rows, search_matches

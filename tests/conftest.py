@@ -46,7 +46,7 @@ def fast_home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """A workspace folder holding the fast encoder, distilled once for the whole session and kept in
     pytest's cache between runs where the cache is on (distilling takes 30 s on a quiet machine, minutes
     on a loaded one)."""
-    from segmentation.embed.encoders import FastEncoder
+    from segmentation.embed.fast import FastEncoder
 
     cache = getattr(request.config, "cache", None)
     path = Path(cache.mkdir("segment-studio-fast-model")) if cache is not None else tmp_path_factory.mktemp("fast")

@@ -12,8 +12,9 @@ import pytest
 from openai_stub_server import StubServer
 
 from segmentation.core.errors import EncoderError
+from segmentation.embed.base import EncoderBase, Progress, get_encoder
 from segmentation.embed.cache import EmbeddingCache, encode_texts
-from segmentation.embed.encoders import EncoderBase, OpenAIEncoder, Progress, get_encoder
+from segmentation.embed.openai import OpenAIEncoder
 
 TEXTS = [
     f"review {i}: the {w} was {a}"

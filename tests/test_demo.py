@@ -140,7 +140,7 @@ def test_ratings_and_timestamps_are_integers() -> None:
 @pytest.mark.slow
 def test_bundled_demo_vectors_are_minilms_own():
     from segmentation.demo import DEMO_EMBEDDINGS_PATH, demo_texts
-    from segmentation.embed.encoders import get_encoder
+    from segmentation.embed.base import get_encoder
 
     texts = demo_texts()
     vectors = np.load(DEMO_EMBEDDINGS_PATH, allow_pickle=False).astype(np.float32)

@@ -17,7 +17,7 @@ from segmentation.describe.segments import (
     describe_segments,
     suggest_name,
 )
-from segmentation.embed.encoders import get_encoder
+from segmentation.embed.base import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame
 

@@ -11,18 +11,10 @@ import pytest
 from openai_stub_server import StubServer, hashed_embedding
 
 from segmentation.core.errors import EncoderError
-from segmentation.embed.encoders import (
-    DEFAULT_ENCODER,
-    ENCODERS,
-    PREPARE_FAST_ENV,
-    Encoder,
-    EncoderStatus,
-    FastEncoder,
-    OpenAIEncoder,
-    encoder_status,
-    estimate_seconds,
-    get_encoder,
-)
+from segmentation.embed.base import DEFAULT_ENCODER, ENCODERS, Encoder, EncoderStatus, encoder_status, get_encoder
+from segmentation.embed.estimate import estimate_seconds
+from segmentation.embed.fast import PREPARE_FAST_ENV, FastEncoder
+from segmentation.embed.openai import OpenAIEncoder
 
 OPENAI_ENV = (
     "SEGMENT_STUDIO_OPENAI_BASE_URL",

@@ -11,8 +11,8 @@ from fixtures import GROUPS
 
 from segmentation.cluster.base import make_clusterer
 from segmentation.core.errors import ConfigError
+from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import encode_texts
-from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.recommend.base import RECOMMENDERS

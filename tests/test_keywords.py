@@ -18,7 +18,7 @@ from segmentation.describe.keywords import (
     term_counts,
 )
 from segmentation.describe.segments import SegmentDescription, describe_segments
-from segmentation.embed.encoders import get_encoder
+from segmentation.embed.base import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame
 

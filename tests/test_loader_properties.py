@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from segmentation.core.errors import DataError
-from segmentation.ingest.formats import _first_line, _is_table_header
+from segmentation.ingest.csv_reader import _first_line
+from segmentation.ingest.formats import _is_table_header
 from segmentation.ingest.io import clean_text, load_comments
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "xlsx")

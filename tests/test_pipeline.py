@@ -13,8 +13,8 @@ from fixtures import labelled_comments, labelled_comments_zh
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.core.errors import ConfigError
+from segmentation.embed.base import DEFAULT_ENCODER
 from segmentation.embed.cache import EmbeddingCache
-from segmentation.embed.encoders import DEFAULT_ENCODER
 from segmentation.ingest.io import from_frame
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import cluster_prepared, prepare, segment, suggest_encoder
@@ -179,7 +179,8 @@ def test_chinese_data_gets_the_multilingual_encoder_by_default():
 def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_start_up_one(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from segmentation.embed.encoders import PREPARE_FAST_ENV, FastEncoder, encoder_status
+    from segmentation.embed.base import encoder_status
+    from segmentation.embed.fast import PREPARE_FAST_ENV, FastEncoder
     from segmentation.runs.warmup import warm_up
 
     if not next(s for s in encoder_status() if s.name == "fast").available:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from segmentation.core.errors import ConfigError
-from segmentation.embed.encoders import get_encoder
+from segmentation.embed.base import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
 from tests.fixtures import labelled_comments

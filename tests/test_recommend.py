@@ -8,8 +8,8 @@ import pytest
 from test_evaluate import taste_frame, tfidf_kmeans
 
 from segmentation.core.errors import ConfigError
+from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import encode_texts
-from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.recommend.base import (

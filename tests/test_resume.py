@@ -21,8 +21,9 @@ import pytest
 from openai_stub_server import StubServer
 
 from segmentation.core.errors import EncoderError
+from segmentation.embed.base import ENCODERS
 from segmentation.embed.cache import EmbeddingCache
-from segmentation.embed.encoders import ENCODERS, OpenAIEncoder
+from segmentation.embed.openai import OpenAIEncoder
 from segmentation.ingest.io import from_frame
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import prepare

@@ -19,7 +19,7 @@ import streamlit as st
 
 from segmentation.core.errors import DamagedWorkspaceError
 from segmentation.core.paths import workspace_dir
-from segmentation.embed.encoders import estimate_seconds
+from segmentation.embed.estimate import estimate_seconds
 from segmentation.embed.throughput import ThroughputLog
 from segmentation.ingest.io import Comments, from_frame, read_table
 from segmentation.pipeline.config import SegmentConfig

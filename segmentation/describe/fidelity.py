@@ -22,7 +22,7 @@ from segmentation.describe.segments import SegmentDescription, describe_labelled
 
 if TYPE_CHECKING:
     from segmentation.describe.keywords import CachedEncoder
-    from segmentation.embed.encoders import Encoder
+    from segmentation.embed.base import Encoder
 
 TOP_KEYWORDS = 8
 """How many keywords per segment the metrics compare (the top 8, as the cards show)."""

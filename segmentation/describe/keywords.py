@@ -37,7 +37,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from segmentation.core.text import words_and_pairs
 
 if TYPE_CHECKING:
-    from segmentation.embed.encoders import Encoder
+    from segmentation.embed.base import Encoder
 
 NOISE = -1
 

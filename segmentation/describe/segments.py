@@ -31,7 +31,7 @@ from segmentation.describe.keywords import (
 )
 
 if TYPE_CHECKING:
-    from segmentation.embed.encoders import Encoder
+    from segmentation.embed.base import Encoder
     from segmentation.embed.profiles import Profiles
     from segmentation.ingest.comments import Comments
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from segmentation.core.errors import ConfigError, EncoderError
 from segmentation.core.paths import WORKSPACE_ENV, is_corrupt, set_aside, workspace_dir
-from segmentation.embed.encoders import Encoder, Progress
+from segmentation.embed.base import Encoder, Progress
 
 CACHE_FILE = "embeddings.sqlite"
 # SQLite's default cap on bound parameters is 32,766 on current builds but 999 on old ones.

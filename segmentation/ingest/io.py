@@ -22,16 +22,9 @@ from segmentation.core.constraints import InstanceOf, Interval, Text, validate
 from segmentation.core.errors import DataError
 from segmentation.ingest.columns import COLUMN, ROLES, detect_fixed, detect_roles
 from segmentation.ingest.comments import Comments
-from segmentation.ingest.formats import (
-    FORMATS,
-    MAX_BYTES,
-    MAX_COLUMNS,
-    MAX_ROWS,
-    _cell,
-    _display_name,
-    _list,
-    read_table,
-)
+from segmentation.ingest.formats import FORMATS, _display_name, read_table
+from segmentation.ingest.limits import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, _list
+from segmentation.ingest.typed_readers import _cell
 
 _BLOCK_TAGS = "p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|hr|pre|section|article"
 _BLOCK_TAG = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^<>]*>", re.IGNORECASE)

@@ -26,7 +26,7 @@ from segmentation.core.constraints import (
 )
 from segmentation.core.errors import ConfigError
 from segmentation.core.params import Param
-from segmentation.embed.encoders import DEFAULT_ENCODER
+from segmentation.embed.base import DEFAULT_ENCODER
 
 REDUCTIONS = ("auto", "umap", "pca", "none")
 # Dimensions kept by PCA before k-means-like algorithms: enough for sentence embeddings' variance,

@@ -40,8 +40,8 @@ from segmentation.core.errors import ConfigError
 from segmentation.core.text import CJK_CHARACTER
 from segmentation.describe.keywords import TermCounts, term_counts
 from segmentation.describe.segments import SegmentDescription, describe_segments
+from segmentation.embed.base import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.embed.cache import EmbeddingCache, encode_texts
-from segmentation.embed.encoders import DEFAULT_ENCODER, encoder_status, get_encoder
 from segmentation.embed.profiles import Profiles, build_profiles, check_profile_settings
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
 from segmentation.ingest.comments import Comments

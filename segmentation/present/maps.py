@@ -205,7 +205,7 @@ def nearest_comments(prepared: Prepared, query: str, n: int = 20) -> pd.DataFram
     DataFrame
         Columns ``user_id``, ``text``, ``similarity`` (cosine), most similar first.
     """
-    from segmentation.embed.encoders import get_encoder, l2_normalise
+    from segmentation.embed.base import get_encoder, l2_normalise
 
     query = query.strip()
     if not query:

@@ -19,8 +19,8 @@ import pandas as pd
 from segmentation.cluster.placement import FAR_QUANTILE, Placement
 from segmentation.core.errors import ConfigError, DataError
 from segmentation.core.labels import NOISE, fallback_name
+from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import EmbeddingCache, encode_texts
-from segmentation.embed.encoders import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import SegmentConfig

@@ -46,7 +46,7 @@ def warm_up() -> None:
     """Make first runs fast: the bundled demo vectors into the embedding cache and UMAP's code compiled
     (the first Run on the demo), then the fast encoder distilled once per workspace (the first large file;
     half a minute to a few minutes of both cores, so it comes last)."""
-    from segmentation.embed.encoders import FastEncoder
+    from segmentation.embed.fast import FastEncoder
     from segmentation.embed.projection import warm_up as compile_umap
 
     seed_demo_embeddings()

@@ -5,59 +5,49 @@ Datasets; a stage that needs every row of a key (all copies of a text, all comme
 by a hash bucket of that key, so its work (:mod:`segmentation.scale.stages`) sees complete keys and
 reuses the local engine's functions unchanged. Only the fit sample, the map sample and per-segment sums
 ever reach the driver; nothing that grows with the number of comments does.
+
+Here: the configs, the check before Ray starts, and the stages' data movement. The driver's half of the
+Describe stage is :mod:`segmentation.scale.descriptions`; starting Ray, its settings and its errors,
+:mod:`segmentation.scale.ray_session`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
-import os
 import shutil
-import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from segmentation.cluster.metrics import quality, silhouette_values
-from segmentation.core.errors import ConfigError, SegmentationError
-from segmentation.core.outputs import check_run_folder, disk_full, is_disk_full, staged
+from segmentation.core.errors import ConfigError
+from segmentation.core.outputs import check_run_folder, staged
 from segmentation.core.paths import workspace_dir
-from segmentation.describe.keywords import NOISE
-from segmentation.describe.segments import (
-    NOISE_NAME,
-    SegmentDescription,
-    keywords_from_counts,
-    shorten,
-    suggest_name,
-    unique_name,
-)
-from segmentation.embed.encoders import ENCODERS, get_encoder
+from segmentation.describe.segments import SegmentDescription
+from segmentation.embed.base import ENCODERS, get_encoder
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, versions
 from segmentation.scale import read, stages, store
+from segmentation.scale.descriptions import _descriptions
+from segmentation.scale.ray_session import _ray_data_settings, _start_ray, _user_error
 
 FIT_SAMPLE = 200_000
 MAP_SAMPLE = 100_000
 ENCODE_BATCH = 1024
 ASSIGN_BATCH = 8192
-N_KEYWORDS, N_REPRESENTATIVE, N_ITEMS = 8, 3, 5
 # One user bucket per this many bytes of input (about 5,000 comments in Parquet), so that a group of
 # comments with their vectors stays a few MB and a group-by's blocks can split between groups. At one per
 # 16 MB, inputs up to 32 MB had two buckets and the profile workers' memory grew with the input: 406 MB
 # at 100k comments, 872 MB at 300k.
 BYTES_PER_USER_BUCKET = 256 * 2**10
 WORK_DIR = "_work"
-# Seconds to wait for a Ray cluster's address to answer before saying it does not.
-CONNECT_TIMEOUT = 5
 
 Report = Callable[[str], None]
 
@@ -201,24 +191,6 @@ def run(
     finally:
         if started_ray:
             ray.shutdown()
-
-
-def _start_ray(ray: Any, address: str | None) -> None:
-    """Start (or join) Ray; its failure is the environment's, told in one line."""
-    _check_reachable(address or os.environ.get("RAY_ADDRESS"))
-    try:
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-            # Workers on this machine find the fast encoder's distilled model where the driver keeps it.
-            runtime_env=None if address else {"env_vars": {"SEGMENT_STUDIO_HOME": str(workspace_dir())}},
-        )
-    except Exception as error:  # noqa: BLE001 - Ray raises many types (ConnectionError, RuntimeError, ...)
-        where = f"at {address}" if address else "on this machine"
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"Ray did not start {where} ({reason}); check --address and RAY_ADDRESS") from None
 
 
 def _run(
@@ -445,20 +417,6 @@ def _run(
     )
 
 
-def _check_reachable(address: str | None) -> None:
-    """Refuse a cluster address where nothing listens: Ray itself retries such an address for minutes."""
-    if not address or address in ("auto", "local"):
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        return  # not host:port: Ray's own check says what is wrong with it
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
-    except OSError as error:
-        raise ConfigError(f"Ray did not start: nothing answers at {address} ({error.strerror or error}); "
-                          "check --address and RAY_ADDRESS") from None
-
-
 def _per_bucket(dataset: Any, bucket: str, fn: Any, **map_groups: Any) -> Any:
     """``fn`` over every group of rows of one ``bucket`` value (``text_bucket`` or ``user_bucket``), lazily.
 
@@ -517,78 +475,6 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
     return fit_on(space, config.algorithm, settings, trees=prepared.trees(method, dims)), table
 
 
-def _descriptions(
-    described: Any, sizes: pd.Series, n_users: int, has_items: bool, has_ratings: bool
-) -> list[SegmentDescription]:
-    """Segment descriptions from the summed describe table, as ``describe_labelled_comments`` makes them."""
-    nearest = described.filter(expr="kind == 'representative'").to_pandas()
-    totals = (
-        described.filter(expr="kind != 'representative'")
-        .groupby(["kind", "segment", "key"])
-        .sum("value")
-        .to_pandas()
-        .rename(columns={"sum(value)": "value"})
-    )
-    order = stages.segment_order([int(s) for s in sizes.index])
-    terms = totals[totals["kind"] == "term"]
-    # As keywords.term_counts keeps a word pair only when it recurs (there: in two comments; here, from
-    # summed counts, twice in all).
-    overall = terms.groupby("key")["value"].transform("sum")
-    terms = terms[~terms["key"].str.contains(" ", regex=False) | (overall >= 2)]
-    vocabulary = np.array(sorted(terms["key"].unique()), dtype=object)
-    row = {s: i for i, s in enumerate(order)}
-    counts = sparse.csr_matrix(
-        (terms["value"].to_numpy(), (terms["segment"].map(row).to_numpy(), np.searchsorted(vocabulary, terms["key"]))),
-        shape=(len(order), len(vocabulary)),
-    )
-    # One row of summed counts per segment: c-TF-IDF sums rows per segment, so it gives the same scores.
-    keywords, by_distinctness = keywords_from_counts(counts, vocabulary, order, N_KEYWORDS)
-    used: set[str] = set()
-    out = []
-    for segment in order:
-        mine = totals[totals["segment"] == segment]
-        value = dict(zip(zip(mine["kind"], mine["key"], strict=True), mine["value"], strict=True))
-        if segment == NOISE:
-            name = NOISE_NAME
-        else:
-            name = unique_name(suggest_name(by_distinctness[segment]) or f"Segment {segment}", used)
-        items = None
-        if has_items:
-            ranked = mine[mine["kind"] == "item"].sort_values(["value", "key"], ascending=[False, True])
-            items = ranked["key"].head(N_ITEMS).tolist()
-        rating = None
-        if has_ratings and value.get(("rating_n", ""), 0) > 0:
-            rating = value[("rating_sum", "")] / value[("rating_n", "")]
-        out.append(
-            SegmentDescription(
-                id=int(segment),
-                name=name,
-                size=int(sizes[segment]),
-                share=int(sizes[segment]) / n_users,
-                keywords=keywords[segment],
-                representative_comments=_representatives(nearest[nearest["segment"] == segment]),
-                top_items=items,
-                mean_rating=rating,
-            )
-        )
-    return out
-
-
-def _representatives(candidates: pd.DataFrame) -> list[str]:
-    """The best distinct candidates over all groups, with the local engine's ties, de-duplication and cut."""
-    ranked = candidates.sort_values(["value", "row_id"], ascending=[False, True])
-    chosen: list[str] = []
-    seen: set[str] = set()
-    for text in ranked["text"]:
-        clean = " ".join(str(text).split())
-        if clean and clean.casefold() not in seen:
-            seen.add(clean.casefold())
-            chosen.append(shorten(clean))
-            if len(chosen) == N_REPRESENTATIVE:
-                break
-    return chosen
-
-
 def _finalise(batch: pd.DataFrame, names: dict[int, str], coords: Any) -> pd.DataFrame:
     """Assignments in the local engine's schema (plus confidence); x, y for mapped users, NaN otherwise."""
     mapped = coords.set_index("user_id")
@@ -604,67 +490,6 @@ def _finalise(batch: pd.DataFrame, names: dict[int, str], coords: Any) -> pd.Dat
             "y": xy["y"].to_numpy(dtype=np.float32),
         }
     )
-
-
-def _user_error(error: BaseException, out: Path) -> SegmentationError | None:
-    """The bad-input error a worker raised, however deep Ray wrapped it, as a fresh one-line error; a full
-    disk while writing ``out`` (in a worker too) as the same message as on the driver."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        cause = getattr(current, "cause", None)
-        if any(isinstance(e, BaseException) and is_disk_full(e) for e in (current, cause)):
-            return disk_full(out)
-        if isinstance(current, SegmentationError) and not hasattr(current, "cause"):
-            return _first_line(current)
-        if isinstance(cause, SegmentationError):
-            return _first_line(cause)
-        current = cause if isinstance(cause, BaseException) else (current.__cause__ or current.__context__)
-    return None
-
-
-def _first_line(error: SegmentationError) -> SegmentationError:
-    """The error as raised: Ray Data appends lines about its retries to the message of a failed task."""
-    message, *rest = error.args or ("",)
-    return type(error)(str(message).split("\n", 1)[0], *rest)
-
-
-@contextmanager
-def _ray_data_settings() -> Iterator[None]:
-    """Ray Data as the engine runs it, restored afterwards (its context and loggers are global).
-
-    - Nothing from Ray Data on the console (its session log file keeps everything): the engine prints one
-      line per stage, and raises every error, which the CLI prints as one line.
-    - A worker's own exception, not Ray Data's ``UserCodeException``: that wrapper crosses to the driver
-      without its cause, so a bad part's ``DataError`` (and its message naming the part) was lost.
-    - Group-bys shuffle by sort, in tasks on the workers already running: Ray 2.60's default hash shuffle
-      starts a new set of aggregator actors for each of the five group-bys, and a run on 20k comments
-      took 121 s with it, 64 s without (2 CPUs, local mode).
-    """
-    from ray.data.context import DataContext, ShuffleStrategy
-
-    context = DataContext.get_current()
-    settings = {
-        "enable_progress_bars": False,
-        "print_on_execution_start": False,
-        "raise_original_map_exception": True,
-        "shuffle_strategy": ShuffleStrategy.SORT_SHUFFLE_PULL_BASED,
-    }
-    saved = {name: getattr(context, name) for name in settings}
-    consoles = [h for h in logging.getLogger("ray.data").handlers if isinstance(h, logging.StreamHandler)]
-    levels = [h.level for h in consoles]
-    for name, value in settings.items():
-        setattr(context, name, value)
-    for handler in consoles:
-        handler.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(context, name, value)
-        for handler, level in zip(consoles, levels, strict=True):
-            handler.setLevel(level)
 
 
 def _stderr(line: str) -> None:

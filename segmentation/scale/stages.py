@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from segmentation.core.labels import NOISE
 from segmentation.core.text import tokenize
-from segmentation.embed.encoders import get_encoder
+from segmentation.embed.base import get_encoder
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
 from segmentation.scale import store

@@ -53,7 +53,7 @@ def fuzz(one_input: Callable[[bytes], None]) -> None:
 
 
 # A user-facing message may list what it found: the loader lists up to 30 column names of up to 40
-# characters (segmentation.ingest.formats._list), about 1,500 characters at most. The bound was 1,000, below that
+# characters (segmentation.ingest.limits._list), about 1,500 characters at most. The bound was 1,000, below that
 # design: the fuzzer built such a header in about one run of six and the suite failed by chance.
 MAX_MESSAGE = 2_000
 

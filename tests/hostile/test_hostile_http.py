@@ -30,7 +30,7 @@ from segmentation.describe.naming import (
     suggest,
     suggest_all,
 )
-from segmentation.embed.encoders import OpenAIEncoder
+from segmentation.embed.openai import OpenAIEncoder
 from tests.openai_stub_server import StubServer
 from tests.pages_helpers import run_segmentation, start, unescape_markdown
 

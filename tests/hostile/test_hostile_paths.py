@@ -18,7 +18,8 @@ import pytest
 
 from segmentation.core.errors import ConfigError, DataError, EncoderError
 from segmentation.core.paths import ALLOWED_ROOTS_ENV, JSON_MAX_BYTES, allowed_path
-from segmentation.embed.encoders import check_app_model_path, get_encoder
+from segmentation.embed.base import get_encoder
+from segmentation.embed.minilm import check_app_model_path
 from segmentation.ingest.io import from_frame
 from segmentation.ingest.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
 from segmentation.pipeline.config import SegmentConfig
