@@ -162,11 +162,13 @@ def _read_assignments(target: Path, roots: list[Path]) -> pd.DataFrame:
         raise DataError(f"{target} holds {total:,} bytes of Parquet, more than the {ASSIGNMENTS_MAX_BYTES:,} read")
     if not files:
         raise DataError(f"{target} holds no Parquet files")
+    # KeyError and IndexError below: the pandas metadata in a file's footer is damaged (it names a column or an
+    # index that is not there), raised by pyarrow's pandas_compat while converting.
     try:
         # The validated files only, so pyarrow never lists or opens anything else in the folder.
         table = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(target)).to_table()
         assignments = table.to_pandas()
-    except (OSError, ValueError, TypeError, pa.ArrowException) as error:
+    except (OSError, ValueError, TypeError, KeyError, IndexError, pa.ArrowException) as error:
         raise DataError(f"{target} holds damaged Parquet ({type(error).__name__}: {reason(error)})") from None
     absent = [c for c in ASSIGNMENT_COLUMNS if c not in assignments.columns]
     if absent:
