@@ -227,7 +227,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         digest = file_sha256(args.input) if Path(args.input).is_file() else None
         run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
         result = named_result(with_edits(run))  # the edits made in the app on this same run show here too
-        paths = [args.out / path.name for path in result.write(staging)]
+        paths = [args.out / path.name for path in result.write(staging, run_id=run.run_key)]
     metrics = result.metrics
     carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""
     print(

@@ -60,6 +60,16 @@ def test_segment_writes_assignments_segments_and_run(labelled_csv, tmp_path, wor
     assert run["metrics"]["n_segments"] == 4
     assert run["timings"]["encode"] >= 0 and "scikit-learn" in run["versions"]
     assert "encode" in proc.stderr  # progress goes to stderr
+    # The folder names its run, so `assign --run` needs nothing read off stderr.
+    from importlib import metadata
+
+    from segmentation.pipeline.config import PIPELINE_VERSION
+
+    assert run["pipeline_version"] == PIPELINE_VERSION
+    assert run["package_version"] == metadata.version("segment-studio")
+    assert run["run_id"] in proc.stderr
+    shown = run_cli("runs", "show", run["run_id"], workspace=workspace)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["config"]["k"] == 4
 
 
 @pytest.mark.slow  # the CLI fits UMAP for the map in a subprocess

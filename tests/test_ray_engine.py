@@ -164,6 +164,11 @@ def test_run_folder_has_the_local_schema_the_map_sample_and_the_run_record(refer
     assert record["cluster_resources"]["CPU"] == 2
     assert set(record["timings"]) >= {"read", "encode", "profile", "fit", "assign", "describe", "map", "write"}
     assert record["n_comments"] == demo["n_comments"] and record["n_mapped_users"] == mapped.sum()
+    from segmentation.pipeline.config import PIPELINE_VERSION
+
+    assert record["pipeline_version"] == PIPELINE_VERSION and record["package_version"] == record["versions"][
+        "segmentation"]
+    assert record["run_id"].startswith("ray-") and len(record["run_id"]) == 28
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ def open_folder(path: str) -> Run:
     except OSError:
         stamp = 0.0  # the reader says what is missing
     folder = _read(str(where), stamp)
-    key = f"ray-folder-{folder.digest[:32]}"
+    key = folder.run_id
     # The assignments stay in the folder: the workspace holds the run only so its names have a home.
     loaders.workspace().save_run(key, key, folder.result.config.to_dict(), {})
     run = Run(prepared=None, result=folder.result, run_key=key, fingerprint=key, carry=CarryReport(),

@@ -45,7 +45,7 @@ from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.profiles import Profiles, build_profiles, check_profile_settings
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
 from segmentation.ingest.comments import Comments
-from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -145,9 +145,15 @@ class SegmentResult:
         segments = [replace(s, name=names.get(s.id) or s.name) for s in self.segments]
         return replace(self, segments=segments, assignments=apply_names(self.assignments, names))
 
-    def run_record(self) -> dict:
-        """The JSON-able record written as ``run.json``."""
+    def run_record(self, run_id: str | None = None) -> dict:
+        """The JSON-able record written as ``run.json``: the run names itself (``run_id``, where it was saved in
+        the workspace: what ``runs show`` and ``assign --run`` take), the pipeline and package versions that made
+        it, its config, scores and timings."""
+        named = {"run_id": run_id} if run_id is not None else {}
         return {
+            **named,
+            "pipeline_version": PIPELINE_VERSION,
+            "package_version": self.versions.get("segmentation", "not installed"),
             "config": self.config.to_dict(),
             "metrics": self.metrics,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
@@ -158,8 +164,8 @@ class SegmentResult:
             "n_users": int(len(self.user_ids)),
         }
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` into ``out_dir``.
+    def write(self, out_dir: str | Path, run_id: str | None = None) -> list[Path]:
+        """Write ``assignments.csv``, ``segments.json`` and ``run.json`` (naming ``run_id``) into ``out_dir``.
 
         The three files are written into a temporary folder inside ``out_dir`` and then renamed into
         place, ``run.json`` last: a run killed while writing leaves the previous set, never half a file.
@@ -172,7 +178,7 @@ class SegmentResult:
         contents = {
             "assignments.csv": assignments_csv(self.assignments),
             "segments.json": json.dumps(segments, ensure_ascii=False, indent=2).encode("utf-8"),
-            "run.json": json.dumps(self.run_record(), ensure_ascii=False, indent=2).encode("utf-8"),
+            "run.json": json.dumps(self.run_record(run_id), ensure_ascii=False, indent=2).encode("utf-8"),
         }
         with tempfile.TemporaryDirectory(dir=out, prefix=".writing-") as staging:
             for name, data in contents.items():

@@ -13,6 +13,7 @@ Describe stage is :mod:`segmentation.scale.descriptions`; starting Ray, its sett
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -32,7 +33,7 @@ from segmentation.core.outputs import check_run_folder, staged
 from segmentation.core.paths import workspace_dir
 from segmentation.describe.segments import SegmentDescription
 from segmentation.embed.base import ENCODERS, get_encoder
-from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, versions
 from segmentation.scale import read, stages, store
 from segmentation.scale.descriptions import _descriptions
@@ -399,9 +400,13 @@ def _run(
     }
     from segmentation.pipeline.segment import _segment_record
 
-    (out / "segments.json").write_text(
-        json.dumps([_segment_record(s) for s in segments], ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    described = json.dumps([_segment_record(s) for s in segments], ensure_ascii=False, indent=2)
+    # The run names itself: the same segments of the same config are the same run, so names saved for it in the
+    # app come back when the folder is written again.
+    identity = json.dumps(record["config"], sort_keys=True) + "\0" + described
+    record = {"run_id": "ray-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24],
+              "pipeline_version": PIPELINE_VERSION, "package_version": record["versions"]["segmentation"], **record}
+    (out / "segments.json").write_text(described, encoding="utf-8")
     (out / "run.json").write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
     return ScaleRun(
         out=out,

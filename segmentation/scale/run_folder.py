@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, fields
 from numbers import Real
@@ -46,7 +47,10 @@ class RunFolder:
     ----------
     path : Path
     digest : str
-        sha256 of ``run.json`` and ``segments.json``: the run's identity for saved names.
+        sha256 of ``run.json`` and ``segments.json``.
+    run_id : str
+        The run's identity for saved names: the id its ``run.json`` names, or for a folder written before runs
+        named themselves ``ray-folder-`` and the digest's start (the key its names were saved under).
     result : SegmentResult
         Every user's assignment; ``x``/``y`` are NaN outside the map sample; no silhouette per user.
     n_comments, n_fit_users, n_mapped_users : int
@@ -55,6 +59,7 @@ class RunFolder:
 
     path: Path
     digest: str
+    run_id: str
     result: SegmentResult
     n_comments: int
     n_fit_users: int
@@ -123,9 +128,11 @@ def open_run_folder(path: str | Path) -> RunFolder:
         silhouette=np.full(len(assignments), np.nan),
         sweep=_sweep(record.get("k_sweep"), folder),
     )
+    digest = hashlib.sha256(run_bytes + b"\0" + segments_bytes).hexdigest()
     return RunFolder(
         path=folder,
-        digest=hashlib.sha256(run_bytes + b"\0" + segments_bytes).hexdigest(),
+        digest=digest,
+        run_id=_run_id(record, folder) or f"ray-folder-{digest[:32]}",
         result=result,
         n_comments=_count(record, "n_comments", folder),
         n_fit_users=_count(record, "n_fit_users", folder),
@@ -248,3 +255,17 @@ def _sweep(sweep: object, folder: Path) -> pd.DataFrame | None:
     if not isinstance(sweep, list) or not all(isinstance(row, dict) for row in sweep):
         raise DataError(f"{folder}/run.json is damaged: 'k_sweep' must be a list of objects")
     return pd.DataFrame(sweep)
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+
+
+def _run_id(record: dict, folder: Path) -> str | None:
+    """The id ``run.json`` gives its run (None in a folder written before runs named themselves); it becomes a
+    workspace key, so only a short plain token is taken."""
+    run_id = record.get("run_id")
+    if run_id is None:
+        return None
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        raise DataError(f"{folder}/run.json is damaged: 'run_id' must be up to 80 letters, digits, '.', '_' or '-'")
+    return run_id

@@ -244,10 +244,12 @@ def _segments(text: str):
          "segments.json is damaged: a segment is not an object"),
         (_segments("[" * 100_000 + "]" * 100_000), "segments.json is damaged: not JSON"),
         (_non_numeric_segment, "not numeric where numbers belong"),
+        (_record(lambda r: {**r, "run_id": "../../etc/passwd"}), "'run_id' must be up to 80 letters"),
+        (_record(lambda r: {**r, "run_id": ["ray-1"]}), "'run_id' must be up to 80 letters"),
     ],
     ids=["truncated_parquet", "garbage_parquet", "no_config", "record_is_a_list", "bad_config_value",
          "metrics_a_list", "count_a_string", "segments_not_json", "segments_not_a_list", "segment_lacks_fields",
-         "keyword_not_text", "segments_nested_deep", "non_numeric_segment"],
+         "keyword_not_text", "segments_nested_deep", "non_numeric_segment", "run_id_a_path", "run_id_a_list"],
 )
 def test_a_damaged_run_folder_is_one_clear_data_error(allowed: Path, damage, message: str):
     """Issue 18, internal errors: truncated Parquet, garbage bytes, run.json lacking config or being a
@@ -266,6 +268,16 @@ def test_unknown_keys_in_run_json_are_ignored_so_a_newer_engines_run_still_opens
     _record(lambda r: {**r, "from_the_future": 1, "config": {**r["config"], "new_knob": True}})(folder)
     opened = open_run_folder(folder)
     assert opened.n_users == 6 and opened.result.config.encoder == "tfidf"
+
+
+def test_a_run_folder_is_known_by_the_id_its_run_json_names_and_an_older_one_by_its_digest(allowed: Path):
+    """A folder written before runs named themselves keeps the key its saved names were stored under."""
+    folder = write_run_folder(allowed / "run")
+    _record(lambda r: {k: v for k, v in r.items() if k != "run_id"})(folder)
+    older = open_run_folder(folder)
+    assert older.run_id == f"ray-folder-{older.digest[:32]}"
+    _record(lambda r: {**r, "run_id": "ray-0123456789abcdef01234567"})(folder)
+    assert open_run_folder(folder).run_id == "ray-0123456789abcdef01234567"
 
 
 # --------------------------------------------------------------------------- case 2 in the app
