@@ -101,7 +101,7 @@ def test_a_write_that_fails_midway_leaves_the_previous_set_whole(tmp_path: Path,
     result.write(out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def broken_record():
+    def broken_record(*_):
         raise OSError("disk full")
 
     renamed = result.with_names({0: "Renamed segment"})  # a new set differs from the one on disk

@@ -346,7 +346,8 @@ class Workspace:
                 with zipfile.ZipFile(arrays) as archive:
                     if not all(name.endswith(".npy") for name in archive.namelist()):
                         return f"{arrays.name} holds files that are not arrays"
-        except (zipfile.BadZipFile, OSError, ValueError) as error:
+        # NotImplementedError: zipfile's answer to a version or compression it does not read.
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
             return f"{arrays.name} is unreadable: {reason(error)}"
         return ""
 

@@ -115,10 +115,15 @@ def open_run_folder(path: str | Path) -> RunFolder:
         config = SegmentConfig.from_dict(record["config"])
     except (SegmentationError, TypeError, ValueError) as error:
         raise DataError(f"{folder}/run.json holds a config this version cannot use: {reason(error)}") from None
+    try:
+        user_ids, labels = assignments["user_id"].to_numpy(dtype=object), assignments["segment"].to_numpy()
+    except (pa.ArrowException, ValueError, TypeError) as error:  # values pyarrow read but cannot convert
+        raise DataError(f"{folder}/assignments holds damaged Parquet ({type(error).__name__}: {reason(error)})"
+                        ) from None
     result = SegmentResult(
         config=config,
-        user_ids=assignments["user_id"].to_numpy(dtype=object),
-        labels=assignments["segment"].to_numpy(),
+        user_ids=user_ids,
+        labels=labels,
         assignments=assignments,
         segments=segments,
         metrics=_numbers(record, "metrics", folder),
