@@ -375,7 +375,7 @@ def run_users(args: argparse.Namespace, workdir: Path) -> dict:
 
     # Re-cluster through the pipeline with everything prepared cached (the Segment page's second Run).
     config = SegmentConfig(encoder=profile_encoder(args.quick), algorithm="kmeans", k=N_TASTES, seed=seed)
-    prepared = Prepared(comments=comments, config=config, embeddings=embeddings, profiles=profiles, knn=knn,
+    prepared = Prepared(comments=comments, config=config, embeddings=embeddings, profiles=profiles, _knn=knn,
                         coords=coords, timings={}, n_encoded=len(texts), n_cached=0)
     for algorithm in ("kmeans", "bisecting", "agglomerative", "hdbscan"):
         first = replace(config, algorithm=algorithm, min_cluster_size=min_cluster_size)

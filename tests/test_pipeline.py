@@ -112,6 +112,17 @@ def test_a_new_k_for_agglomerative_cuts_the_kept_tree_into_the_same_segments_as_
     assert len(trees) == 2 and ward.metrics["n_segments"] == 4
 
 
+@pytest.mark.slow  # fits a UMAP space
+def test_the_neighbour_graph_is_built_only_when_a_map_or_a_umap_space_needs_it(labelled):
+    comments, _ = labelled
+    config = SegmentConfig(encoder="tfidf", algorithm="kmeans", k=3)
+    prepared = prepare(comments, config, with_map=False)
+    cluster_prepared(prepared, config)  # k-means clusters in a PCA space: no neighbours needed
+    assert "knn" not in prepared.timings
+    prepared.space("umap", 5)  # a UMAP space starts from the graph, built now and kept
+    assert prepared.timings["knn"] >= 0 and prepared.knn is prepared.knn
+
+
 @pytest.mark.slow
 def test_a_umap_space_built_after_a_kmeans_run_equals_the_one_an_hdbscan_run_prepares(labelled):
     comments, _ = labelled

@@ -69,11 +69,11 @@ class Prepared:
     config: SegmentConfig
     embeddings: np.ndarray
     profiles: Profiles
-    knn: tuple[np.ndarray, np.ndarray]
     coords: np.ndarray
     timings: dict[str, float]
     n_encoded: int
     n_cached: int
+    _knn: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     _terms: TermCounts | None = field(default=None, repr=False)
     _trees: dict[tuple[str, int], dict] = field(default_factory=dict, repr=False)
@@ -90,6 +90,16 @@ class Prepared:
         return distinct_profiles(self.profiles.vectors)
 
     @property
+    def knn(self) -> tuple[np.ndarray, np.ndarray]:
+        """The users' nearest neighbours that the map and a UMAP clustering space share: built on first use, so
+        work that needs neither (an evaluation without a map, a PCA space) never pays for it."""
+        if self._knn is None:
+            started = time.perf_counter()
+            self._knn = knn_graph(self.profiles.vectors, seed=self.config.seed)
+            self.timings["knn"] = time.perf_counter() - started
+        return self._knn
+
+    @property
     def terms(self) -> TermCounts:
         """Keyword candidates per comment, counted on first use and kept for every later description."""
         if self._terms is None:
@@ -101,8 +111,9 @@ class Prepared:
         key = (method, n_components)
         if key not in self._spaces:
             started = time.perf_counter()
+            knn = self.knn if method == "umap" else None  # only UMAP starts from the neighbour graph
             self._spaces[key] = reduce(
-                self.profiles.vectors, method, n_components, seed=self.config.seed, knn=self.knn, init=self._init
+                self.profiles.vectors, method, n_components, seed=self.config.seed, knn=knn, init=self._init
             )
             self.timings[f"reduce_{method}"] = time.perf_counter() - started
         return self._spaces[key]
@@ -311,38 +322,30 @@ def prepare(
     timings["profile"] = time.perf_counter() - started
     _stage(progress, "profile", 1, 1)
 
-    started = time.perf_counter()
-    knn = knn_graph(profiles.vectors, seed=config.seed)
-    timings["knn"] = time.perf_counter() - started
-    coords = np.full((len(profiles.user_ids), 2), np.nan)
-    spaces = {}
-    init = None
-    if with_map:
-        started = time.perf_counter()
-        _stage(progress, "map", 0, 1)
-        init = spectral_init(profiles.vectors, seed=config.seed, knn=knn)
-        method, dims = config.space
-        if method == "umap":  # both UMAP layouts are needed: lay them out side by side
-            coords, spaces[(method, dims)] = map_and_space(
-                profiles.vectors, dims, seed=config.seed, knn=knn, init=init
-            )
-        else:
-            coords = map_2d(profiles.vectors, seed=config.seed, knn=knn, init=init)
-        timings["map"] = time.perf_counter() - started
-        _stage(progress, "map", 1, 1)
-    return Prepared(
+    prepared = Prepared(
         comments=comments,
         config=config,
         embeddings=encoded.embeddings,
         profiles=profiles,
-        knn=knn,
-        coords=coords,
+        coords=np.full((len(profiles.user_ids), 2), np.nan),
         timings=timings,
         n_encoded=encoded.n_encoded,
         n_cached=encoded.n_cached,
-        _spaces=spaces,
-        _init=init,
     )
+    if with_map:
+        started = time.perf_counter()
+        _stage(progress, "map", 0, 1)
+        prepared._init = spectral_init(profiles.vectors, seed=config.seed, knn=prepared.knn)
+        method, dims = config.space
+        if method == "umap":  # both UMAP layouts are needed: lay them out side by side
+            prepared.coords, prepared._spaces[(method, dims)] = map_and_space(
+                profiles.vectors, dims, seed=config.seed, knn=prepared.knn, init=prepared._init
+            )
+        else:
+            prepared.coords = map_2d(profiles.vectors, seed=config.seed, knn=prepared.knn, init=prepared._init)
+        timings["map"] = time.perf_counter() - started - timings["knn"]
+        _stage(progress, "map", 1, 1)
+    return prepared
 
 
 # min_cluster_size values an HDBSCAN sweep tries (those below the number of users).

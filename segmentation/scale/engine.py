@@ -469,7 +469,6 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
         embeddings=np.zeros((0, 0), dtype=np.float32),
         profiles=Profiles(user_ids=user_ids, vectors=space, n_comments=np.ones(n, dtype=np.int64),
                           comment_user=np.zeros(0, dtype=np.int64)),
-        knn=(np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0))),
         coords=np.full((n, 2), np.nan),
         timings={},
         n_encoded=0,
