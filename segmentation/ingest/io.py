@@ -12,6 +12,7 @@ import html
 import math
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -338,6 +339,43 @@ def _present(raw: pd.Series) -> pd.Series:
     return (raw != "") & ~raw.str.lower().isin(_MISSING)
 
 
+@dataclass(frozen=True)
+class _Role:
+    """How the messages about a parsed column name its role and its values."""
+
+    role: str  # "rating"
+    has_none: str  # "has no numbers": no value of the column parsed
+    unused: str  # "holds no numbers": the same, when the column was only detected
+    not_values: str  # "are not numbers": some present values did not parse
+
+
+_RATING = _Role("rating", "has no numbers", "holds no numbers", "are not numbers")
+_TIME = _Role("time", "holds no dates", "holds no dates or unix times", "are not dates")
+
+
+def _usable(
+    parsed: pd.Series, raw: pd.Series, present: pd.Series, column: str, where: str, first_row: int,
+    notes: list[str], chosen: bool, role: _Role,
+) -> pd.Series | None:
+    """``parsed`` when some values parsed (a note counts the present ones that did not); None, with a note, for a
+    detected column with none; a ``DataError`` for a chosen one."""
+    bad = present & parsed.isna()
+    if not parsed.notna().any():
+        if chosen:
+            raise DataError(
+                f"{where}: column {column!r} {role.has_none} ({_example_or_empty(raw, bad, first_row)}); "
+                f"it cannot be the {role.role}"
+            )
+        notes.append(f"column {column!r} {role.unused}, so it is not used as the {role.role}")
+        return None
+    if bad.any():
+        notes.append(
+            f"{int(bad.sum()):,} values in {column!r} {role.not_values} ({_example(raw, bad, first_row)}); "
+            f"they count as missing {role.role}s"
+        )
+    return parsed.reset_index(drop=True)
+
+
 def _ratings(
     values: pd.Series, column: str, where: str, first_row: int, notes: list[str], chosen: bool
 ) -> pd.Series | None:
@@ -350,22 +388,7 @@ def _ratings(
             f"{int(outside.sum()):,} values in {column!r} lie outside ±{MAX_RATING:,.0f} "
             f"({_example(raw, outside, first_row)}); they count as missing ratings"
         )
-    present = _present(raw) & ~outside
-    bad = present & numbers.isna()
-    if not numbers.notna().any():
-        if chosen:
-            raise DataError(
-                f"{where}: column {column!r} has no numbers ({_example_or_empty(raw, bad, first_row)}); "
-                "it cannot be the rating"
-            )
-        notes.append(f"column {column!r} holds no numbers, so it is not used as the rating")
-        return None
-    if bad.any():
-        notes.append(
-            f"{int(bad.sum()):,} values in {column!r} are not numbers ({_example(raw, bad, first_row)}); "
-            "they count as missing ratings"
-        )
-    return numbers.reset_index(drop=True)
+    return _usable(numbers, raw, _present(raw) & ~outside, column, where, first_row, notes, chosen, _RATING)
 
 
 def _times(
@@ -388,21 +411,7 @@ def _times(
                 parsed[retry] = pd.to_datetime(raw[rest][retry], utc=True, errors="coerce", format="mixed")
         inside = parsed.notna() & (parsed >= _NS_BOUNDS[0]) & (parsed <= _NS_BOUNDS[1])
         out[rest & inside.reindex(raw.index, fill_value=False)] = parsed[inside].astype("datetime64[ns, UTC]")
-    bad = present & out.isna()
-    if not out.notna().any():
-        if chosen:
-            raise DataError(
-                f"{where}: column {column!r} holds no dates ({_example_or_empty(raw, bad, first_row)}); "
-                "it cannot be the time"
-            )
-        notes.append(f"column {column!r} holds no dates or unix times, so it is not used as the time")
-        return None
-    if bad.any():
-        notes.append(
-            f"{int(bad.sum()):,} values in {column!r} are not dates ({_example(raw, bad, first_row)}); "
-            "they count as missing times"
-        )
-    return out.reset_index(drop=True)
+    return _usable(out, raw, present, column, where, first_row, notes, chosen, _TIME)
 
 
 def _from_numbers(numbers: pd.Series, raw: pd.Series) -> pd.Series:
