@@ -261,13 +261,10 @@ def cmd_assign(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from segmentation.describe.export import neutralise
     from segmentation.runs.compare import compare_runs
-    from segmentation.runs.service import load_run, run_table, runs_table
+    from segmentation.runs.service import load_run, runs_table
 
     if args.runs_command == "show":
-        stored = load_run(args.run_id)
-        if stored.assignments is None:
-            run_table(stored.info)  # a run that lost its table is damaged, not a run of no segment
-        print(json.dumps(stored.to_dict(), ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(load_run(args.run_id).to_dict(), ensure_ascii=False, indent=2, default=str))
         return 0
     if args.runs_command == "compare":
         comparison = compare_runs(args.first, args.second)

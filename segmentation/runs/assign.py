@@ -27,7 +27,7 @@ from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import StageProgress
 from segmentation.runs.edits import EditLog, apply_edits
 from segmentation.runs.records import damaged_message
-from segmentation.runs.service import _segment_names, edited_assignments, run_table, saved_run
+from segmentation.runs.service import _segment_names, run_table, saved_run
 from segmentation.runs.workspace import Workspace
 
 DRIFT_WARNING_SHARE = 0.2
@@ -168,10 +168,8 @@ def assign(
     if encoder is not None and encoder != config.encoder:
         raise ConfigError(f"run {key} was made with the {config.encoder} encoder, not {encoder}: "
                           "its segments cannot take vectors of another encoder")
-    table = run_table(info, workspace)
     # Every view of a run shows its edited state: earlier users count in the segment the app shows them in.
-    edited = edited_assignments(key, workspace)
-    table = table.assign(segment=table["user_id"].astype(str).map(edited).fillna(NOISE).astype(int))
+    table = run_table(info, workspace)
     arrays = workspace.arrays(key)
     if arrays is None:
         raise ConfigError(f"run {key} was saved before runs kept their segment centres; "

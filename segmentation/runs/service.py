@@ -394,19 +394,34 @@ class StoredRun:
 
 
 def load_run(key: str, workspace: Workspace | None = None) -> StoredRun:
-    """Read one saved run: its details, its assignments table (hand edits applied) and its saved names."""
+    """Read one saved run: its details, its assignments table (hand edits applied) and its saved names.
+
+    Raises
+    ------
+    ConfigError
+        When the run is unknown or damaged (its table lost or unreadable among them).
+    """
     workspace = workspace if workspace is not None else Workspace()
     info = saved_run(key, workspace)
-    table = workspace.table(key)
-    if table is not None:
-        edited = edited_assignments(key, workspace)
-        table = table.assign(segment=[edited.get(str(user), segment)
-                                      for user, segment in zip(table["user_id"], table["segment"], strict=True)])
+    table = _stored_table(info, workspace)
     return StoredRun(info, table, workspace.names(key), tuple(EditLog(workspace.path).edits(key)))
 
 
+def _stored_table(info: RunInfo, workspace: Workspace) -> pd.DataFrame | None:
+    """The run's table with its hand edits applied; None for a run saved before runs kept tables. A run that
+    keeps a record was saved with its table (both came in one change): without one it is damaged, not empty."""
+    table = workspace.table(info.run_key)
+    if table is None:
+        if info.record:
+            raise ConfigError(damaged_message(info.run_key, "its assignments table is missing from the workspace"))
+        return None
+    edited = edited_assignments(info.run_key, workspace)
+    return table.assign(segment=table["user_id"].astype(str).map(edited).fillna(table["segment"]).astype("int64"))
+
+
 def run_table(info: RunInfo, workspace: Workspace | None = None) -> pd.DataFrame:
-    """A saved run's assignments table, checked: a run that lost its table is damaged, not empty.
+    """A saved run's assignments table with its hand edits applied, checked: a run that lost its table is
+    damaged, not empty.
 
     Parameters
     ----------
@@ -426,12 +441,10 @@ def run_table(info: RunInfo, workspace: Workspace | None = None) -> pd.DataFrame
         When the run's table file is missing (deleted) though the run was saved with one, or unreadable.
     """
     workspace = workspace if workspace is not None else Workspace()
-    table = workspace.table(info.run_key)
+    table = _stored_table(info, workspace)
     if table is not None:
         return table
-    if info.record:  # runs that keep a record were saved with their table (both came in one change)
-        raise ConfigError(damaged_message(info.run_key, "its assignments table is missing from the workspace"))
-    saved = workspace.assignments(info.run_key)
+    saved = edited_assignments(info.run_key, workspace)
     return pd.DataFrame({"user_id": list(saved), "segment": list(saved.values()), "n_comments": 1})
 
 
