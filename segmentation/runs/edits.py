@@ -28,6 +28,7 @@ import pandas as pd
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import fallback_name
 from segmentation.core.paths import workspace_dir
+from segmentation.runs.workspace import WORKSPACE_FILE, transaction
 
 if TYPE_CHECKING:
     from segmentation.describe.segments import SegmentDescription
@@ -293,8 +294,6 @@ class EditLog:
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
-        from segmentation.runs.workspace import WORKSPACE_FILE
-
         self.path = Path(path) if path is not None else workspace_dir() / WORKSPACE_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._write() as connection:
@@ -306,14 +305,9 @@ class EditLog:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as connection, \
+                transaction(connection):
+            yield connection
 
     def add(self, run_key: str, edit: Edit, *, labels: np.ndarray | None = None,
             session: str | None = None) -> Edit:

@@ -78,7 +78,7 @@ class Workspace:
             with closing(self._connect()) as connection:
                 # WAL is a property of the file: set once, every later connection inherits it.
                 connection.execute("PRAGMA journal_mode=WAL")
-                with _transaction(connection):
+                with transaction(connection):
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             connection.execute(statement)
@@ -145,7 +145,7 @@ class Workspace:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._explained(), closing(self._connect()) as connection, _transaction(connection):
+        with self._explained(), closing(self._connect()) as connection, transaction(connection):
             yield connection
 
     @contextmanager
@@ -551,7 +551,8 @@ class Workspace:
 
 
 @contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+def transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on ``connection`` (opened with ``isolation_level=None``), rolled back on any error."""
     # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of one
     # failing with "database is locked" when it tries to upgrade a read lock.
     connection.execute("BEGIN IMMEDIATE")
@@ -563,4 +564,4 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-__all__ = ["WORKSPACE_FILE", "Workspace"]
+__all__ = ["WORKSPACE_FILE", "Workspace", "transaction"]
