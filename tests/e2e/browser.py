@@ -74,6 +74,13 @@ def choose(page: Any, label: str, option: str, search: str | None = None, exact:
     page.get_by_role("option", name=option, exact=exact).first.click()
 
 
+def settled(page: Any, timeout: float = 180_000) -> None:
+    """Wait (``timeout`` ms) until the app's script has finished its run: a click that lands while a rerun
+    is still drawing the page can act on the widgets of the run before."""
+    require_browser().expect(page.locator('[data-testid="stApp"]')).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=timeout)
+
+
 def lasso(page, left: float, right: float) -> None:
     """Draw a lasso over the map's horizontal band from ``left`` to ``right`` (fractions of its width)."""
     box = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()

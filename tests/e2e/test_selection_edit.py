@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import choose, lasso, nav, require_browser, upload
+from tests.e2e.browser import choose, lasso, nav, require_browser, settled, upload
 from tests.fixtures import labelled_comments
 
 pytestmark = pytest.mark.e2e
@@ -37,14 +37,19 @@ def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it
     expect(page.get_by_text("Keywords against the rest:")).to_be_visible(timeout=WAIT)
     page.get_by_text("Save the selection as a new segment").click()
     expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=WAIT)  # the preview comes first
+    settled(page)
     page.get_by_role("button", name="Save as a new segment").click()
     # A lasso may take whole segments with it, so the count after the split depends on the map: what
     # must hold is that the edit is saved and that undo brings back the segments as they were.
     expect(page.get_by_text("Saved as a new segment")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("Merge segments, undo edits (1 edits so far)")).to_be_visible(timeout=WAIT)
 
+    settled(page)
     page.get_by_text("Merge segments, undo edits (1 edits so far)").click()
+    expect(page.get_by_text("Undo: ")).to_be_visible(timeout=WAIT)  # the button names the edit it undoes
+    settled(page)
     page.get_by_role("button", name="Undo the last edit").click()
+    expect(page.get_by_text("Undone: ")).to_be_visible(timeout=WAIT)
     expect(segments).to_have_text(str(before), timeout=WAIT)
     expect(page.get_by_text("Merge segments, undo edits (0 edits so far)")).to_be_visible(timeout=WAIT)
     assert not dialogs
