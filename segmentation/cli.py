@@ -53,12 +53,6 @@ class StderrProgress:
             print(f"{stage}: done in {elapsed:.1f} s", file=self.stream, flush=True)
 
 
-# The CLI's own default where it differs from the config's: --k auto chose within 3..10 before the config's
-# range became 3..12, and a command line that worked before gives the same segments (issue 19: a question
-# for the team whether the CLI should follow the app here).
-CLI_DEFAULTS = {"k_max": 10}
-
-
 def _reader(param):
     """argparse ``type`` for ``param``: its :meth:`~segmentation.core.params.Param.parse`, errors in words."""
 
@@ -84,10 +78,10 @@ def _add_segment_options(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("input", metavar="INPUT", help="comments file: csv, tsv, parquet, jsonl, xlsx or txt")
     for param in config_parameters():
-        default = CLI_DEFAULTS.get(param.name)
-        # Unset flags stay None, which the config reads as its own default.
-        parser.add_argument(param.flag, dest=param.name, type=_reader(param), default=default,
-                            help=_help(param, default if default is not None else param.default))
+        # Unset flags stay None, which the config reads as its own default: the CLI and the app give the
+        # same segments for the same file and settings.
+        parser.add_argument(param.flag, dest=param.name, type=_reader(param), default=None,
+                            help=_help(param, param.default))
     for role in ("user", "text", "item", "rating", "time"):
         parser.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
 

@@ -336,7 +336,7 @@ def test_the_common_settings_reach_the_config_and_unset_flags_keep_its_defaults(
     assert (config.k, config.k_min, config.k_max, config.n_components, config.attribute_weight) == (4, 4, 9, 7, 0.25)
     assert config.attributes == ("plan", "age") and config.half_life_days == 30.0
     defaults = _parsed_config()
-    assert defaults == SegmentConfig(k_max=10)  # the CLI's one own default (CLI_DEFAULTS)
+    assert defaults == SegmentConfig()  # the app's defaults: the same file gives the same segments in both
 
 
 def test_a_flag_that_cannot_be_read_says_what_it_takes(capsys) -> None:
