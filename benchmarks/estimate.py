@@ -1,14 +1,18 @@
-"""How close the app's encoding-time estimates come on a real 10k-comment file, with MiniLM.
+"""How close the app's encoding-time estimates come, before and during a run, per encoder, on real files.
 
-    python benchmarks/estimate.py [--out benchmarks/results/estimate.json]
+    python benchmarks/estimate.py [--new 600] [--previous 250] [--out benchmarks/results/estimate.json]
 
-As the app does it: a previous run's speed is kept (``ThroughputLog``) and the Segment page divides the new
-file's comments by it before Run; during the run the progress line extrapolates from the texts done so far
-(``remaining_seconds``); how good that is after the first report, the first chunk of 256, 10 % and 25 % is
-recorded. Two previous runs are tried: 1,000
-other recipe reviews (a file like the new one) and 1,000 newsgroup posts (much longer texts). The new file
-is the first 10,000 recipe reviews. Everything runs in one process, one after the other, so the same load
-applies to all; the load average is recorded.
+As the app does it: a previous run on *another* file is timed and kept (``ThroughputLog``); the Segment page
+then estimates the new file before Run (``throughput.estimate``), and during the run the progress line
+counts down (``EncodeClock``). Files: recipe reviews (real, ~300 characters), newsgroup posts (real, long,
+a tail past the encoder's cut) and the generated demo. Each file is estimated after a timed run on the
+*next* file in that list, so the speed must carry from short texts to long ones and back.
+
+"Before" is the rule at 276b008: comments per second from the previous run, no length, no load.
+"After" is work per second (characters up to the encoder's cut plus a fixed part per comment),
+normalised by the load. A resumed run (half the file already in the cache) is estimated too, before and
+during. Everything runs in one process, one file after the other, so load changes are shared; the load
+average is recorded beside every row.
 """
 
 from __future__ import annotations
@@ -25,62 +29,107 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from segmentation.embed.base import get_encoder  # noqa: E402
 from segmentation.embed.cache import EmbeddingCache, encode_texts  # noqa: E402
-from segmentation.embed.throughput import ThroughputLog, remaining_seconds  # noqa: E402
+from segmentation.embed.estimate import current_load, text_work  # noqa: E402
+from segmentation.embed.throughput import EncodeClock, ThroughputLog, estimate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-NEW_FILE = 10_000
-PREVIOUS = 1_000
 
 
-def timed_encode(texts: list[str], encoder, cache: EmbeddingCache) -> tuple[float, list[tuple[int, float]]]:
-    """Seconds to encode ``texts`` and the (done, elapsed) of every progress report."""
-    reports: list[tuple[int, float]] = []
+def files(new: int, seed: int = 0) -> dict[str, list[str]]:
+    def sample(texts: pd.Series, n: int) -> list[str]:
+        distinct = pd.Series(texts.dropna().astype(str).unique())
+        return distinct.sample(n=min(n, len(distinct)), random_state=seed).tolist()
+
+    return {
+        "recipe reviews (real)": sample(pd.read_csv(DATA / "recipe_reviews" / "recipe_reviews_full.csv.gz")["text"],
+                                        2 * new),
+        "newsgroup posts (real)": sample(pd.read_csv(DATA / "newsgroups_users" / "comments.csv.gz")["text"], 2 * new),
+        "demo reviews (generated)": sample(pd.read_csv(ROOT / "segmentation" / "data" / "demo_reviews.csv")["text"],
+                                           2 * new),
+    }
+
+
+def timed(texts: list[str], encoder, cache: EmbeddingCache, clock: EncodeClock | None = None):
+    """Seconds to encode ``texts`` and the clock's (elapsed, left) at each report."""
+    reports: list[tuple[float, float | None]] = []
     started = time.perf_counter()
-    encode_texts(texts, encoder, cache, progress=lambda done, total: reports.append(
-        (done, time.perf_counter() - started)))
+
+    def progress(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        reports.append((elapsed, clock.left(done, total, elapsed) if clock else None))
+
+    encode_texts(texts, encoder, cache, progress=progress)
     return time.perf_counter() - started, reports
+
+
+def error(estimate_s: float | None, actual_s: float) -> float | None:
+    return None if estimate_s is None else round(estimate_s / actual_s - 1, 3)
+
+
+def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: Path) -> list[dict]:
+    encoder = get_encoder(spec)
+    encoder.encode(["warm the model up"] * 8)  # the model's start-up is not its speed
+    names = list(data)
+    rows = []
+    for i, name in enumerate(names):
+        before_file = data[names[(i + 1) % len(names)]][new:new + previous]
+        texts = data[name][:new]
+        log = ThroughputLog(folder / f"{spec}-{i}.json")
+        load = current_load()
+        seconds, _ = timed(before_file, encoder, EmbeddingCache(folder / f"{spec}-prev-{i}.sqlite"))
+        log.record(spec, text_work(before_file, encoder.max_chars), seconds, load=load)
+        old_rate = len(before_file) / seconds  # the rule before: comments per second
+        cache = EmbeddingCache(folder / f"{spec}-new-{i}.sqlite")
+        after = estimate(spec, texts, cache, log)
+        after_s = after.seconds - after.start_s  # the model is loaded here, as in a second run
+        clock = EncodeClock(after_s)
+        load_start = current_load()
+        actual, reports = timed(texts, encoder, cache, clock)
+        # A resumed run: the second half of another sample of the file, with its first half cached.
+        more = data[name][new:2 * new]
+        resumed_cache = EmbeddingCache(folder / f"{spec}-resumed-{i}.sqlite")
+        encode_texts(more[: len(more) // 2], encoder, resumed_cache)
+        resumed_after = estimate(spec, more, resumed_cache, log)
+        resumed_clock = EncodeClock(resumed_after.seconds - resumed_after.start_s)
+        resumed_actual, resumed_reports = timed(more, encoder, resumed_cache, resumed_clock)
+        quarter = next(((e, left) for e, left in reports if e >= actual / 4 and left is not None), (None, None))
+        resumed_quarter = next(((e, left) for e, left in resumed_reports
+                                if e >= resumed_actual / 4 and left is not None), (None, None))
+        rows.append({
+            "encoder": spec, "file": name, "comments": len(texts), "previous_run": names[(i + 1) % len(names)],
+            "actual_s": round(actual, 2),
+            "before_error": error(len(texts) / old_rate, actual),
+            "after_error": error(after_s, actual),
+            "after_error_quarter_in": error(quarter[0] + quarter[1], actual) if quarter[0] else None,
+            "resumed_actual_s": round(resumed_actual, 2),
+            "resumed_before_error": error(len(more) / old_rate, resumed_actual),  # counted every comment
+            "resumed_after_error": error(resumed_after.seconds - resumed_after.start_s, resumed_actual),
+            "resumed_after_error_quarter_in": (error(resumed_quarter[0] + resumed_quarter[1], resumed_actual)
+                                               if resumed_quarter[0] else None),
+            "load_start": round(load_start or 0, 2), "load_end": round(current_load() or 0, 2),
+        })
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--new", type=int, default=600, help="comments in each new file")
+    parser.add_argument("--previous", type=int, default=250, help="comments in the previous, timed run")
+    parser.add_argument("--encoders", default="fast,minilm")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "estimate.json")
     args = parser.parse_args()
-    recipes = pd.read_csv(DATA / "recipe_reviews" / "recipe_reviews_full.csv.gz")["text"].dropna().astype(str)
-    recipes = list(dict.fromkeys(recipes))
-    posts = list(dict.fromkeys(pd.read_csv(DATA / "newsgroups_users" / "comments.csv.gz")["text"].dropna().astype(str)))
-    new = recipes[:NEW_FILE]
-    previous = {"1,000 other recipe reviews": recipes[NEW_FILE:NEW_FILE + PREVIOUS],
-                "1,000 newsgroup posts": posts[:PREVIOUS]}
-    encoder = get_encoder("minilm")
-    encoder.encode(["warm the model up"] * 8)  # loading the model is not encoding speed
-    record: dict = {"encoder": "minilm", "new_file": f"first {NEW_FILE:,} distinct recipe reviews",
-                    "date": time.strftime("%Y-%m-%d"), "load_1min_start": round(os.getloadavg()[0], 2)}
+    data = files(args.new + args.previous)
+    record: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores",
+                    "load_1min_start": round(current_load() or 0, 2), "rows": []}
     with tempfile.TemporaryDirectory() as folder:
-        estimates = {}
-        for name, texts in previous.items():
-            log = ThroughputLog(Path(folder) / f"{len(estimates)}.json")
-            seconds, _ = timed_encode(texts, encoder, EmbeddingCache(Path(folder) / f"prev{len(estimates)}.sqlite"))
-            log.record("minilm", len(texts), seconds)
-            estimates[name] = log.estimate("minilm", len(new))
-        actual, reports = timed_encode(new, encoder, EmbeddingCache(Path(folder) / "new.sqlite"))
-    in_run = {}
-    for least in (1, 256, 1_000, 2_500):  # the first report, one chunk, 10 %, 25 %
-        done, elapsed = next((d, e) for d, e in reports if d >= least)
-        estimate = elapsed + remaining_seconds(done, len(new), elapsed)
-        in_run[f"first report with {least:,}+ texts done"] = {
-            "texts_done": done, "at_s": round(elapsed, 1), "estimate_s": round(estimate, 1),
-            "error": round(estimate / actual - 1, 3)}
-    record.update(
-        actual_s=round(actual, 1),
-        before_run={name: {"estimate_s": round(e, 1), "error": round(e / actual - 1, 3)}
-                    for name, e in estimates.items()},
-        during_run=in_run,
-        load_1min_end=round(os.getloadavg()[0], 2),
-    )
-    print(json.dumps(record, indent=2))
+        for spec in args.encoders.split(","):
+            record["rows"] += run(spec, data, args.new, args.previous, Path(folder))
+    record["load_1min_end"] = round(current_load() or 0, 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -12,7 +12,7 @@ from openai_stub_server import StubServer, hashed_embedding
 
 from segmentation.core.errors import EncoderError
 from segmentation.embed.base import DEFAULT_ENCODER, ENCODERS, Encoder, EncoderStatus, encoder_status, get_encoder
-from segmentation.embed.estimate import estimate_seconds
+from segmentation.embed.estimate import estimate_encoding
 from segmentation.embed.fast import PREPARE_FAST_ENV, FastEncoder
 from segmentation.embed.openai import OpenAIEncoder
 
@@ -393,10 +393,11 @@ def test_default_encoder_is_minilm_where_installed() -> None:
     assert DEFAULT_ENCODER == "minilm"
 
 
-def test_estimates_rank_encoders_by_speed_and_admit_unknowns() -> None:
-    minilm, tfidf, fast = (estimate_seconds(spec, 10_000) for spec in ("minilm", "tfidf", "fast"))
+def test_first_guesses_rank_encoders_by_speed_and_admit_unknowns() -> None:
+    texts = ["a review of some length about the coffee and the grinder"] * 10_000
+    minilm, tfidf, fast = (estimate_encoding(spec, texts).seconds for spec in ("minilm", "tfidf", "fast"))
 
     assert minilm > fast and minilm > tfidf
-    assert estimate_seconds("multilingual", 10_000) > 0
-    assert estimate_seconds("openai:text-embedding-3-small", 10_000) is None
-    assert estimate_seconds("sentence-transformers:/models/x", 10_000) is None
+    assert estimate_encoding("multilingual", texts).seconds > 0
+    assert estimate_encoding("openai:text-embedding-3-small", texts).seconds is None
+    assert estimate_encoding("sentence-transformers:/models/x", texts).seconds is None

@@ -19,8 +19,9 @@ import streamlit as st
 
 from segmentation.core.errors import DamagedWorkspaceError
 from segmentation.core.paths import workspace_dir
-from segmentation.embed.estimate import estimate_seconds
-from segmentation.embed.throughput import ThroughputLog
+from segmentation.embed import throughput
+from segmentation.embed.cache import EmbeddingCache
+from segmentation.embed.estimate import EncodeEstimate, current_load
 from segmentation.ingest.io import Comments, from_frame, read_table
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import Prepared, StageProgress, cluster_prepared, prepare, sweep
@@ -43,12 +44,18 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-def encode_estimate(spec: str, n_texts: int) -> tuple[float | None, bool]:
-    """Seconds to encode, from the rate measured on this machine when there is one, and whether it was."""
-    measured = ThroughputLog().estimate(spec, n_texts)
-    if measured is not None:
-        return measured, True
-    return estimate_seconds(spec, n_texts), False
+def encode_estimate(spec: str, comments: Comments) -> EncodeEstimate | None:
+    """How long encoding ``comments`` with ``spec`` will take (only what the embedding cache lacks, at the
+    speed measured here and the current load); looked up in the cache once per file, encoder and cache size."""
+    cache = EmbeddingCache()
+    return _encode_estimate(comments.fingerprint(), spec, cache.count(), round(2 * (current_load() or 0.0)) / 2,
+                            _comments=comments, _cache=cache)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _encode_estimate(fingerprint: str, spec: str, cached: int, load: float, _comments: Comments,
+                     _cache: EmbeddingCache) -> EncodeEstimate | None:
+    return throughput.estimate(spec, _comments.frame["text"].tolist(), _cache)
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file…")

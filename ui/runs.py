@@ -15,7 +15,8 @@ from dataclasses import replace
 import streamlit as st
 
 from segmentation.core.errors import ConfigError, SegmentationError
-from segmentation.embed.throughput import ThroughputLog, remaining_seconds
+from segmentation.embed.estimate import EncodeEstimate, current_load
+from segmentation.embed.throughput import EncodeClock, ThroughputLog
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SegmentResult, StageProgress
@@ -40,7 +41,10 @@ class StageReporter:
     """``progress(stage, done, total)`` drawn as a progress bar for encoding (with the time spent and the
     time left at the rate seen so far) and a line per finished stage; a Cancel button stops the run."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: EncodeEstimate | None = None) -> None:
+        self.expected = expected
+        self.load = current_load()  # before this run adds to it: the speed is recorded against it
+        self.clock = EncodeClock(expected.seconds if expected is not None else None)
         self.bar = st.progress(0.0, text="Starting…")
         # Pressing it reruns the page, which stops this run at its next progress update; nothing half
         # done is kept (the prepared data is stored only once complete).
@@ -50,13 +54,22 @@ class StageReporter:
         self.started: dict[str, float] = {}
         self.times: dict[str, float] = {}
 
+    def measured(self) -> tuple[float, float] | None:
+        """(work, seconds) of this run's encoding, its model's start-up left out; None when it encoded
+        nothing or its work is unknown."""
+        if self.expected is None or not self.expected.n_texts or "encode" not in self.times:
+            return None
+        # The start-up is an estimate too: never let it take more than half of what was measured.
+        seconds = max(self.times["encode"] - self.expected.start_s, self.times["encode"] / 2)
+        return self.expected.work, seconds
+
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         self.started.setdefault(stage, now)
         label = STAGE_LABELS.get(stage, stage)
         if stage == "encode" and total > 0:
             elapsed = now - self.started[stage]
-            left = remaining_seconds(done, total, elapsed)
+            left = self.clock.left(done, total, elapsed)
             if left is not None:
                 timing = f" · {clock(elapsed)} spent, about {clock(left)} left"
             else:  # the first chunk's texts come sorted by length: too early to tell
@@ -76,19 +89,20 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _drawn(work: Callable[[StageProgress], Run | None], label: str) -> Run | None:
-    """Run ``work(progress)`` inside ``st.status`` and keep the run it returns in the session."""
+def _drawn(work: Callable[[StageProgress], Run | None], label: str,
+           expected: EncodeEstimate | None = None) -> Run | None:
+    """Run ``work(progress)`` inside ``st.status`` and keep the run it returns in the session; ``expected``
+    is the encoding estimate the time left starts from."""
     with st.status(label, expanded=True) as status:
-        reporter = StageReporter()
+        reporter = StageReporter(expected)
         run = work(reporter)
         if run is None:
             status.update(label="No saved run of this data", state="complete", expanded=False)
             return None
         if run.reused:
             reporter.bar.progress(1.0, text="Embeddings, profiles and map re-used from the cache")
-        else:  # the next estimate for this encoder comes from this run's speed
-            ThroughputLog().record(
-                run.result.config.encoder, run.prepared.n_encoded, reporter.times.get("encode", 0.0))
+        elif (measured := reporter.measured()) is not None:  # the next estimate comes from this run's speed
+            ThroughputLog().record(run.result.config.encoder, *measured, load=reporter.load)
         session.set_cancelled(False)
         status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
                       state="complete", expanded=False)
@@ -104,7 +118,7 @@ def compute(comments: Comments, config: SegmentConfig, file_sha256: str) -> Run:
     return _drawn(lambda progress: service.run_and_save(
         comments, config, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
         file_sha256=file_sha256,
-    ), "Segmenting the users…")
+    ), "Segmenting the users…", loaders.encode_estimate(config.encoder, comments))
 
 
 def show_saved(key: str) -> Run:

@@ -40,7 +40,9 @@ class Encoder(Protocol):
     - ``requires``: module names that must be importable for it to run;
     - ``argument``: what the text after ``name:`` means (empty when it takes none);
     - ``corpus_dependent``: whether a text's vector depends on the other texts encoded with it (then
-      ``name_for`` keys the cache by corpus, and new texts cannot join vectors encoded before).
+      ``name_for`` keys the cache by corpus, and new texts cannot join vectors encoded before);
+    - ``max_chars``: about how many characters of a text it reads (None: all), which bounds a long
+      text's encoding time (:mod:`segmentation.embed.estimate`).
 
     :class:`EncoderBase` gives the two methods their usual behaviour.
     """
@@ -50,6 +52,7 @@ class Encoder(Protocol):
     requires: ClassVar[tuple[str, ...]]
     argument: ClassVar[str]
     corpus_dependent: ClassVar[bool]
+    max_chars: ClassVar[int | None]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Return an ``(n, d)`` float32 array of L2-normalised rows, calling ``progress(done, total)``."""
@@ -65,7 +68,7 @@ class Encoder(Protocol):
         ...
 
 
-CAPABILITIES = ("label", "requires", "argument", "corpus_dependent")
+CAPABILITIES = ("label", "requires", "argument", "corpus_dependent", "max_chars")
 
 
 class EncoderBase:
@@ -73,6 +76,7 @@ class EncoderBase:
 
     name: str
     corpus_dependent: ClassVar[bool] = False
+    max_chars: ClassVar[int | None] = None
 
     def name_for(self, texts: Sequence[str]) -> str:
         """The identity under which this encoder's vectors of ``texts`` are cached: its name."""

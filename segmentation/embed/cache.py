@@ -133,6 +133,23 @@ class EmbeddingCache:
                     rows[sha] = np.frombuffer(blob, dtype=np.float32, count=dim)
         return {i: rows[k] for i, k in enumerate(keys) if k in rows}
 
+    def uncached(self, encoder_name: str, texts: Sequence[str]) -> list[str]:
+        """The distinct ``texts`` that have no vector under ``encoder_name`` (reads keys, not vectors)."""
+        return self._guarded(lambda: self._uncached(encoder_name, texts))
+
+    def _uncached(self, encoder_name: str, texts: Sequence[str]) -> list[str]:
+        distinct = {text_key(t): t for t in texts}
+        keys = list(distinct)
+        found: set[str] = set()
+        with self._connect() as db:
+            for start in range(0, len(keys), _LOOKUP_CHUNK):
+                chunk = keys[start : start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(sha for (sha,) in db.execute(
+                    f"SELECT text_sha FROM embeddings WHERE encoder = ? AND text_sha IN ({marks})",
+                    [encoder_name, *chunk]))
+        return [distinct[k] for k in keys if k not in found]
+
     def put_many(self, encoder_name: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store ``vectors[i]`` for ``texts[i]`` under ``encoder_name`` in one transaction (replacing any)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)

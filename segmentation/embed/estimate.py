@@ -1,49 +1,123 @@
-"""Rough encoding times before anything is measured: fixed rates per bundled encoder, the one-off load and
-distillation costs, and the point past which the app suggests the fast encoder.
+"""How long encoding will take, before and while it runs.
 
-Rates measured on this machine, once there are some, live in :mod:`segmentation.embed.throughput`.
+Time goes with the *work* in the texts, not their number: a comment costs a fixed part (tokenising,
+batching) plus a part that grows with its length up to the point where the encoder truncates it
+(``Encoder.max_chars``). Measured here with MiniLM on real recipe reviews and newsgroup posts, 128 texts
+per length band in one process: 49 ms for 47-character texts, 290 ms for ~1,000 characters and the same
+for 8,000 (cut at 256 word pieces, ~1,050 characters); the fixed part is worth ~150 characters. A rate
+in work per second therefore carries from a file of short reviews to one of long posts, where a rate in
+comments per second missed by 2-3x.
+
+Rates are kept per encoder normalised to an idle machine (:func:`cpu_share`) and scaled by the load when
+estimating; measured rates live in :class:`segmentation.embed.throughput.ThroughputLog`, first guesses here.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from segmentation.core.paths import workspace_dir
+from segmentation.embed.base import ENCODERS
 from segmentation.embed.fast import FastEncoder
 
-# Comments per second measured on this project's 2-core CPU machines: MiniLM ~78/s on 50-token comments and
-# ~35/s on long product reviews (taken between the two), the others on 10k recipe reviews of ~200
-# characters; a first use also pays a one-off load, counted separately.
-_THROUGHPUT = {"minilm": 50.0, "multilingual": 35.0, "tfidf": 2000.0, "fast": 8000.0}
+PER_TEXT_CHARS = 150.0
+# First guesses in work per second on an idle 2-core machine, until a run here is timed: MiniLM from the
+# measurement above (~22k, i.e. ~78 50-token comments/s), the others from 10k real recipe reviews.
+_FIRST_GUESS = {"minilm": 22_000.0, "multilingual": 9_000.0, "tfidf": 700_000.0, "fast": 2_000_000.0}
 _LOAD_SECONDS = {"minilm": 10.0, "multilingual": 2.0, "tfidf": 0.5, "fast": 2.0}
 _DISTILL_SECONDS = 30.0
 # Above this estimated MiniLM encoding time the app suggests the fast static encoder.
 SUGGEST_FAST_AFTER_S = 120.0
 
 
-def estimate_seconds(spec: str, n_texts: int) -> float | None:
-    """Roughly how long encoding ``n_texts`` texts with ``spec`` takes on a small CPU machine.
+def text_work(texts: Sequence[str], max_chars: int | None = None) -> float:
+    """The work in ``texts`` for an encoder that reads at most ``max_chars`` characters of each."""
+    if max_chars is None:
+        return sum(PER_TEXT_CHARS + len(t) for t in texts)
+    return sum(PER_TEXT_CHARS + min(len(t), max_chars) for t in texts)
+
+
+def cpu_share(load: float | None) -> float:
+    """The share of the machine an encoder gets beside ``load`` (the 1-minute load average of *other*
+    work): its threads compete with the others for the cores, so with as much other work as cores it
+    gets about half."""
+    if load is None:
+        return 1.0
+    cores = os.cpu_count() or 1
+    return min(1.0, cores / (max(load, 0.0) + cores))
+
+
+def current_load() -> float | None:
+    """The 1-minute load average, or None where the platform has none."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class EncodeEstimate:
+    """An encoding-time estimate.
+
+    Attributes
+    ----------
+    seconds : float or None
+        Encoding plus the one-off load or distillation where it is still to come; None where the speed
+        depends on things unknown here (a remote endpoint, an arbitrary model never timed here).
+    work : float
+        The work in the texts still to encode (:func:`text_work`); a timed run divides it by its seconds.
+    n_texts : int
+        Texts still to encode (cached ones cost nothing).
+    measured : bool
+        Whether the rate was measured on this machine (else a first guess).
+    start_s : float
+        The part of ``seconds`` the encoder spends starting (loading its model) before it encodes; a timed
+        run leaves it out of the speed it records.
+    """
+
+    seconds: float | None
+    work: float
+    n_texts: int
+    measured: bool
+    start_s: float = 0.0
+
+
+def estimate_encoding(spec: str, texts: Sequence[str], rate: float | None = None,
+                      load: float | None = None) -> EncodeEstimate | None:
+    """How long encoding ``texts`` (those not cached yet) with ``spec`` takes.
 
     Parameters
     ----------
     spec : str
-        Encoder spec as for :func:`get_encoder`.
-    n_texts : int
-        Number of texts still to encode (cached ones cost nothing).
+        Encoder spec as for :func:`~segmentation.embed.base.get_encoder`.
+    texts : sequence of str
+        The distinct texts still to encode.
+    rate : float, optional
+        Work per second measured on this machine, normalised to an idle one; the first guess without.
+    load : float, optional
+        The machine's current load from other work (:func:`current_load`).
 
     Returns
     -------
-    float or None
-        Seconds, or None where speed depends on things unknown here (a remote endpoint, an arbitrary model).
+    EncodeEstimate or None
+        None for a spec no encoder is registered under.
     """
     prefix = spec.partition(":")[0]
-    if prefix not in _THROUGHPUT:
+    cls = ENCODERS.get(prefix)
+    if cls is None:
         return None
-    seconds = n_texts / _THROUGHPUT[prefix]
+    work = text_work(texts, cls.max_chars)
+    if rate is None and prefix not in _FIRST_GUESS:
+        return EncodeEstimate(None, work, len(texts), False)  # its start-up is unknown too
+    seconds = work / ((rate or _FIRST_GUESS[prefix]) * cpu_share(load)) if texts else 0.0
+    start_s = 0.0
     if prefix == "minilm" and "sentence_transformers" not in sys.modules:
-        seconds += _LOAD_SECONDS[prefix]
-    elif prefix == "fast" and not (workspace_dir(create=False) / FastEncoder.MODEL_SUBDIR).is_dir():
-        seconds += _DISTILL_SECONDS
-    else:
-        seconds += _LOAD_SECONDS[prefix] if n_texts else 0.0
-    return seconds
+        start_s = _LOAD_SECONDS[prefix]
+    elif texts:
+        start_s = _LOAD_SECONDS.get(prefix, 0.0)
+    if prefix == "fast" and not (workspace_dir(create=False) / FastEncoder.MODEL_SUBDIR).is_dir():
+        seconds += _DISTILL_SECONDS  # a stage of its own before encoding, once per workspace
+    return EncodeEstimate(seconds + start_s, work, len(texts), rate is not None, start_s)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import os
 import re
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -69,6 +71,8 @@ class SentenceTransformerEncoder(EncoderBase):
     corpus_dependent = False
     batch_size = 64
     max_seq_length = 256
+    # 256 word pieces are ~1,050 characters of English (3.9 characters a piece on real reviews and posts).
+    max_chars = 1_050
 
     def __init__(self, model: str) -> None:
         if not model:
@@ -83,6 +87,9 @@ class SentenceTransformerEncoder(EncoderBase):
         self.name = f"sentence-transformers:{self.model}"
 
     def _load(self) -> Any:
+        if not Path(self.model).is_dir() and not _hub_offline_or_unreachable(None) and not _hub_answers(self.model):
+            # The hub client retries for about two minutes before it gives up; a user waits seconds.
+            raise EncoderError(self._load_failure(ConnectionError("the hub did not answer")))
         try:
             model = _load_sentence_transformer(self.model)
         except ImportError as exc:
@@ -141,7 +148,30 @@ def check_app_model_path(spec: str) -> None:
     allowed_path(model)
 
 
-def _hub_offline_or_unreachable(exc: BaseException) -> bool:
+def _hub_answers(model: str, seconds: float = 3.0) -> bool:
+    """Whether ``model`` is in the local hub cache or the hub accepts a connection within ``seconds``
+    (behind a proxy the hub is taken to answer: the proxy decides)."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    # sentence-transformers looks a bare name up under its own organisation too.
+    for repo in (model,) if "/" in model else (model, f"sentence-transformers/{model}"):
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return True
+        except ValueError:  # not a valid repo id: the hub will say so itself
+            return True
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    endpoint = urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=seconds).close()
+    except OSError:
+        return False
+    return True
+
+
+def _hub_offline_or_unreachable(exc: BaseException | None) -> bool:
+    """Whether the hub is switched off (``HF_HUB_OFFLINE``) or ``exc`` says it could not be reached."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
         return True
     # The hub client wraps connection failures several levels deep and in varying types, so look for
