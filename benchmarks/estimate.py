@@ -81,7 +81,7 @@ def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: 
         log = ThroughputLog(folder / f"{spec}-{i}.json")
         load = current_load()
         seconds, _ = timed(before_file, encoder, EmbeddingCache(folder / f"{spec}-prev-{i}.sqlite"))
-        log.record(spec, text_work(before_file, encoder.max_chars), seconds, load=load)
+        log.record(spec, text_work(before_file, encoder.max_chars, encoder.per_text_chars), seconds, load=load)
         old_rate = len(before_file) / seconds  # the rule before: comments per second
         cache = EmbeddingCache(folder / f"{spec}-new-{i}.sqlite")
         after = estimate(spec, texts, cache, log)
@@ -118,8 +118,8 @@ def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--new", type=int, default=600, help="comments in each new file")
-    parser.add_argument("--previous", type=int, default=250, help="comments in the previous, timed run")
+    parser.add_argument("--new", type=int, default=700, help="comments in each new file")
+    parser.add_argument("--previous", type=int, default=300, help="comments in the previous, timed run")
     parser.add_argument("--encoders", default="fast,minilm")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "estimate.json")
     args = parser.parse_args()

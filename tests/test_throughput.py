@@ -11,17 +11,17 @@ import pytest
 from segmentation.core.errors import EncoderError
 from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import ENCODE_CHUNK, EmbeddingCache
-from segmentation.embed.estimate import PER_TEXT_CHARS, cpu_share, estimate_encoding, text_work
+from segmentation.embed.estimate import cpu_share, estimate_encoding, text_work
 from segmentation.embed.minilm import MiniLMEncoder
 from segmentation.embed.throughput import MIN_WORK, EncodeClock, ThroughputLog, estimate
 
 
 def test_a_text_past_the_encoders_cut_costs_no_more_than_the_cut():
     short, long, longer = "a" * 100, "a" * 5_000, "a" * 50_000
-    cut = MiniLMEncoder.max_chars
-    assert text_work([short], cut) == PER_TEXT_CHARS + 100
-    assert text_work([long], cut) == text_work([longer], cut) == PER_TEXT_CHARS + cut
-    assert text_work([longer]) == PER_TEXT_CHARS + 50_000  # an encoder that reads everything
+    cut, fixed = MiniLMEncoder.max_chars, MiniLMEncoder.per_text_chars
+    assert text_work([short], cut, fixed) == fixed + 100
+    assert text_work([long], cut, fixed) == text_work([longer], cut, fixed) == fixed + cut
+    assert text_work([longer], None, fixed) == fixed + 50_000  # an encoder that reads everything
 
 
 def test_long_comments_are_estimated_slower_than_as_many_short_ones():
@@ -53,7 +53,7 @@ def test_comments_already_in_the_cache_cost_nothing(tmp_path):
     log = ThroughputLog(tmp_path / "t.json")
     partly = estimate("minilm", texts + texts[:50], cache, log)  # duplicates are encoded once
     assert partly.n_texts == 100
-    assert partly.work == pytest.approx(text_work(texts[300:], MiniLMEncoder.max_chars))
+    assert partly.work == pytest.approx(text_work(texts[300:], MiniLMEncoder.max_chars, MiniLMEncoder.per_text_chars))
     cache.put_many(encoder.name, texts[300:], np.ones((100, 4), dtype=np.float32))
     assert estimate("minilm", texts, cache, log).n_texts == 0
 

@@ -42,7 +42,8 @@ class Encoder(Protocol):
     - ``corpus_dependent``: whether a text's vector depends on the other texts encoded with it (then
       ``name_for`` keys the cache by corpus, and new texts cannot join vectors encoded before);
     - ``max_chars``: about how many characters of a text it reads (None: all), which bounds a long
-      text's encoding time (:mod:`segmentation.embed.estimate`).
+      text's encoding time, and ``per_text_chars``: its fixed cost per text, in characters' worth of
+      time (:mod:`segmentation.embed.estimate`).
 
     :class:`EncoderBase` gives the two methods their usual behaviour.
     """
@@ -53,6 +54,7 @@ class Encoder(Protocol):
     argument: ClassVar[str]
     corpus_dependent: ClassVar[bool]
     max_chars: ClassVar[int | None]
+    per_text_chars: ClassVar[float]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Return an ``(n, d)`` float32 array of L2-normalised rows, calling ``progress(done, total)``."""
@@ -68,7 +70,7 @@ class Encoder(Protocol):
         ...
 
 
-CAPABILITIES = ("label", "requires", "argument", "corpus_dependent", "max_chars")
+CAPABILITIES = ("label", "requires", "argument", "corpus_dependent", "max_chars", "per_text_chars")
 
 
 class EncoderBase:
@@ -77,6 +79,8 @@ class EncoderBase:
     name: str
     corpus_dependent: ClassVar[bool] = False
     max_chars: ClassVar[int | None] = None
+    # A transformer's tokenising and batching per text is worth ~150 characters (measured with MiniLM).
+    per_text_chars: ClassVar[float] = 150.0
 
     def name_for(self, texts: Sequence[str]) -> str:
         """The identity under which this encoder's vectors of ``texts`` are cached: its name."""

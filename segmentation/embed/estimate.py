@@ -1,12 +1,13 @@
 """How long encoding will take, before and while it runs.
 
 Time goes with the *work* in the texts, not their number: a comment costs a fixed part (tokenising,
-batching) plus a part that grows with its length up to the point where the encoder truncates it
-(``Encoder.max_chars``). Measured here with MiniLM on real recipe reviews and newsgroup posts, 128 texts
-per length band in one process: 49 ms for 47-character texts, 290 ms for ~1,000 characters and the same
-for 8,000 (cut at 256 word pieces, ~1,050 characters); the fixed part is worth ~150 characters. A rate
-in work per second therefore carries from a file of short reviews to one of long posts, where a rate in
-comments per second missed by 2-3x.
+batching; ``Encoder.per_text_chars``) plus a part that grows with its length up to the point where the
+encoder stops reading (``Encoder.max_chars``). Measured here with MiniLM on real recipe reviews and
+newsgroup posts, 128 texts per length band in one process: 49 ms for 47-character texts, 290 ms for ~1,000
+characters and the same for 8,000 (cut at 256 word pieces, ~1,050 characters); the fixed part is worth
+~150 characters. A rate in work per second therefore carries from a file of short reviews to one of long
+posts, where a rate in comments per second missed by 2-3x. The fast static encoder is all tokenising:
+0.1 ms for 45 characters, 1.8 ms for 1,000, 5-6 ms for 8,000, so little fixed part.
 
 Rates are kept per encoder normalised to an idle machine (:func:`cpu_share`) and scaled by the load when
 estimating; measured rates live in :class:`segmentation.embed.throughput.ThroughputLog`, first guesses here.
@@ -23,21 +24,21 @@ from segmentation.core.paths import workspace_dir
 from segmentation.embed.base import ENCODERS
 from segmentation.embed.fast import FastEncoder
 
-PER_TEXT_CHARS = 150.0
 # First guesses in work per second on an idle 2-core machine, until a run here is timed: MiniLM from the
 # measurement above (~22k, i.e. ~78 50-token comments/s), the others from 10k real recipe reviews.
-_FIRST_GUESS = {"minilm": 22_000.0, "multilingual": 9_000.0, "tfidf": 700_000.0, "fast": 2_000_000.0}
+_FIRST_GUESS = {"minilm": 22_000.0, "multilingual": 9_000.0, "tfidf": 700_000.0, "fast": 1_500_000.0}
 _LOAD_SECONDS = {"minilm": 10.0, "multilingual": 2.0, "tfidf": 0.5, "fast": 2.0}
 _DISTILL_SECONDS = 30.0
 # Above this estimated MiniLM encoding time the app suggests the fast static encoder.
 SUGGEST_FAST_AFTER_S = 120.0
 
 
-def text_work(texts: Sequence[str], max_chars: int | None = None) -> float:
-    """The work in ``texts`` for an encoder that reads at most ``max_chars`` characters of each."""
+def text_work(texts: Sequence[str], max_chars: int | None, per_text_chars: float) -> float:
+    """The work in ``texts`` for an encoder that reads at most ``max_chars`` characters of each and spends
+    as long on each text as on ``per_text_chars`` characters (its ``max_chars`` and ``per_text_chars``)."""
     if max_chars is None:
-        return sum(PER_TEXT_CHARS + len(t) for t in texts)
-    return sum(PER_TEXT_CHARS + min(len(t), max_chars) for t in texts)
+        return sum(per_text_chars + len(t) for t in texts)
+    return sum(per_text_chars + min(len(t), max_chars) for t in texts)
 
 
 def cpu_share(load: float | None) -> float:
@@ -109,7 +110,7 @@ def estimate_encoding(spec: str, texts: Sequence[str], rate: float | None = None
     cls = ENCODERS.get(prefix)
     if cls is None:
         return None
-    work = text_work(texts, cls.max_chars)
+    work = text_work(texts, cls.max_chars, cls.per_text_chars)
     if rate is None and prefix not in _FIRST_GUESS:
         return EncodeEstimate(None, work, len(texts), False)  # its start-up is unknown too
     seconds = work / ((rate or _FIRST_GUESS[prefix]) * cpu_share(load)) if texts else 0.0
