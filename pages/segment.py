@@ -156,49 +156,58 @@ for note in [*run.notes, *result.notes]:
     st.text(note)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
-st.subheader("Map")
-words_box, meaning_box, contour_box = st.columns([2, 2, 1])
-words = state.kept(words_box.text_input, "Find users whose comments mention", key="map_words", default="",
-                   placeholder="e.g. battery life", help="Every word must appear; not case-sensitive.")
-meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_meaning", default="",
-                     placeholder="e.g. arrived broken",
-                     help="Rings the users who wrote the 20 comments closest in meaning, found with this "
-                          "run's encoder, and lists those comments.")
-contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
-try:
-    nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
-        if meaning.strip() else None
-except SegmentationError as error:
-    show_error(error)
-    nearest = None
-try:
-    match = search_matches(comments, result.user_ids, words, nearest)
-except SegmentationError as error:
-    show_error(error)
-    match = None
-frame = map_frame(result.assignments, labels, snippets, match=match)
-shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
 colours = charts.segment_colours(labels)
-names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
-event = st.plotly_chart(charts.segment_map(shown, colours, names=names, contours=contours), key="segment_map",
-                        on_select="rerun", selection_mode=("box", "lasso"))
-if len(shown) < len(frame):
-    st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
-               "(search results always shown).")
-st.caption("Click a segment in the legend to show it alone; double-click to hide it.")
-if match is not None:
-    st.caption(f"{int(match.sum()):,} users ringed on the map.")
-if nearest is not None:
-    long_text_table(nearest, column_config={"text": st.column_config.TextColumn("comment", width="large")})
-rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
-if rows:
-    editing.selection_panel(run, result, labels, frame["user_id"].to_numpy()[rows])
-    long_text_table(selected_users_table(result.assignments, rows, comments, labels),
-                    column_config={"comments": st.column_config.TextColumn(width="large")})
-else:
-    st.caption("Drag a box or a lasso on the map to see what those users say and to save them as a segment.")
-editing.merge_panel(run, result, labels)
 
+
+# A search, the contours, a selection on the map and the merge panel's picks rerun only this part of the page,
+# not the quality cards and charts below (issue 20: every click reran the whole page, 2-6 s). An edit that
+# changes the segments reruns the whole page (ui.editing).
+@st.fragment
+def map_section() -> None:
+    st.subheader("Map")
+    words_box, meaning_box, contour_box = st.columns([2, 2, 1])
+    words = state.kept(words_box.text_input, "Find users whose comments mention", key="map_words", default="",
+                       placeholder="e.g. battery life", help="Every word must appear; not case-sensitive.")
+    meaning = state.kept(meaning_box.text_input, "Find users by meaning", key="map_meaning", default="",
+                         placeholder="e.g. arrived broken",
+                         help="Rings the users who wrote the 20 comments closest in meaning, found with this "
+                              "run's encoder, and lists those comments.")
+    contours = state.kept(contour_box.checkbox, "Density contours", key="map_contours", default=False)
+    try:
+        nearest = loaders.nearest_for(run.fingerprint, run.result.config, meaning.strip(), run.prepared) \
+            if meaning.strip() else None
+    except SegmentationError as error:
+        show_error(error)
+        nearest = None
+    try:
+        match = search_matches(comments, result.user_ids, words, nearest)
+    except SegmentationError as error:
+        show_error(error)
+        match = None
+    frame = map_frame(result.assignments, labels, snippets, match=match)
+    shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
+    names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
+    event = st.plotly_chart(charts.segment_map(shown, colours, names=names, contours=contours), key="segment_map",
+                            on_select="rerun", selection_mode=("box", "lasso"))
+    if len(shown) < len(frame):
+        st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
+                   "(search results always shown).")
+    st.caption("Click a segment in the legend to show it alone; double-click to hide it.")
+    if match is not None:
+        st.caption(f"{int(match.sum()):,} users ringed on the map.")
+    if nearest is not None:
+        long_text_table(nearest, column_config={"text": st.column_config.TextColumn("comment", width="large")})
+    rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
+    if rows:
+        editing.selection_panel(run, result, labels, frame["user_id"].to_numpy()[rows])
+        long_text_table(selected_users_table(result.assignments, rows, comments, labels),
+                        column_config={"comments": st.column_config.TextColumn(width="large")})
+    else:
+        st.caption("Drag a box or a lasso on the map to see what those users say and to save them as a segment.")
+    editing.merge_panel(run, result, labels)
+
+
+map_section()
 left, right = st.columns(2)
 with left:
     st.plotly_chart(charts.silhouette_knife(knife_frame(result.labels, result.silhouette, labels),
