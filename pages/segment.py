@@ -94,6 +94,8 @@ if not status.available:
 elif loaders.is_prepared(comments, config):
     st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
 else:
+    if (note := loaders.setup_note(spec)) is not None:
+        st.caption(note)
     estimate = loaders.encode_estimate(spec, comments)
     if estimate is None or estimate.seconds is None:
         st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")

@@ -201,3 +201,17 @@ def test_hdbscan_min_samples_is_a_widget_and_reaches_the_run():
     assert not at.exception
     config = at.session_state["run"].result.config
     assert (config.min_samples, config.cluster_selection) == (3, "leaf")
+
+
+def test_the_fast_encoders_one_off_preparation_is_said_before_run():
+    from segmentation.embed.base import encoder_status
+
+    if not next(s for s in encoder_status() if s.name == "fast").available:
+        pytest.skip("the fast encoder's packages are not installed")
+    at = start()  # a fresh workspace, and the start-up thread does not distil in tests
+    at.switch_page("pages/segment.py").run()
+    at.selectbox(key="seg_encoder").set_value("fast").run()
+    note = next(c.value for c in at.caption if "prepared once per workspace" in c.value)
+    assert "before its first run" in note and " s of both cores" in note
+    at.selectbox(key="seg_encoder").set_value("tfidf").run()
+    assert not any("prepared once per workspace" in c.value for c in at.caption)

@@ -192,7 +192,7 @@ def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_s
 ):
     from segmentation.embed.base import encoder_status
     from segmentation.embed.fast import PREPARE_FAST_ENV, FastEncoder
-    from segmentation.runs.warmup import warm_up
+    from segmentation.runs.warmup import preparing, warm_up
 
     if not next(s for s in encoder_status() if s.name == "fast").available:
         pytest.skip("the fast encoder's packages are not installed")
@@ -216,6 +216,7 @@ def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_s
     try:
         while not models.exists() and start_up.is_alive():
             time.sleep(0.05)
+        assert preparing(FastEncoder()), "the page would not say the start-up thread is preparing it"
         # A Run pressed while the start-up distils: a stage of its own, waiting rather than distilling again.
         prepared = prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False,
                            progress=lambda stage, done, total: stages.append((stage, done, total)))
@@ -226,6 +227,9 @@ def test_the_fast_encoders_preparation_is_a_stage_of_its_own_and_waits_for_the_s
     names = [s for s, _, _ in stages]
     assert names.index("setup") < names.index("encode")
     assert ("setup", 1, 1) in stages and prepared.timings["setup"] > 0
+    # While it waited the stage kept reporting (every half second), so the page's clock moved.
+    assert stages.count(("setup", 0, 1)) >= 1 + int(prepared.timings["setup"]), stages[:5]
+    assert not preparing(FastEncoder())
     assert (workspace / FastEncoder.MODEL_SUBDIR / "config.json").is_file()
     assert len([name for name in seen if name.startswith(".distill-")]) == 1
     again: list[str] = []

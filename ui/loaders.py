@@ -17,11 +17,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from segmentation.core.errors import DamagedWorkspaceError
+from segmentation.core.errors import DamagedWorkspaceError, SegmentationError
 from segmentation.core.paths import workspace_dir
 from segmentation.embed import throughput
+from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import EmbeddingCache
-from segmentation.embed.estimate import EncodeEstimate, current_load
+from segmentation.embed.estimate import EncodeEstimate, cpu_share, current_load
 from segmentation.ingest.io import Comments, from_frame, read_table
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import Prepared, StageProgress, cluster_prepared, prepare, sweep
@@ -42,6 +43,21 @@ def warm_up() -> threading.Thread:
     thread = threading.Thread(target=warmup.warm_up, name="start-up-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def setup_note(spec: str) -> str | None:
+    """What the Segment page says about the encoder's one-off preparation before Run; None when none is due."""
+    try:
+        encoder = get_encoder(spec)
+    except SegmentationError:
+        return None
+    if not encoder.needs_setup():
+        return None
+    about = f"about {encoder.setup_s / cpu_share(current_load()):.0f} s of both cores"
+    if warmup.preparing(encoder):
+        return (f"This encoder is being prepared in the background since the app started (once per workspace, "
+                f"{about} in all); Run waits for it and shows the time left.")
+    return f"This encoder is prepared once per workspace before its first run: {about}, shown as its own step."
 
 
 def encode_estimate(spec: str, comments: Comments) -> EncodeEstimate | None:

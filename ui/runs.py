@@ -75,6 +75,15 @@ class StageReporter:
             else:  # the first chunk's texts come sorted by length: too early to tell
                 timing = f" · {clock(elapsed)} spent" + (", working out the time left" if done < total else "")
             self.bar.progress(min(done / total, 1.0), text=f"{label}: {done:,} / {total:,}{timing}")
+        elif stage == "setup" and done < total:  # reported every half second while it runs
+            elapsed = now - self.started[stage]
+            expected = self.expected.setup_s if self.expected is not None else 0.0
+            if expected > 0:
+                # Past the estimate the bar waits at 95 % rather than claim a time it does not know.
+                left = f", about {clock(expected - elapsed)} left" if elapsed < expected else ", nearly done"
+                self.bar.progress(min(elapsed / expected, 0.95), text=f"{label}: {clock(elapsed)} spent{left}")
+            else:
+                self.bar.progress(0.0, text=f"{label}: {clock(elapsed)} spent")
         elif done < total:
             self.bar.progress(0.0, text=f"{label}…")
         if done >= total and stage not in self.times:

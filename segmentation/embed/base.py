@@ -43,9 +43,12 @@ class Encoder(Protocol):
       ``name_for`` keys the cache by corpus, and new texts cannot join vectors encoded before);
     - ``max_chars``: about how many characters of a text it reads (None: all), which bounds a long
       text's encoding time, and ``per_text_chars``: its fixed cost per text, in characters' worth of
-      time (:mod:`segmentation.embed.estimate`).
+      time (:mod:`segmentation.embed.estimate`);
+    - ``first_rate``: its speed in that work per second on an idle 2-core machine until one is measured
+      here (None: unknown, e.g. a remote endpoint), ``start_s``: seconds to load its model before it
+      encodes, and ``setup_s``: seconds of its one-off preparation where ``needs_setup()`` says it is due.
 
-    :class:`EncoderBase` gives the two methods their usual behaviour.
+    :class:`EncoderBase` gives the methods besides ``encode`` their usual behaviour.
     """
 
     name: str
@@ -55,9 +58,24 @@ class Encoder(Protocol):
     corpus_dependent: ClassVar[bool]
     max_chars: ClassVar[int | None]
     per_text_chars: ClassVar[float]
+    first_rate: ClassVar[float | None]
+    start_s: ClassVar[float]
+    setup_s: ClassVar[float]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Return an ``(n, d)`` float32 array of L2-normalised rows, calling ``progress(done, total)``."""
+        ...
+
+    def needs_setup(self) -> bool:
+        """Whether a one-off preparation (``setup``, about ``setup_s`` seconds) is due before encoding."""
+        ...
+
+    def setup(self) -> None:
+        """Run the one-off preparation where it is due."""
+        ...
+
+    def start_seconds(self) -> float:
+        """Seconds this process spends before it encodes (loading the model)."""
         ...
 
     def name_for(self, texts: Sequence[str]) -> str:
@@ -70,17 +88,33 @@ class Encoder(Protocol):
         ...
 
 
-CAPABILITIES = ("label", "requires", "argument", "corpus_dependent", "max_chars", "per_text_chars")
+CAPABILITIES = ("label", "requires", "argument", "corpus_dependent", "max_chars", "per_text_chars", "first_rate",
+                "start_s", "setup_s")
 
 
 class EncoderBase:
-    """The usual ``name_for`` (the encoder's name) and ``unavailable_reason`` (none) for an encoder."""
+    """The usual ``name_for`` (the encoder's name), ``unavailable_reason`` (none) and one-off preparation
+    (none) for an encoder."""
 
     name: str
     corpus_dependent: ClassVar[bool] = False
     max_chars: ClassVar[int | None] = None
     # A transformer's tokenising and batching per text is worth ~150 characters (measured with MiniLM).
     per_text_chars: ClassVar[float] = 150.0
+    first_rate: ClassVar[float | None] = None
+    start_s: ClassVar[float] = 0.0
+    setup_s: ClassVar[float] = 0.0
+
+    def needs_setup(self) -> bool:
+        """Whether a one-off preparation must run before the first ``encode`` (none here)."""
+        return False
+
+    def setup(self) -> None:
+        """Run the one-off preparation where it is due (nothing here)."""
+
+    def start_seconds(self) -> float:
+        """Seconds before it encodes in this process: loading its model (``start_s``)."""
+        return self.start_s
 
     def name_for(self, texts: Sequence[str]) -> str:
         """The identity under which this encoder's vectors of ``texts`` are cached: its name."""
@@ -104,7 +138,8 @@ def register(prefix: str) -> Callable[[type], type]:
     """
 
     def add(cls: type) -> type:
-        missing = [name for name in (*CAPABILITIES, "encode", "name_for", "unavailable_reason")
+        missing = [name for name in (*CAPABILITIES, "encode", "name_for", "unavailable_reason", "needs_setup", "setup",
+                                     "start_seconds")
                    if not hasattr(cls, name)]
         if missing:
             raise TypeError(f"encoder {cls.__name__} does not declare {', '.join(missing)} (see Encoder)")

@@ -10,25 +10,19 @@ posts, where a rate in comments per second missed by 2-3x. The fast static encod
 0.1 ms for 45 characters, 1.8 ms for 1,000, 5-6 ms for 8,000, so little fixed part.
 
 Rates are kept per encoder normalised to an idle machine (:func:`cpu_share`) and scaled by the load when
-estimating; measured rates live in :class:`segmentation.embed.throughput.ThroughputLog`, first guesses here.
+estimating; measured rates live in :class:`segmentation.embed.throughput.ThroughputLog`, first guesses on the
+encoders (``first_rate``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from segmentation.core.paths import workspace_dir
-from segmentation.embed.base import ENCODERS
-from segmentation.embed.fast import FastEncoder
+from segmentation.core.errors import EncoderError
+from segmentation.embed.base import ENCODERS, get_encoder
 
-# First guesses in work per second on an idle 2-core machine, until a run here is timed: MiniLM from the
-# measurement above (~22k, i.e. ~78 50-token comments/s), the others from 10k real recipe reviews.
-_FIRST_GUESS = {"minilm": 22_000.0, "multilingual": 9_000.0, "tfidf": 700_000.0, "fast": 1_500_000.0}
-_LOAD_SECONDS = {"minilm": 10.0, "multilingual": 2.0, "tfidf": 0.5, "fast": 2.0}
-_DISTILL_SECONDS = 30.0
 # Above this estimated MiniLM encoding time the app suggests the fast static encoder.
 SUGGEST_FAST_AFTER_S = 120.0
 
@@ -77,6 +71,9 @@ class EncodeEstimate:
     start_s : float
         The part of ``seconds`` the encoder spends starting (loading its model) before it encodes; a timed
         run leaves it out of the speed it records.
+    setup_s : float
+        The part of ``seconds`` the encoder's one-off preparation takes (the fast encoder's distillation),
+        a stage of its own before encoding.
     """
 
     seconds: float | None
@@ -84,6 +81,7 @@ class EncodeEstimate:
     n_texts: int
     measured: bool
     start_s: float = 0.0
+    setup_s: float = 0.0
 
 
 def estimate_encoding(spec: str, texts: Sequence[str], rate: float | None = None,
@@ -104,21 +102,23 @@ def estimate_encoding(spec: str, texts: Sequence[str], rate: float | None = None
     Returns
     -------
     EncodeEstimate or None
-        None for a spec no encoder is registered under.
+        None for a spec no encoder is registered under, or one it refuses.
     """
-    prefix = spec.partition(":")[0]
-    cls = ENCODERS.get(prefix)
+    cls = ENCODERS.get(spec.partition(":")[0])
     if cls is None:
         return None
     work = text_work(texts, cls.max_chars, cls.per_text_chars)
-    if rate is None and prefix not in _FIRST_GUESS:
+    measured = rate is not None
+    rate = rate or cls.first_rate
+    if rate is None:
         return EncodeEstimate(None, work, len(texts), False)  # its start-up is unknown too
-    seconds = work / ((rate or _FIRST_GUESS[prefix]) * cpu_share(load)) if texts else 0.0
-    start_s = 0.0
-    if prefix == "minilm" and "sentence_transformers" not in sys.modules:
-        start_s = _LOAD_SECONDS[prefix]
-    elif texts:
-        start_s = _LOAD_SECONDS.get(prefix, 0.0)
-    if prefix == "fast" and not (workspace_dir(create=False) / FastEncoder.MODEL_SUBDIR).is_dir():
-        seconds += _DISTILL_SECONDS  # a stage of its own before encoding, once per workspace
-    return EncodeEstimate(seconds + start_s, work, len(texts), rate is not None, start_s)
+    try:
+        encoder = get_encoder(spec)
+    except EncoderError:  # a model folder that is not there: the run will say so, the time is moot
+        return EncodeEstimate(None, work, len(texts), measured)
+    share = cpu_share(load)
+    seconds = work / (rate * share) if texts else 0.0
+    start_s = encoder.start_seconds() if texts else 0.0
+    # A stage of its own before encoding, once per workspace, on both cores.
+    setup_s = encoder.setup_s / share if encoder.needs_setup() else 0.0
+    return EncodeEstimate(seconds + start_s + setup_s, work, len(texts), measured, start_s, setup_s)

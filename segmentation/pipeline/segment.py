@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -227,6 +228,30 @@ def _stage(progress: StageProgress | None, name: str, done: int, total: int) -> 
         progress(name, done, total)
 
 
+def _while_reporting(work: Callable[[], None], tick: Callable[[], None], every_s: float = 0.5) -> None:
+    """Run ``work`` in a thread, calling ``tick`` every ``every_s`` seconds until it is done.
+
+    A step with no progress of its own (a distillation) then still moves the page's clock, and a Cancel
+    raised from ``tick`` stops the wait; the thread finishes its work, which is kept for the next run.
+    """
+    failed: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException as error:  # handed to the caller's thread below
+            failed.append(error)
+
+    thread = threading.Thread(target=guarded, name="encoder-setup", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(every_s)
+        if thread.is_alive():
+            tick()
+    if failed:
+        raise failed[0]
+
+
 def suggest_encoder(comments: Comments) -> str:
     """The encoder to preselect for this data: MiniLM reads only English, so mostly-Chinese
     comments get the multilingual encoder where it is installed."""
@@ -292,12 +317,12 @@ def prepare(
     check_fits(comments, config)
     timings: dict[str, float] = {}
     encoder = get_encoder(config.encoder)
-    if getattr(encoder, "needs_setup", lambda: False)():
+    if encoder.needs_setup():
         # A first-use step of its own (the fast encoder's distillation), so the encoding bar does not
         # sit at zero while it runs.
         started = time.perf_counter()
         _stage(progress, "setup", 0, 1)
-        encoder.setup()
+        _while_reporting(encoder.setup, lambda: _stage(progress, "setup", 0, 1))
         timings["setup"] = time.perf_counter() - started
         _stage(progress, "setup", 1, 1)
     started = time.perf_counter()

@@ -8,7 +8,11 @@ import contextlib
 import numpy as np
 
 from segmentation.core.errors import SegmentationError
+from segmentation.embed.base import Encoder
 from segmentation.embed.cache import EmbeddingCache
+
+# The encoder classes whose one-off preparation the start-up thread is running now, so a page can say so.
+_PREPARING: set[type] = set()
 
 
 def seed_demo_embeddings(cache: EmbeddingCache | None = None) -> int:
@@ -51,8 +55,17 @@ def warm_up() -> None:
 
     seed_demo_embeddings()
     compile_umap()
-    with contextlib.suppress(SegmentationError):  # a Run with the fast encoder meets the error and shows it
-        FastEncoder.prepare()
+    _PREPARING.add(FastEncoder)
+    try:
+        with contextlib.suppress(SegmentationError):  # a Run with the fast encoder meets the error and shows it
+            FastEncoder.prepare()
+    finally:
+        _PREPARING.discard(FastEncoder)
 
 
-__all__ = ["seed_demo_embeddings", "warm_up"]
+def preparing(encoder: Encoder) -> bool:
+    """Whether the start-up thread is preparing ``encoder``'s kind right now (a Run waits for it)."""
+    return type(encoder) in _PREPARING and encoder.needs_setup()
+
+
+__all__ = ["preparing", "seed_demo_embeddings", "warm_up"]
