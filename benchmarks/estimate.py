@@ -1,6 +1,7 @@
 """How close the app's encoding-time estimates come, before and during a run, per encoder, on real files.
 
-    python benchmarks/estimate.py [--new 600] [--previous 250] [--out benchmarks/results/estimate.json]
+    python benchmarks/estimate.py [--new 700] [--previous 300] [--encoders fast,minilm] [--seeds 0,1,2]
+                                  [--out benchmarks/results/estimate.json]
 
 As the app does it: a previous run on *another* file is timed and kept (``ThroughputLog``); the Segment page
 then estimates the new file before Run (``throughput.estimate``), and during the run the progress line
@@ -12,7 +13,7 @@ a tail past the encoder's cut) and the generated demo. Each file is estimated af
 "After" is work per second (characters up to the encoder's cut plus a fixed part per comment),
 normalised by the load. A resumed run (half the file already in the cache) is estimated too, before and
 during. Everything runs in one process, one file after the other, so load changes are shared; the load
-average is recorded beside every row.
+average is recorded beside every row. Each seed draws other comments from each file.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def error(estimate_s: float | None, actual_s: float) -> float | None:
     return None if estimate_s is None else round(estimate_s / actual_s - 1, 3)
 
 
-def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: Path) -> list[dict]:
+def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: Path, seed: int) -> list[dict]:
     encoder = get_encoder(spec)
     encoder.encode(["warm the model up"] * 8)  # the model's start-up is not its speed
     names = list(data)
@@ -78,12 +79,14 @@ def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: 
     for i, name in enumerate(names):
         before_file = data[names[(i + 1) % len(names)]][new:new + previous]
         texts = data[name][:new]
-        log = ThroughputLog(folder / f"{spec}-{i}.json")
+        here = folder / f"{spec}-{seed}-{i}"
+        here.mkdir()
+        log = ThroughputLog(here / "speeds.json")
         load = current_load()
-        seconds, _ = timed(before_file, encoder, EmbeddingCache(folder / f"{spec}-prev-{i}.sqlite"))
+        seconds, _ = timed(before_file, encoder, EmbeddingCache(here / f"{spec}-prev-{i}.sqlite"))
         log.record(spec, text_work(before_file, encoder.max_chars, encoder.per_text_chars), seconds, load=load)
         old_rate = len(before_file) / seconds  # the rule before: comments per second
-        cache = EmbeddingCache(folder / f"{spec}-new-{i}.sqlite")
+        cache = EmbeddingCache(here / f"{spec}-new-{i}.sqlite")
         after = estimate(spec, texts, cache, log)
         after_s = after.seconds - after.start_s  # the model is loaded here, as in a second run
         clock = EncodeClock(after_s)
@@ -91,7 +94,7 @@ def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: 
         actual, reports = timed(texts, encoder, cache, clock)
         # A resumed run: the second half of another sample of the file, with its first half cached.
         more = data[name][new:2 * new]
-        resumed_cache = EmbeddingCache(folder / f"{spec}-resumed-{i}.sqlite")
+        resumed_cache = EmbeddingCache(here / f"{spec}-resumed-{i}.sqlite")
         encode_texts(more[: len(more) // 2], encoder, resumed_cache)
         resumed_after = estimate(spec, more, resumed_cache, log)
         resumed_clock = EncodeClock(resumed_after.seconds - resumed_after.start_s)
@@ -100,7 +103,8 @@ def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: 
         resumed_quarter = next(((e, left) for e, left in resumed_reports
                                 if e >= resumed_actual / 4 and left is not None), (None, None))
         rows.append({
-            "encoder": spec, "file": name, "comments": len(texts), "previous_run": names[(i + 1) % len(names)],
+            "encoder": spec, "seed": seed, "file": name, "comments": len(texts),
+            "previous_run": names[(i + 1) % len(names)],
             "actual_s": round(actual, 2),
             "before_error": error(len(texts) / old_rate, actual),
             "after_error": error(after_s, actual),
@@ -116,20 +120,32 @@ def run(spec: str, data: dict[str, list[str]], new: int, previous: int, folder: 
     return rows
 
 
+def summary(rows: list[dict]) -> dict:
+    """Per encoder, the median absolute error of each estimate over files and seeds."""
+    columns = [c for c in rows[0] if c.endswith("error") or c.endswith("quarter_in")]
+    frame = pd.DataFrame(rows)
+    return {spec: {c: round(float(group[c].dropna().abs().median()), 3) for c in columns}
+            for spec, group in frame.groupby("encoder")}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--new", type=int, default=700, help="comments in each new file")
     parser.add_argument("--previous", type=int, default=300, help="comments in the previous, timed run")
     parser.add_argument("--encoders", default="fast,minilm")
+    parser.add_argument("--seeds", default="0,1,2", help="one draw of comments from each file per seed")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "estimate.json")
     args = parser.parse_args()
-    data = files(args.new + args.previous)
     record: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores",
+                    "new": args.new, "previous": args.previous,
                     "load_1min_start": round(current_load() or 0, 2), "rows": []}
     with tempfile.TemporaryDirectory() as folder:
-        for spec in args.encoders.split(","):
-            record["rows"] += run(spec, data, args.new, args.previous, Path(folder))
+        for seed in (int(s) for s in args.seeds.split(",")):
+            data = files(args.new + args.previous, seed)
+            for spec in args.encoders.split(","):
+                record["rows"] += run(spec, data, args.new, args.previous, Path(folder), seed)
     record["load_1min_end"] = round(current_load() or 0, 2)
+    record["median_abs_error"] = summary(record["rows"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return 0
