@@ -1,0 +1,38 @@
+"""Picking segments in the Segment page's merge panel keeps the panel open, in a real browser (issue 20: the
+first pick collapsed it, so the user had to open it again for the second)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser import choose, nav, require_browser, settled
+
+pytestmark = pytest.mark.e2e
+playwright_api = require_browser()
+WAIT = 180_000  # ms: the machine may be busy
+
+
+def test_the_merge_panel_stays_open_while_two_segments_are_picked(browser_page, server: str):
+    page, dialogs, _ = browser_page
+    expect = playwright_api.expect
+    page.goto(server)
+    expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
+    nav(page, "Segment")
+    choose(page, "Encoder", "TF-IDF")
+    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
+    expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
+    settled(page)
+    page.get_by_text("Merge segments, undo edits (0 edits so far)").click()
+    keep = page.locator('[data-testid="stSelectbox"]').filter(has_text="Keep this segment")
+    expect(keep).to_be_visible(timeout=WAIT)
+    keep.click()
+    page.get_by_role("option").first.click()
+    settled(page)
+    absorb = page.locator('[data-testid="stSelectbox"]').filter(has_text="and merge this one into it")
+    expect(absorb).to_be_visible(timeout=WAIT)  # still open after the first pick
+    absorb.click()
+    page.get_by_role("option").nth(1).click()
+    settled(page)
+    expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=WAIT)  # the merge's preview
+    expect(page.get_by_role("button", name="Merge", exact=True)).to_be_visible(timeout=WAIT)
+    assert not dialogs
