@@ -8,7 +8,7 @@ from segmentation.describe.export import assignments_csv, assignments_json, assi
 from segmentation.describe.naming import endpoint_from_settings, suggest_all
 from segmentation.ingest.io import FORMATS
 from segmentation.present.views import escape_markdown, segment_labels
-from ui import data, names, route, runs, session
+from ui import behaviour, data, names, route, runs, session
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -87,6 +87,8 @@ for segment in ordered:
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")
 
+profile = behaviour.show(comments, run.result, run.run_key, labels)
+
 st.subheader("Assign new comments to these segments")
 st.caption("Upload comments written since this run: each user is placed in the nearest saved segment, "
            "with a confidence (0 = halfway to the next segment, 1 = at the centre). Users already in the run "
@@ -117,7 +119,7 @@ try:
                                "assignments.parquet", "application/octet-stream", icon=":material/download:")
     buttons[2].download_button("Assignments (JSON)", assignments_json(run.result.assignments, saved),
                                "assignments.json", "application/json", icon=":material/download:")
-    buttons[3].download_button("Segments (JSON)", segments_json(run.result.segments, saved),
+    buttons[3].download_button("Segments (JSON)", segments_json(run.result.segments, saved, behaviour=profile),
                                "segments.json", "application/json", icon=":material/download:")
 except SegmentationError as error:
     show_error(error)
