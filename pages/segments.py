@@ -87,8 +87,6 @@ for segment in ordered:
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")
 
-profile = behaviour.show(comments, run.result, run.run_key, labels)
-
 st.subheader("Assign new comments to these segments")
 st.caption("Upload comments written since this run: each user is placed in the nearest saved segment, "
            "with a confidence (0 = halfway to the next segment, 1 = at the centre). Users already in the run "
@@ -108,6 +106,8 @@ if new_file is not None:
         st.dataframe(placed.assignments, hide_index=True)
         st.download_button("Assignments of the new comments (CSV)", assignments_csv(placed.assignments),
                            "new_assignments.csv", "text/csv", icon=":material/download:")
+
+profile = behaviour.show(comments, run.result, run.run_key, labels)
 
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")

@@ -16,6 +16,7 @@ from segmentation.describe.behaviour import ALPHA, BehaviourProfile, behaviour_p
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.segment import SegmentResult
 from segmentation.present.behaviour import TIER_CHART, figures_table, overview_table, tier_names, value_table
+from segmentation.present.views import escape_markdown
 from ui.text import show_error
 
 
@@ -45,8 +46,8 @@ def show(comments: Comments | None, result: SegmentResult, run_key: str,
     except SegmentationError as error:
         show_error(error)
         return None
-    for note in found.notes:
-        st.caption(f"Left out: {note}")
+    for note in found.notes:  # notes quote column names and values from the file: never Markdown
+        st.caption(escape_markdown(f"Left out: {note}"))
     method = found.method
     st.caption(f"Each figure is computed per user and the segment is compared with the users outside it: "
                f"{method['mean_test']} for a mean, {method['share_test']} for a share; p-values corrected by "
