@@ -230,7 +230,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         digest = file_sha256(args.input) if Path(args.input).is_file() else None
         run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
         result = named_result(with_edits(run))  # the edits made in the app on this same run show here too
-        profile = behaviour_profile(comments.frame, result.user_ids, result.labels)
+        profile = behaviour_profile(comments, result.user_ids, result.labels)
         paths = [args.out / path.name for path in result.write(staging, run_id=run.run_key, behaviour=profile)]
     metrics = result.metrics
     carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""
@@ -300,7 +300,7 @@ def cmd_behaviour(args: argparse.Namespace) -> int:
     if stored.info.fingerprint != comments.fingerprint():
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     table = run_table(stored.info)  # hand edits applied, as every view of a saved run reads it
-    profile = behaviour_profile(comments.frame, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
+    profile = behaviour_profile(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
     suggested = {}
     if "segment_name" in table:  # a suggested name, where a hand edit left the segment's users under one
         by_segment = table.groupby("segment")["segment_name"]

@@ -60,7 +60,7 @@ def _per_user(frame: pd.DataFrame) -> pd.DataFrame:
 def test_recipe_segments_report_activity_recency_and_ratings_as_the_comments_give_them(recipes_dir):
     comments = load_comments(recipes_dir / "recipe_reviews_users_ge2.csv.gz")
     result = _segments(comments, k=4)
-    profile = behaviour_profile(comments.frame, result.user_ids, result.labels)
+    profile = behaviour_profile(comments, result.user_ids, result.labels)
     users = _per_user(comments.frame).reindex(result.user_ids)
     assert profile.n_users == len(users) and not profile.notes
     for segment in profile.segments:
@@ -85,7 +85,7 @@ def test_recipe_users_split_by_activity_differ_where_planted_and_not_where_drawn
     comments = load_comments(recipes_dir / "recipe_reviews_full.csv.gz")
     users = _per_user(comments.frame)
     planted = (users["comments"] >= 2).astype(int).to_numpy()
-    profile = behaviour_profile(comments.frame, users.index.to_numpy(), planted)
+    profile = behaviour_profile(comments, users.index.to_numpy(), planted)
     heavy = profile.segment(1)
     assert heavy.figure("comments_per_user").differs and heavy.figure("comments_per_user").q_value < 1e-6
     assert heavy.figure("tier=loyal").value == 1.0  # loyal: 2+ comments, where most users wrote one
@@ -93,7 +93,7 @@ def test_recipe_users_split_by_activity_differ_where_planted_and_not_where_drawn
     assert heavy.figure("tier=loyal").lift == pytest.approx(1 / planted.mean())
 
     drawn = np.random.default_rng(3).integers(0, 4, len(users))
-    random = behaviour_profile(comments.frame, users.index.to_numpy(), drawn)
+    random = behaviour_profile(comments, users.index.to_numpy(), drawn)
     marked = [f.label for s in random.segments for f in s.figures if f.differs]
     assert marked == [], marked
 
@@ -105,7 +105,7 @@ def test_blog_attributes_from_users_csv_are_compared_as_shares_and_means(blogs_d
     industry = pd.read_csv(blogs_dir / "users.csv").set_index("user_id")["label"]
     user_ids = np.array(sorted(comments.frame["user_id"].unique()))
     codes = pd.Categorical(industry.reindex(user_ids))
-    profile = behaviour_profile(comments.frame, user_ids, codes.codes)
+    profile = behaviour_profile(comments, user_ids, codes.codes)
     people = people.set_index("user_id").reindex(user_ids)
 
     technology = profile.segment(list(codes.categories).index("Technology"))
@@ -133,7 +133,7 @@ def test_blog_attributes_from_users_csv_are_compared_as_shares_and_means(blogs_d
 def test_demo_profile_follows_its_clustering_and_fills_every_view():
     comments = from_frame(generate_demo(0), source="demo")
     result = _segments(comments, k=4)
-    profile = behaviour_profile(comments.frame, result.user_ids, result.labels)
+    profile = behaviour_profile(comments, result.user_ids, result.labels)
     users = _per_user(comments.frame).reindex(result.user_ids)
     ages = comments.frame.groupby("user_id")["age"].first().reindex(result.user_ids)
     for segment in profile.segments:
@@ -162,14 +162,14 @@ def test_an_attribute_with_one_value_and_a_time_column_with_one_day_are_left_out
     comments = from_frame(frame, source="one-day.csv")
     user_ids = np.array(sorted(comments.frame["user_id"].unique()))
     labels = np.arange(len(user_ids)) % 3
-    profile = behaviour_profile(comments.frame, user_ids, labels)
+    profile = behaviour_profile(comments, user_ids, labels)
     assert any("one day (2024-01-01)" in note for note in profile.notes), profile.notes
     assert any("plan (basic)" in note for note in profile.notes), profile.notes
     keys = {f.key for s in profile.segments for f in s.figures}
     assert not keys & {"active_span_days", "days_since_last", "plan=basic", "tier=new"}
     assert profile.tier_rule.new_since is None and "gender=female" in keys
 
-    asked = behaviour_profile(comments.frame, user_ids, labels, attributes=["plan", "no_such_column", "rating"])
+    asked = behaviour_profile(comments, user_ids, labels, attributes=["plan", "no_such_column", "rating"])
     assert any("'no_such_column'" in note for note in asked.notes)
     assert any("'rating'" in note and "more than one value" in note for note in asked.notes)
 
@@ -179,7 +179,7 @@ def test_a_run_of_other_data_is_refused_with_a_message():
     from segmentation.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="another file"):
-        behaviour_profile(comments.frame, np.array(["somebody", "else"]), np.array([0, 1]))
+        behaviour_profile(comments, np.array(["somebody", "else"]), np.array([0, 1]))
 
 
 # segments.json and the command line --------------------------------------------------------------------------

@@ -23,12 +23,12 @@ from ui.text import show_error
 def profile(comments: Comments, result: SegmentResult, run_key: str) -> BehaviourProfile:
     """The run's behaviour profile (hand edits applied), computed once per run and labels."""
     digest = hashlib.sha256(np.ascontiguousarray(result.labels, dtype="<i8").tobytes()).hexdigest()
-    return _profile(run_key, digest, _frame=comments.frame, _user_ids=result.user_ids, _labels=result.labels)
+    return _profile(run_key, digest, _comments=comments, _user_ids=result.user_ids, _labels=result.labels)
 
 
 @st.cache_data(max_entries=8, show_spinner="Profiling the segments' users…")
-def _profile(run_key: str, labels_digest: str, _frame, _user_ids, _labels) -> BehaviourProfile:
-    return behaviour_profile(_frame, _user_ids, _labels)
+def _profile(run_key: str, labels_digest: str, _comments, _user_ids, _labels) -> BehaviourProfile:
+    return behaviour_profile(_comments, _user_ids, _labels)
 
 
 def show(comments: Comments | None, result: SegmentResult, run_key: str,

@@ -31,6 +31,7 @@ from scipy import stats
 
 from segmentation.core.errors import ConfigError
 from segmentation.ingest.columns import COLUMN
+from segmentation.ingest.comments import Comments
 
 ALPHA = 0.05
 """The false discovery rate under which a figure is marked as differing from the other users."""
@@ -220,7 +221,7 @@ class BehaviourProfile:
 
 
 def behaviour_profile(
-    frame: pd.DataFrame,
+    comments: Comments,
     user_ids: Sequence[str] | np.ndarray,
     labels: Sequence[int] | np.ndarray,
     *,
@@ -230,15 +231,15 @@ def behaviour_profile(
 
     Parameters
     ----------
-    frame : DataFrame
-        ``Comments.frame``: ``user_id`` and, where present, ``item_id``, ``rating``, ``time`` and extra columns.
+    comments : Comments
+        The run's comments: ``user_id`` and, where present, ``item_id``, ``rating``, ``time`` and extra columns.
     user_ids : array-like of str, shape (n_users,)
         The run's users (``SegmentResult.user_ids``).
     labels : array-like of int, shape (n_users,)
         Their segments, hand edits applied.
     attributes : sequence of str, optional
-        Columns to compare as user attributes; by default every extra column that holds one value per user.
-        A column with one value for everyone, or with several values for one user, is skipped with a note.
+        Columns to compare as user attributes; by default :meth:`Comments.attribute_columns`. A column with
+        one value for everyone, missing, or with several values for one user is skipped with a note.
 
     Returns
     -------
@@ -247,18 +248,22 @@ def behaviour_profile(
     Raises
     ------
     ConfigError
-        When ``user_ids`` and ``labels`` differ in length, or no user of the run wrote a comment in ``frame``.
+        When ``user_ids`` and ``labels`` differ in length, or no user of the run wrote one of ``comments``.
     """
     users = pd.Index(np.asarray(user_ids).astype(str), name="user_id")
     labels = np.asarray(labels, dtype=int)
     if len(users) != len(labels):
         raise ConfigError(f"{len(users)} users but {len(labels)} segment labels: they must pair one to one")
+    frame = comments.frame
     frame = frame[frame["user_id"].astype(str).isin(users)]
     if frame.empty:
         raise ConfigError("none of the run's users wrote a comment in these data: is it the run of another file?")
     notes: list[str] = []
     measured = _per_user(frame, users, notes)
     tiers, rule = _tiers(measured, notes)
+    if attributes is None:
+        attributes = comments.attribute_columns()
+        _note_constant(frame, notes)
     attribute_values = _attributes(frame, users, attributes, notes)
 
     # Every figure as one value per user, built once: a segment then only splits the arrays.
@@ -373,49 +378,51 @@ def _tiers(measured: _Measured, notes: list[str]) -> tuple[np.ndarray, TierRule 
 # Attributes ---------------------------------------------------------------------------------------
 
 
-def _attributes(frame: pd.DataFrame, users: pd.Index, asked: Sequence[str] | None,
-                notes: list[str]) -> dict[str, pd.Series]:
-    """One value per user (NaN where missing) for each attribute column: numbers as floats, else stripped text.
-
-    Without ``asked``, the extra columns that hold one value per user are taken and others pass silently
-    (a comment's own figure, an identifier); an asked column that cannot be compared gets a note, and so
-    does any attribute with one value for everyone.
-    """
-    extras = [c for c in frame.columns if c not in COLUMN.values()] if asked is None else list(asked)
-    missing = [c for c in extras if c not in frame.columns]
-    if missing:
-        notes.append(f"no column {', '.join(map(repr, missing))} in the data: not compared")
-    extras = [c for c in extras if c in frame.columns]
-    if not extras:
-        return {}
-    owner = frame["user_id"].astype(str)
-    text = frame[extras].apply(lambda column: column.where(column.notna(), "").astype(str).str.strip())
-    text = text.mask(text == "")
-    per_user = text.groupby(owner, sort=False)
-    varies = per_user.nunique().max() > 1
-    first = per_user.first().reindex(users)
-    out, constant = {}, []
+def _note_constant(frame: pd.DataFrame, notes: list[str]) -> None:
+    """Name the extra columns that hold one value for every user: a user would look for them in the profile."""
+    extras = [c for c in frame.columns if c not in COLUMN.values()]
+    constant = []
     for column in extras:
-        values = first[column]
-        present = values.dropna()
-        if varies[column] or present.empty:
-            if asked is not None:
-                notes.append(f"{column!r} takes more than one value for some users (or none): not compared as "
-                             "a user attribute")
-            continue
-        if present.nunique() < 2:
-            constant.append(f"{column} ({present.iloc[0][:40]})")
-            continue
-        numbers = pd.to_numeric(present, errors="coerce")
-        if numbers.notna().all():
-            out[column] = pd.to_numeric(values, errors="coerce").astype(float)
-        elif asked is None and present.nunique() > max(20, len(users) // 2):
-            continue  # an identifier or free text (a user name): no share per value to compare
-        else:
-            out[column] = values.astype(object)
+        values = frame[column].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if len(values) and values.nunique() == 1:
+            constant.append(f"{column} ({values.iloc[0][:40]})")
     if constant:
         notes.append(f"{'these attributes hold' if len(constant) > 1 else 'this attribute holds'} one value for "
                      f"every user, so there is nothing to compare: {', '.join(constant)}")
+
+
+def _attributes(frame: pd.DataFrame, users: pd.Index, columns: Sequence[str],
+                notes: list[str]) -> dict[str, pd.Series]:
+    """One value per user (NaN where missing) for each attribute column: numbers as floats, else stripped text.
+
+    A column that is missing, takes several values for one user or one value for everyone is left out with a
+    note.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        notes.append(f"no column {', '.join(map(repr, missing))} in the data: not compared")
+    columns = [c for c in columns if c in frame.columns]
+    if not columns:
+        return {}
+    owner = frame["user_id"].astype(str)
+    text = frame[columns].apply(lambda column: column.where(column.notna(), "").astype(str).str.strip())
+    per_user = text.mask(text == "").groupby(owner, sort=False)
+    varies = per_user.nunique().max() > 1
+    first = per_user.first().reindex(users)
+    out = {}
+    for column in columns:
+        values = first[column]
+        present = values.dropna()
+        if varies[column]:
+            notes.append(f"{column!r} takes more than one value for some users: not compared as a user attribute")
+        elif present.nunique() < 2:
+            shown = f" ({present.iloc[0][:40]})" if len(present) else ""
+            notes.append(f"the attribute {column!r} holds one value for every user{shown}: nothing to compare")
+        elif pd.to_numeric(present, errors="coerce").notna().all():
+            out[column] = pd.to_numeric(values, errors="coerce").astype(float)
+        else:
+            out[column] = values.astype(object)
     return out
 
 
