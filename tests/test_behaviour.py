@@ -17,6 +17,7 @@ import pytest
 from segmentation.cli import main
 from segmentation.demo import generate_demo
 from segmentation.describe.behaviour import ALPHA, behaviour_profile
+from segmentation.describe.export import segments_json
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import cluster_prepared, prepare
@@ -153,6 +154,12 @@ def test_demo_profile_follows_its_clustering_and_fills_every_view():
     table = figures_table(profile, profile.segments[0].segment)
     assert set(table["test"]) <= {"Mann-Whitney U", "chi-square", "Fisher exact", "not tested"}
     assert ((table["differs"] != "") == (table["q_value"] < ALPHA)).all()
+    # The Segments page's download: strict JSON, each segment with its own behaviour.
+    records = json.loads(segments_json(result.segments, behaviour=profile))
+    for record in records:
+        assert record["behaviour"]["users"] == int((result.labels == record["id"]).sum())
+        assert record["behaviour"]["method"]["mean_test"] == "Mann-Whitney U"
+    assert "behaviour" not in json.loads(segments_json(result.segments))[0]
 
 
 def test_an_attribute_with_one_value_and_a_time_column_with_one_day_are_left_out_with_a_note():
