@@ -249,3 +249,23 @@ def test_segments_page_shows_the_behaviour_table_the_figures_and_the_value_view(
     shown = [c.value for c in at.caption]
     assert any("Mann-Whitney U" in c and "Benjamini-Hochberg" in c for c in shown)
     assert any(c.startswith("Tiers from this data's own quantiles: loyal:") for c in shown)
+
+
+@pytest.mark.slow
+def test_segments_page_says_what_a_one_day_file_leaves_out_and_shows_no_tiers_it_cannot_cut():
+    from tests.pages_helpers import run_segmentation, start, unescape_markdown
+    from tests.test_pages_segment import upload
+
+    frame = generate_demo(3, n_users=60).drop(columns="true_taste")
+    frame["timestamp"] = 1704067200  # one instant: no span, no recency, no new users
+    frame["plan"] = "*basic*"  # one value for everyone, written as Markdown emphasis
+    at = run_segmentation(upload(start(), frame, name="one-day.csv"), k=3)
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, at.exception
+    shown = [unescape_markdown(c.value) for c in at.caption]
+    assert any(c.startswith("Left out: every comment is from one day (2024-01-01)") for c in shown), shown
+    assert any("plan (*basic*)" in c for c in shown), shown
+    assert any(r"plan \(\*basic\*\)" in c.value for c in at.caption)  # escaped: shown as typed, not emphasis
+    assert any(c.startswith("Tiers from this data's own quantiles: loyal:") and "new:" not in c for c in shown)
+    value = next(frame.value for frame in at.dataframe if "loyal" in frame.value.columns)
+    assert "new" not in value.columns
