@@ -263,7 +263,7 @@ def behaviour_profile(
     tiers, rule = _tiers(measured, notes)
     if attributes is None:
         attributes = comments.attribute_columns()
-        _note_constant(frame, notes)
+        _note_constant(frame, attributes, notes)
     attribute_values = _attributes(frame, users, attributes, notes)
 
     # Every figure as one value per user, built once: a segment then only splits the arrays.
@@ -378,9 +378,12 @@ def _tiers(measured: _Measured, notes: list[str]) -> tuple[np.ndarray, TierRule 
 # Attributes ---------------------------------------------------------------------------------------
 
 
-def _note_constant(frame: pd.DataFrame, notes: list[str]) -> None:
-    """Name the extra columns that hold one value for every user: a user would look for them in the profile."""
-    extras = [c for c in frame.columns if c not in COLUMN.values()]
+def _note_constant(frame: pd.DataFrame, attributes: Sequence[str], notes: list[str]) -> None:
+    """Name the extra columns that hold one value for every user: a user would look for them in the profile.
+
+    ``attributes`` (checked one by one later) are left to :func:`_attributes`.
+    """
+    extras = [c for c in frame.columns if c not in COLUMN.values() and c not in attributes]
     constant = []
     for column in extras:
         values = frame[column].dropna().astype(str).str.strip()
