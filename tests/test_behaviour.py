@@ -269,3 +269,16 @@ def test_segments_page_says_what_a_one_day_file_leaves_out_and_shows_no_tiers_it
     assert any(c.startswith("Tiers from this data's own quantiles: loyal:") and "new:" not in c for c in shown)
     value = next(frame.value for frame in at.dataframe if "loyal" in frame.value.columns)
     assert "new" not in value.columns
+
+
+def test_stands_out_lists_what_a_segment_has_more_of_before_what_it_lacks():
+    frame = generate_demo(4, n_users=300)
+    comments = from_frame(frame)
+    user_ids = np.array(sorted(comments.frame["user_id"].unique()))
+    gender = comments.frame.groupby("user_id")["gender"].first().reindex(user_ids)
+    labels = (gender == "female").astype(int).to_numpy()  # segment 1: every woman, nobody else
+    overview = overview_table(behaviour_profile(comments, user_ids, labels), {0: "others", 1: "women"})
+    women = overview.set_index("name").loc["women", "stands_out"].split("; ")
+    expected_lift = 1 / (gender == "female").mean()
+    assert women[0] == f"gender: female ×{expected_lift:.2f}"
+    assert all("gender: male ×0.00" not in item for item in women)  # a share of nobody has no lift to show

@@ -15,7 +15,14 @@ from segmentation.core.errors import SegmentationError
 from segmentation.describe.behaviour import ALPHA, BehaviourProfile, behaviour_profile
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.segment import SegmentResult
-from segmentation.present.behaviour import TIER_CHART, figures_table, overview_table, tier_names, value_table
+from segmentation.present.behaviour import (
+    TIER_CHART,
+    behaviour_columns,
+    figures_table,
+    overview_table,
+    tier_names,
+    value_table,
+)
 from segmentation.present.views import escape_markdown
 from ui.text import show_error
 
@@ -54,20 +61,28 @@ def show(comments: Comments | None, result: SegmentResult, run_key: str,
                f"{method['correction']}; \"stands out\" lists figures whose corrected value is under {ALPHA:g}.")
     overview = overview_table(found, labels)
     tiers = tier_names(found)
+    figures = behaviour_columns(found)
     config = {
-        "segment": None,
         "name": st.column_config.TextColumn("Segment"),
         "users": st.column_config.NumberColumn("Users", format="%d"),
         "share": st.column_config.NumberColumn("Share", format="percent"),
         "stands_out": st.column_config.TextColumn("Stands out (lift)", width="large"),
         TIER_CHART: st.column_config.BarChartColumn(f"Tiers ({' / '.join(tiers)})", y_min=0.0, y_max=1.0),
+        **{label: st.column_config.NumberColumn(label, format="percent" if kind == "share" else "%.1f")
+           for label, kind in figures.items()},
     }
-    st.dataframe(overview, hide_index=True, column_config=config, key="behaviour_overview")
+    order = ["name", "users", "share", *([TIER_CHART] if tiers else []), "stands_out", *figures]
+    st.dataframe(overview, hide_index=True, column_config=config, column_order=order, key="behaviour_overview")
 
     choices = {row.segment: row.name for row in overview.itertuples()}
     chosen = st.selectbox("Compare one segment with all users", list(choices), format_func=choices.get,
                           key="behaviour_segment")
     st.dataframe(figures_table(found, chosen), hide_index=True, key="behaviour_figures", column_config={
+        "figure": st.column_config.TextColumn("Figure"),
+        "kind": st.column_config.TextColumn("Mean or share"),
+        "users": st.column_config.NumberColumn("Users with a value", format="%d"),
+        "test": st.column_config.TextColumn("Test against the other users"),
+        "differs": st.column_config.TextColumn("Differs"),
         "segment": st.column_config.NumberColumn("This segment", format="%.3f"),
         "all_users": st.column_config.NumberColumn("All users", format="%.3f"),
         "lift": st.column_config.NumberColumn("Lift", format="%.2f"),
@@ -84,6 +99,7 @@ def show(comments: Comments | None, result: SegmentResult, run_key: str,
     st.dataframe(value, hide_index=True, key="behaviour_value", column_config={
         "segment": None,
         "name": st.column_config.TextColumn("Segment"),
+        "users": st.column_config.NumberColumn("Users", format="%d"),
         **{tier: st.column_config.ProgressColumn(tier, format="percent", min_value=0.0, max_value=1.0)
            for tier in tiers},
         **{f"{tier} lift": st.column_config.NumberColumn(f"{tier} lift", format="%.2f") for tier in tiers},

@@ -40,7 +40,7 @@ def overview_table(profile: BehaviourProfile, labels: Mapping[int, str]) -> pd.D
         ``segment``, ``name``, ``users``, ``share``, one column per behaviour figure (its label: the
         segment's mean, or share for a share), ``tiers`` (the shares of :data:`TIERS` the data has, for a
         small bar chart) and ``stands_out`` (up to :data:`STANDS_OUT` figures that differ from the other
-        users, largest lift first, each with its lift).
+        users, each with its lift: those above all users first, then those below, the largest first).
     """
     rows = []
     for segment in profile.segments:
@@ -56,6 +56,12 @@ def overview_table(profile: BehaviourProfile, labels: Mapping[int, str]) -> pd.D
     return pd.DataFrame(rows)
 
 
+def behaviour_columns(profile: BehaviourProfile) -> dict[str, str]:
+    """The overview's behaviour columns, label → ``"mean"`` or ``"share"``, in the table's order."""
+    first = profile.segments[0].figures if profile.segments else ()
+    return {f.label: f.kind for f in first if f.source == "behaviour"}
+
+
 def tier_names(profile: BehaviourProfile) -> list[str]:
     """The tiers the overview's ``tiers`` lists hold, in order."""
     present = {tier for segment in profile.segments for tier in segment.tiers}
@@ -63,8 +69,9 @@ def tier_names(profile: BehaviourProfile) -> list[str]:
 
 
 def _standing_out(figures: tuple[Figure, ...]) -> list[Figure]:
+    """Differing figures, those above all users first (what the segment is), then those below, largest lift first."""
     differing = [f for f in figures if f.differs and f.lift is not None and f.lift > 0]
-    return sorted(differing, key=lambda f: -abs(math.log(f.lift)))
+    return sorted(differing, key=lambda f: (f.lift < 1, -abs(math.log(f.lift))))
 
 
 def _worded(figure: Figure) -> str:
@@ -123,4 +130,6 @@ def value_table(profile: BehaviourProfile, labels: Mapping[int, str]) -> pd.Data
     return pd.DataFrame(rows)
 
 
-__all__ = ["DIFFERS_MARK", "TIER_CHART", "figures_table", "overview_table", "tier_names", "value_table"]
+__all__ = [
+    "DIFFERS_MARK", "TIER_CHART", "behaviour_columns", "figures_table", "overview_table", "tier_names", "value_table",
+]
