@@ -282,3 +282,21 @@ def test_stands_out_lists_what_a_segment_has_more_of_before_what_it_lacks():
     expected_lift = 1 / (gender == "female").mean()
     assert women[0] == f"gender: female ×{expected_lift:.2f}"
     assert all("gender: male ×0.00" not in item for item in women)  # a share of nobody has no lift to show
+
+
+@pytest.mark.hostile
+def test_every_odd_but_loadable_file_of_the_bad_input_corpus_gives_a_profile_with_finite_json(tmp_path):
+    from bad_inputs.generate import cases, write
+
+    write(tmp_path)
+    loaded = 0
+    for case in cases():
+        if case.expect["outcome"] != "ok":
+            continue
+        comments = load_comments(tmp_path / case.name, **case.load)
+        user_ids = np.array(sorted(comments.frame["user_id"].astype(str).unique()))
+        profile = behaviour_profile(comments, user_ids, np.arange(len(user_ids)) % 2)
+        assert sum(s.users for s in profile.segments) == len(user_ids), case.name
+        json.dumps(profile.to_dict(), allow_nan=False)  # strict JSON, whatever the file held
+        loaded += 1
+    assert loaded >= 20
