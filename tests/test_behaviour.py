@@ -68,12 +68,12 @@ def test_recipe_segments_report_activity_recency_and_ratings_as_the_comments_giv
         mine = users[result.labels == segment.segment]
         assert segment.users == len(mine)
         for key, column in [("comments_per_user", "comments"), ("active_span_days", "span"),
-                            ("days_since_last", "since_last"), ("mean_rating", "rating")]:
+                            ("days_since_last", "since_last"), ("user_mean_rating", "rating")]:
             figure = segment.figure(key)
             assert figure.value == pytest.approx(mine[column].mean(), rel=1e-4), key
             assert figure.overall == pytest.approx(users[column].mean(), rel=1e-4), key
             assert figure.test == "Mann-Whitney U" and 0 <= figure.p_value <= figure.q_value <= 1
-        assert segment.figure("mean_rating").spread == pytest.approx(mine["rating"].std(), rel=1e-4)
+        assert segment.figure("user_mean_rating").spread == pytest.approx(mine["rating"].std(), rel=1e-4)
         assert sum(segment.tiers.values()) == segment.users
     # Every user here wrote two or more comments; loyal users wrote at least the upper quartile.
     counts = users["comments"]
@@ -121,7 +121,7 @@ def test_blog_attributes_from_users_csv_are_compared_as_shares_and_means(blogs_d
     assert age.kind == "mean" and age.value == pytest.approx(people.loc[in_tech, "age"].mean())
     assert age.test == "Mann-Whitney U"
     # Blogs have no items or ratings: those figures are absent, not zero.
-    assert technology.figure("distinct_items") is None and technology.figure("mean_rating") is None
+    assert technology.figure("distinct_items") is None and technology.figure("user_mean_rating") is None
     # The Segments page's overview names the same difference.
     overview = overview_table(profile, {i: name for i, name in enumerate(codes.categories)})
     row = overview.set_index("name").loc["Technology"]

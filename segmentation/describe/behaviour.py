@@ -3,7 +3,8 @@
 Every figure is computed per user first (so a user who wrote fifty comments counts once, like a user who
 wrote one) and compared between the segment's users and the users outside it, from whatever columns the
 file has: comments per user always; active span, days since the last comment and the "new" tier with
-times; the mean rating with ratings; distinct items and repeat reviewers with items; and every column that
+times; the mean rating per user with ratings (each user's mean, then their mean: the segment card's mean
+rating counts every comment instead); distinct items and repeat reviewers with items; and every column that
 holds one value per user (an attribute such as age or gender: a mean for numbers, a share per value for
 categories).
 
@@ -315,7 +316,7 @@ def _per_user(frame: pd.DataFrame, users: pd.Index, notes: list[str]) -> _Measur
             notes.append(f"every rating is {ratings.iloc[0]:g}: no mean rating to compare")
         else:
             mean = frame.groupby(by_user, sort=False)["rating"].mean()
-            measured.means["mean_rating"] = ("Mean rating", _aligned(mean, users))
+            measured.means["user_mean_rating"] = ("Mean rating per user", _aligned(mean, users))
     items = frame.dropna(subset=["item_id"]) if "item_id" in frame.columns else frame.iloc[:0]
     if not items.empty:
         owner = items["user_id"].astype(str)
