@@ -8,7 +8,7 @@ from segmentation.describe.export import assignments_csv, assignments_json, assi
 from segmentation.describe.naming import endpoint_from_settings, suggest_all
 from segmentation.ingest.io import FORMATS
 from segmentation.present.views import escape_markdown, segment_labels
-from ui import data, names, route, runs, session
+from ui import behaviour, data, names, route, runs, session
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -107,6 +107,8 @@ if new_file is not None:
         st.download_button("Assignments of the new comments (CSV)", assignments_csv(placed.assignments),
                            "new_assignments.csv", "text/csv", icon=":material/download:")
 
+profile = behaviour.show(comments, run.result, run.run_key, labels)
+
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")
 buttons = st.columns(4)
@@ -117,7 +119,7 @@ try:
                                "assignments.parquet", "application/octet-stream", icon=":material/download:")
     buttons[2].download_button("Assignments (JSON)", assignments_json(run.result.assignments, saved),
                                "assignments.json", "application/json", icon=":material/download:")
-    buttons[3].download_button("Segments (JSON)", segments_json(run.result.segments, saved),
+    buttons[3].download_button("Segments (JSON)", segments_json(run.result.segments, saved, behaviour=profile),
                                "segments.json", "application/json", icon=":material/download:")
 except SegmentationError as error:
     show_error(error)

@@ -142,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("first", metavar="ID")
     compare.add_argument("second", metavar="ID")
 
+    behaviour = commands.add_parser("behaviour", help="print the behaviour profile of the segments of a saved run "
+                                    "of INPUT as JSON (figures per segment against all users, activity tiers)")
+    behaviour.add_argument("input", metavar="INPUT", help="the comments the run was made on")
+    behaviour.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the latest "
+                           "run of INPUT)")
+    for role in ("user", "text", "item", "rating", "time"):
+        behaviour.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+
     demo = commands.add_parser("demo", help="write the generated demo data set")
     demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
     demo.add_argument("--users", type=int, default=500, help="number of users (default 500)")
@@ -206,6 +214,7 @@ def _check_workspace() -> None:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.core.outputs import staged
+    from segmentation.describe.behaviour import behaviour_profile
     from segmentation.ingest.uploads import file_sha256
     from segmentation.runs.service import named_result, run_and_save, with_edits
 
@@ -221,7 +230,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
         digest = file_sha256(args.input) if Path(args.input).is_file() else None
         run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
         result = named_result(with_edits(run))  # the edits made in the app on this same run show here too
-        paths = [args.out / path.name for path in result.write(staging, run_id=run.run_key)]
+        profile = behaviour_profile(comments, result.user_ids, result.labels)
+        paths = [args.out / path.name for path in result.write(staging, run_id=run.run_key, behaviour=profile)]
     metrics = result.metrics
     carried = f"; {len(run.carry.carried)} names carried over" if run.carry.carried else ""
     print(
@@ -273,6 +283,36 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("no saved runs yet: `python -m segmentation segment FILE --out DIR` saves one", file=sys.stderr)
         return 0
     print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def cmd_behaviour(args: argparse.Namespace) -> int:
+    from segmentation.describe.behaviour import behaviour_profile
+    from segmentation.runs.service import load_run, run_table
+    from segmentation.runs.workspace import Workspace
+
+    comments = _load(args)
+    key = args.run or Workspace().latest_run(comments.fingerprint())
+    if key is None:
+        raise ConfigError(f"no saved run of {comments.source or 'these comments'}: "
+                          f"`python -m segmentation segment {args.input} --out DIR` makes one")
+    stored = load_run(key)
+    if stored.info.fingerprint != comments.fingerprint():
+        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    table = run_table(stored.info)  # hand edits applied, as every view of a saved run reads it
+    profile = behaviour_profile(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
+    suggested = {}
+    if "segment_name" in table:  # a suggested name, where a hand edit left the segment's users under one
+        by_segment = table.groupby("segment")["segment_name"]
+        suggested = {segment: names.iloc[0] for segment, names in by_segment if names.nunique() == 1}
+    named = {**suggested, **{segment: saved.name for segment, saved in stored.names.items()}}
+    payload = {
+        "run": key,
+        "n_users": profile.n_users,
+        "method": profile.method,
+        "segments": [{"id": s.segment, "name": named.get(s.segment), **s.to_dict()} for s in profile.segments],
+    }
+    print(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
     return 0
 
 
@@ -342,6 +382,7 @@ COMMANDS = {
     "recommend": cmd_recommend,
     "assign": cmd_assign,
     "runs": cmd_runs,
+    "behaviour": cmd_behaviour,
     "demo": cmd_demo,
 }
 

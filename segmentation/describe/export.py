@@ -12,12 +12,15 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from segmentation.describe.segments import SegmentDescription
+
+if TYPE_CHECKING:
+    from segmentation.describe.behaviour import BehaviourProfile
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # A plain number ("-1", "+3.5", "-2e5") is read as that number, never as a formula: it stays as written,
@@ -148,7 +151,8 @@ def assignments_json(df: pd.DataFrame, names: Mapping[int, Any] | None = None) -
 
 
 def segments_json(
-    descriptions: Iterable[SegmentDescription], names: Mapping[int, Any] | None = None
+    descriptions: Iterable[SegmentDescription], names: Mapping[int, Any] | None = None,
+    behaviour: BehaviourProfile | None = None,
 ) -> bytes:
     """Return the segment descriptions as a UTF-8 JSON array, saved names applied.
 
@@ -159,11 +163,15 @@ def segments_json(
     names : mapping of segment id to str or SegmentName, optional
         Saved names; a ``SegmentName`` also gives the ``description``. ``suggested_name`` keeps the
         generated name either way.
+    behaviour : BehaviourProfile, optional
+        The run's behaviour profile (:func:`segmentation.describe.behaviour.behaviour_profile`); each record
+        then carries its segment's ``behaviour``.
 
     Returns
     -------
     bytes
-        Indented JSON; every record has ``name``, ``suggested_name`` and ``description``.
+        Indented JSON; every record has ``name``, ``suggested_name`` and ``description``, and ``behaviour``
+        where a profile is given.
     """
     names = names or {}
     records = []
@@ -173,6 +181,8 @@ def segments_json(
         record["suggested_name"] = segment.name
         record["name"] = segment.name if saved is None else _name_of(saved)
         record["description"] = getattr(saved, "description", "")
+        if behaviour is not None:
+            record["behaviour"] = behaviour.for_json(segment.id)
         records.append(_plain(record))
     return json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,9 @@ from segmentation.embed.profiles import Profiles, build_profiles, check_profile_
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
 from segmentation.ingest.comments import Comments
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
+
+if TYPE_CHECKING:
+    from segmentation.describe.behaviour import BehaviourProfile
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
@@ -176,8 +180,12 @@ class SegmentResult:
             "n_users": int(len(self.user_ids)),
         }
 
-    def write(self, out_dir: str | Path, run_id: str | None = None) -> list[Path]:
+    def write(self, out_dir: str | Path, run_id: str | None = None,
+              behaviour: BehaviourProfile | None = None) -> list[Path]:
         """Write ``assignments.csv``, ``segments.json`` and ``run.json`` (naming ``run_id``) into ``out_dir``.
+
+        With ``behaviour`` (the run's :class:`~segmentation.describe.behaviour.BehaviourProfile`), each segment
+        of ``segments.json`` carries its ``behaviour``.
 
         The three files are written into a temporary folder inside ``out_dir`` and then renamed into
         place, ``run.json`` last: a run killed while writing leaves the previous set, never half a file.
@@ -186,7 +194,7 @@ class SegmentResult:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        segments = [_segment_record(s) for s in self.segments]
+        segments = [_segment_record(s, behaviour) for s in self.segments]
         contents = {
             "assignments.csv": assignments_csv(self.assignments),
             "segments.json": json.dumps(segments, ensure_ascii=False, indent=2).encode("utf-8"),
@@ -203,9 +211,11 @@ class SegmentResult:
         return [out / name for name in contents]
 
 
-def _segment_record(segment: SegmentDescription) -> dict:
-    record = segment.to_dict()
-    return {key: value for key, value in record.items() if value is not None}
+def _segment_record(segment: SegmentDescription, behaviour: BehaviourProfile | None = None) -> dict:
+    record = {key: value for key, value in segment.to_dict().items() if value is not None}
+    if behaviour is not None:
+        record["behaviour"] = behaviour.for_json(segment.id)
+    return record
 
 
 def versions() -> dict[str, str]:
