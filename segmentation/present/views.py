@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -244,6 +245,64 @@ def dendrogram_lines(tree: np.ndarray, top: int = 16, labels: np.ndarray | None 
         "leaf_segment": [segment_of(int(node)) for node in drawn["leaves"]],
         "cut": cut,
     }
+
+
+@dataclass(frozen=True)
+class Card:
+    """One figure of the Quality row: its label, its value as shown and the tooltip that explains it."""
+
+    label: str
+    value: str
+    help: str
+
+
+def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
+    """The Quality row of the Segment page, every score saying which users it covers.
+
+    The separation scores (silhouette, Calinski–Harabasz, Davies–Bouldin) leave noise users out; where a
+    method left some users in no segment, each of those cards names the share it covers and the share of
+    users in a segment stands beside them, so a density method's scores over half the users are not read as
+    k-means' over all of them (issue 20).
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``SegmentResult.metrics`` (``silhouette``, ``calinski_harabasz``, ``davies_bouldin``, ``n_segments``,
+        ``n_noise``, ``stability``; ``coverage`` where the run has it).
+    n_users : int
+
+    Returns
+    -------
+    list of Card
+        Segments, users in a segment, silhouette, Calinski–Harabasz, Davies–Bouldin, stability.
+    """
+    n_noise = int(metrics.get("n_noise", 0))
+    coverage = float(metrics.get("coverage", 1.0 - n_noise / n_users if n_users else 0.0))
+    covered = n_users - n_noise
+    partial = n_noise > 0
+    on = f" ({coverage:.0%} of users)" if partial else ""
+    scope = (f" Computed on the {covered:,} users in a segment only: the {n_noise:,} noise users "
+             f"({1 - coverage:.0%}) are left out, which flatters a method that leaves many users out."
+             if partial else " Computed on every user.")
+
+    def number(value: float, fmt: str) -> str:
+        return format(value, fmt) if value is not None and np.isfinite(value) else "–"
+
+    return [
+        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into."),
+        Card("Users in a segment", f"{coverage:.0%}",
+             f"{covered:,} of {n_users:,} users are in a segment; {n_noise:,} ({1 - coverage:.0%}) are noise, in "
+             "no segment. The scores beside cover only the users in a segment."),
+        Card(f"Silhouette{on}", number(metrics.get("silhouette"), ".3f"),
+             "How clearly each user sits in their own segment rather than the next: -1 to 1, higher is better."
+             + scope),
+        Card(f"Calinski–Harabasz{on}", number(metrics.get("calinski_harabasz"), ",.0f"),
+             "Spread between segments against spread within them: higher is better." + scope),
+        Card(f"Davies–Bouldin{on}", number(metrics.get("davies_bouldin"), ".3f"),
+             "How much each segment overlaps its most similar one: lower is better." + scope),
+        Card("Stability", number(metrics.get("stability"), ".2f"),
+             "0 to 1: how alike the segments come back when the users are resampled (mean ARI)."),
+    ]
 
 
 def comments_per_user(comments: Comments) -> pd.Series:
