@@ -20,6 +20,7 @@ from segmentation.present.views import (
     knife_frame,
     lift_frame,
     map_frame,
+    quality_cards,
     segment_labels,
     segment_of,
     selected_rows,
@@ -206,3 +207,22 @@ def test_user_recommendations_without_items_suggest_peer_comments(comments):
     ours, popular, _ = recs.for_user("u2", 5)
     assert popular is None and recs.method == "segment_comments"
     assert set(ours["item"]) == {"short", "a much longer comment by u1"}  # u1 is u2's only peer
+
+
+def test_quality_cards_name_the_users_each_score_covers_where_some_are_noise() -> None:
+    from sklearn.datasets import make_blobs
+
+    from segmentation.cluster.metrics import quality
+
+    X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    y[:50] = -1
+    cards = {c.label: c for c in quality_cards({**quality(X, y), "stability": 0.9}, 200)}
+    assert cards["Users in a segment"].value == "75%"
+    for score in ("Silhouette", "Calinski–Harabasz", "Davies–Bouldin"):
+        assert "50 noise users (25%) are left out" in cards[f"{score} (75% of users)"].help
+    everyone = {c.label: c for c in quality_cards({**quality(X[50:], y[50:]), "stability": 0.9}, 150)}
+    assert everyone["Users in a segment"].value == "100%" and "Computed on every user" in everyone["Silhouette"].help
+    # A run saved before coverage was recorded reads it from its noise count.
+    old = {k: v for k, v in quality(X, y).items() if k != "coverage"} | {"stability": float("nan")}
+    cards = {c.label: c for c in quality_cards(old, 200)}
+    assert cards["Users in a segment"].value == "75%" and cards["Stability"].value == "–"
