@@ -182,6 +182,18 @@ def test_lift_frame_greys_segments_whose_interval_spans_zero_and_uses_saved_name
     assert frame["verdict"].tolist() == ["helps", "unclear", "hurts"]
 
 
+def test_lift_frame_leaves_out_segments_where_both_methods_made_the_same_hits():
+    """Issue 20: the per-segment chart was empty bars at 0."""
+    lift = pd.DataFrame({
+        "segment": [0, 1], "name": ["a", "b"], "users": [5, 6], "best_method": ["segment_ease"] * 2,
+        "rival": ["ease"] * 2, "lift": [0.0, 0.0], "low": [0.0, -0.1], "high": [0.0, 0.1],
+        "hurts": [False, False], "clear": [False, False],
+    })
+    # Segment 0's methods hit the same users; segment 1's differ user by user though the mean lift is 0.
+    assert lift_frame(lift, {})["label"].tolist() == ["b"]
+    assert lift_frame(lift.iloc[:1], {}).empty
+
+
 def _unit(rows: int, seed: int = 0) -> np.ndarray:
     vectors = np.random.default_rng(seed).normal(size=(rows, 4)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
