@@ -275,7 +275,8 @@ def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
     Returns
     -------
     list of Card
-        Segments, users in a segment, silhouette, Calinski–Harabasz, Davies–Bouldin, stability.
+        Silhouette, Calinski–Harabasz, Davies–Bouldin, segments, users in a segment, stability (the order
+        of the cards before coverage was shown, "Users in a segment" in place of "Noise share").
     """
     n_noise = int(metrics.get("n_noise", 0))
     coverage = float(metrics.get("coverage", 1.0 - n_noise / n_users if n_users else 0.0))
@@ -290,10 +291,6 @@ def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
         return format(value, fmt) if value is not None and np.isfinite(value) else "–"
 
     return [
-        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into."),
-        Card("Users in a segment", f"{coverage:.0%}",
-             f"{covered:,} of {n_users:,} users are in a segment; {n_noise:,} ({1 - coverage:.0%}) are noise, in "
-             "no segment. The scores beside cover only the users in a segment."),
         Card(f"Silhouette{on}", number(metrics.get("silhouette"), ".3f"),
              "How clearly each user sits in their own segment rather than the next: -1 to 1, higher is better."
              + scope),
@@ -301,6 +298,10 @@ def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
              "Spread between segments against spread within them: higher is better." + scope),
         Card(f"Davies–Bouldin{on}", number(metrics.get("davies_bouldin"), ".3f"),
              "How much each segment overlaps its most similar one: lower is better." + scope),
+        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into."),
+        Card("Users in a segment", f"{coverage:.0%}",
+             f"{covered:,} of {n_users:,} users are in a segment; {n_noise:,} ({1 - coverage:.0%}) are noise, in "
+             "no segment. The separation scores cover only the users in a segment."),
         Card("Stability", number(metrics.get("stability"), ".2f"),
              "0 to 1: how alike the segments come back when the users are resampled (mean ARI)."),
     ]
