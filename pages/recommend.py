@@ -4,10 +4,17 @@ segment and place on the map, and their recommendations beside popularity."""
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
-from segmentation.present.views import lift_frame, map_frame, segment_labels, segment_of, user_comments
+from segmentation.present.views import (
+    lift_frame,
+    map_frame,
+    recommended_method,
+    segment_labels,
+    segment_of,
+    user_comments,
+)
 from segmentation.recommend.evaluate import METRIC_HELP
 from ui import charts, loaders, route, runs, state
-from ui.text import labelled, show_error
+from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
 
@@ -20,6 +27,7 @@ top_n = state.kept(st.slider, "Number of recommendations", key="rec_top_n", defa
                    max_value=30)
 
 st.subheader("Do segments make better recommendations here?")
+evaluation = None
 if not comments.has_items:
     st.info("To answer, the data needs an item column (which items each user commented on).")
 else:
@@ -40,6 +48,9 @@ else:
         lift = lift_frame(evaluation.lift_by_segment(), labels)
         if len(lift):
             st.plotly_chart(charts.lift_bars(lift), key="lift")
+        else:
+            st.caption("In every segment both methods found the hidden item for exactly the same users: no "
+                       "segment shows a difference, so there is no per-segment chart.")
         with st.expander("Technical details"):
             st.text(evaluation.verdict)
             st.dataframe(evaluation.table(), column_config={
@@ -53,8 +64,9 @@ st.subheader("One user's recommendations")
 user_ids = result.user_ids.tolist()
 user = state.kept(st.selectbox, "User (type to search)", key="rec_user", default=user_ids[0],
                   options=user_ids)
+chosen = recommended_method(evaluation)
 try:
-    recommenders = loaders.recommenders_for(run.prepared, run.result)
+    recommenders = loaders.recommenders_for(run.prepared, run.result, chosen.method)
     ours, popular, answered_by = recommenders.for_user(user, top_n)
 except SegmentationError as error:
     show_error(error)
@@ -72,16 +84,15 @@ with where:
     st.plotly_chart(charts.segment_map(frame, charts.segment_colours(labels), title="Where the user sits (star)"),
                     key="user_map")
 
-what = "items" if recommenders.has_items else "comments by segment peers"
 mine, everyone = st.columns(2)
 with mine:
     st.markdown("**Recommended**")
-    st.caption(f"Top {top_n} {what}: {answered_by}.")
-    st.dataframe(ours, hide_index=True)
+    st.caption(recommenders.caption(top_n, answered_by, chosen))
+    long_text_table(ours)
 with everyone:
     st.markdown("**Most popular**")
     if popular is None:
         st.caption("The data has no item column, so there is no popularity list to compare with.")
     else:
         st.caption("The most popular items the user has not commented on, for comparison.")
-        st.dataframe(popular, hide_index=True)
+        long_text_table(popular)

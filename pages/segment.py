@@ -14,6 +14,7 @@ from segmentation.present.views import (
     dendrogram_lines,
     knife_frame,
     map_frame,
+    quality_cards,
     segment_labels,
     selected_rows,
     selected_users_table,
@@ -64,10 +65,13 @@ with algorithm_box:
 clusterer = CLUSTERERS[algorithm]
 max_k = max(2, min(K.most, comments.n_users))  # the sweep chart covers the k slider's range
 own = {}  # the algorithm's own parameters, drawn from their declarations
+automatic = {}  # the greyed controls of automatic parameters, filled once the run shown is known
 size_box, option_box = st.columns(2)
 for param in clusterer.parameters:  # counts on the left, choices on the right
     with option_box if param.options is not None else size_box:
-        own[param.name] = params.widget(param, n_users=comments.n_users)
+        # Only the swept parameter has a value chosen by the run to show in its place.
+        own[param.name] = params.widget(param, n_users=comments.n_users,
+                                        slots=automatic if param.name == clusterer.sweep_param else None)
 with st.expander("Advanced: seed, recency, user attributes"):
     seed = state.kept(st.number_input, SEED_PARAM.label, key=SEED_PARAM.widget_key, default=0, min_value=0, step=1)
     half_life = 0.0
@@ -135,6 +139,11 @@ if run is None:
 result = runs.named_result(run)
 labels = segment_labels(result.segments)
 metrics = result.metrics
+for param in clusterer.parameters:
+    if param.name in automatic:  # the value the automatic choice took, where the run shown made one
+        took = result.choice is not None and run.result.config.algorithm == algorithm
+        params.show_chosen(param, automatic[param.name], result.choice.k if took else None,
+                           n_users=comments.n_users)
 if run.result.config != config:
     st.caption("Showing the last run; press Run to apply the changed settings.")
 
@@ -144,13 +153,8 @@ if result.choice is not None:
 for warning in result.warnings:
     st.warning(warning, icon=":material/warning:")
 cards = st.columns(6)
-cards[0].metric("Silhouette", f"{metrics['silhouette']:.3f}", help="-1 to 1; higher means tighter segments")
-cards[1].metric("CH score", f"{metrics['calinski_harabasz']:,.0f}", help="Calinski–Harabasz; higher is better")
-cards[2].metric("Davies–Bouldin", f"{metrics['davies_bouldin']:.3f}", help="Lower is better")
-cards[3].metric("Segments", f"{int(metrics['n_segments'])}")
-cards[4].metric("Noise share", f"{metrics['n_noise'] / max(len(result.user_ids), 1):.0%}")
-cards[5].metric("Stability", f"{metrics['stability']:.2f}",
-                help="0 to 1: how alike the segments come back when the users are resampled (mean ARI)")
+for box, card in zip(cards, quality_cards(metrics, len(result.user_ids)), strict=True):
+    box.metric(card.label, card.value, help=card.help)
 timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
 st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
            + (f": {timing}" if timing else ""))
@@ -194,7 +198,10 @@ def map_section() -> None:
     if len(shown) < len(frame):
         st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
                    "(search results always shown).")
-    st.caption("Click a segment in the legend to show it alone; double-click to hide it.")
+    unnamed = sum(segment >= 0 for segment in labels) - len(names)
+    st.caption("Click a segment in the legend to show it alone; double-click to hide it."
+               + (f" {unnamed} smaller segments are not named on the map, so that no two names overlap: their "
+                  "names are in the legend and in each point's hover text." if unnamed else ""))
     if match is not None:
         st.caption(f"{int(match.sum()):,} users ringed on the map.")
     if nearest is not None:

@@ -76,7 +76,7 @@ for segment in ordered:
                 labelled("Stability", stability_words(run.result.segment_stability.get(segment.id)))
             labelled("Keywords", ", ".join(segment.keywords))
             if segment.top_items:
-                labelled("Top items", ", ".join(segment.top_items))
+                labelled("Items it favours most (against all users)", ", ".join(segment.top_items))
         with naming:
             names.name_inputs(run.run_key, segment.id, segment.name, saved.get(segment.id))
             suggestion = suggestions.get(segment.id)

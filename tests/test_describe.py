@@ -15,6 +15,8 @@ from segmentation.describe.segments import (
     SegmentDescription,
     describe_labelled_comments,
     describe_segments,
+    distinctive_items,
+    is_filler,
     suggest_name,
 )
 from segmentation.embed.base import get_encoder
@@ -107,19 +109,32 @@ def test_word_pairs_found_in_several_comments_become_keywords() -> None:
 
 
 def test_items_show_by_name_and_keep_their_ids() -> None:
-    texts = ["espresso crema", "espresso grinder", "espresso beans", "trail shoes"]
-    segments = describe_labelled_comments(
-        texts, np.array([0, 0, 1, 2]), np.array([0, 0, 1]), np.eye(4, dtype=np.float32),
-        items=["I-2", "I-1", "I-2", "I-9"],
-        item_names=["Burr Grinder", "Moka Pot", " Burr Grinder ", None],
+    # Segment 0: five comments on I-2 and five on I-1; segment 1: five on I-9 and one on I-2.
+    items = ["I-2"] * 5 + ["I-1"] * 5 + ["I-9"] * 5 + ["I-2"]
+    names = ["Burr Grinder"] * 4 + [" Burr Grinder "] + ["Moka Pot"] * 5 + [None] * 5 + ["Burr Grinder"]
+    labels = [0] * 10 + [1] * 6
+    texts = ["espresso crema"] * 10 + ["trail shoes"] * 6
+    first, second = describe_labelled_comments(
+        texts, np.arange(16), np.array(labels), np.eye(16, dtype=np.float32), items=items, item_names=names,
     )
-    first, second = segments
-    assert first.top_items == ["Burr Grinder", "Moka Pot"] and first.top_item_ids == ["I-2", "I-1"]
+    # I-1 is only reviewed in segment 0, I-2 also elsewhere: I-1 sets the segment apart more.
+    assert first.top_items == ["Moka Pot", "Burr Grinder"] and first.top_item_ids == ["I-1", "I-2"]
     # An item without a name shows by its id.
     assert second.top_items == ["I-9"] and second.top_item_ids == ["I-9"]
     with pytest.raises(ValueError, match="item ids"):
-        describe_labelled_comments(texts, np.arange(4), np.zeros(4, dtype=int), np.eye(4, dtype=np.float32),
+        describe_labelled_comments(texts[:4], np.arange(4), np.zeros(4, dtype=int), np.eye(4, dtype=np.float32),
                                    item_names=["a", "b", "c", "d"])
+
+
+def test_top_items_are_those_a_segment_favours_not_the_most_reviewed() -> None:
+    # "hit" is the most reviewed item in both segments; "soup" is the first segment's own, "cake" the second's.
+    items = np.array(["hit"] * 20 + ["soup"] * 8 + ["cake"] * 1 + ["hit"] * 20 + ["cake"] * 8 + ["soup"] * 1,
+                     dtype=object)
+    first = np.arange(29)
+    assert distinctive_items(items, first, 3) == ["soup"]
+    assert distinctive_items(items, np.arange(29, 58), 3) == ["cake"]
+    # Below the minimum support an item never counts, however over-represented.
+    assert distinctive_items(items, first, 3, min_support=9) == []
 
 
 def test_the_name_is_built_from_keywords_no_other_segment_shows() -> None:
@@ -180,20 +195,22 @@ def test_noise_segment_is_named_unassigned_and_listed_last() -> None:
 
 def test_size_and_share_count_users_and_items_and_ratings_come_from_their_comments() -> None:
     # Users 0 and 1 are in segment 0 (user 0 wrote two comments), user 2 in segment 1.
-    texts = ["espresso crema", "espresso grinder", "espresso beans", "trail shoes"]
-    comment_user = np.array([0, 0, 1, 2])
+    # Each comment written five times over, so every item has the support a top item needs.
+    texts = ["espresso crema", "espresso grinder", "espresso beans", "trail shoes"] * 5
+    comment_user = np.array([0, 0, 1, 2] * 5)
     segments = describe_labelled_comments(
         texts,
         comment_user,
         np.array([0, 0, 1]),
-        np.eye(4, dtype=np.float32),
-        items=["I-2", "I-1", "I-2", "I-9"],
-        ratings=[5.0, np.nan, 4.0, 2.0],
+        np.eye(20, dtype=np.float32),
+        items=["I-2", "I-1", "I-2", "I-9"] * 5,
+        ratings=[5.0, np.nan, 4.0, 2.0] * 5,
         n_items=2,
     )
 
     first, second = segments
     assert (first.size, first.share) == (2, pytest.approx(2 / 3))
+    # Both items are as over-represented here (lift 4/3); the one with more comments comes first.
     assert first.top_items == ["I-2", "I-1"]
     assert first.mean_rating == pytest.approx(4.5)
     assert second.top_items == ["I-9"] and second.mean_rating == 2.0
@@ -216,6 +233,25 @@ def test_suggest_name_joins_the_top_three_keywords_and_skips_repeats() -> None:
     assert suggest_name(["loves", "loved", "family", "family dinner", "birthday"]) == "Loves · family · birthday"
     assert suggest_name([]) == ""
     assert len(suggest_name(["x" * 60, "y" * 60])) <= 80
+
+
+def test_suggest_name_leaves_out_filler_in_english_and_chinese() -> None:
+    # The words a real name kept before (issue 20): "like", "little", "using", "good", "works", "sm", 一种.
+    assert suggest_name(["like", "little", "chicken", "using", "good", "works", "sm", "onion", "garlic"]) == (
+        "Chicken · onion · garlic")
+    assert suggest_name(["一种", "咖啡豆", "喜欢", "拿铁", "奶泡"]) == "咖啡豆 · 拿铁 · 奶泡"
+    # A pair holding a filler word is filler too; a word list never bans words of another language.
+    assert is_filler("good price") and not is_filler("price")
+    assert not is_filler("拿铁") and is_filler("不错")
+
+
+def test_a_name_skips_words_every_segment_uses_alike() -> None:
+    # "tasty" is in every comment of both segments: the data's own filler, though no stop list holds it.
+    texts = ["tasty espresso crema"] * 3 + ["tasty espresso grinder"] * 2 + ["tasty trail shoes"] * 3 \
+        + ["tasty trail marathon"] * 2
+    coffee, running = describe_labelled_comments(**one_user_per_comment(texts, [0] * 5 + [1] * 5))
+    assert "tasty" not in coffee.name.casefold() and "tasty" not in running.name.casefold()
+    assert "crema" in coffee.name.casefold() and "shoes" in running.name.casefold()
 
 
 def test_description_to_dict_is_json_ready() -> None:
@@ -279,13 +315,14 @@ def test_counted_terms_give_the_same_keywords_as_tokenising_again():
 
 def test_items_of_a_loaded_file_with_a_name_column_show_by_name() -> None:
     frame = pd.DataFrame({
-        "user_id": ["a", "a", "b", "c"],
-        "item_id": ["I-1", "I-2", "I-1", "I-9"],
-        "item_name": ["Moka Pot", "Burr Grinder", "Moka Pot", "Trail Shoes"],
-        "text": ["espresso crema", "burr grinder", "espresso beans", "trail shoes"],
+        "user_id": ["a", "a", "b", "c"] * 5,
+        "item_id": ["I-1", "I-2", "I-1", "I-9"] * 5,
+        "item_name": ["Moka Pot", "Burr Grinder", "Moka Pot", "Trail Shoes"] * 5,
+        "text": [f"{text} {i}" for i in range(5)
+                 for text in ("espresso crema", "burr grinder", "espresso beans", "trail shoes")],
     })
     comments = from_frame(frame, source="named.csv")
-    embeddings = np.eye(4, dtype=np.float32)
+    embeddings = np.eye(20, dtype=np.float32)
     profiles = build_profiles(comments, embeddings)
     labels = np.array([0 if user in ("a", "b") else 1 for user in profiles.user_ids])
     coffee, running = describe_segments(comments, profiles, labels, embeddings)

@@ -15,6 +15,7 @@ from segmentation.describe.keywords import (
     MaximalMarginalRelevance,
     OneSegmentPerKeyword,
     default_rerankers,
+    evenly_spread,
     term_counts,
 )
 from segmentation.describe.segments import SegmentDescription, describe_segments
@@ -199,3 +200,15 @@ def test_held_out_protocol_describes_the_training_users_only() -> None:
                                 describer=describer)
     assert [len(seen) for seen in described] == [18, 18, 18]
     assert described[0] != described[1] and all(seen < set(texts) for seen in described)
+
+
+def test_evenly_spread_finds_the_words_every_segment_uses_alike() -> None:
+    texts = ["tasty espresso", "tasty crema", "tasty trail", "tasty shoes", "espresso crema", "trail run"]
+    labels = np.array([0, 0, 1, 1, 0, 1])
+    terms = term_counts(texts)
+    spread = dict(zip(terms.vocabulary, evenly_spread(terms, labels, [0, 1]), strict=True))
+    assert spread["tasty"] and not spread["espresso"] and not spread["trail"]
+    # Noise comments are left out, and one segment alone has no filler to tell.
+    with_noise = evenly_spread(terms, np.array([0, 0, 1, 1, -1, -1]), [0, 1, -1])
+    assert dict(zip(terms.vocabulary, with_noise, strict=True))["tasty"]
+    assert not evenly_spread(terms, np.zeros(6, dtype=int), [0]).any()

@@ -36,18 +36,39 @@ def overlaps(boxes, x, y) -> list[tuple[int, int]]:
     return found
 
 
-def test_labels_of_crowded_segments_are_pushed_apart_until_none_overlap():
+def test_labels_of_crowded_segments_never_overlap_and_smaller_segments_give_way():
     rng = np.random.default_rng(0)
-    # Twelve segments whose centres nearly coincide, as happens when UMAP folds segments together.
-    segments = np.repeat(np.arange(12), 30)
+    # Nineteen segments whose centres nearly coincide, as UMAP folds them together (issue 20: 19 labels
+    # overlapped); segment s has 20 + s users, so the largest have the highest ids.
+    segments = np.concatenate([np.full(20 + s, s) for s in range(19)])
     x = rng.normal(0, 1, len(segments)) + segments * 0.05
     y = rng.normal(0, 1, len(segments))
-    labels = {s: f"Segment number {s} talks about things" for s in range(12)}
+    labels = {s: f"Segment number {s} talks about things" for s in range(19)}
     boxes = label_positions(x, y, segments, labels, width_px=WIDTH, height_px=HEIGHT, font_px=FONT)
-    assert [b.segment for b in boxes] == list(range(12))
     assert overlaps(boxes, x, y) == []
-    for box in boxes:  # the anchor stays at the segment's median
+    kept = [b.segment for b in boxes]
+    assert kept == sorted(kept) and 0 < len(kept) < 19
+    # Placed largest first: the largest segment is named at its centre, labels left off are of smaller ones.
+    largest = boxes[-1]
+    assert largest.segment == 18 and (largest.x, largest.y) == (largest.anchor_x, largest.anchor_y)
+    for box in boxes:  # the anchor stays at the segment's median, the label near it
         assert box.anchor_x == pytest.approx(np.median(x[segments == box.segment]))
+        assert abs(box.y - box.anchor_y) * HEIGHT / np.ptp(y) <= 4 * 1.5 * FONT
+
+
+def test_a_segment_left_off_the_map_labels_keeps_its_name_in_the_legend_and_hover():
+    rng = np.random.default_rng(1)
+    # Twenty segments on one spot; the smallest, named with markup, cannot get a label.
+    segments = np.concatenate([np.full(40 - s, s) for s in range(20)])
+    x, y = rng.normal(size=len(segments)), rng.normal(size=len(segments))
+    labels = {s: f"A long name for segment {s}" for s in range(19)} | {19: "Tiny <i>group</i> of a few users"}
+    boxes = label_positions(x * 0.01, y * 0.01, segments, labels, width_px=WIDTH, height_px=HEIGHT, font_px=FONT)
+    assert 19 not in {b.segment for b in boxes}
+    frame = map_frame(pd.DataFrame({"user_id": [f"u{i}" for i in range(len(segments))], "segment": segments,
+                                    "x": x, "y": y}), labels, ["c"] * len(segments))
+    fig = charts.segment_map(frame, charts.segment_colours(labels), names=boxes)
+    assert "Tiny &lt;i&gt;group&lt;/i&gt; of a few users" in {t.name for t in fig.data}
+    assert "Tiny &lt;i&gt;group&lt;/i&gt; of a few users" not in {a.text for a in fig.layout.annotations}
 
 
 def test_labels_of_separate_segments_sit_at_their_centres_and_noise_gets_none():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from segmentation.recommend.base import RECOMMENDERS
+from segmentation.recommend.evaluate import evaluate_pipeline
+from segmentation.recommend.service import DEFAULT_METHOD, fit_run_recommenders, item_names
 from tests.pages_helpers import figure, run_segmentation, start
 
 
@@ -41,3 +44,38 @@ def test_evaluation_opens_with_yes_or_no_and_greys_unclear_segments():
     lift = figure(at, "Does recommending within segments help each segment?")
     colours = lift["data"][0]["marker"]["color"]
     assert set(colours) <= {"#d62728", "#2ca02c", "#9e9e9e"}
+
+
+@pytest.mark.slow
+def test_the_users_list_comes_from_the_method_the_answer_recommends():
+    """Issue 20: the page answered "No: EASE alone does as well" and listed picks from the segment method."""
+    at = recommend_page(run_segmentation(start(), k=4))
+    find_out = [b for b in at.button if b.label == "Find out"]  # absent where this process evaluated already
+    if find_out:
+        find_out[0].click().run()
+    run = at.session_state["run"]
+    # The same evaluation, computed apart from the page (it is seeded by the config).
+    answer = evaluate_pipeline(run.prepared.comments, run.result.config, top_n=10).answer()
+    expected = answer.segment_method if answer.verdict == "yes" else answer.rival
+    caption = next(c.value for c in at.caption if c.value.startswith("Top 10 items"))
+    assert RECOMMENDERS[expected].label in caption and "as the answer above recommends" in caption
+    user = at.selectbox(key="rec_user").value
+    fitted = fit_run_recommenders(run.prepared.comments, run.prepared.profiles.user_ids, run.prepared.profiles.vectors,
+                                  run.result.labels, run.prepared.embeddings, method=expected,
+                                  seed=run.result.config.seed)
+    names = item_names(run.prepared.comments)
+    ours = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert ours["item"].tolist() == [names.get(r.item_id, r.item_id) for r in fitted.for_user(user, 10)[0]]
+    # Reasons are shown whole: the table wraps its cells instead of cutting them.
+    table = next(d for d in at.dataframe if "reason" in d.value.columns)
+    assert table.proto.row_height > 40
+
+
+@pytest.mark.slow
+def test_before_the_methods_are_compared_the_list_says_it_comes_from_the_default():
+    at = recommend_page(run_segmentation(start(), k=4))
+    # A list length no other test evaluates, so no evaluation is kept for it.
+    at.slider(key="rec_top_n").set_value(7).run()
+    assert any(b.label == "Find out" for b in at.button)
+    caption = next(c.value for c in at.caption if c.value.startswith("Top 7 items"))
+    assert RECOMMENDERS[DEFAULT_METHOD].label in caption and "the default" in caption

@@ -16,7 +16,7 @@ def test_kmeans_with_tfidf_shows_metric_cards_and_a_map_coloured_by_segment():
     assert metric(at, "Segments") == "4"
     assert -1.0 <= float(metric(at, "Silhouette")) <= 1.0
     assert float(metric(at, "Davies–Bouldin")) > 0
-    assert metric(at, "Noise share") == "0%"
+    assert metric(at, "Users in a segment") == "100%"
     scatter = figure(at, "Users on the map")
     traces = [t for t in scatter["data"] if t.get("mode", "markers") == "markers"]
     assert len(traces) == 4
@@ -215,3 +215,30 @@ def test_the_fast_encoders_one_off_preparation_is_said_before_run():
     assert "before its first run" in note and " s of both cores" in note
     at.selectbox(key="seg_encoder").set_value("tfidf").run()
     assert not any("prepared once per workspace" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_hdbscan_cards_say_which_users_their_scores_cover_and_its_warnings_name_the_pages_settings():
+    at = run_segmentation(start(), encoder="tfidf", algorithm="hdbscan")
+    metrics = at.session_state["run"].result.metrics
+    n_users = len(at.session_state["run"].result.user_ids)
+    share = 1 - metrics["n_noise"] / n_users
+    assert metrics["n_noise"] > 0  # the demo leaves some users in no segment with HDBSCAN
+    cards = {m.label: m for m in at.metric}
+    assert cards["Users in a segment"].value == f"{share:.0%}"
+    for score in ("Silhouette", "Calinski–Harabasz", "Davies–Bouldin"):
+        card = cards[f"{score} ({share:.0%} of users)"]
+        assert f"{metrics['n_noise']:,} noise users" in card.help
+    shown = " ".join(w.value for w in at.warning)
+    assert "min_samples" not in shown and "leaf cluster selection" not in shown
+
+
+@pytest.mark.slow
+def test_the_greyed_k_slider_shows_the_k_the_automatic_choice_took():
+    at = run_segmentation(start(), encoder="tfidf", k=None)  # k chosen automatically
+    chosen = at.session_state["run"].result.choice.k
+    slider = at.slider(key="seg_k")
+    assert slider.disabled and slider.value == chosen == int(metric(at, "Segments"))
+    # Ticking "automatic" off starts the slider from that k.
+    at.checkbox(key="seg_auto_k").uncheck().run()
+    assert not at.slider(key="seg_k").disabled and at.slider(key="seg_k").value == chosen

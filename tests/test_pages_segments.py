@@ -176,3 +176,23 @@ def test_assigning_to_a_tfidf_run_says_why_it_cannot():
     at.run()
     assert not at.exception
     assert any("depend on the whole file" in e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_each_segment_shows_the_items_it_favours_over_all_users_and_names_without_filler():
+    """Issue 20: top items were each segment's most reviewed, the same item in most segments."""
+    from segmentation.describe.segments import is_filler
+
+    at = segments_page(run_segmentation(start(), k=4))
+    run = at.session_state["run"]
+    frame = run.prepared.comments.frame
+    segment_of_comment = run.result.labels[run.prepared.profiles.comment_user]
+    overall = frame["item_id"].value_counts(normalize=True)
+    shown = [t.value for t in at.text if t.value.startswith("Items it favours most")]
+    described = [s for s in run.result.segments if s.top_items]
+    assert len(shown) == len(described) > 0
+    for segment in described:
+        mine = frame.loc[segment_of_comment == segment.id, "item_id"].value_counts(normalize=True)
+        assert all(mine[item] > overall[item] for item in segment.top_item_ids)
+        if segment.id >= 0:
+            assert not any(is_filler(word) for word in segment.name.split(" · "))

@@ -19,7 +19,6 @@ from segmentation.cluster.selection import (
     min_cluster_size_sweep,
     resample_placements,
     segment_stability,
-    structure_warnings,
 )
 from segmentation.core.errors import ConfigError
 
@@ -150,17 +149,6 @@ def test_min_cluster_size_sweep_with_nearest_policy_reports_noise_before_assignm
     kept = min_cluster_size_sweep(X, [20])
     nearest = min_cluster_size_sweep(X, [20], settings={"noise": "nearest"})
     assert nearest["noise_share"].iloc[0] == kept["noise_share"].iloc[0] > 0
-
-
-def test_structure_warnings_speak_of_soft_segments_a_giant_segment_and_noise() -> None:
-    labels = np.array([0] * 90 + [1] * 4 + [-1] * 6)
-    warnings = structure_warnings({"silhouette": 0.05}, labels, stability=0.5)
-    assert any("soft" in w and "either way" in w for w in warnings)
-    assert any("90%" in w and "leaf" in w for w in warnings)
-    assert any("do not reproduce" in w for w in warnings)
-    mostly_noise = structure_warnings({"silhouette": 0.4}, np.array([0] * 4 + [-1] * 6))
-    assert any("60% of users are noise" in w for w in mostly_noise)
-    assert structure_warnings({"silhouette": 0.4}, np.array([0] * 5 + [1] * 5), stability=0.95) == []
 
 
 def test_stability_words_read_unstable_below_06() -> None:

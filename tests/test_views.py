@@ -20,6 +20,7 @@ from segmentation.present.views import (
     knife_frame,
     lift_frame,
     map_frame,
+    quality_cards,
     segment_labels,
     segment_of,
     selected_rows,
@@ -181,6 +182,18 @@ def test_lift_frame_greys_segments_whose_interval_spans_zero_and_uses_saved_name
     assert frame["verdict"].tolist() == ["helps", "unclear", "hurts"]
 
 
+def test_lift_frame_leaves_out_segments_where_both_methods_made_the_same_hits():
+    """Issue 20: the per-segment chart was empty bars at 0."""
+    lift = pd.DataFrame({
+        "segment": [0, 1], "name": ["a", "b"], "users": [5, 6], "best_method": ["segment_ease"] * 2,
+        "rival": ["ease"] * 2, "lift": [0.0, 0.0], "low": [0.0, -0.1], "high": [0.0, 0.1],
+        "hurts": [False, False], "clear": [False, False],
+    })
+    # Segment 0's methods hit the same users; segment 1's differ user by user though the mean lift is 0.
+    assert lift_frame(lift, {})["label"].tolist() == ["b"]
+    assert lift_frame(lift.iloc[:1], {}).empty
+
+
 def _unit(rows: int, seed: int = 0) -> np.ndarray:
     vectors = np.random.default_rng(seed).normal(size=(rows, 4)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -206,3 +219,22 @@ def test_user_recommendations_without_items_suggest_peer_comments(comments):
     ours, popular, _ = recs.for_user("u2", 5)
     assert popular is None and recs.method == "segment_comments"
     assert set(ours["item"]) == {"short", "a much longer comment by u1"}  # u1 is u2's only peer
+
+
+def test_quality_cards_name_the_users_each_score_covers_where_some_are_noise() -> None:
+    from sklearn.datasets import make_blobs
+
+    from segmentation.cluster.metrics import quality
+
+    X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    y[:50] = -1
+    cards = {c.label: c for c in quality_cards({**quality(X, y), "stability": 0.9}, 200)}
+    assert cards["Users in a segment"].value == "75%"
+    for score in ("Silhouette", "Calinski–Harabasz", "Davies–Bouldin"):
+        assert "50 noise users (25%) are left out" in cards[f"{score} (75% of users)"].help
+    everyone = {c.label: c for c in quality_cards({**quality(X[50:], y[50:]), "stability": 0.9}, 150)}
+    assert everyone["Users in a segment"].value == "100%" and "Computed on every user" in everyone["Silhouette"].help
+    # A run saved before coverage was recorded reads it from its noise count.
+    old = {k: v for k, v in quality(X, y).items() if k != "coverage"} | {"stability": float("nan")}
+    cards = {c.label: c for c in quality_cards(old, 200)}
+    assert cards["Users in a segment"].value == "75%" and cards["Stability"].value == "–"

@@ -128,7 +128,7 @@ def _evaluation_slot(fingerprint: str, config: SegmentConfig, top_n: int) -> _Sl
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _recommenders_slot(fingerprint: str, config: SegmentConfig, labels_key: str) -> _Slot:
+def _recommenders_slot(fingerprint: str, config: SegmentConfig, labels_key: str, method: str) -> _Slot:
     return _Slot()
 
 
@@ -183,18 +183,18 @@ def cached_evaluation(comments: Comments, config: SegmentConfig, top_n: int):
     return _evaluation_slot(comments.fingerprint(), config, top_n).value
 
 
-def recommenders_for(prepared: Prepared, result) -> Any:
-    """A run's recommenders (the recommended method beside popularity), fitted once per data and config."""
+def recommenders_for(prepared: Prepared, result, method: str) -> Any:
+    """A run's recommenders (``method`` beside popularity), fitted once per data, config, segments and method."""
     from segmentation.present.views import UserRecommendations
     from segmentation.recommend.service import fit_run_recommenders, item_names
 
     # Keyed by the labels too: hand edits change the segments without changing the config.
     slot = _recommenders_slot(prepared.comments.fingerprint(), result.config,
-                              hashlib.sha256(result.labels.tobytes()).hexdigest()[:16])
+                              hashlib.sha256(result.labels.tobytes()).hexdigest()[:16], method)
     with slot.lock:
         if slot.value is None:
             fitted = fit_run_recommenders(prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors,
-                                          result.labels, prepared.embeddings, seed=result.config.seed)
+                                          result.labels, prepared.embeddings, method=method, seed=result.config.seed)
             slot.value = UserRecommendations(fitted, item_names(prepared.comments))
     return slot.value
 

@@ -1,11 +1,15 @@
-"""How good is a segmentation: silhouette, Calinski–Harabasz, Davies–Bouldin and inertia (sweeps over k and
-the choice of k are in :mod:`segmentation.cluster.selection`).
+"""How good is a segmentation: silhouette, Calinski–Harabasz, Davies–Bouldin and inertia, and the plain
+warnings a finished segmentation earns (sweeps over k and the choice of k are in
+:mod:`segmentation.cluster.selection`).
 
 Every score is computed in the clustering space the labels came from, with Euclidean distance, and
-leaves noise users (label ``-1``) out.
+leaves noise users (label ``-1``) out; ``coverage`` says what share of users the scores speak for, so that
+a density method's scores over the half of the users it assigned are never read beside k-means' over all.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -16,10 +20,18 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.cluster.base import segment_centers
+from segmentation.cluster.base import K, segment_centers
+from segmentation.cluster.density import CLUSTER_SELECTION, MIN_CLUSTER_SIZE, MIN_SAMPLES, NOISE
+from segmentation.core.params import Param
 
 # Rows of the pairwise-distance block computed at once by silhouette_values (bounds its memory).
 _CHUNK_CELLS = 20_000_000
+# Below this mean silhouette the segments are soft: say so.
+WEAK_SILHOUETTE = 0.1
+# Outcomes that leave a marketer nothing to work with.
+DOMINANT_SHARE = 0.8
+MOSTLY_NOISE = 0.5
+UNSTABLE = 0.6
 
 
 def quality(
@@ -47,7 +59,8 @@ def quality(
     dict
         ``silhouette``, ``calinski_harabasz``, ``davies_bouldin`` (NaN with fewer than 2 segments),
         ``inertia`` (sum of squared distances to the segment means; NaN without any segment),
-        ``n_segments`` and ``n_noise``.
+        ``n_segments``, ``n_noise`` and ``coverage``: the share of users in a segment, the users every
+        other score speaks for (1 without noise; 0 without users).
     """
     X = np.asarray(X, dtype=np.float64)
     labels = np.asarray(labels)
@@ -68,6 +81,7 @@ def quality(
         "inertia": inertia(Xk, lk) if n_segments else np.nan,
         "n_segments": int(n_segments),
         "n_noise": int((~kept).sum()),
+        "coverage": float(kept.mean()) if len(kept) else 0.0,
     }
 
 
@@ -136,3 +150,67 @@ def inertia(X: np.ndarray, labels: np.ndarray) -> float:
     """Sum of squared distances of each point to its segment's mean."""
     _, segment = np.unique(labels, return_inverse=True)
     return float(((X - segment_centers(X, segment)[segment]) ** 2).sum())
+
+
+def structure_warnings(metrics: dict, labels: np.ndarray, stability: float | None = None,
+                       parameters: Sequence[Param] = ()) -> list[str]:
+    """Plain warnings about a finished segmentation: soft segments, one giant segment, mostly noise, unstable.
+
+    Parameters
+    ----------
+    metrics : dict
+        From :func:`quality` (its ``silhouette``).
+    labels : ndarray of shape (n_users,)
+    stability : float, optional
+        Mean ARI under resampling.
+    parameters : sequence of Param
+        The clusterer's parameters (``clusterer.parameters``): the advice names only the settings among them,
+        by the label the page shows, so a warning never sends the user to a setting they cannot find.
+
+    Returns
+    -------
+    list of str
+    """
+    warnings = []
+    silhouette = metrics.get("silhouette")
+    if silhouette is not None and np.isfinite(silhouette) and silhouette < WEAK_SILHOUETTE:
+        warnings.append(
+            f"The segments are soft (mean silhouette {silhouette:.2f}, under {WEAK_SILHOUETTE}): users near the "
+            "borders could go either way, so read each segment as a tendency, not a hard group."
+        )
+    labels = np.asarray(labels)
+    n = len(labels)
+    if n:
+        noise = float((labels < 0).mean())
+        kept = labels[labels >= 0]
+        largest = float(np.bincount(kept).max() / n) if len(kept) else 0.0
+        if noise > MOSTLY_NOISE:
+            warnings.append(f"{noise:.0%} of users are noise (in no segment)" + _try(parameters, (
+                (MIN_CLUSTER_SIZE, f"a smaller “{MIN_CLUSTER_SIZE.label}”"),
+                (MIN_SAMPLES, f"a smaller “{MIN_SAMPLES.label}” (untick “{MIN_SAMPLES.auto_label}”)"),
+                (NOISE, f"“{NOISE.option_labels['nearest']}” under “{NOISE.label}”"),
+            )))
+        if largest > DOMINANT_SHARE:
+            warnings.append(f"One segment holds {largest:.0%} of users" + _try(parameters, (
+                (CLUSTER_SELECTION, f"“{CLUSTER_SELECTION.option_labels['leaf']}” under “{CLUSTER_SELECTION.label}”"),
+                (MIN_SAMPLES, f"a smaller “{MIN_SAMPLES.label}” (untick “{MIN_SAMPLES.auto_label}”)"),
+                (K, f"a larger “{K.label}” (untick “{K.auto_label}”)"),
+            )))
+    if stability is not None and np.isfinite(stability) and stability < UNSTABLE:
+        warnings.append(
+            f"These segments do not reproduce well (stability {stability:.2f}): a resample of the users gives "
+            "noticeably different segments" + _try(parameters, (
+                (K, f"another “{K.label}”"), (MIN_CLUSTER_SIZE, f"another “{MIN_CLUSTER_SIZE.label}”"),
+            ))
+        )
+    return warnings
+
+
+def _try(parameters: Sequence[Param], steps: Sequence[tuple[Param, str]]) -> str:
+    """``": try a, b or c."`` from the steps whose parameter is among ``parameters``; ``"."`` when none is."""
+    offered = [text for param, text in steps if any(p is param for p in parameters)]
+    if not offered:
+        return "."
+    if len(offered) > 1:
+        offered = [", ".join(offered[:-1]), offered[-1]]
+    return f": try {' or '.join(offered)}."

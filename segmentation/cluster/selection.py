@@ -54,13 +54,8 @@ STABILITY_TOLERANCE = 0.02
 # k=2 is taken below K_MIN only when the data splits in two clearly: reproducibly and well separated.
 CLEAR_SPLIT_STABILITY = 0.95
 CLEAR_SPLIT_SILHOUETTE = 0.25
-# Below this mean silhouette the segments are soft: say so.
-WEAK_SILHOUETTE = 0.1
 # Below this a segment's clusterboot stability reads "unstable" (Hennig's rule of thumb is 0.6).
 UNSTABLE_JACCARD = 0.6
-# HDBSCAN outcomes that leave a marketer nothing to work with.
-DOMINANT_SHARE = 0.8
-MOSTLY_NOISE = 0.5
 
 
 @dataclass(frozen=True)
@@ -333,39 +328,6 @@ def _disagreements(table: pd.DataFrame, k: int) -> list[str]:
         f"The criteria disagree ({listed}): no single number of segments stands out, so compare the "
         "k-sweep and choose the k whose segments you can name."
     ]
-
-
-def structure_warnings(metrics: dict, labels: np.ndarray, stability: float | None = None) -> list[str]:
-    """Plain warnings about a finished segmentation: soft segments, one giant segment, mostly noise."""
-    warnings = []
-    silhouette = metrics.get("silhouette")
-    if silhouette is not None and np.isfinite(silhouette) and silhouette < WEAK_SILHOUETTE:
-        warnings.append(
-            f"The segments are soft (mean silhouette {silhouette:.2f}, under {WEAK_SILHOUETTE}): users near the "
-            "borders could go either way, so read each segment as a tendency, not a hard group."
-        )
-    labels = np.asarray(labels)
-    n = len(labels)
-    if n:
-        noise = float((labels < 0).mean())
-        kept = labels[labels >= 0]
-        largest = float(np.bincount(kept).max() / n) if len(kept) else 0.0
-        if noise > MOSTLY_NOISE:
-            warnings.append(
-                f"{noise:.0%} of users are noise (in no segment): try a smaller minimum cluster size, a "
-                "smaller min_samples, or give noise users their nearest segment."
-            )
-        if largest > DOMINANT_SHARE:
-            warnings.append(
-                f"One segment holds {largest:.0%} of users: try leaf cluster selection, a smaller min_samples, "
-                "another clustering space, or k-means with a chosen k."
-            )
-    if stability is not None and np.isfinite(stability) and stability < 0.6:
-        warnings.append(
-            f"These segments do not reproduce well (stability {stability:.2f}): a resample of the users gives "
-            "noticeably different segments; try another k."
-        )
-    return warnings
 
 
 def min_cluster_size_sweep(

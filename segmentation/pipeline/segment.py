@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, fit_on
-from segmentation.cluster.metrics import quality, silhouette_values
+from segmentation.cluster.metrics import quality, silhouette_values, structure_warnings
 from segmentation.cluster.selection import (
     KChoice,
     choose_k,
@@ -35,7 +35,6 @@ from segmentation.cluster.selection import (
     min_cluster_size_sweep,
     resample_placements,
     segment_stability,
-    structure_warnings,
 )
 from segmentation.core.constraints import InstanceOf, validate
 from segmentation.core.errors import ConfigError
@@ -491,7 +490,8 @@ def cluster_prepared(
     metrics["stability"] = mean_pairwise_ari(placements)
     stability = segment_stability(labels, placements)
     timings["metrics"] = time.perf_counter() - started
-    warnings = (choice.warnings if choice else []) + structure_warnings(metrics, labels, metrics["stability"])
+    warnings = (choice.warnings if choice else []) + structure_warnings(
+        metrics, labels, metrics["stability"], clusterer_class(config.algorithm).parameters)
 
     _stage(progress, "describe", 0, 1)
     started = time.perf_counter()

@@ -57,15 +57,17 @@ def label_positions(
     labels: Mapping[int, str],
     *,
     width_px: float = 900.0,
-    height_px: float = 520.0,
+    height_px: float = 400.0,
     font_px: float = 12.0,
-    max_iter: int = 300,
 ) -> list[LabelBox]:
-    """One label per segment (noise excluded) at the segment's centre, pushed apart until none overlap.
+    """Segment names on the map, none overlapping: the largest segments' first, smaller ones give way.
 
-    The centre is the median of the segment's points (robust to stray users). Labels are boxes sized
-    from their text in pixels; overlapping boxes are pushed apart along the axis where they overlap
-    least, half each, until no two overlap (or ``max_iter`` passes, which on tests never happens).
+    The centre is the median of the segment's points (robust to stray users). Labels are boxes sized from
+    their text in pixels and placed largest segment first: at the centre when that spot is free, else at the
+    nearest free spot one or two label sizes away (a thin line then leads back to the centre). A label with
+    no free spot near its segment is left off: pushed further it would name the wrong place, and 19 names
+    pushed around a crowded map overlapped each other (issue 20). A segment without a label keeps its name
+    in the legend and in every point's hover text.
 
     Parameters
     ----------
@@ -76,52 +78,53 @@ def label_positions(
     labels : mapping
         Text to show per segment id.
     width_px, height_px : float
-        The plot area's size in pixels, to turn text sizes into data units.
+        The plot area's size in pixels, to turn text sizes into data units. The defaults are on the small
+        side of the page's map (its legend below takes height from the plot), so labels that fit there fit
+        a larger map too.
     font_px : float
         The label font size in pixels.
 
     Returns
     -------
     list of LabelBox
-        In segment order; ``anchor_x``/``anchor_y`` is the centre, ``x``/``y`` where the label sits.
+        The labels placed, in segment order (noise never gets one); ``anchor_x``/``anchor_y`` is the centre,
+        ``x``/``y`` where the label sits.
     """
     x, y, segments = np.asarray(x, float), np.asarray(y, float), np.asarray(segments)
     if not (len(x) == len(y) == len(segments)):
         raise ConfigError("x, y and segments must have the same length")
-    ids = [int(s) for s in np.unique(segments) if s != NOISE]
-    if not ids:
+    ids, sizes = np.unique(segments[segments != NOISE], return_counts=True)
+    if not len(ids):
         return []
     span_x = float(np.ptp(x)) or 1.0
     span_y = float(np.ptp(y)) or 1.0
     # Work in pixels so that a box's width and height compare with distances on screen.
     sx, sy = width_px / span_x, height_px / span_y
-    texts = [labels.get(s, f"Segment {s}") for s in ids]
-    anchors = np.array([[np.median(x[segments == s]) * sx, np.median(y[segments == s]) * sy] for s in ids])
-    half = np.array([[_CHAR_WIDTH * font_px * len(t) / 2 + 3, _LINE_HEIGHT * font_px / 2] for t in texts])
-    pos = _repel(anchors.copy(), half, max_iter)
+    low = np.array([x.min() * sx, y.min() * sy])
+    high = np.array([x.max() * sx, y.max() * sy])
+    placed: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray]] = []
+    for order in np.lexsort((ids, -sizes)):  # largest first; equal sizes by id
+        segment = int(ids[order])
+        text = labels.get(segment, f"Segment {segment}")
+        members = segments == segment
+        anchor = np.array([np.median(x[members]) * sx, np.median(y[members]) * sy])
+        half = np.array([_CHAR_WIDTH * font_px * len(text) / 2 + 3, _LINE_HEIGHT * font_px / 2])
+        for spot in _spots(anchor, half):
+            inside = np.all(spot >= low) and np.all(spot <= high)  # centred over the map, not off it
+            if inside and all(np.any(np.abs(spot - at) >= half + other) for _, _, at, other, _ in placed):
+                placed.append((segment, text, spot, half, anchor))
+                break
     return [LabelBox(s, t, float(p[0] / sx), float(p[1] / sy), float(a[0] / sx), float(a[1] / sy))
-            for s, t, p, a in zip(ids, texts, pos, anchors, strict=True)]
+            for s, t, p, _, a in sorted(placed, key=lambda item: item[0])]
 
 
-def _repel(pos: np.ndarray, half: np.ndarray, max_iter: int) -> np.ndarray:
-    n = len(pos)
-    order = np.arange(n)
-    for _ in range(max_iter):
-        moved = False
-        for i in range(n):
-            for j in range(i + 1, n):
-                gap = np.abs(pos[i] - pos[j]) - (half[i] + half[j])
-                if gap[0] >= 0 or gap[1] >= 0:
-                    continue  # apart along at least one axis
-                axis = int(np.argmax(gap))  # the least overlap: the shortest way out
-                sign = np.sign(pos[i, axis] - pos[j, axis]) or (1.0 if order[i] < order[j] else -1.0)
-                shift = (-gap[axis] / 2 + 0.5) * sign
-                pos[i, axis] += shift
-                pos[j, axis] -= shift
-                moved = True
-        if not moved:
-            break
-    return pos
+def _spots(anchor: np.ndarray, half: np.ndarray) -> list[np.ndarray]:
+    """Where a label may sit: its centre, then one and two label sizes away in eight directions, nearest first."""
+    spots = [anchor]
+    for reach in (1.0, 2.0):
+        for dx, dy in ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1)):
+            spots.append(anchor + reach * 2 * half * np.array([dx, dy]))
+    return spots
 
 
 def sample_rows(segments: np.ndarray, limit: int = MAP_SAMPLE_LIMIT, *, keep: Sequence[int] = (),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ from segmentation.core.labels import NOISE, fallback_name
 if TYPE_CHECKING:
     from segmentation.describe.segments import SegmentDescription
     from segmentation.ingest.comments import Comments
+    from segmentation.recommend.evaluate import Evaluation
     from segmentation.recommend.service import RunRecommenders
     from segmentation.runs.records import NameChange
 
@@ -246,6 +248,65 @@ def dendrogram_lines(tree: np.ndarray, top: int = 16, labels: np.ndarray | None 
     }
 
 
+@dataclass(frozen=True)
+class Card:
+    """One figure of the Quality row: its label, its value as shown and the tooltip that explains it."""
+
+    label: str
+    value: str
+    help: str
+
+
+def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
+    """The Quality row of the Segment page, every score saying which users it covers.
+
+    The separation scores (silhouette, Calinski–Harabasz, Davies–Bouldin) leave noise users out; where a
+    method left some users in no segment, each of those cards names the share it covers and the share of
+    users in a segment stands beside them, so a density method's scores over half the users are not read as
+    k-means' over all of them (issue 20).
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``SegmentResult.metrics`` (``silhouette``, ``calinski_harabasz``, ``davies_bouldin``, ``n_segments``,
+        ``n_noise``, ``stability``; ``coverage`` where the run has it).
+    n_users : int
+
+    Returns
+    -------
+    list of Card
+        Silhouette, Calinski–Harabasz, Davies–Bouldin, segments, users in a segment, stability (the order
+        of the cards before coverage was shown, "Users in a segment" in place of "Noise share").
+    """
+    n_noise = int(metrics.get("n_noise", 0))
+    coverage = float(metrics.get("coverage", 1.0 - n_noise / n_users if n_users else 0.0))
+    covered = n_users - n_noise
+    partial = n_noise > 0
+    on = f" ({coverage:.0%} of users)" if partial else ""
+    scope = (f" Computed on the {covered:,} users in a segment only: the {n_noise:,} noise users "
+             f"({1 - coverage:.0%}) are left out, which flatters a method that leaves many users out."
+             if partial else " Computed on every user.")
+
+    def number(value: float, fmt: str) -> str:
+        return format(value, fmt) if value is not None and np.isfinite(value) else "–"
+
+    return [
+        Card(f"Silhouette{on}", number(metrics.get("silhouette"), ".3f"),
+             "How clearly each user sits in their own segment rather than the next: -1 to 1, higher is better."
+             + scope),
+        Card(f"Calinski–Harabasz{on}", number(metrics.get("calinski_harabasz"), ",.0f"),
+             "Spread between segments against spread within them: higher is better." + scope),
+        Card(f"Davies–Bouldin{on}", number(metrics.get("davies_bouldin"), ".3f"),
+             "How much each segment overlaps its most similar one: lower is better." + scope),
+        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into."),
+        Card("Users in a segment", f"{coverage:.0%}",
+             f"{covered:,} of {n_users:,} users are in a segment; {n_noise:,} ({1 - coverage:.0%}) are noise, in "
+             "no segment. The separation scores cover only the users in a segment."),
+        Card("Stability", number(metrics.get("stability"), ".2f"),
+             "0 to 1: how alike the segments come back when the users are resampled (mean ARI)."),
+    ]
+
+
 def comments_per_user(comments: Comments) -> pd.Series:
     """Number of comments of each user, indexed by user id."""
     return comments.frame.groupby("user_id").size().rename("comments")
@@ -298,6 +359,43 @@ def sweep_long(table: pd.DataFrame, x: str = "k") -> pd.DataFrame:
     return long.dropna(subset=["value"]).reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class RecommendedMethod:
+    """The method whose list the Recommend page shows, and why in one sentence.
+
+    Attributes
+    ----------
+    method : str
+        A registered recommender name.
+    why : str
+        Tells the user where the choice comes from, in the answer's own terms.
+    """
+
+    method: str
+    why: str
+
+
+def recommended_method(evaluation: Evaluation | None) -> RecommendedMethod:
+    """The recommender the answer recommends, so the page tells one story (issue 20: it answered "No: EASE
+    alone does as well" and listed the user's picks from the segment method).
+
+    The segment-aware method where the answer is "yes" (it clearly wins); otherwise the best method that
+    ignores segments. Before the methods are compared, the default method, said to be the default.
+    """
+    from segmentation.recommend.base import RECOMMENDERS
+    from segmentation.recommend.service import DEFAULT_METHOD
+
+    if evaluation is None:
+        return RecommendedMethod(DEFAULT_METHOD, f"{RECOMMENDERS[DEFAULT_METHOD].label}, the default until "
+                                 "“Find out” above has compared the methods on your data")
+    answer = evaluation.answer()
+    if answer.verdict == "yes":
+        return RecommendedMethod(answer.segment_method, f"{RECOMMENDERS[answer.segment_method].label}, as "
+                                 "the answer above recommends: on your data it clearly beats ignoring segments")
+    return RecommendedMethod(answer.rival, f"{RECOMMENDERS[answer.rival].label}, as the answer above "
+                             "recommends: on your data segments did not clearly help")
+
+
 class UserRecommendations:
     """One user's recommendations beside the global popularity list, as tables for the Recommend page.
 
@@ -321,6 +419,11 @@ class UserRecommendations:
     def method(self) -> str:
         return self.fitted.method
 
+    @property
+    def names_items(self) -> bool:
+        """Whether the data names its items (else the tables show item ids)."""
+        return bool(self.item_names)
+
     def for_user(self, user_id: str, n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
         """The method's list, the popularity list (None without items) and what answered, in words.
 
@@ -330,6 +433,19 @@ class UserRecommendations:
         ours, popular, answered_by = self.fitted.for_user(user_id, n)
         table = self._table(ours)
         return table, None if popular is None else self._table(popular), answered_by
+
+    def caption(self, n: int, answered_by: str, chosen: RecommendedMethod) -> str:
+        """What the user's list is, in words: the recommended method and why, or the fallback that answered
+        (:meth:`for_user`'s ``answered_by``), and that items show by id where the data does not name them."""
+        if not self.has_items:
+            return f"Top {n} comments by segment peers: {answered_by}."
+        if answered_by == type(self.fitted.model).label:
+            text = f"Top {n} items from {chosen.why}."
+        else:  # a user with comments but no items gets their segment's favourites
+            text = f"Top {n} items: {answered_by}, as this user has commented on no item yet."
+        if not self.names_items:
+            text += " This data names no items, so each item is shown by its id from the file."
+        return text
 
     def _table(self, recommendations: Sequence) -> pd.DataFrame:
         return pd.DataFrame(
@@ -358,10 +474,14 @@ def lift_frame(lift_by_segment: pd.DataFrame, labels: Mapping[int, str]) -> pd.D
     -------
     DataFrame
         Columns ``label``, ``users``, ``best_method``, ``lift_pct``, ``low_pct``, ``high_pct``, ``verdict``
-        (``helps`` / ``hurts`` where the interval excludes zero, ``unclear`` where it spans zero), segments
-        without a defined lift left out, largest lift first.
+        (``helps`` / ``hurts`` where the interval excludes zero, ``unclear`` where it spans zero), largest lift
+        first. Left out: segments without a defined lift, and those where both methods made exactly the same
+        hits (lift and interval all 0), which would be empty bars at 0; so an empty frame means no segment
+        shows a difference, and the page then draws no chart.
     """
     frame = lift_by_segment.dropna(subset=["lift"]).copy()
+    same = (frame[["lift", "low", "high"]].astype(float).abs() < 1e-12).all(axis=1)
+    frame = frame[~same]
     frame["label"] = [labels.get(s, n) for s, n in zip(frame["segment"], frame["name"], strict=True)]
     for column in ("lift", "low", "high"):
         frame[f"{column}_pct" if column != "lift" else "lift_pct"] = 100.0 * frame[column].astype(float)

@@ -50,6 +50,11 @@ def hostile_csv(folder: Path) -> Path:
                     text += f" {LONG}"
                 item = f"{IMG}-item-{g}" if c == 0 else f"{JS_LINK}-{group}-{u % 3}"
                 rows.append({"user_id": user, "item_id": item, "rating": 1 + (u + c) % 5, "text": text})
+            # Each user comes back to the group's payload item, so it is reviewed often enough in a segment
+            # of two users to be an item the segment favours (a top item needs 5 of a segment's comments).
+            for visit in range(2):
+                rows.append({"user_id": user, "item_id": f"{IMG}-item-{g}", "rating": 3,
+                             "text": f"{phrases[0]} again, visit {visit} {IMG}"})
     path = folder / FILE_NAME
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
