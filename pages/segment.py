@@ -158,7 +158,9 @@ for box, card in zip(cards, quality_cards(metrics, len(result.user_ids)), strict
 timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
 st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
            + (f": {timing}" if timing else ""))
-for note in [*run.notes, *result.notes]:
+# Each note once: the automatic k's reason is already the box above, and a restored run's notes repeat its own.
+told = {result.choice.reason} if result.choice is not None else set()
+for note in dict.fromkeys(n for n in [*run.notes, *result.notes] if n not in told):
     st.text(note)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)

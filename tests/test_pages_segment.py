@@ -64,6 +64,9 @@ def test_k_sweep_covers_the_slider_marks_the_chosen_k_and_says_why():
     assert metric(at, "Segments") == str(chosen)
     assert any(i.value.startswith(f"k={chosen}:") and "k = 3..12" in i.value and "resampled" in i.value
                for i in at.info)
+    # Said once: the reason is the box, not also a note under the cards (issue 20 found it printed twice).
+    said = [e.value for e in [*at.info, *at.text] if e.value.startswith(f"k={chosen}:")]
+    assert len(said) == 1, said
     slider = at.slider(key="seg_k")
     panels = {trace["xaxis"] for trace in sweep["data"]}
     assert len(panels) == 5  # stability, silhouette, CH, DB, inertia
