@@ -201,7 +201,8 @@ def map_section() -> None:
         st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
                    "(search results always shown).")
     unnamed = sum(segment >= 0 for segment in labels) - len(names)
-    st.caption("Click a segment in the legend to show it alone; double-click to hide it."
+    st.caption("Users close together write alike; the axes themselves mean nothing. Click a segment in the "
+               "legend to show it alone; double-click to hide it."
                + (f" {unnamed} smaller segments are not named on the map, so that no two names overlap: their "
                   "names are in the legend and in each point's hover text." if unnamed else ""))
     if match is not None:

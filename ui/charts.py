@@ -77,8 +77,10 @@ def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "U
         ))
     order = {label: i for i, label in enumerate(colours)}
     fig.data = tuple(sorted(fig.data, key=lambda trace: order.get(trace.name, len(order))))
-    fig.update_xaxes(title_text="UMAP 1")
-    fig.update_yaxes(title_text="UMAP 2")
+    # A projection's axes have no unit and no meaning of their own: no "UMAP 1" for a marketer to puzzle over,
+    # only what the distances say (the caption under the map).
+    fig.update_xaxes(title_text="", showticklabels=False)
+    fig.update_yaxes(title_text="", showticklabels=False)
     if contours:
         fig.add_trace(go.Histogram2dContour(
             x=frame["x"], y=frame["y"], name="Density of users", showscale=False, ncontours=10,
