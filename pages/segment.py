@@ -15,6 +15,7 @@ from segmentation.present.views import (
     knife_frame,
     map_frame,
     quality_cards,
+    quality_reading,
     segment_labels,
     selected_rows,
     selected_users_table,
@@ -155,6 +156,7 @@ for warning in result.warnings:
 cards = st.columns(6)
 for box, card in zip(cards, quality_cards(metrics, len(result.user_ids)), strict=True):
     box.metric(card.label, card.value, help=card.help)
+st.caption(quality_reading(metrics, len(result.user_ids)))
 timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in run.stage_times.items())
 st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if run.reused else "")
            + (f": {timing}" if timing else ""))

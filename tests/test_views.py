@@ -21,6 +21,7 @@ from segmentation.present.views import (
     lift_frame,
     map_frame,
     quality_cards,
+    quality_reading,
     segment_labels,
     segment_of,
     selected_rows,
@@ -238,3 +239,20 @@ def test_quality_cards_name_the_users_each_score_covers_where_some_are_noise() -
     old = {k: v for k, v in quality(X, y).items() if k != "coverage"} | {"stability": float("nan")}
     cards = {c.label: c for c in quality_cards(old, 200)}
     assert cards["Users in a segment"].value == "75%" and cards["Stability"].value == "–"
+
+
+def test_the_quality_row_reads_in_plain_words_from_the_scores_themselves() -> None:
+    from sklearn.datasets import make_blobs
+
+    from segmentation.cluster.metrics import quality
+
+    X, y = make_blobs(n_samples=300, centers=3, cluster_std=0.3, random_state=0)
+    apart = quality_reading({**quality(X, y), "stability": 0.95}, 300)
+    assert "clearly apart" in apart and "not an accident" in apart and "fit no segment" not in apart
+    rng = np.random.default_rng(0)
+    blur = rng.normal(size=(300, 5))
+    mixed = quality_reading({**quality(blur, rng.integers(0, 3, 300)), "stability": 0.4}, 300)
+    assert "overlap a lot" in mixed and "change when the users are resampled" in mixed
+    noisy = y.copy()
+    noisy[:60] = -1
+    assert "20% of users fit no segment" in quality_reading({**quality(X, noisy), "stability": 0.9}, 300)

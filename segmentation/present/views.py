@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from segmentation.cluster.selection import STABLE_ENOUGH
 from segmentation.core.labels import NOISE, fallback_name
 
 if TYPE_CHECKING:
@@ -305,6 +306,36 @@ def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
         Card("Stability", number(metrics.get("stability"), ".2f"),
              "0 to 1: how alike the segments come back when the users are resampled (mean ARI)."),
     ]
+
+
+# Kaufman and Rousseeuw's reading of a mean silhouette (Finding Groups in Data, 1990): above 0.5 a reasonable
+# structure, 0.25 to 0.5 a weak one, below 0.25 none worth the name. Text profiles mostly land in the last.
+_CLEAR_SILHOUETTE, _WEAK_SILHOUETTE = 0.5, 0.25
+
+
+def quality_reading(metrics: Mapping[str, float], n_users: int) -> str:
+    """The Quality row in one plain sentence for a marketer: are the segments apart, do they come back when
+    the users are resampled, and how many users are in none. The technical names stay on the cards."""
+    parts = []
+    silhouette = metrics.get("silhouette")
+    if silhouette is not None and np.isfinite(silhouette):
+        if silhouette >= _CLEAR_SILHOUETTE:
+            parts.append("the segments are clearly apart")
+        elif silhouette >= _WEAK_SILHOUETTE:
+            parts.append("the segments are apart, with blurred edges")
+        else:
+            parts.append("the segments overlap a lot, as comments usually do: read them as leanings, not walls")
+    stability = metrics.get("stability")
+    if stability is not None and np.isfinite(stability):
+        if stability >= STABLE_ENOUGH:
+            parts.append("they come back nearly the same when the users are resampled, so they are not an "
+                         "accident of this sample")
+        else:
+            parts.append("they change when the users are resampled: fewer segments may hold better")
+    n_noise = int(metrics.get("n_noise", 0))
+    if n_noise and n_users:
+        parts.append(f"{n_noise / n_users:.0%} of users fit no segment")
+    return ("In plain words: " + "; ".join(parts) + ".") if parts else ""
 
 
 def comments_per_user(comments: Comments) -> pd.Series:
