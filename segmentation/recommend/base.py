@@ -8,12 +8,14 @@ user global popularity and say so in the reason. Every item recommender excludes
 Register a new recommender with ``@register("name")``; :data:`RECOMMENDERS` maps names to classes and
 :func:`make_recommender` builds one from any mix of parameters. What differs between recommenders lives on
 the class: ``label`` (for people), ``segment_aware`` (does it use the segments?), ``uses_text`` (does it
-read the text profiles?) and ``recommends_items`` (items, or peer comments for data without items).
+read the text profiles?), ``recommends_items`` (items, or peer comments for data without items) and ``grid``
+(the values a validation split carved from the training data chooses among, for parameters left at None).
 
 The recommenders themselves live one family per module (:mod:`~segmentation.recommend.popularity`,
-:mod:`~segmentation.recommend.knn`, :mod:`~segmentation.recommend.linear`, :mod:`~segmentation.recommend.policy`,
-:mod:`~segmentation.recommend.peer_comments`); each imports this module and registers its classes, and the
-package's ``__init__`` imports every family, so the registry is full whichever module is imported first.
+:mod:`~segmentation.recommend.knn`, :mod:`~segmentation.recommend.linear`, :mod:`~segmentation.recommend.content`,
+:mod:`~segmentation.recommend.policy`, :mod:`~segmentation.recommend.peer_comments`); each imports this module
+and registers its classes, and the package's ``__init__`` imports every family, so the registry is full
+whichever module is imported first.
 """
 
 from __future__ import annotations
@@ -425,6 +427,7 @@ class ItemRecommender(ABC):
             return
         fixed = self.get_params()
         key = (type(self).__name__, repr(sorted(fixed.items())), _digest(self.data_.matrix),
+               _digest(self.data_.pair_rating),
                _digest(self.labels_) if self.segment_aware else "",
                _digest(user_vectors) if self.uses_text and user_vectors is not None else "")
         if key not in _TUNED:
