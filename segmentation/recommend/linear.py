@@ -20,9 +20,11 @@ where EASE nears item co-occurrence: on their test split NDCG@10 rose from 0.092
 and 0.115 at 100,000 (their 5-core 0.118, 0.125, 0.131), the validation split rising with it. A grid a factor
 4 to 10 apart, ending at 2,000, left EASE 5 % to 20 % below its best (issue 21); thirteen factorisations now."""
 
-ALS_GRID = {"factors": (16, 32, 64), "regularization": (0.01, 0.1, 1.0), "alpha": (1.0, 10.0),
+ALS_GRID = {"factors": (16, 64), "regularization": (0.1, 1.0, 10.0, 100.0), "alpha": (1.0, 10.0),
             "iterations": (10, 30)}
-"""ALS's grid: 36 fits of a few seconds each at 10k users x 5k items, seconds in all on the real sets."""
+"""ALS's grid, 32 fits. Regularisation reaches 100: on the recipe reviews' test split (100 recipes) ALS at
+0.1 to 1 scored NDCG@10 0.04 to 0.07, at 10 to 100 0.13 to 0.14, popularity's level, with the validation
+split agreeing (0.03 to 0.06 against 0.09); 16 and 64 factors did alike there."""
 
 # EASE factorises the same (training matrix, L2) several times in one evaluation (EASE itself, EASE blended
 # with segments, the policy's candidates): keep the last few results, keyed by the matrix's content.
