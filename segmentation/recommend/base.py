@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 _CHUNK = 512
 # Tuning outcomes kept per (class, fixed parameters, data): the evaluation fits the same tuned peer more than
 # once (EASE alone, inside EASE + segments, as a policy candidate), and the grid need not be searched again.
-_TUNED: dict[tuple, tuple[dict, pd.DataFrame]] = {}
+_TUNED: dict[tuple, tuple[dict, pd.DataFrame, float]] = {}
 _TUNED_SIZE = 32
 
 
@@ -433,18 +433,26 @@ class ItemRecommender(ABC):
         if key not in _TUNED:
             validation = Validation.split(self.data_, seed=getattr(self, "seed", 0))
             top_n = getattr(self, "top_n", 10)
-            records = []
+            records, gains = [], []
             for values in itertools.product(*(self.grid[name] for name in free)):
                 combo = dict(zip(free, values, strict=True))
                 model = type(self)(**{**fixed, **combo}).fit(validation.training, user_vectors, self.labels_)
-                records.append({**combo, "ndcg": float(validation.gains(model.scores, top_n).mean())})
-            best = records[int(np.argmax([record["ndcg"] for record in records]))]
+                gains.append(validation.gains(model.scores, top_n))
+                records.append({**combo, "ndcg": float(gains[-1].mean())})
+            best = records[self._choose(records, np.array(gains))]
             while len(_TUNED) >= _TUNED_SIZE:
                 del _TUNED[next(iter(_TUNED))]
-            _TUNED[key] = ({name: best[name] for name in free}, pd.DataFrame(records))
-        chosen, self.validation_ = _TUNED[key]
+            _TUNED[key] = ({name: best[name] for name in free}, pd.DataFrame(records), best["ndcg"])
+        chosen, self.validation_, self.validation_ndcg_ = _TUNED[key]
         self.params_.update(chosen)
-        self.validation_ndcg_ = float(self.validation_["ndcg"].max())
+
+    def _choose(self, records: list[dict], gains: np.ndarray) -> int:
+        """Index of the chosen combination: the best mean NDCG (first in grid order on a tie).
+
+        ``records`` holds each combination with its ``ndcg``; ``gains`` (n_combinations, n_validation_users)
+        the per-user gains behind them.
+        """
+        return int(np.argmax([record["ndcg"] for record in records]))
 
     @abstractmethod
     def _fit(self, user_vectors: np.ndarray | None) -> None:
