@@ -181,7 +181,8 @@ def _cold_evaluation(low_vs_popularity: float, low_vs_segment: float) -> Evaluat
 def test_the_plain_answer_names_the_text_match_for_cold_users_only_when_it_clearly_wins():
     sentence = _cold_evaluation(0.2, 0.1).answer().sentence
     assert "For users with comments but no items, items whose choosers write like the user finds their items " \
-           "50% more often" in sentence and "+20% to +80%, 250 users" in sentence
+           "50% more often than the most popular items (95% interval +20% to +80%) and 43% more often than " \
+           "their segment's (+10% to +70%; 250 users)." in sentence
     assert "comments but no items" not in _cold_evaluation(0.2, -0.05).answer().sentence
     assert "comments but no items" not in _cold_evaluation(-0.01, 0.1).answer().sentence
 

@@ -258,10 +258,12 @@ class Evaluation:
         wins = [c for c in self.cold["compare"] if c["method"] == method]
         if len(wins) < 2 or not all(c["low"] is not None and c["low"] > 0 for c in wins):
             return ""
-        over = next(c for c in wins if c["against"] == BASELINE)
+        over = {c["against"]: c for c in wins}
+        popular, segment = over[BASELINE], over["segment_popularity"]
         return (f" For users with comments but no items, {RECOMMENDERS[method].label} finds their items "
-                f"{over['lift']:.0%} more often than the most popular items and than their segment's "
-                f"(95% interval {over['low']:+.0%} to {over['high']:+.0%}, {self.cold['users']:,} users).")
+                f"{popular['lift']:.0%} more often than the most popular items (95% interval {popular['low']:+.0%} "
+                f"to {popular['high']:+.0%}) and {segment['lift']:.0%} more often than their segment's "
+                f"({segment['low']:+.0%} to {segment['high']:+.0%}; {self.cold['users']:,} users).")
 
     def lift_by_segment(self) -> pd.DataFrame:
         """Per segment: the best segment-aware method's NDCG lift over the rival there, with its interval.
