@@ -366,7 +366,8 @@ class ItemRecommender(ABC):
     recommends_items = True
     grid: ClassVar[Mapping[str, tuple]] = {}
     """Values the validation split tries for each parameter left at None (every combination); the chosen
-    values land in ``params_``, each combination's NDCG in ``validation_`` and the best in ``validation_ndcg_``.
+    values land in ``params_``, each combination's NDCG in ``validation_`` and the chosen one's in
+    ``validation_ndcg_`` (the best, unless the class's ``_choose`` prefers a more regularised near-tie).
     A tuned class takes ``seed`` (the validation hold-out without times, its sample of users) and ``top_n``
     (the N of NDCG)."""
 
@@ -415,8 +416,7 @@ class ItemRecommender(ABC):
         """Choose the parameters left at None from :attr:`grid` by NDCG@``top_n`` on a :class:`Validation` split.
 
         Every combination is fitted on the validation split's training part (the data given to ``fit`` less
-        each user's latest item), never on anything the caller holds out. Ties go to the first combination
-        in grid order.
+        each user's latest item), never on anything the caller holds out; :meth:`_choose` picks among them.
         """
         given = {name: getattr(self, name) for name in self.grid}
         free = [name for name, value in given.items() if value is None]
