@@ -16,7 +16,7 @@ from segmentation.embed.cache import encode_texts
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.recommend.base import RECOMMENDERS
-from segmentation.recommend.evaluate import ALL, evaluate, evaluate_pipeline
+from segmentation.recommend.evaluate import ALL, Evaluation, evaluate, evaluate_pipeline
 from segmentation.recommend.splits import cold_split, holdout_split
 
 METRIC_KEYS = {"hit_rate", "ndcg", "mrr", "coverage"}
@@ -148,10 +148,59 @@ def test_cold_users_get_more_from_their_segment_than_from_popularity_when_text_r
     assert cold["low"] > 0
 
 
+def test_cold_users_compare_the_text_match_with_popularity_and_the_segments_popularity(revealing):
+    cold = revealing.cold
+    assert cold["text_method"] in {"global_knn", "text_match"}
+    pairs = {(c["method"], c["against"]): c for c in cold["compare"]}
+    assert {("text_match", "global_popularity"), ("text_match", "segment_popularity"),
+            ("segment_popularity", "global_popularity")} <= set(pairs)
+    for (method, against), c in pairs.items():
+        assert c["lift"] == pytest.approx(cold["recall"][method] / cold["recall"][against] - 1.0, abs=2e-3)
+        assert c["low"] <= c["lift"] <= c["high"]
+    # Here the text names each user's group of items: matching it beats popularity clearly.
+    assert pairs[("text_match", "global_popularity")]["low"] > 0
+
+
+def _cold_evaluation(low_vs_popularity: float, low_vs_segment: float) -> Evaluation:
+    ranks = np.random.default_rng(0).integers(0, 11, 300)
+    per_user = pd.concat([pd.DataFrame({"user_id": np.arange(300), "segment": 0, "train_items": 2, "method": m,
+                                        "rank": ranks}) for m in ("global_popularity", "segment_popularity")],
+                         ignore_index=True)
+    metrics = {"hit_rate": float((ranks > 0).mean()), "ndcg": 0.2, "mrr": 0.1, "coverage": 0.5}
+    cold = {"users": 250, "recall": {"global_popularity": 0.2, "segment_popularity": 0.21, "text_match": 0.3},
+            "segment_method": "segment_popularity", "ratio": 1.05, "lift": 0.05, "low": -0.1, "high": 0.2,
+            "text_method": "text_match",
+            "compare": [{"method": "text_match", "against": "global_popularity", "lift": 0.5,
+                         "low": low_vs_popularity, "high": 0.8},
+                        {"method": "text_match", "against": "segment_popularity", "lift": 0.43,
+                         "low": low_vs_segment, "high": 0.7}]}
+    return Evaluation({"global_popularity": metrics, "segment_popularity": dict(metrics)}, [], 300, 10,
+                      per_user=per_user, cold=cold)
+
+
+def test_the_plain_answer_names_the_text_match_for_cold_users_only_when_it_clearly_wins():
+    sentence = _cold_evaluation(0.2, 0.1).answer().sentence
+    assert "For users with comments but no items, items whose choosers write like the user finds their items " \
+           "50% more often than the most popular items (95% interval +20% to +80%) and 43% more often than " \
+           "their segment's (+10% to +70%; 250 users)." in sentence
+    assert "comments but no items" not in _cold_evaluation(0.2, -0.05).answer().sentence
+    assert "comments but no items" not in _cold_evaluation(-0.01, 0.1).answer().sentence
+
+
 def test_to_dict_has_every_method_metric_and_segment(revealing):
     record = json.loads(json.dumps(revealing.to_dict()))
     assert set(record) == {"methods", "per_segment", "n_users_evaluated", "top_n", "verdict", "answer",
-                           "comparison", "where_segments_help", "cold"}
+                           "comparison", "where_segments_help", "cold", "tuning"}
+    # Every peer with a grid records what its validation split chose, and the table shows it.
+    tuned = {name for name in ALL if getattr(RECOMMENDERS[name], "grid", None)}
+    assert tuned <= set(record["tuning"]) and "segment_ease" in record["tuning"]
+    for name in tuned:
+        assert set(record["tuning"][name]["params"]) == set(RECOMMENDERS[name].grid)
+        assert 0 <= record["tuning"][name]["validation_ndcg"] <= 1
+    table = revealing.table()
+    assert table.loc["ease", "chosen"] == f"l2={record['tuning']['ease']['params']['l2']:g}"
+    assert table.loc["global_popularity", "chosen"] == "" and np.isnan(table.loc["global_popularity",
+                                                                                 "validation_ndcg"])
     assert set(record["methods"]) == set(ALL)
     assert all(set(m) == METRIC_KEYS | {"ndcg_lift", "ndcg_lift_ease"} for m in record["methods"].values())
     assert record["methods"]["ease"]["ndcg_lift_ease"] == 0.0
@@ -255,6 +304,9 @@ def test_real_recipe_reviews_evaluate_with_an_honest_verdict(recipes_dir):
     if table.loc[aware, "ndcg"].max() <= table.loc["ease", "ndcg"]:
         assert "Segments add nothing beyond EASE" in evaluation.verdict
     assert evaluation.cold["users"] > 200
+    assert {"ease", "als", "item_knn", "rp3beta"} <= set(evaluation.tuning)
+    assert evaluation.tuning["ease"]["params"]["l2"] in RECOMMENDERS["ease"].grid["l2"]
+    assert any(c["method"] == "text_match" for c in evaluation.cold["compare"])
 
 
 @pytest.mark.slow
@@ -269,8 +321,6 @@ def test_evaluate_pipeline_runs_the_real_pipeline_on_training_comments_only():
 
 
 def test_answer_says_no_when_the_segment_method_fell_back_to_its_rival_on_every_user():
-    from segmentation.recommend.evaluate import Evaluation
-
     ranks = np.random.default_rng(0).integers(0, 11, 300)
     per_user = pd.concat([pd.DataFrame({"user_id": np.arange(300), "segment": 0, "train_items": 2, "method": m,
                                         "rank": ranks if m != "global_popularity" else np.zeros(300, int)})

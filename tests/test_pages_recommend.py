@@ -41,6 +41,8 @@ def test_evaluation_opens_with_yes_or_no_and_greys_unclear_segments():
     table = next(d.value for d in at.dataframe if "ndcg" in d.value.columns)
     assert {"global_popularity", "ease", "segment_ease"} <= set(table.index)
     assert {"ndcg_lift", "ndcg_lift_ease"} <= set(table.columns)
+    # What each tuned peer chose on its validation split, beside that split's NDCG.
+    assert table.loc["ease", "chosen"].startswith("l2=") and 0 <= table.loc["ease", "validation_ndcg"] <= 1
     lift = figure(at, "Does recommending within segments help each segment?")
     colours = lift["data"][0]["marker"]["color"]
     assert set(colours) <= {"#d62728", "#2ca02c", "#9e9e9e"}

@@ -22,6 +22,7 @@ from segmentation.recommend.base import (
     pick_holdout,
     target_rank,
 )
+from segmentation.recommend.knn import ItemKNN, RP3beta
 from segmentation.recommend.linear import EASE, SegmentEASE
 from segmentation.recommend.peer_comments import SegmentComments
 
@@ -77,8 +78,12 @@ def test_recommendations_never_include_seen_items_and_come_with_reasons(fitted_s
 def test_capabilities_say_which_methods_use_segments_and_text():
     assert set(item_recommenders(segment_aware=True)) == {"segment_popularity", "segment_knn", "segment_ease",
                                                           "segment_policy"}
-    assert {"global_popularity", "ease", "als", "interaction_knn"} <= set(item_recommenders(segment_aware=False))
+    assert {"global_popularity", "ease", "als", "interaction_knn", "rp3beta", "text_match"} <= set(
+        item_recommenders(segment_aware=False))
     assert not RECOMMENDERS["interaction_knn"].uses_text and RECOMMENDERS["global_knn"].uses_text
+    assert RECOMMENDERS["text_match"].uses_text and not RECOMMENDERS["rp3beta"].uses_text
+    assert {name for name, cls in RECOMMENDERS.items() if getattr(cls, "grid", None)} == {
+        "ease", "als", "item_knn", "rp3beta"}
     assert "segment_comments" not in ITEM_METHODS
     assert make_recommender("ease", seed=3, text_weight=0.5).seed == 3  # parameters it lacks are ignored
     with pytest.raises(ConfigError, match="unknown method"):
@@ -93,8 +98,7 @@ def test_ease_matches_its_closed_form_and_chooses_l2_on_the_training_data_only(f
     expected = np.eye(data.n_items) - p / np.diag(p)
     np.testing.assert_allclose(model.weights_, expected, atol=1e-4)
     chosen = EASE().fit(data, vectors, labels)
-    assert set(chosen.validation_) == set(map(float, chosen.l2_grid))
-    assert chosen.validation_[chosen.l2_] == max(chosen.validation_.values())
+    assert chosen.validation_["l2"].tolist() == list(EASE.grid["l2"])
     # The validation split comes from the data given to fit: hiding each user's latest item first
     # (as the evaluation does) changes what EASE validates on.
     validation = Validation.split(data)
@@ -108,18 +112,111 @@ def test_segment_ease_is_plain_ease_when_the_blend_is_zero(fitted_setup):
     blended = SegmentEASE(l2=50.0, blend=0.0).fit(data, vectors, labels).rank(rows, 10)
     np.testing.assert_array_equal(plain, blended)
     chosen = SegmentEASE(l2=50.0).fit(data, vectors, labels)
-    assert chosen.blend_ in chosen.blend_grid
-    assert chosen.validation_[chosen.blend_] == max(chosen.validation_.values())
+    assert chosen.validation_["blend"].tolist() == list(chosen.blend_grid)
+    best = chosen.validation_.loc[chosen.validation_["ndcg"].idxmax()]
+    assert chosen.params_ == {"l2": 50.0, "blend": best["blend"]} and chosen.validation_ndcg_ == best["ndcg"]
+
+
+TUNED = [name for name in ITEM_METHODS if RECOMMENDERS[name].grid]
+
+
+@pytest.mark.parametrize("name", TUNED)
+def test_a_tuned_peer_chooses_every_free_parameter_from_its_grid_on_the_validation_split(fitted_setup, name):
+    _, data, vectors, labels = fitted_setup
+    cls = RECOMMENDERS[name]
+    model = cls().fit(data, vectors, labels)
+    grid = cls.grid
+    assert set(model.params_) == set(grid)
+    assert all(model.params_[key] in values for key, values in grid.items())
+    assert len(model.validation_) == int(np.prod([len(values) for values in grid.values()]))
+    row = model.validation_.loc[(model.validation_[list(grid)] == pd.Series(model.params_)).all(axis=1)]
+    assert len(row) == 1 and model.validation_ndcg_ == row["ndcg"].item()
+    if name != "ease":  # EASE's own rule is tested below
+        assert model.validation_ndcg_ == model.validation_["ndcg"].max()
+    # The score is what the chosen settings reach on the validation split, refitted from scratch there.
+    validation = Validation.split(data)
+    refit = cls(**model.params_).fit(validation.training, vectors, labels)
+    assert validation.gains(refit.scores, 10).mean() == pytest.approx(model.validation_ndcg_)
+    # Given values are kept: nothing is tuned.
+    fixed = cls(**model.params_).fit(data, vectors, labels)
+    assert fixed.params_ == model.params_ and fixed.validation_.empty and np.isnan(fixed.validation_ndcg_)
+
+
+def test_ease_takes_the_strongest_l2_within_one_standard_error_of_the_best_on_validation(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    validation = Validation.split(data)
+    grid = EASE.grid["l2"]
+    gains = np.array([validation.gains(EASE(l2=l2).fit(validation.training, vectors, labels).scores, 10)
+                      for l2 in grid])
+    best = gains.mean(axis=1).argmax()
+    difference = gains - gains[best]
+    within = difference.mean(axis=1) >= -difference.std(axis=1, ddof=1) / np.sqrt(gains.shape[1])
+    chosen = EASE().fit(data, vectors, labels)
+    assert chosen.params_["l2"] == max(np.array(grid)[within]) >= grid[best]
+    assert chosen.validation_ndcg_ == pytest.approx(gains[list(grid).index(chosen.params_["l2"])].mean())
+
+
+def test_item_knn_similarity_is_the_shrunk_cosine_of_item_columns(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    x = data.matrix.toarray().astype(np.float64)
+    dot = x.T @ x
+    norms = np.sqrt(np.diag(dot))
+    for shrinkage in (0.0, 20.0):
+        expected = dot / (np.outer(norms, norms) + shrinkage)
+        np.fill_diagonal(expected, 0.0)
+        model = ItemKNN(n_neighbors=data.n_items, shrinkage=shrinkage).fit(data, vectors, labels)
+        np.testing.assert_allclose(model.similar_.toarray(), expected, atol=1e-9)
+    kept = ItemKNN(n_neighbors=5, shrinkage=0.0).fit(data, vectors, labels).similar_
+    assert (np.diff(kept.indptr) <= 5).all()
+
+
+def test_rp3beta_is_the_three_step_walk_with_popular_items_discounted(fitted_setup):
+    _, data, vectors, labels = fitted_setup
+    x = data.matrix.toarray().astype(np.float64)
+    alpha, beta = 0.8, 0.5
+    user_step = (x / x.sum(axis=1, keepdims=True)) ** alpha
+    item_step = (x.T / x.sum(axis=0)[:, None]) ** alpha
+    expected = item_step @ user_step / x.sum(axis=0)[None, :] ** beta
+    np.fill_diagonal(expected, 0.0)
+    model = RP3beta(alpha=alpha, beta=beta, n_neighbors=data.n_items).fit(data, vectors, labels)
+    np.testing.assert_allclose(model.walk_.toarray(), expected, rtol=1e-9, atol=1e-12)
+    # A larger beta moves the lists away from the best sellers.
+    rows = np.arange(data.n_users)
+    users_per_item = x.sum(axis=0)
+    plain = RP3beta(alpha=1.0, beta=0.0).fit(data, vectors, labels).rank(rows, 5)
+    discounted = RP3beta(alpha=1.0, beta=1.0).fit(data, vectors, labels).rank(rows, 5)
+    assert users_per_item[discounted].mean() < users_per_item[plain].mean()
+
+
+def test_text_match_serves_a_user_with_no_items_from_what_they_wrote(fitted_setup):
+    comments, _, _, _ = fitted_setup
+    extra = pd.DataFrame([{"user_id": "quiet", "text": "The espresso tastes rich and bitter.", "item_id": None}])
+    frame = pd.concat([comments.frame[["user_id", "text", "item_id", "rating", "time"]], extra], ignore_index=True)
+    with_quiet = from_frame(frame, source="t.csv")
+    user_ids, vectors, labels, _ = tfidf_kmeans(4)(with_quiet)
+    data = Interactions.from_comments(with_quiet, user_ids)
+    picks = RECOMMENDERS["text_match"](popularity_weight=0.0).fit(data, vectors, labels).recommend("quiet", 5)
+    # The fixture's coffee drinkers mostly pick the 15 coffee items ("cof-..."); the text alone finds them.
+    assert all(r.item_id.startswith("cof-") for r in picks)
+    assert all("write like you" in r.reason for r in picks)
+    popular = RECOMMENDERS["global_popularity"]().fit(data, vectors, labels).recommend("quiet", 5)
+    mostly_popular = RECOMMENDERS["text_match"](popularity_weight=1000.0).fit(data, vectors, labels)
+    counts = np.asarray(data.matrix.sum(axis=0)).ravel()
+    index = {item: i for i, item in enumerate(data.item_ids)}
+    assert [counts[index[r.item_id]] for r in mostly_popular.recommend("quiet", 5)] == \
+        [counts[index[r.item_id]] for r in popular]
+    with pytest.raises(ConfigError, match="text profiles"):
+        RECOMMENDERS["text_match"]().fit(data, None, labels)
 
 
 def test_als_from_implicit_ranks_the_users_own_taste_above_popularity(fitted_setup):
     _, data, vectors, labels = fitted_setup
     model = RECOMMENDERS["als"]().fit(data, vectors, labels)
-    assert model.user_factors_.shape == (data.n_users, 32)
+    assert model.user_factors_.shape == (data.n_users, model.params_["factors"])
     validation = Validation.split(data)
     # Four groups of taste: four factors fit them (32 overfit the fixture's 120 users).
-    als = validation.gains(RECOMMENDERS["als"](factors=4).fit(validation.training, vectors, labels).scores,
-                           10).mean()
+    als = validation.gains(RECOMMENDERS["als"](factors=4, regularization=0.1, alpha=1.0, iterations=15)
+                           .fit(validation.training, vectors, labels).scores, 10).mean()
     popular = validation.gains(RECOMMENDERS["global_popularity"]().fit(validation.training, vectors, labels).scores,
                                10).mean()
     assert als > 1.5 * popular  # the fixture's users mostly pick their group's niche items
@@ -269,8 +366,10 @@ def test_scale_ten_thousand_users_by_a_thousand_items_ranks_everyone():
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     labels = rng.integers(0, 8, n_users)
     data = Interactions.from_comments(comments, user_ids)
-    for name in ("segment_knn", "item_knn", "ease", "segment_ease"):
-        ranked = RECOMMENDERS[name]().fit(data, vectors, labels).rank(np.arange(n_users), 10)
+    # Fixed settings: the grids' search is tested above, here only the ranking at scale.
+    for name in ("segment_knn", "item_knn", "ease", "segment_ease", "rp3beta"):
+        model = make_recommender(name, l2=100.0, n_neighbors=50, shrinkage=10.0, alpha=1.0, beta=0.5)
+        ranked = model.fit(data, vectors, labels).rank(np.arange(n_users), 10)
         assert ranked.shape == (n_users, 10) and (ranked >= 0).all()
 
 

@@ -8,5 +8,5 @@ registry's order, which the method lists and the evaluation tables follow.
 """
 
 # isort: off
-from segmentation.recommend import popularity, knn, linear, policy, peer_comments  # noqa: F401
+from segmentation.recommend import popularity, knn, linear, content, policy, peer_comments  # noqa: F401
 # isort: on

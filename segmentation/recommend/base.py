@@ -8,22 +8,26 @@ user global popularity and say so in the reason. Every item recommender excludes
 Register a new recommender with ``@register("name")``; :data:`RECOMMENDERS` maps names to classes and
 :func:`make_recommender` builds one from any mix of parameters. What differs between recommenders lives on
 the class: ``label`` (for people), ``segment_aware`` (does it use the segments?), ``uses_text`` (does it
-read the text profiles?) and ``recommends_items`` (items, or peer comments for data without items).
+read the text profiles?), ``recommends_items`` (items, or peer comments for data without items) and ``grid``
+(the values a validation split carved from the training data chooses among, for parameters left at None).
 
 The recommenders themselves live one family per module (:mod:`~segmentation.recommend.popularity`,
-:mod:`~segmentation.recommend.knn`, :mod:`~segmentation.recommend.linear`, :mod:`~segmentation.recommend.policy`,
-:mod:`~segmentation.recommend.peer_comments`); each imports this module and registers its classes, and the
-package's ``__init__`` imports every family, so the registry is full whichever module is imported first.
+:mod:`~segmentation.recommend.knn`, :mod:`~segmentation.recommend.linear`, :mod:`~segmentation.recommend.content`,
+:mod:`~segmentation.recommend.policy`, :mod:`~segmentation.recommend.peer_comments`); each imports this module
+and registers its classes, and the package's ``__init__`` imports every family, so the registry is full
+whichever module is imported first.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import inspect
+import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -36,6 +40,10 @@ if TYPE_CHECKING:
 
 # Rows scored at once by the user-kNN: a (chunk x n_users) float32 block stays near 40 MB at 20k users.
 _CHUNK = 512
+# Tuning outcomes kept per (class, fixed parameters, data): the evaluation fits the same tuned peer more than
+# once (EASE alone, inside EASE + segments, as a policy candidate), and the grid need not be searched again.
+_TUNED: dict[tuple, tuple[dict, pd.DataFrame, float]] = {}
+_TUNED_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -356,6 +364,12 @@ class ItemRecommender(ABC):
     segment_aware = False
     uses_text = False
     recommends_items = True
+    grid: ClassVar[Mapping[str, tuple]] = {}
+    """Values the validation split tries for each parameter left at None (every combination); the chosen
+    values land in ``params_``, each combination's NDCG in ``validation_`` and the chosen one's in
+    ``validation_ndcg_`` (the best, unless the class's ``_choose`` prefers a more regularised near-tie).
+    A tuned class takes ``seed`` (the validation hold-out without times, its sample of users) and ``top_n``
+    (the N of NDCG)."""
 
     def fit(self, data: Interactions, user_vectors: np.ndarray | None, labels: np.ndarray, *,
             comment_vectors: np.ndarray | None = None) -> ItemRecommender:
@@ -389,8 +403,56 @@ class ItemRecommender(ABC):
         # Popularity as a number in [0, 1): added to integer counts it only breaks ties, and it ranks
         # the items no neighbour reached below every item one did.
         self.tiebreak_ = self.item_users_ / (self.item_users_.max(initial=0) + 1.0)
+        self._tune(user_vectors)
         self._fit(user_vectors)
         return self
+
+    def get_params(self) -> dict[str, Any]:
+        """The ``__init__`` parameters as given (None where tuning chooses)."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters
+                if name != "self"}
+
+    def _tune(self, user_vectors: np.ndarray | None) -> None:
+        """Choose the parameters left at None from :attr:`grid` by NDCG@``top_n`` on a :class:`Validation` split.
+
+        Every combination is fitted on the validation split's training part (the data given to ``fit`` less
+        each user's latest item), never on anything the caller holds out; :meth:`_choose` picks among them.
+        """
+        given = {name: getattr(self, name) for name in self.grid}
+        free = [name for name, value in given.items() if value is None]
+        self.params_ = dict(given)
+        self.validation_ = pd.DataFrame()
+        self.validation_ndcg_ = float("nan")
+        if not free:
+            return
+        fixed = self.get_params()
+        key = (type(self).__name__, repr(sorted(fixed.items())), _digest(self.data_.matrix),
+               _digest(self.data_.pair_rating),
+               _digest(self.labels_) if self.segment_aware else "",
+               _digest(user_vectors) if self.uses_text and user_vectors is not None else "")
+        if key not in _TUNED:
+            validation = Validation.split(self.data_, seed=getattr(self, "seed", 0))
+            top_n = getattr(self, "top_n", 10)
+            records, gains = [], []
+            for values in itertools.product(*(self.grid[name] for name in free)):
+                combo = dict(zip(free, values, strict=True))
+                model = type(self)(**{**fixed, **combo}).fit(validation.training, user_vectors, self.labels_)
+                gains.append(validation.gains(model.scores, top_n))
+                records.append({**combo, "ndcg": float(gains[-1].mean())})
+            best = records[self._choose(records, np.array(gains))]
+            while len(_TUNED) >= _TUNED_SIZE:
+                del _TUNED[next(iter(_TUNED))]
+            _TUNED[key] = ({name: best[name] for name in free}, pd.DataFrame(records), best["ndcg"])
+        chosen, self.validation_, self.validation_ndcg_ = _TUNED[key]
+        self.params_.update(chosen)
+
+    def _choose(self, records: list[dict], gains: np.ndarray) -> int:
+        """Index of the chosen combination: the best mean NDCG (first in grid order on a tie).
+
+        ``records`` holds each combination with its ``ndcg``; ``gains`` (n_combinations, n_validation_users)
+        the per-user gains behind them.
+        """
+        return int(np.argmax([record["ndcg"] for record in records]))
 
     @abstractmethod
     def _fit(self, user_vectors: np.ndarray | None) -> None:
@@ -460,6 +522,15 @@ class ItemRecommender(ABC):
 
     def _noise_reason(self, item: int) -> str:
         return f"{self._popularity_phrase(item)} (you are in no segment, so global popularity is used)"
+
+
+def _digest(values: Any) -> str:
+    """Exact fingerprint of an array or a sparse matrix (its shape and bytes)."""
+    digest = hashlib.blake2b(repr(values.shape).encode(), digest_size=16)
+    parts = (values.indptr, values.indices, values.data) if sp.issparse(values) else (values,)
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
 
 
 def _unit_rows(matrix: Any) -> Any:

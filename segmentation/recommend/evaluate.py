@@ -53,10 +53,13 @@ METRIC_HELP = {
                  "%.2f"),
     "ndcg_lift": ("vs popularity", "NDCG relative to recommending the most popular items.", "percent"),
     "ndcg_lift_ease": ("vs EASE", "NDCG relative to EASE, a strong recommender that ignores segments.", "percent"),
+    "validation_ndcg": ("Validation NDCG", "NDCG of the chosen settings on a validation split carved from the "
+                        "training data, where the method tuned itself (empty: nothing to tune).", "%.4f"),
 }
 """Display title, one-line explanation and number format of each column of :meth:`Evaluation.table`."""
-COLD_METHODS = ("global_popularity", "segment_popularity", "global_knn", "segment_knn")
-"""Compared on cold users (comments, no items): popularity, the segment's popularity, text-aware kNN."""
+COLD_METHODS = ("global_popularity", "segment_popularity", "global_knn", "segment_knn", "text_match")
+"""Compared on cold users (comments, no items): popularity, the segment's popularity, the text-aware user-kNN
+and the text match to items' choosers."""
 
 SegmentFn = Callable[["Comments"], tuple[np.ndarray, np.ndarray, np.ndarray, Mapping[int, str]]]
 """``segment_fn(train_comments) -> (user_ids, user_vectors, labels, names)``: profiles and segments built
@@ -109,7 +112,12 @@ class Evaluation:
         ``user_id, segment, train_items, method, rank`` (1-based position of the held-out item, 0 = missed).
     cold : dict
         Cold users (comments, no items): ``users`` and per method ``recall`` (recall@top_n), with the
-        segment method's ratio to popularity and its interval; empty where there were too few.
+        segment method's ratio to popularity and its interval, the best text method (``text_method``), and
+        ``compare``: each method against popularity and each text method against the segment's popularity,
+        as relative recall differences with their 95 % intervals; empty where there were too few.
+    tuning : dict
+        Method → ``{"params": chosen values, "validation_ndcg": NDCG@top_n on its validation split}`` for the
+        methods that tuned themselves on a validation split carved from the training data.
     seed : int
     """
 
@@ -120,6 +128,7 @@ class Evaluation:
     verdict: str = ""
     per_user: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     cold: dict = field(default_factory=dict)
+    tuning: dict = field(default_factory=dict)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -138,6 +147,7 @@ class Evaluation:
             "comparison": self.comparison().to_dict(orient="records"),
             "where_segments_help": self.where_segments_help().to_dict(orient="records"),
             "cold": self.cold,
+            "tuning": self.tuning,
         })
 
     def _gains(self, method: str, rows: np.ndarray | None = None) -> np.ndarray:
@@ -162,11 +172,15 @@ class Evaluation:
         return self.best(segment_aware=False) or BASELINE
 
     def table(self) -> pd.DataFrame:
-        """One row per method: the metrics, ``ndcg_lift`` (over popularity) and ``ndcg_lift_ease``."""
+        """One row per method: the metrics, ``ndcg_lift`` (over popularity), ``ndcg_lift_ease``, and for a
+        method that tuned itself the ``chosen`` settings and their ``validation_ndcg``."""
         table = pd.DataFrame(self.methods).T.reindex(columns=list(METRICS))
         table["ndcg_lift"] = [_lift(v, self.methods[BASELINE]["ndcg"]) for v in table["ndcg"]]
         if "ease" in self.methods:
             table["ndcg_lift_ease"] = [_lift(v, self.methods["ease"]["ndcg"]) for v in table["ndcg"]]
+        tuned = [self.tuning.get(m, {}) for m in table.index]
+        table["chosen"] = [", ".join(f"{k}={v:g}" for k, v in t.get("params", {}).items()) for t in tuned]
+        table["validation_ndcg"] = [t.get("validation_ndcg", float("nan")) for t in tuned]
         table.index.name = "method"
         return table
 
@@ -233,7 +247,23 @@ class Evaluation:
             verdict = "no"
             sentence = (f"No: on your data, recommending within segments ({how}) finds the item a user picks "
                         f"next {more} than {against} ({interval}).")
-        return Answer(verdict, sentence, segment_method, rival, lift, low, high, users)
+        return Answer(verdict, sentence + self._cold_sentence(), segment_method, rival, lift, low, high, users)
+
+    def _cold_sentence(self) -> str:
+        """For users with comments but no items, the text method's result, when it clearly beats both
+        popularity and the segment's popularity (else nothing: the answer stays about segments)."""
+        method = self.cold.get("text_method")
+        if not method:
+            return ""
+        wins = [c for c in self.cold["compare"] if c["method"] == method]
+        if len(wins) < 2 or not all(c["low"] is not None and c["low"] > 0 for c in wins):
+            return ""
+        over = {c["against"]: c for c in wins}
+        popular, segment = over[BASELINE], over["segment_popularity"]
+        return (f" For users with comments but no items, {RECOMMENDERS[method].label} finds their items "
+                f"{popular['lift']:.0%} more often than the most popular items (95% interval {popular['low']:+.0%} "
+                f"to {popular['high']:+.0%}) and {segment['lift']:.0%} more often than their segment's "
+                f"({segment['low']:+.0%} to {segment['high']:+.0%}; {self.cold['users']:,} users).")
 
     def lift_by_segment(self) -> pd.DataFrame:
         """Per segment: the best segment-aware method's NDCG lift over the rival there, with its interval.
@@ -382,12 +412,15 @@ def evaluate(
     steps = len(methods) + (1 if cold else 0)
     ranks: dict[str, np.ndarray] = {}
     lists: dict[str, np.ndarray] = {}
+    tuning: dict[str, dict] = {}
     for done, name in enumerate(methods):
         if progress is not None:
             progress("evaluate", done, steps)
         model = make_recommender(name, seed=seed, top_n=top_n)
         lists[name] = model.fit(data, vectors, labels).rank(rows, top_n)
         ranks[name] = target_rank(lists[name], targets)
+        if np.isfinite(getattr(model, "validation_ndcg_", float("nan"))):
+            tuning[name] = {"params": model.params_, "validation_ndcg": round(model.validation_ndcg_, 4)}
     cold_result = _evaluate_cold(comments, segment_fn, top_n=top_n, seed=seed) if cold else {}
     if progress is not None:
         progress("evaluate", steps, steps)
@@ -407,7 +440,7 @@ def evaluate(
         ignore_index=True,
     )
     evaluation = Evaluation(overall, per_segment, int(len(test)), top_n, per_user=per_user, cold=cold_result,
-                            seed=seed)
+                            tuning=tuning, seed=seed)
     return replace(evaluation, verdict=verdict(evaluation))
 
 
@@ -432,8 +465,13 @@ def _evaluate_cold(comments: Comments, segment_fn: SegmentFn, *, top_n: int, see
     base = recalls[BASELINE]
     segment_method = max((m for m in COLD_METHODS if RECOMMENDERS[m].segment_aware),
                          key=lambda m: recalls[m].mean())
-    low, high = clear_gain(recalls[segment_method] - base, seed=seed)
+    text_method = max((m for m in COLD_METHODS if RECOMMENDERS[m].uses_text and not RECOMMENDERS[m].segment_aware),
+                      key=lambda m: recalls[m].mean())
+    compare = [_relative_recall(recalls, m, BASELINE, seed) for m in COLD_METHODS if m != BASELINE]
+    compare += [_relative_recall(recalls, m, "segment_popularity", seed)
+                for m in COLD_METHODS if RECOMMENDERS[m].uses_text]
     mean_base = float(base.mean())
+    low, high = clear_gain(recalls[segment_method] - base, seed=seed)
     return {
         "users": len(rows),
         "recall": {name: round(float(values.mean()), 4) for name, values in recalls.items()},
@@ -442,7 +480,19 @@ def _evaluate_cold(comments: Comments, segment_fn: SegmentFn, *, top_n: int, see
         "lift": float(recalls[segment_method].mean()) / mean_base - 1.0 if mean_base else float("nan"),
         "low": low / mean_base if mean_base else float("nan"),
         "high": high / mean_base if mean_base else float("nan"),
+        "text_method": text_method,
+        "compare": compare,
     }
+
+
+def _relative_recall(recalls: Mapping[str, np.ndarray], method: str, against: str, seed: int) -> dict:
+    """``method``'s recall relative to ``against``'s on the same cold users, with its 95 % paired interval."""
+    base = float(recalls[against].mean())
+    if base <= 0:
+        return {"method": method, "against": against, "lift": None, "low": None, "high": None}
+    low, high = clear_gain(recalls[method] - recalls[against], seed=seed)
+    return {"method": method, "against": against, "lift": round(float(recalls[method].mean()) / base - 1.0, 4),
+            "low": round(low / base, 4), "high": round(high / base, 4)}
 
 
 def _name(names: Mapping[int, str], segment: int) -> str:
@@ -496,6 +546,9 @@ def verdict(evaluation: Evaluation) -> str:
             f"{cold['recall'][cold['segment_method']]:.3f} against popularity's {cold['recall'][BASELINE]:.3f}"
             + (f" ({ratio:.2f}x)." if ratio else ".")
         )
+        text = cold.get("text_method")
+        if text:
+            sentences.append(f"Their best text method, {text}: recall@{n} {cold['recall'][text]:.3f}.")
     return " ".join(sentences)
 
 
