@@ -5,7 +5,7 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.ingest.io import FORMATS, ROLES
 from segmentation.present.views import comments_per_user, text_length_summary, text_lengths
-from ui import charts, data, route, run_folder, session, state
+from ui import charts, data, route, run_folder, runs, session, state
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -21,6 +21,7 @@ ROLE_HELP = {
 NONE = ""
 
 st.title("Data")
+runs.offer_recent()
 choice = state.kept(st.radio, "Data source", key="data_choice",
                     default="demo" if data.source().is_demo else "upload",
                     options=["demo", "upload", "run"], horizontal=True,
