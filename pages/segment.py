@@ -146,7 +146,7 @@ for param in clusterer.parameters:
         params.show_chosen(param, automatic[param.name], result.choice.k if took else None,
                            n_users=comments.n_users)
 if run.result.config != config:
-    st.caption("Showing the last run; press Run to apply the changed settings.")
+    st.caption(f"Showing run {run.run_key}, made with other settings; press Run to apply the changed settings.")
 
 st.subheader("Quality")
 if result.choice is not None:

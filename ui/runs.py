@@ -274,12 +274,12 @@ def _open_upload(digest: str) -> None:
 
 def shown_key(fingerprint: str | None) -> str | None:
     """The key of the run the pages show on data ``fingerprint``: this session's, else the one its address
-    names, else the latest of this data (which they restore)."""
+    names (None when that one cannot be shown), else the latest of this data (which they restore)."""
     run, wanted = session.run(), session.address_run()
     if run is not None and run.fingerprint == fingerprint:
         return run.run_key
-    if wanted is not None and not wanted.problem:
-        return wanted.key
+    if wanted is not None:  # one that cannot be shown: no other run stands in for it
+        return None if wanted.problem else wanted.key
     return loaders.workspace().latest_run(fingerprint) if fingerprint else None
 
 
