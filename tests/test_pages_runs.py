@@ -288,3 +288,18 @@ def test_a_plain_address_offers_the_recent_runs_and_kept_files_to_open():
 
 def _button_keys(at) -> list[str]:
     return [b.key for b in at.button if b.key]
+
+
+def test_a_damaged_run_in_the_address_says_why_it_cannot_be_shown():
+    workspace = Workspace()
+    table = pd.DataFrame({"user_id": ["u1", "u2"], "segment": [0, 1], "n_comments": [1, 1]})
+    workspace.save_run("broken", "e" * 64, {"encoder": "tfidf", "algorithm": "kmeans", "k": 2}, {"u1": 0, "u2": 1},
+                       record={"source": "crm_export.csv"}, table=table)
+    (workspace.runs_folder / "broken.parquet").write_bytes(b"not parquet")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "broken"
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, at.exception
+    errors = [unescape_markdown(e.value) for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("run broken is damaged (broken.parquet is unreadable")
+    assert "run" not in at.session_state
