@@ -22,7 +22,7 @@ NONE = ""
 
 st.title("Data")
 runs.offer_recent()
-choice = state.kept(st.radio, "Data source", key="data_choice",
+choice = state.kept(st.radio, "Data source", key=data.CHOICE_KEY,
                     default="demo" if data.source().is_demo else "upload",
                     options=["demo", "upload", "run"], horizontal=True,
                     format_func={"demo": "Demo data (generated)", "upload": "Upload a file",

@@ -214,8 +214,11 @@ def test_show_this_run_names_it_in_the_address_and_a_page_switch_and_a_reload_ke
     show_button(at).click().run()
     assert not at.exception, at.exception
     assert at.query_params["run"] == on_upload
-    at.switch_page("pages/recommend.py").run()
-    assert at.query_params["run"] == on_upload
+    for page in ("pages/recommend.py", "pages/data.py"):  # every page keeps it, the Data page on its file
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        assert at.query_params["run"] == on_upload
+    assert "File: shop.csv" in [t.value for t in at.text]
 
     again = reload(at, "pages/segments.py")
     assert again.session_state["run"].run_key == on_upload

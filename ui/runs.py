@@ -264,11 +264,9 @@ def offer_recent() -> None:
 
 def _open_upload(digest: str) -> None:
     """Button callback: make a kept file the session's data, with "Upload a file" chosen on the Data page."""
-    from ui import data, state
+    from ui import data
 
-    if data.open_file(digest):
-        state.adopt_now({"data_choice": "upload"})
-    else:  # removed by the upload quota since the list was drawn
+    if not data.open_file(digest):  # removed by the upload quota since the list was drawn
         session.set_source_note(("warning", "That file is no longer kept in the workspace: upload it again."))
 
 

@@ -80,8 +80,9 @@ def seed(values: dict[str, Any]) -> None:
 
 
 def adopt_now(values: dict[str, Any]) -> None:
-    """In a widget callback, before any widget is drawn: make widgets show ``values`` (key → value) from the
-    run that follows, in the address too (a newer run shown in place of the old on the page it is on).
+    """Make widgets show ``values`` (key → value) from now on, in the address too. Call it before those
+    widgets are drawn in this run: in a button's callback (a newer run shown in place of the old on the page
+    it is on), or on a page without them.
 
     A callback may set a widget's value even while the widget is bound to the address; :func:`adopt`, which
     removes the address's old value instead, may not."""
