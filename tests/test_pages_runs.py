@@ -241,6 +241,8 @@ def test_a_run_in_the_address_that_is_not_in_the_workspace_is_said_plainly_never
         assert "run" not in again.session_state  # no other run shown in its place
         assert not any(m.label == "Segments" for m in again.metric)
         assert again.query_params["run"] == gone  # the address still says what was asked for
+    data_page = reload(at, "pages/data.py")  # where the recent runs are offered instead
+    assert [s.value for s in data_page.subheader if s.value == "Pick up where you left off"]
 
     # A new run replaces the missing one in the address.
     again = run_segmentation(again, k=3)
@@ -306,3 +308,19 @@ def test_a_damaged_run_in_the_address_says_why_it_cannot_be_shown():
     errors = [unescape_markdown(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("run broken is damaged (broken.parquet is unreadable")
     assert "run" not in at.session_state
+
+
+@pytest.mark.slow
+def test_remapping_a_column_ends_the_run_in_the_address_its_users_are_other_users_now():
+    frame = labelled_comments(users_per_group=6, comments_per_user=2)
+    at = upload(start(), "shop.csv", frame.to_csv(index=False).encode())
+    at = run_segmentation(at, k=3)
+    assert "run" in at.query_params
+    at.switch_page("pages/data.py").run()
+    user_role = next(s.key for s in at.selectbox if s.key and s.key.startswith("role_user_"))
+    at.selectbox(key=user_role).set_value("true_group").run()
+    assert not at.exception, at.exception
+    assert "run" not in at.query_params
+    at.switch_page("pages/segment.py").run()
+    assert "run" not in at.session_state
+    assert any("press Run to segment the users" in i.value for i in at.info)

@@ -228,13 +228,14 @@ RECENT = 5  # runs and kept files offered on a plain address: a short list, the 
 
 
 def offer_recent() -> None:
-    """On a plain address (no data, no run chosen yet, as after a server restart): the recent runs and the
-    kept uploads of this workspace, each with an "Open" button, above the demo that stays loaded till then."""
+    """On a plain address (no data, no run chosen yet, as after a server restart; or a run that cannot be
+    shown): the recent runs and the kept uploads of this workspace, each with an "Open" button, above the demo
+    that stays loaded till then."""
     from segmentation.ingest.uploads import UploadStore
     from ui import data
 
-    chosen = session.source() or session.run() or session.address_run() or st.query_params.get(data.QUERY_KEY)
-    if chosen or route.address_run() is not None:
+    wanted = session.address_run()  # one that cannot be shown leaves the user as free as a plain address
+    if session.source() or session.run() or (wanted and not wanted.problem) or st.query_params.get(data.QUERY_KEY):
         return
     recent = [info for info in loaders.workspace().all_runs() if not info.damaged][:RECENT]
     demo = data.demo_source().digest
