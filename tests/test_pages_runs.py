@@ -324,3 +324,18 @@ def test_remapping_a_column_ends_the_run_in_the_address_its_users_are_other_user
     at.switch_page("pages/segment.py").run()
     assert "run" not in at.session_state
     assert any("press Run to segment the users" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_a_run_made_in_another_tab_is_offered_never_shown_in_place_of_this_tabs_run():
+    first = run_segmentation(start(), k=3)
+    shown = first.session_state["run"].run_key
+    second = run_segmentation(reload(first), k=5)  # another tab on the same address makes a new run
+    made_there = second.session_state["run"].run_key
+    assert made_there != shown and second.query_params["run"] == made_there
+
+    first.switch_page("pages/segments.py").run()
+    assert not first.exception, first.exception
+    assert first.session_state["run"].run_key == shown and first.query_params["run"] == shown
+    assert any(f"run {made_there}" in unescape_markdown(i.value) for i in first.info if "newer run" in i.value)
+    assert len(newer_button(first)) == 1

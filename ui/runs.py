@@ -31,6 +31,7 @@ from segmentation.runs.records import RunInfo, SegmentName, is_run_key
 from segmentation.runs.service import Run
 from ui import loaders, route, session
 
+RECENT = 5  # runs and kept files offered on a plain address: a short list, the Runs page has them all
 STAGE_LABELS = {
     "setup": "Preparing the encoder (once per workspace)",
     "encode": "Encoding comments",
@@ -222,9 +223,6 @@ def _address_run(key: str, digest: str) -> session.AddressRun:
     except SegmentationError as error:  # damaged, or its file is no longer kept
         return session.AddressRun(key, str(error))
     return session.AddressRun(key)
-
-
-RECENT = 5  # runs and kept files offered on a plain address: a short list, the Runs page has them all
 
 
 def offer_recent() -> None:
