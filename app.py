@@ -3,10 +3,12 @@
 import streamlit as st
 
 from ui.loaders import warm_up
+from ui.runs import follow_address
 
 # An emoji, not a Material icon: a Material page icon makes the browser fetch the favicon from Google.
 st.set_page_config(page_title="Segment studio", page_icon="📊", layout="wide")
 warm_up()
+follow_address()  # the run in the address and the session's are one, on whichever page opens
 st.navigation(
     [
         st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),

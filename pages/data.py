@@ -5,7 +5,7 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.ingest.io import FORMATS, ROLES
 from segmentation.present.views import comments_per_user, text_length_summary, text_lengths
-from ui import charts, data, route, run_folder, session, state
+from ui import charts, data, route, run_folder, runs, session, state
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -21,7 +21,8 @@ ROLE_HELP = {
 NONE = ""
 
 st.title("Data")
-choice = state.kept(st.radio, "Data source", key="data_choice",
+runs.offer_recent()
+choice = state.kept(st.radio, "Data source", key=data.CHOICE_KEY,
                     default="demo" if data.source().is_demo else "upload",
                     options=["demo", "upload", "run"], horizontal=True,
                     format_func={"demo": "Demo data (generated)", "upload": "Upload a file",

@@ -6,7 +6,7 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.present.views import name_history_table
 from segmentation.runs import compare, service
-from ui import charts, data, loaders, route, runs, session
+from ui import charts, data, loaders, route, runs
 from ui.text import long_text_table, show_error
 
 route.through_app()
@@ -26,9 +26,7 @@ try:
 except SegmentationError:  # the session's file cannot be used as mapped: no run is "this data"
     fingerprint = None
 this_data = {info.run_key for info in workspace.previous_runs(fingerprint)} if fingerprint else set()
-# The run the other pages show: this session's, else the latest of this data, which they restore.
-current = session.run()
-shown_now = current.run_key if current is not None else (workspace.latest_run(fingerprint) if fingerprint else None)
+shown_now = runs.shown_key(fingerprint)  # the run the other pages show (or restore) on this data
 table.insert(1, "this data", table["run"].isin(this_data))
 table.insert(2, "shown", table["run"] == shown_now)
 
@@ -51,13 +49,9 @@ elif len(chosen) == 1:
     key = chosen[0]
     st.subheader(f"Run {key}")
     if st.button("Show this run", type="primary", icon=":material/restore:",
-                 help="Opens its data and its settings on the Segment page (recomputed from the cache)."):
-        try:
-            runs.show_saved(key)
-        except SegmentationError as error:
-            show_error(error)
-        else:
-            st.switch_page("pages/segment.py")
+                 help="Opens its data and its settings on the Segment page (recomputed from the cache), and "
+                      "names the run in the address, so a reload or a bookmark comes back to it."):
+        runs.open_saved(key)
     history = name_history_table(compare.name_lineage(key, workspace))
     if history.empty:
         st.caption("No segment of this run has a name yet.")

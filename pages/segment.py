@@ -22,7 +22,7 @@ from segmentation.present.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, editing, loaders, params, route, runs, session, settings, state
+from ui import charts, data, editing, loaders, params, route, runs, session, state
 from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
@@ -41,7 +41,7 @@ except SegmentationError as error:
     st.stop()
 labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n_comments:,} comments")
 data.show_note()
-state.seed(settings.last_settings(comments))  # a reload shows the settings of the run it restores
+state.seed(runs.shown_settings(comments))  # a reload shows the settings of the run it restores
 
 statuses = {s.name: s for s in encoder_status()}
 suggested = suggest_encoder(comments)
@@ -146,7 +146,7 @@ for param in clusterer.parameters:
         params.show_chosen(param, automatic[param.name], result.choice.k if took else None,
                            n_users=comments.n_users)
 if run.result.config != config:
-    st.caption("Showing the last run; press Run to apply the changed settings.")
+    st.caption(f"Showing run {run.run_key}, made with other settings; press Run to apply the changed settings.")
 
 st.subheader("Quality")
 if result.choice is not None:

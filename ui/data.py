@@ -15,10 +15,11 @@ import streamlit as st
 from segmentation.ingest.io import ROLES, Comments, detect_roles
 from segmentation.ingest.uploads import StoredUpload, UploadStore
 from segmentation.present.views import escape_markdown
-from ui import loaders, session
+from ui import loaders, session, state
 from ui.session import Source
 
 QUERY_KEY = "data"
+CHOICE_KEY = "data_choice"  # the Data page's choice of source: "demo", "upload" or "run" (a run folder)
 DEMO_NOTE = "Generated demo data (synthetic reviews, not real customers)"
 
 
@@ -80,16 +81,20 @@ def _restore(digest: str) -> Source | None:
 def open_file(digest: str) -> bool:
     """Make the file with this sha256 the session's data: the demo, or an upload kept in the workspace.
 
-    Returns False when it is neither (an upload that was never kept here, or removed since).
+    Returns False when it is neither (an upload that was never kept here, or removed since). Call it before
+    the Data page's choice of source is drawn in this run (a button's callback, or another page).
     """
     if digest == demo_source().digest:
         use_demo()
+        state.adopt_now({CHOICE_KEY: "demo"})
         return True
     kept = uploads().load(digest)
     if kept is None:
         return False
     session.set_source(_kept_source(kept, f"Opened {escape_markdown(kept.name)}, kept in the workspace "
                                           "since it was uploaded."))
+    # The Data page's choice follows, or its next run would load what it held before (the demo).
+    state.adopt_now({CHOICE_KEY: "upload"})
     return True
 
 

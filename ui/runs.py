@@ -4,6 +4,11 @@ Computing, saving, restoring and carrying names over are :mod:`segmentation.runs
 users :mod:`segmentation.runs.assign`'s; this module only draws them and keeps the run in the session. Names
 are always read back from the workspace, so an edit made in any session (or before a restart) shows
 everywhere.
+
+Which run the pages show: the one the session shows, named in the address (``?run=``, :mod:`ui.route`), so
+that a reload, a bookmark, a restart or another tab shows that run again; a newer run of the same data (from
+another tab or the command line) is offered with a button, never shown in its place; a plain address offers
+the recent runs and kept files.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SegmentResult, StageProgress
 from segmentation.runs import service
 from segmentation.runs.assign import Assignment, assign
-from segmentation.runs.records import SegmentName
+from segmentation.runs.records import RunInfo, SegmentName, is_run_key
 from segmentation.runs.service import Run
-from ui import loaders, session
+from ui import loaders, route, session
 
+RECENT = 5  # runs and kept files offered on a plain address: a short list, the Runs page has them all
 STAGE_LABELS = {
     "setup": "Preparing the encoder (once per workspace)",
     "encode": "Encoding comments",
@@ -147,11 +153,7 @@ def show_saved(key: str) -> Run:
     info = service.saved_run(key, loaders.workspace())
     comments = data.comments()
     if comments.fingerprint() != info.fingerprint:
-        digest = info.record.get("file_sha256")
-        if not digest or not data.open_file(digest):
-            source = info.record.get("source") or "its data"
-            raise ConfigError(f"run {key} was made on {source}, which is not kept in the workspace: upload "
-                              "that file on the Data page, then show the run again")
+        _open_data_of(info)
         comments = data.comments()
     run = _drawn(lambda progress: service.restore(
         comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
@@ -160,15 +162,154 @@ def show_saved(key: str) -> Run:
     return run
 
 
+def open_saved(key: str) -> None:
+    """Show a saved run (:func:`show_saved`) on the Segment page, named in the address; a run that cannot
+    be shown says why here."""
+    from ui.text import show_error
+
+    try:
+        run = show_saved(key)
+    except SegmentationError as error:
+        show_error(error)
+        return
+    st.switch_page("pages/segment.py", query_params={route.RUN_PARAM: run.run_key})
+
+
+def _open_data_of(info: RunInfo) -> None:
+    """Make the run's data the session's: the demo or the file kept in the workspace; ConfigError when the
+    file is not kept here."""
+    from ui import data
+
+    digest = info.record.get("file_sha256")
+    if not digest or not data.open_file(digest):
+        source = info.record.get("source") or "its data"
+        raise ConfigError(f"run {info.run_key} was made on {source}, which is not kept in the workspace: upload "
+                          "that file on the Data page, then show the run again")
+
+
+def follow_address() -> None:
+    """Keep the session's run and the address's ``?run=`` the same; app.py calls it before every page.
+
+    On a session's first page (a reload, a bookmark, a restart, another tab) the run the address names
+    becomes the one to show: its id checked for shape, then looked up, its data opened. A run that cannot
+    be shown is remembered with the reason, which the pages then say (never a silent fallback to another
+    run). Afterwards the session decides: a page switch, which drops the address's parameters, gets them back.
+    """
+    from ui import data
+
+    if not session.address_read():
+        key = route.address_run()
+        shown = data.source()  # the address's data first, so that no later read of it changes the data again
+        session.set_address_run(_address_run(key, shown.digest) if key is not None else None)
+    run, wanted = session.run(), session.address_run()
+    if run is not None:
+        route.put_run_in_address(run.run_key)
+    elif wanted is not None and not wanted.problem:
+        route.put_run_in_address(wanted.key)
+
+
+def _address_run(key: str, digest: str) -> session.AddressRun:
+    """The run ``key`` from the address, checked, with its data opened (``digest``: the data open now)."""
+    if not is_run_key(key):
+        return session.AddressRun(key, "The address does not name a run (a run id has letters, digits, _ and "
+                                       "- only). Open a run from the Runs page, or press Run on the Segment page.")
+    try:
+        info = loaders.workspace().run(key)
+        if info is None:
+            return session.AddressRun(key, f"Run {key} is not in this workspace: it was deleted, or the address "
+                                           "comes from another workspace. The Runs page lists the saved runs.")
+        if info.record.get("file_sha256") not in (None, digest):
+            _open_data_of(info)
+    except SegmentationError as error:  # damaged, or its file is no longer kept
+        return session.AddressRun(key, str(error))
+    return session.AddressRun(key)
+
+
+def offer_recent() -> None:
+    """On a plain address (no data, no run chosen yet, as after a server restart; or a run that cannot be
+    shown): the recent runs and the kept uploads of this workspace, each with an "Open" button, above the demo
+    that stays loaded till then."""
+    from segmentation.ingest.uploads import UploadStore
+    from ui import data
+
+    wanted = session.address_run()  # one that cannot be shown leaves the user as free as a plain address
+    if session.source() or session.run() or (wanted and not wanted.problem) or st.query_params.get(data.QUERY_KEY):
+        return
+    recent = [info for info in loaders.workspace().all_runs() if not info.damaged][:RECENT]
+    demo = data.demo_source().digest
+    files = [kept for kept in UploadStore().kept() if kept[0] != demo][:RECENT]
+    if not recent and not files:
+        return
+    with st.container(border=True):
+        st.subheader("Pick up where you left off")
+        st.caption("This workspace keeps your runs, their names and the files you uploaded. The demo data "
+                   "stays loaded until you open one.")
+        for info in recent:
+            line, button = st.columns([6, 1], vertical_alignment="center")
+            segments = info.metrics.get("n_segments")
+            line.text(f"Run {info.run_key} · {info.record.get('source') or 'data ' + info.fingerprint[:12]} · "
+                      f"{info.config.get('encoder')}, {info.config.get('algorithm')}"
+                      + (f", {segments} segments" if segments is not None else "")
+                      + (f", {info.n_named} named" if info.n_named else "")
+                      + f" · saved {info.saved_at[:16].replace('T', ' ')} UTC")
+            if button.button("Open", key=f"open_run_{info.run_key}", help="Show this run with its data and names"):
+                open_saved(info.run_key)
+        for digest, name, used in files:
+            line, button = st.columns([6, 1], vertical_alignment="center")
+            line.text(f"File {name} · last used {time.strftime('%Y-%m-%d %H:%M', time.gmtime(used))} UTC")
+            button.button("Open", key=f"open_file_{digest[:16]}", help="Load this file on the Data page",
+                          on_click=_open_upload, args=(digest,))
+
+
+def _open_upload(digest: str) -> None:
+    """Button callback: make a kept file the session's data, with "Upload a file" chosen on the Data page."""
+    from ui import data
+
+    if not data.open_file(digest):  # removed by the upload quota since the list was drawn
+        session.set_source_note(("warning", "That file is no longer kept in the workspace: upload it again."))
+
+
+def shown_key(fingerprint: str | None) -> str | None:
+    """The key of the run the pages show on data ``fingerprint``: this session's, else the one its address
+    names (None when that one cannot be shown), else the latest of this data (which they restore)."""
+    run, wanted = session.run(), session.address_run()
+    if run is not None and run.fingerprint == fingerprint:
+        return run.run_key
+    if wanted is not None:  # one that cannot be shown: no other run stands in for it
+        return None if wanted.problem else wanted.key
+    return loaders.workspace().latest_run(fingerprint) if fingerprint else None
+
+
+def shown_settings(comments: Comments) -> dict:
+    """The Segment page's widget values of the run it shows (:func:`shown_key`), or {}."""
+    from ui import settings
+
+    key = shown_key(comments.fingerprint())
+    try:
+        info = loaders.workspace().run(key) if key is not None else None
+    except SegmentationError:  # damaged: the page says so where it shows the run
+        info = None
+    return settings.segment_widgets(dict(info.config)) if info is not None else {}
+
+
 def current(comments: Comments) -> Run | None:
-    """The session's run on these comments (with its hand edits applied), restoring the last saved run
-    of this data if there is none.
+    """The session's run on these comments (with its hand edits applied): the run the address named when the
+    session started, else the last saved run of this data, restored.
 
     Restoring recomputes from the saved config (embeddings come from the on-disk cache), so a browser
-    refresh or a server restart brings back the segments, their names and their edits.
+    refresh or a server restart brings back the segments, their names and their edits. A run of this data
+    made after the one shown is offered with a button, never shown in its place.
+
+    Raises
+    ------
+    ConfigError
+        When the address named a run that cannot be shown (with the reason).
     """
     run = _current(comments)
-    return None if run is None else with_edits(run)
+    if run is None:
+        return None
+    _offer_newer(run)
+    return with_edits(run)
 
 
 def with_edits(run: Run) -> Run:
@@ -185,12 +326,62 @@ def _current(comments: Comments) -> Run | None:
     run = session.run()
     if run is not None and run.fingerprint == comments.fingerprint():
         return run
-    workspace = loaders.workspace()
-    if workspace.latest_run(comments.fingerprint()) is None:
-        return None
+    wanted = session.address_run()
+    if wanted is not None:
+        if wanted.problem:
+            raise ConfigError(wanted.problem)
+        key, label = wanted.key, f"Restoring run {wanted.key}…"
+    else:
+        key, label = loaders.workspace().latest_run(comments.fingerprint()), "Restoring the last run of this data…"
+        if key is None:
+            return None
     return _drawn(lambda progress: service.restore(
-        comments, progress=progress, workspace=workspace, compute=loaders.run_segmentation,
-    ), "Restoring the last run of this data…")
+        comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
+    ), label)
+
+
+def newer_run(run_key: str, fingerprint: str) -> RunInfo | None:
+    """The latest intact run of the same data made after run ``run_key`` (from the app, another tab or the
+    command line), or None. Made, not saved: showing a run saves it again, which must not make it newer."""
+    workspace = loaders.workspace()
+    runs = [info for info in workspace.previous_runs(fingerprint) if not info.damaged]
+    made = next((info.created_at for info in runs if info.run_key == run_key), None)
+    later = [info for info in runs if made is not None and info.created_at > made]
+    return max(later, key=lambda info: info.created_at, default=None)
+
+
+def _offer_newer(run: Run) -> None:
+    """Say that a newer run of the data exists, with a button that shows it instead."""
+    from segmentation.present.views import escape_markdown
+
+    newer = newer_run(run.run_key, run.fingerprint)
+    if newer is None:
+        return
+    made = newer.created_at[:19].replace("T", " ")
+    segments = newer.metrics.get("n_segments")
+    about = f"{newer.config.get('encoder')}, {newer.config.get('algorithm')}" + (
+        f", {segments} segments" if segments is not None else "")
+    st.info(escape_markdown(f"A newer run of this data exists: run {newer.run_key}, made {made} UTC ({about}). "
+                            f"This page shows run {run.run_key}, the one in its address."),
+            icon=":material/update:")
+    st.button("Show the newer run", key="show_newer_run", icon=":material/update:", on_click=_show_instead,
+              args=(newer.run_key,))
+
+
+def _show_instead(key: str) -> None:
+    """Button callback: show run ``key`` (restored by the page's next run) with its settings."""
+    from ui import settings, state
+
+    try:
+        info = service.saved_run(key, loaders.workspace())
+    except SegmentationError:  # removed or damaged since the button was drawn: the page says why next
+        session.forget_run()
+        session.set_address_run(session.AddressRun(key, f"Run {key} can no longer be shown; the Runs page "
+                                                        "lists the saved runs."))
+        return
+    session.forget_run()
+    session.set_address_run(session.AddressRun(key))
+    state.adopt_now(settings.segment_widgets(info.config))
 
 
 def names(run: Run) -> dict[int, SegmentName]:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from ui import route
+
 if TYPE_CHECKING:
     from segmentation.describe.naming import NameSuggestion
     from segmentation.runs.service import Run
@@ -26,7 +28,16 @@ class Source:
     is_demo: bool = False
 
 
+@dataclass(frozen=True)
+class AddressRun:
+    """The run the address named when the session started, until it is shown: its id, or why it cannot be."""
+
+    key: str
+    problem: str = ""
+
+
 _RUN = "run"  # service.Run: the run the pages show
+_ADDRESS_RUN = "address_run"  # AddressRun | None: absent until the address was read (once per session)
 _SOURCE = "source"  # Source: the uploaded data (absent: the demo)
 _SOURCE_NOTE = "source_note"  # (kind, line): where restored data came from, or why it could not be
 _ROLES = "roles"  # {sha256 of a file: {role: column}}: the column mapping chosen per file
@@ -43,7 +54,35 @@ def run() -> Run | None:
 
 
 def set_run(value: Run) -> None:
+    """Show ``value`` from now on, and name it in the address."""
     st.session_state[_RUN] = value
+    if st.session_state.get(_ADDRESS_RUN) is not None:  # shown: the address's run is settled
+        st.session_state[_ADDRESS_RUN] = None
+    route.put_run_in_address(value.run_key)
+
+
+def forget_run() -> None:
+    """Show no run until a page restores one (the data changed); the address stops naming the old one."""
+    shown = st.session_state.pop(_RUN, None) is not None
+    if st.session_state.get(_ADDRESS_RUN) is not None:
+        st.session_state[_ADDRESS_RUN] = None
+        shown = True
+    if shown:
+        route.put_run_in_address(None)
+
+
+def address_read() -> bool:
+    """Whether this session has read the run its address named (it does so once, on its first page)."""
+    return _ADDRESS_RUN in st.session_state
+
+
+def address_run() -> AddressRun | None:
+    """The run the address named, until it is shown (None: it named none, or it is shown now)."""
+    return st.session_state.get(_ADDRESS_RUN)
+
+
+def set_address_run(value: AddressRun | None) -> None:
+    st.session_state[_ADDRESS_RUN] = value
 
 
 def source() -> Source | None:
@@ -51,6 +90,11 @@ def source() -> Source | None:
 
 
 def set_source(value: Source | None) -> None:
+    """Make ``value`` the session's data (None: the demo). Other data ends the run shown: it was of the
+    data before."""
+    before = source()
+    if (before.digest if before else None) != (value.digest if value else None):
+        forget_run()
     if value is None:
         st.session_state.pop(_SOURCE, None)
     else:
@@ -73,7 +117,11 @@ def roles(digest: str) -> dict[str, str] | None:
 
 
 def set_roles(digest: str, value: dict[str, str]) -> None:
-    st.session_state.setdefault(_ROLES, {})[digest] = dict(value)
+    """Keep the column mapping chosen for a file; a changed one makes other comments, and ends the run shown."""
+    chosen = st.session_state.setdefault(_ROLES, {})
+    if chosen.get(digest) not in (None, value):
+        forget_run()
+    chosen[digest] = dict(value)
 
 
 def upload_id() -> str | None:

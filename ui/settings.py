@@ -1,6 +1,6 @@
 """The Segment page's settings as widget values, so a restored run shows the settings that made it.
 
-After a browser reload (a new session) the page restores the last run of the data; without this its
+After a browser reload (a new session) the page restores the run its address names; without this its
 widgets would start at their defaults and the page would claim the settings had changed.
 """
 
@@ -9,9 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from segmentation.core.params import widget_values
-from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import config_parameters
-from ui import loaders
 
 
 def segment_widgets(config: dict[str, Any]) -> dict[str, Any]:
@@ -27,11 +25,3 @@ def segment_widgets(config: dict[str, Any]) -> dict[str, Any]:
     for param in config_parameters():
         values.update(widget_values(param, config.get(param.name, param.default)))
     return values
-
-
-def last_settings(comments: Comments) -> dict[str, Any]:
-    """The widget values of the last saved run of these comments (the one the page restores), or {}."""
-    ws = loaders.workspace()
-    latest = ws.latest_run(comments.fingerprint())
-    info = ws.run(latest) if latest is not None else None
-    return segment_widgets(dict(info.config)) if info is not None else {}

@@ -79,6 +79,18 @@ def seed(values: dict[str, Any]) -> None:
 
 
 
+def adopt_now(values: dict[str, Any]) -> None:
+    """Make widgets show ``values`` (key → value) from now on, in the address too. Call it before those
+    widgets are drawn in this run: in a button's callback (a newer run shown in place of the old on the page
+    it is on), or on a page without them.
+
+    A callback may set a widget's value even while the widget is bound to the address; :func:`adopt`, which
+    removes the address's old value instead, may not."""
+    for key, value in values.items():
+        st.session_state[key] = value
+        st.session_state[_SHADOW + key] = value
+
+
 def adopt(values: dict[str, Any]) -> None:
     """Make widgets show ``values`` (key → value) the next time they are drawn, whatever they held before
     (a run shown from the Runs page brings its settings to the Segment page)."""

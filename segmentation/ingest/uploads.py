@@ -122,6 +122,12 @@ class UploadStore:
         return StoredUpload(name=str(meta.get("name") or digest[:12]), data=data, digest=digest,
                             roles={str(k): str(v) for k, v in (meta.get("roles") or {}).items()})
 
+    def kept(self) -> list[tuple[str, str, float]]:
+        """The kept files as ``(digest, display name, last used as a POSIX time)``, most recently used first;
+        their bytes are not read."""
+        return [(digest, str(self._meta(digest).get("name") or digest[:12]), self._last_used(digest))
+                for digest, _ in reversed(self._by_use())]
+
     def save_roles(self, digest: str, roles: dict[str, str]) -> None:
         """Remember the column mapping chosen for a kept file (ignored for a file that is not kept)."""
         if not _DIGEST.fullmatch(digest) or not (self.folder / digest).is_file():

@@ -21,6 +21,7 @@ from segmentation.core.errors import ConfigError, reason
 SOURCES = ("user", "carried", "llm")
 MAX_NAME_LENGTH = 80
 MAX_DESCRIPTION_LENGTH = 500
+MAX_RUN_KEY_LENGTH = 64  # a key is 16 hex digits; the bound only keeps a hostile address short
 
 # 2: runs keep their pipeline version and a record (metrics, timings, notes, user count).
 SCHEMA_VERSION = 3
@@ -154,6 +155,14 @@ def run_key(fingerprint: str, config: Mapping) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+def is_run_key(text: object) -> bool:
+    """Whether ``text`` has the shape of a run id (letters, digits, ``_`` and ``-``; at most 64 characters).
+
+    A run id from an address or a command line is untrusted: check its shape before it reaches the workspace.
+    """
+    return isinstance(text, str) and len(text) <= MAX_RUN_KEY_LENGTH and re.fullmatch(_RUN_KEY, text) is not None
+
+
 def _clean_name(name: str, description: str, source: str) -> tuple[str, str]:
     if source not in SOURCES:
         raise ConfigError(f"Unknown name source {source!r}; use one of {', '.join(SOURCES)}.")
@@ -266,4 +275,5 @@ def _record_damage(row: tuple) -> tuple[str, dict, dict]:
     return "", parsed["config"], parsed["record"]
 
 
-__all__ = ["MAX_DESCRIPTION_LENGTH", "MAX_NAME_LENGTH", "SOURCES", "NameChange", "RunInfo", "SegmentName", "run_key"]
+__all__ = ["MAX_DESCRIPTION_LENGTH", "MAX_NAME_LENGTH", "SOURCES", "NameChange", "RunInfo", "SegmentName", "is_run_key",
+           "run_key"]
