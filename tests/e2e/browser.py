@@ -91,3 +91,23 @@ def lasso(page, left: float, right: float) -> None:
     for x, y in [(x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]:
         page.mouse.move(x, y, steps=8)
     page.mouse.up()
+
+
+def pick(page, label: str, nth: int, tries: int = 5) -> None:
+    """Open the select box labelled ``label`` and pick its ``nth`` option, opening it again when a rerun that
+    was still drawing closed the list before its options showed (seen under load)."""
+    api = require_browser()
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    for attempt in range(tries):
+        settled(page)
+        box.click()
+        option = page.get_by_role("option").nth(nth)
+        try:
+            api.expect(option).to_be_visible(timeout=10_000)
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            continue
+        option.click()
+        return

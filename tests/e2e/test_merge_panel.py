@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import choose, nav, require_browser, settled
+from tests.e2e.browser import choose, nav, pick, require_browser, settled
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
@@ -25,13 +25,11 @@ def test_the_merge_panel_stays_open_while_two_segments_are_picked(browser_page, 
     page.get_by_text("Merge segments, undo edits (0 edits so far)").click()
     keep = page.locator('[data-testid="stSelectbox"]').filter(has_text="Keep this segment")
     expect(keep).to_be_visible(timeout=WAIT)
-    keep.click()
-    page.get_by_role("option").first.click()
+    pick(page, "Keep this segment", 0)
     settled(page)
     absorb = page.locator('[data-testid="stSelectbox"]').filter(has_text="and merge this one into it")
     expect(absorb).to_be_visible(timeout=WAIT)  # still open after the first pick
-    absorb.click()
-    page.get_by_role("option").nth(1).click()
+    pick(page, "and merge this one into it", 1)
     settled(page)
     expect(page.get_by_text("after the edit.").first).to_be_visible(timeout=WAIT)  # the merge's preview
     expect(page.get_by_role("button", name="Merge", exact=True)).to_be_visible(timeout=WAIT)
