@@ -59,6 +59,18 @@ if ask and endpoint is not None:
     except SegmentationError as error:
         show_error(error)
 
+
+
+# Typing a name reruns only that segment's inputs, not the page with its profile and downloads (issue 20);
+# the downloads read the saved names when clicked.
+@st.fragment
+def naming_panel(segment, saved_name, suggestion) -> None:
+    names.name_inputs(run.run_key, segment.id, segment.name, saved_name)
+    if suggestion is not None:
+        labelled("The language model suggests", f"{suggestion.name} — {suggestion.description}")
+        names.accept_button(run.run_key, segment.id, suggestion, "Use this suggestion")
+
+
 ordered = sorted(run.result.segments, key=lambda s: (s.id < 0, -s.size))
 for segment in ordered:
     with st.container(border=True):
@@ -78,11 +90,7 @@ for segment in ordered:
             if segment.top_items:
                 labelled("Items it favours most (against all users)", ", ".join(segment.top_items))
         with naming:
-            names.name_inputs(run.run_key, segment.id, segment.name, saved.get(segment.id))
-            suggestion = suggestions.get(segment.id)
-            if suggestion is not None:
-                labelled("The language model suggests", f"{suggestion.name} — {suggestion.description}")
-                names.accept_button(run.run_key, segment.id, suggestion, "Use this suggestion")
+            naming_panel(segment, saved.get(segment.id), suggestions.get(segment.id))
         with st.expander("Representative comments"):
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")
@@ -112,15 +120,15 @@ profile = behaviour.show(comments, run.result, run.run_key, labels)
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")
 buttons = st.columns(4)
-try:
-    buttons[0].download_button("Assignments (CSV)", assignments_csv(run.result.assignments, saved),
-                               "assignments.csv", "text/csv", icon=":material/download:")
-    buttons[1].download_button("Assignments (Parquet)", assignments_parquet(run.result.assignments, saved),
-                               "assignments.parquet", "application/octet-stream", icon=":material/download:")
-    buttons[2].download_button("Assignments (JSON)", assignments_json(run.result.assignments, saved),
-                               "assignments.json", "application/json", icon=":material/download:")
-    buttons[3].download_button("Segments (JSON)", segments_json(run.result.segments, saved, behaviour=profile),
-                               "segments.json", "application/json", icon=":material/download:")
-except SegmentationError as error:
-    show_error(error)
+fresh = runs.names_at_click(run)
+buttons[0].download_button("Assignments (CSV)", lambda: assignments_csv(run.result.assignments, fresh()),
+                           "assignments.csv", "text/csv", icon=":material/download:")
+buttons[1].download_button("Assignments (Parquet)",
+                           lambda: assignments_parquet(run.result.assignments, fresh()),
+                           "assignments.parquet", "application/octet-stream", icon=":material/download:")
+buttons[2].download_button("Assignments (JSON)", lambda: assignments_json(run.result.assignments, fresh()),
+                           "assignments.json", "application/json", icon=":material/download:")
+buttons[3].download_button("Segments (JSON)",
+                           lambda: segments_json(run.result.segments, fresh(), behaviour=profile),
+                           "segments.json", "application/json", icon=":material/download:")
 st.page_link("pages/recommend.py", label="Next: recommendations per user", icon=":material/arrow_forward:")

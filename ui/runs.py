@@ -389,6 +389,13 @@ def names(run: Run) -> dict[int, SegmentName]:
     return service.names(run.run_key, loaders.workspace())
 
 
+def names_at_click(run: Run) -> Callable[[], dict[int, SegmentName]]:
+    """A reader of the run's saved names for a download built when it is clicked: a name edited since the
+    page was drawn (the name inputs rerun only themselves) is in the file."""
+    workspace = loaders.workspace()  # taken now: the click runs on a thread with no page around it
+    return lambda: service.names(run.run_key, workspace)
+
+
 def named_result(run: Run) -> SegmentResult:
     """The run's result with the saved names in place of the suggested ones."""
     return service.named_result(run, loaders.workspace())
