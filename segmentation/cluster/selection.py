@@ -296,7 +296,8 @@ def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> 
     best silhouette wins, but where a smaller k's silhouette is within 0.01 of it the two are too close for
     any seed to tell apart: the smallest such k is taken and the reason names the others. k=2 is taken
     instead only when the data splits in two clearly (stability ≥ 0.95 and silhouette ≥ 0.25, above every k
-    in the range). Without a stability column (no resamples) the best silhouette decides.
+    in the range, neither half under 2% of the users). Without a stability column (no resamples) the best
+    silhouette decides.
 
     Raises
     ------
@@ -330,7 +331,7 @@ def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> 
         best, close = _best_separated(candidates)
         reason = f"k={int(best['k'])}: {why} (stability {best['stability']:.2f}), " + _separation_words(best, close)
         two = scored[scored["k"] == 2]
-        if not two.empty and k_min > 2:
+        if not _large_enough(two).empty and k_min > 2:
             two = two.iloc[0]
             if (
                 two["stability"] >= CLEAR_SPLIT_STABILITY
