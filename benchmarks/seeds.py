@@ -143,6 +143,7 @@ def main() -> int:
         "load_start": round(os.getloadavg()[0], 2),
         "sets": {},
     }
+    key = args.label if args.encoder == "fast" else f"{args.label}, {args.encoder}"
     for name in args.sets:
         path, label_column = SETS[name]
         path = args.data / path.relative_to(DATA) if path.is_relative_to(DATA) else path
@@ -151,11 +152,11 @@ def main() -> int:
             continue
         print(f"{name}:", flush=True)
         record["sets"][name] = seed_runs(path, label_column, args.encoder, range(args.seeds))
-    record["load_end"] = round(os.getloadavg()[0], 2)
-    key = args.label if args.encoder == "fast" else f"{args.label}, {args.encoder}"
-    results[key] = record
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        # Written after every set, so that a long run stopped part way keeps what it measured.
+        record["load_end"] = round(os.getloadavg()[0], 2)
+        results[key] = record
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table({key: record}))
     return 0
 
