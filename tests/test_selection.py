@@ -223,7 +223,8 @@ def test_choose_k_takes_the_smaller_of_two_ks_that_separate_alike_and_names_both
     choice = choose_k(table)
     # 4 separates a little better, but 0.005 is within what a seed moves; 6 is not reproducible.
     assert choice.k == 3 and choice.close == (4,)
-    assert choice.reason.startswith("k=3:") and "k=3 and k=4 (0.30) are close" in choice.reason
+    assert choice.reason.startswith("k=3:") and "k=3 and k=4 are close (silhouette 0.30 and 0.30)" in choice.reason
+    assert "compare k=4 on the k-sweep" in choice.reason
     apart = table.assign(silhouette=[0.28, 0.305, 0.25, 0.40])
     clear = choose_k(apart)
     assert clear.k == 4 and clear.close == () and "close" not in clear.reason

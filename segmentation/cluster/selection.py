@@ -371,12 +371,19 @@ def _separation_words(best: pd.Series, close: pd.DataFrame) -> str:
     """Why this k among the candidates: it separates best, or it is the smallest of ks that separate alike."""
     if close.empty:
         return f"it separates the users best (silhouette {best['silhouette']:.2f})"
-    others = " and ".join(f"k={int(row.k)} ({row.silhouette:.2f})" for row in close.itertuples())
+    rows = [best, *(row for _, row in close.iterrows())]
+    ks = _listed([f"k={int(row['k'])}" for row in rows])
+    scores = _listed([f"{row['silhouette']:.2f}" for row in rows])
+    others = _listed([f"k={int(row['k'])}" for row in rows[1:]])
     return (
-        f"k={int(best['k'])} and {others} are close (silhouette {best['silhouette']:.2f} against {others}), too "
-        f"close for the seed not to decide between them, so the smaller is taken: compare {others} on the "
-        "k-sweep"
+        f"{ks} are close (silhouette {scores}): too close for the seed not to decide between them, so the "
+        f"smaller is taken; compare {others} on the k-sweep"
     )
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _disagreements(table: pd.DataFrame, k: int) -> list[str]:
