@@ -61,9 +61,6 @@ RESAMPLE_MAX = 2000
 STABLE_ENOUGH = 0.8
 # Where no k reaches it, the ks this close to the most stable one count as equally stable.
 STABILITY_TOLERANCE = 0.02
-# k=2 is taken below K_MIN only when the data splits in two clearly: reproducibly and well separated.
-CLEAR_SPLIT_STABILITY = 0.95
-CLEAR_SPLIT_SILHOUETTE = 0.25
 # Candidate ks whose silhouettes differ by less than this separate the users alike: the smaller is taken and the
 # reason names both. On the forum and newsgroup users, full-strength fits of one k under ten seeds moved its
 # silhouette by a standard deviation of up to 0.013 at k <= 9: a smaller gap is one a seed could overturn.
@@ -72,6 +69,9 @@ CLOSE_SILHOUETTE = 0.01
 # on the Chinese demo): a marketer cannot act on it. The true groups the automatic k could find on the labelled
 # sets are all larger: 8.8% of the forum users, 4.1% of the bloggers, 2.6% of the six coarse newsgroups.
 MIN_SEGMENT_SHARE = 0.02
+# k=2 is taken below K_MIN only when the data splits in two clearly: reproducibly and well separated.
+CLEAR_SPLIT_STABILITY = 0.95
+CLEAR_SPLIT_SILHOUETTE = 0.25
 # Below this mean silhouette the segments are soft: say so.
 WEAK_SILHOUETTE = 0.1
 # Below this a segment's clusterboot stability reads "unstable" (Hennig's rule of thumb is 0.6).
