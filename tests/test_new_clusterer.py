@@ -8,8 +8,6 @@ widget, with no other file changed.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 import pytest
 
@@ -42,7 +40,6 @@ class GaussianMixtureClusterer:
     keeps_tree = False
     default_space = "pca"
     sweep_param = "k"
-    quick: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, k: int = 8, covariance_type: str = "diag", seed: int = 0) -> None:
         self.k = k

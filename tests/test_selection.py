@@ -157,3 +157,62 @@ def test_stability_words_read_unstable_below_06() -> None:
     assert stability_words(0.55).startswith("0.55: unstable")
     assert stability_words(0.6).startswith("0.60: stable")
     assert stability_words(float("nan")) == "not measured"
+
+
+def test_resample_placements_are_the_same_under_every_run_seed() -> None:
+    # The stability figure is a property of the data and k: the run's seed must not move it (issue 21).
+    X, _ = blobs(300, centers=4, seed=2, std=2.5)
+    first = resample_placements(X, "kmeans", {"seed": 0}, ks=[3, 6])
+    other = resample_placements(X, "kmeans", {"seed": 7}, ks=[3, 6])
+    for k in (3, 6):
+        assert len(first[k]) == 5
+        for a, b in zip(first[k], other[k], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_k_sweep_under_different_seeds_gives_the_same_stability_and_its_fits_are_the_runs() -> None:
+    X, _ = blobs(400, centers=5, seed=11, std=2.0)
+    tables = [k_sweep(X, "kmeans", range(2, 9), seed=seed).set_index("k") for seed in (0, 3)]
+    pd.testing.assert_series_equal(tables[0]["stability"], tables[1]["stability"])
+    # Each k's silhouette is that of the fit the run itself makes at that k (same seed, full strength).
+    run = fit_on(X, "kmeans", {"seed": 3}, k=6)
+    assert tables[1].loc[6, "silhouette"] == pytest.approx(quality(X, run.labels_, seed=3)["silhouette"])
+    assert tables[1].loc[6, "smallest_share"] == pytest.approx(np.bincount(run.labels_).min() / len(X))
+
+
+def test_automatic_k_takes_no_k_that_gives_a_handful_of_outliers_their_own_segment() -> None:
+    # Four groups of 75 users and three odd ones out together: k=5 gives the three (1% of users) a segment of
+    # their own, reproducibly and better separated than k=4; a marketer cannot act on it (issue 20).
+    X, y = blobs(300, centers=4, seed=5)
+    odd = np.tile(X[y == 0].mean(axis=0), (3, 1)) + np.random.default_rng(0).normal(scale=0.3, size=(3, 5))
+    odd[:, 0] += 30
+    table = k_sweep(np.vstack([X, odd]), "kmeans", range(2, 8)).set_index("k")
+    assert table.loc[5, "smallest_share"] == pytest.approx(3 / 303)
+    assert table.loc[5, "stability"] >= 0.8 and table.loc[5, "silhouette"] > table.loc[4, "silhouette"] + 0.01
+    assert choose_k(table.reset_index()).k == 4
+
+
+def test_choose_k_warns_when_every_reproducible_k_leaves_a_tiny_segment() -> None:
+    table = pd.DataFrame({
+        "k": [3, 4], "stability": [0.95, 0.9], "silhouette": [0.30, 0.20], "smallest_share": [0.005, 0.01],
+        "calinski_harabasz": [2.0, 1.0], "davies_bouldin": [1.0, 1.1],
+    })
+    choice = choose_k(table)
+    assert choice.k == 3
+    assert any("under 2% of the users" in warning for warning in choice.warnings)
+
+
+def test_choose_k_takes_the_smaller_of_two_ks_that_separate_alike_and_names_both() -> None:
+    table = pd.DataFrame({
+        "k": [3, 4, 5, 6], "stability": [0.97, 0.95, 0.90, 0.60], "silhouette": [0.300, 0.305, 0.25, 0.40],
+        "smallest_share": [0.2, 0.15, 0.1, 0.05],
+        "calinski_harabasz": [3.0, 2.0, 1.0, 1.0], "davies_bouldin": [1.0, 1.0, 1.0, 1.0],
+    })
+    choice = choose_k(table)
+    # 4 separates a little better, but 0.005 is within what a seed moves; 6 is not reproducible.
+    assert choice.k == 3 and choice.close == (4,)
+    assert choice.reason.startswith("k=3:") and "k=3 and k=4 are close (silhouette 0.30 and 0.30)" in choice.reason
+    assert "compare k=4 on the k-sweep" in choice.reason
+    apart = table.assign(silhouette=[0.28, 0.305, 0.25, 0.40])
+    clear = choose_k(apart)
+    assert clear.k == 4 and clear.close == () and "close" not in clear.reason

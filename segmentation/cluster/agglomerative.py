@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
 
 import numpy as np
 from scipy.cluster import hierarchy
@@ -74,7 +73,6 @@ class AgglomerativeClusterer:
     keeps_tree = True
     default_space = "pca"
     sweep_param = "k"
-    quick: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,

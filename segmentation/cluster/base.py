@@ -75,8 +75,6 @@ class Clusterer(Protocol):
     settings : tuple of str
         The run settings the class takes: its ``parameters`` and ``seed`` when its ``__init__`` takes one
         (set by :func:`register`).
-    quick : dict
-        Parameters for the many fits of a sweep or a stability check (e.g. fewer k-means initialisations).
     """
 
     name: ClassVar[str]
@@ -88,7 +86,6 @@ class Clusterer(Protocol):
     default_space: ClassVar[str]
     sweep_param: ClassVar[str]
     settings: ClassVar[tuple[str, ...]]
-    quick: ClassVar[dict[str, Any]]
     labels_: np.ndarray
     centers_: np.ndarray
     notes_: list[str]
@@ -173,16 +170,10 @@ def make_clusterer(algorithm: str, **params: Any) -> Clusterer:
     return cls(**params)
 
 
-def from_settings(algorithm: str, settings: Mapping[str, Any], *, quick: bool = False, **params: Any) -> Clusterer:
-    """Build ``algorithm`` from a run's settings (only those the class declares) and explicit ``params``.
-
-    ``quick=True`` adds the class's ``quick`` parameters, for the many fits of a sweep, which only rank
-    choices against each other.
-    """
+def from_settings(algorithm: str, settings: Mapping[str, Any], **params: Any) -> Clusterer:
+    """Build ``algorithm`` from a run's settings (only those the class declares) and explicit ``params``."""
     cls = clusterer_class(algorithm)
     chosen = {name: settings[name] for name in cls.settings if name in settings}
-    if quick:
-        chosen.update(cls.quick)
     return make_clusterer(algorithm, **{**chosen, **params})
 
 
@@ -192,7 +183,6 @@ def fit_on(
     settings: Mapping[str, Any],
     *,
     k: int | None = None,
-    quick: bool = False,
     trees: dict | None = None,
 ) -> Clusterer:
     """Fit the configured clusterer ``algorithm`` on ``space``: the one place that knows about trees.
@@ -205,8 +195,6 @@ def fit_on(
         Run settings (a resolved config's ``to_dict()``); only those the class declares are used.
     k : int, optional
         Overrides ``settings["k"]`` (a sweep's or a resample's k); ignored by a class that ``chooses_k``.
-    quick : bool
-        Add the class's ``quick`` parameters (the many fits of a sweep or a stability check).
     trees : dict, optional
         Trees already fitted on this same ``space``, kept between calls: a class that ``keeps_tree`` cuts
         the kept tree at ``k`` instead of refitting, and keeps a new one there.
@@ -219,11 +207,11 @@ def fit_on(
     cls = clusterer_class(algorithm)
     params = {} if k is None or cls.chooses_k else {"k": k}
     if not cls.keeps_tree:
-        return from_settings(algorithm, settings, quick=quick, **params).fit(space)
+        return from_settings(algorithm, settings, **params).fit(space)
     key = (algorithm, *(settings.get(name) for name in cls.settings if name != "k"))
     tree = trees.get(key) if trees is not None else None
     if tree is None:
-        tree = from_settings(algorithm, settings, quick=quick, **params).fit(space)
+        tree = from_settings(algorithm, settings, **params).fit(space)
         if trees is not None:
             trees[key] = tree
     return tree.at(k if k is not None else settings["k"])

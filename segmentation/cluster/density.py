@@ -6,8 +6,6 @@ Named ``density`` rather than ``hdbscan`` so that no module of this package can 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 
 from segmentation.cluster.base import (
@@ -108,7 +106,6 @@ class HDBSCANClusterer:
     keeps_tree = False
     default_space = "umap"
     sweep_param = "min_cluster_size"
-    quick: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 
 from segmentation.cluster.base import (
@@ -66,8 +64,6 @@ class KMeansClusterer(_CentroidPredict):
     keeps_tree = False
     default_space = "pca"
     sweep_param = "k"
-    # 3 initialisations per fit in a sweep: 10 per k made k = 2..15 at 10k users take over 10 s.
-    quick: ClassVar[dict[str, Any]] = {"n_init": 3}
 
     def __init__(self, k: int = 8, seed: int = 0, n_init: int = 10) -> None:
         self.k = k
@@ -111,7 +107,6 @@ class BisectingClusterer(_CentroidPredict):
     keeps_tree = False
     default_space = "pca"
     sweep_param = "k"
-    quick: ClassVar[dict[str, Any]] = {"n_init": 1}
 
     def __init__(self, k: int = 8, seed: int = 0, n_init: int = 3) -> None:
         self.k = k

@@ -1,12 +1,19 @@
 """How many segments: sweeps over k (or HDBSCAN's min_cluster_size) and the choice a marketer can trust.
 
 A k is chosen for being **reproducible**, not only for being well separated: each k is fitted again on
-resamples of the users (80% drawn without replacement, a new seed each time), every fit places all users
-with ``predict``, and the k's stability is the mean pairwise adjusted Rand index of those placements
-(Lange et al., 2004; R's ``fpc::clusterboot`` reports the per-segment version, :func:`segment_stability`).
-Silhouette, Calinski–Harabasz and Davies–Bouldin are kept beside it, and the choice says when they
-disagree. HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density
-clusters where the silhouette rewards one huge blob.
+resamples of the users (80% drawn without replacement), every fit places all users with ``predict``, and the
+k's stability is the mean pairwise adjusted Rand index of those placements (Lange et al., 2004; R's
+``fpc::clusterboot`` reports the per-segment version, :func:`segment_stability`). Silhouette,
+Calinski–Harabasz and Davies–Bouldin are kept beside it, and the choice says when they disagree.
+
+The choice itself must not depend on the run's seed (issue 21: one seed chose k=3, another k=4 on the same
+reviewers). So every fit behind it is a full-strength fit, the same the run delivers, and the resamples are
+drawn the same way whatever the seed: the stability column is a property of the data and k, and the seed
+only moves the initialisations of each k's fit. A k whose smallest segment is too small to act on is not
+taken, and where two ks separate the users alike the choice names both.
+
+HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density clusters where
+the silhouette rewards one huge blob.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from segmentation.cluster.base import clusterer_class, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, quality, sample_rows
 from segmentation.core.errors import ConfigError
 
-SWEEP_COLUMNS = ["k", "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia"]
+SWEEP_COLUMNS = ["k", "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia", "smallest_share"]
 SIZE_SWEEP_COLUMNS = [
     "min_cluster_size", "n_segments", "noise_share", "largest_share", "validity",
     "silhouette", "calinski_harabasz", "davies_bouldin",
@@ -40,6 +47,9 @@ K_MIN, K_MAX = 3, 12
 # Resamples per k for stability: 5 pairs up into 10 ARIs, enough to rank ks; each is a fit on 80% of users.
 N_RESAMPLES = 5
 RESAMPLE_SHARE = 0.8
+# The resamples' draws and their fits' seeds come from this seed, not the run's: a seed that moved them moved
+# the stability of a good k across the 0.8 line (benchmarks/README.md, Seeds).
+RESAMPLE_SEED = 0
 # Resamples hold at most this many users (all users are still placed by predict): at 10k users the five
 # fits of a re-cluster's stability then stay well under a second.
 RESAMPLE_MAX = 2000
@@ -51,6 +61,14 @@ RESAMPLE_MAX = 2000
 STABLE_ENOUGH = 0.8
 # Where no k reaches it, the ks this close to the most stable one count as equally stable.
 STABILITY_TOLERANCE = 0.02
+# Candidate ks whose silhouettes differ by less than this separate the users alike: the smaller is taken and the
+# reason names both. On the forum and newsgroup users, full-strength fits of one k under ten seeds moved its
+# silhouette by a standard deviation of up to 0.013 at k <= 9: a smaller gap is one a seed could overturn.
+CLOSE_SILHOUETTE = 0.01
+# Automatic k takes no k that leaves a segment under this share of the users (issue 20: a one-user segment
+# on the Chinese demo): a marketer cannot act on it. The true groups the automatic k could find on the labelled
+# sets are all larger: 8.8% of the forum users, 4.1% of the bloggers, 2.6% of the six coarse newsgroups.
+MIN_SEGMENT_SHARE = 0.02
 # k=2 is taken below K_MIN only when the data splits in two clearly: reproducibly and well separated.
 CLEAR_SPLIT_STABILITY = 0.95
 CLEAR_SPLIT_SILHOUETTE = 0.25
@@ -69,11 +87,14 @@ class KChoice:
         One sentence that says why this k.
     warnings : list of str
         Where the criteria disagree, or where the structure is weak.
+    close : tuple of int
+        Other ks that separate the users as well as ``k`` within noise (named in ``reason``).
     """
 
     k: int
     reason: str
     warnings: list[str] = field(default_factory=list)
+    close: tuple[int, ...] = ()
 
 
 def k_sweep(
@@ -87,7 +108,7 @@ def k_sweep(
     sample_size: int = 5000,
     n_resamples: int = N_RESAMPLES,
 ) -> pd.DataFrame:
-    """Quality and stability for each number of segments k.
+    """Quality, stability and the smallest segment for each number of segments k.
 
     Parameters
     ----------
@@ -98,6 +119,8 @@ def k_sweep(
     ks : iterable of int
         Values of k; those outside ``2..n_samples - 1`` are skipped.
     seed : int
+        Seeds each k's fit (the fit the run delivers at that k) and the silhouette's sample; the resamples
+        behind the stability column do not depend on it (:data:`RESAMPLE_SEED`).
     settings : dict, optional
         Other run settings the clusterer declares (``linkage``...).
     trees : dict, optional
@@ -111,7 +134,8 @@ def k_sweep(
     Returns
     -------
     DataFrame
-        Columns :data:`SWEEP_COLUMNS`, one row per usable k (empty when none is).
+        Columns :data:`SWEEP_COLUMNS`, one row per usable k (empty when none is); ``smallest_share`` is the
+        smallest segment's share of the users.
     """
     cls = clusterer_class(algorithm)
     if cls.chooses_k:
@@ -144,6 +168,7 @@ def k_sweep(
                 "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if distinct else np.nan,
                 "davies_bouldin": float(davies_bouldin_score(X, labels)) if distinct else np.nan,
                 "inertia": inertia(X, labels),
+                "smallest_share": float(np.bincount(labels[labels >= 0]).min() / n) if (labels >= 0).any() else 0.0,
             }
         )
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
@@ -153,11 +178,13 @@ def _fits_per_k(
     X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, trees: dict | None
 ) -> dict[int, np.ndarray]:
     trees = trees if trees is not None else {}  # one tree serves every k
-    return {k: fit_on(X, algorithm, settings, k=k, quick=True, trees=trees).labels_ for k in ks}
+    # Full-strength fits, the same the run makes at each k: with k-means' quick 3 initialisations the forum
+    # users' k=5 scored a silhouette of 0.17 under one seed and 0.32 under another, and the choice followed.
+    return {k: fit_on(X, algorithm, settings, k=k, trees=trees).labels_ for k in ks}
 
 
-def _resamples(n: int, n_resamples: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
+def _resamples(n: int, n_resamples: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(RESAMPLE_SEED)
     size = max(2, min(int(round(RESAMPLE_SHARE * n)), RESAMPLE_MAX))
     return [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(n_resamples)]
 
@@ -171,16 +198,17 @@ def resample_placements(
 ) -> dict[int | None, list[np.ndarray]]:
     """Every user's segment as placed by fits on resamples of the users, per k.
 
-    Each resample is 80% of the users (at most 2,000) drawn without replacement with its own seed; a fit on
-    it places all users with ``predict``. One tree per resample serves every k for algorithms that keep a
-    tree.
+    Each resample is 80% of the users (at most 2,000) drawn without replacement; a full-strength fit on it
+    places all users with ``predict``. The draws and the fits' seeds come from :data:`RESAMPLE_SEED`, never
+    from the run's seed, so the same data and k give the same placements under every seed. One tree per
+    resample serves every k for algorithms that keep a tree.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
     algorithm : str
     settings : dict
-        Run settings (``seed`` seeds the resamples; each fit gets its own seed from it).
+        Run settings (their ``seed`` is replaced by each resample's own).
     ks : sequence of int or None
         The ks to fit; ``None`` fits the settings as they are (the key is then ``None``).
     n_resamples : int
@@ -190,16 +218,14 @@ def resample_placements(
     dict
         k (or None) → list of ndarray of shape (n_samples,), one per resample.
     """
-    n = len(X)
-    seed = int(settings.get("seed", 0))
     keys: list[int | None] = list(ks) if ks is not None else [None]
     placements: dict[int | None, list[np.ndarray]] = {key: [] for key in keys}
-    for index, rows in enumerate(_resamples(n, n_resamples, seed)):
+    for index, rows in enumerate(_resamples(len(X), n_resamples)):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
-        run = {**settings, "seed": seed + 1 + index}
+        run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
         trees: dict = {}  # one tree per resample serves every k
         for key in usable:
-            placements[key].append(fit_on(X[rows], algorithm, run, k=key, quick=True, trees=trees).predict(X))
+            placements[key].append(fit_on(X[rows], algorithm, run, k=key, trees=trees).predict(X))
     return placements
 
 
@@ -260,10 +286,14 @@ def stability_words(value: float | None) -> str:
 def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> KChoice:
     """The k to use from a :func:`k_sweep` table, with the reason and any warnings.
 
-    Rule: within ``k_min..k_max``, the ks whose stability is at least 0.8 are reproducible enough (where none
-    is, those within 0.02 of the most stable), and among them the one with the best silhouette wins. k=2 is
-    taken instead only when the data splits in two clearly (stability ≥ 0.95 and silhouette ≥ 0.25, above
-    every k in the range). Without a stability column (no resamples) the best silhouette decides.
+    Rule: within ``k_min..k_max``, the ks whose stability is at least 0.8 and whose smallest segment holds at
+    least 2% of the users are the candidates (where no k is that stable, those within 0.02 of the most stable;
+    where every stable k leaves a smaller segment, the stable ones, with a warning). Among the candidates the
+    best silhouette wins, but where a smaller k's silhouette is within 0.01 of it the two are too close for
+    any seed to tell apart: the smallest such k is taken and the reason names the others. k=2 is taken
+    instead only when the data splits in two clearly (stability ≥ 0.95 and silhouette ≥ 0.25, above every k
+    in the range, neither half under 2% of the users). Without a stability column (no resamples) the best
+    silhouette decides.
 
     Raises
     ------
@@ -276,39 +306,79 @@ def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> 
     in_range = scored[(scored["k"] >= k_min) & (scored["k"] <= k_max)]
     if in_range.empty:
         in_range = scored
+    warnings: list[str] = []
     has_stability = in_range["stability"].notna().any()
     if has_stability:
-        candidates = in_range[in_range["stability"] >= STABLE_ENOUGH]
         span = f"k = {int(in_range['k'].min())}..{int(in_range['k'].max())}"
-        if candidates.empty:
+        stable = in_range[in_range["stability"] >= STABLE_ENOUGH]
+        if stable.empty:
             top = in_range["stability"].max()
-            candidates = in_range[in_range["stability"] >= top - STABILITY_TOLERANCE]
+            stable = in_range[in_range["stability"] >= top - STABILITY_TOLERANCE]
             why = f"no k in {span} reproduces well when the users are resampled; this one does best"
         else:
             why = f"among the ks in {span} whose segments come back when the users are resampled"
-        best = candidates.sort_values(["silhouette", "k"], ascending=[False, True], kind="stable").iloc[0]
-        reason = (
-            f"k={int(best['k'])}: {why} (stability {best['stability']:.2f}), it separates the users best "
-            f"(silhouette {best['silhouette']:.2f})"
-        )
+        candidates = _large_enough(stable)
+        if candidates.empty:
+            candidates = stable
+            warnings.append(
+                f"Every reproducible k leaves a segment of under {MIN_SEGMENT_SHARE:.0%} of the users: read the "
+                "smallest segments as outliers rather than a group to act on."
+            )
+        best, close = _best_separated(candidates)
+        reason = f"k={int(best['k'])}: {why} (stability {best['stability']:.2f}), " + _separation_words(best, close)
         two = scored[scored["k"] == 2]
-        if not two.empty and k_min > 2:
+        if not _large_enough(two).empty and k_min > 2:
             two = two.iloc[0]
             if (
                 two["stability"] >= CLEAR_SPLIT_STABILITY
                 and two["silhouette"] >= CLEAR_SPLIT_SILHOUETTE
                 and two["silhouette"] > in_range["silhouette"].max()
             ):
-                best = two
+                best, close = two, pd.DataFrame(columns=table.columns)
                 reason = (
                     f"k=2: the users split clearly in two (stability {two['stability']:.2f}, silhouette "
                     f"{two['silhouette']:.2f}, better than any larger k)"
                 )
     else:
-        best = in_range.sort_values(["silhouette", "k"], ascending=[False, True], kind="stable").iloc[0]
-        reason = f"k={int(best['k'])}: the best silhouette ({best['silhouette']:.2f}) over the ks tried"
+        best, close = _best_separated(in_range)
+        reason = f"k={int(best['k'])}: over the ks tried, " + _separation_words(best, close)
     k = int(best["k"])
-    return KChoice(k, reason, _disagreements(in_range, k))
+    return KChoice(k, reason, warnings + _disagreements(in_range, k), tuple(int(c) for c in close["k"]))
+
+
+def _large_enough(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose smallest segment holds at least :data:`MIN_SEGMENT_SHARE` of the users (all rows where
+    the table does not say)."""
+    if "smallest_share" not in table:
+        return table
+    return table[~(table["smallest_share"] < MIN_SEGMENT_SHARE)]
+
+
+def _best_separated(candidates: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """The smallest k whose silhouette is within :data:`CLOSE_SILHOUETTE` of the best, and the other ks that
+    close to the best (larger ks only: a smaller one would have been taken)."""
+    gap = (candidates["silhouette"].max() - candidates["silhouette"]).round(6)  # 0.06 - 0.05 is not under 0.01
+    close = candidates[gap < CLOSE_SILHOUETTE].sort_values("k", kind="stable")
+    return close.iloc[0], close.iloc[1:]
+
+
+def _separation_words(best: pd.Series, close: pd.DataFrame) -> str:
+    """Why this k among the candidates: it separates best, or it is the smallest of ks that separate alike."""
+    if close.empty:
+        return f"it separates the users best (silhouette {best['silhouette']:.2f})"
+    rows = [best, *(row for _, row in close.iterrows())]
+    ks = _listed([f"k={int(row['k'])}" for row in rows])
+    scores = _listed([f"{row['silhouette']:.2f}" for row in rows])
+    others = _listed([f"k={int(row['k'])}" for row in rows[1:]])
+    return (
+        f"{ks} are close (silhouette {scores}): too close for the seed not to decide between them, so the "
+        f"smaller is taken; compare {others} on the k-sweep"
+    )
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _disagreements(table: pd.DataFrame, k: int) -> list[str]:
