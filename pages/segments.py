@@ -25,7 +25,6 @@ def secrets() -> dict:
 st.title("Segments")
 comments, run = runs.require(allow_folder=True)
 
-saved = runs.names(run)
 named = runs.named_result(run)
 labels = segment_labels(named.segments)
 labelled("Data", data.source().name)
@@ -64,8 +63,9 @@ if ask and endpoint is not None:
 # Typing a name reruns only that segment's inputs, not the page with its profile and downloads (issue 20);
 # the downloads read the saved names when clicked.
 @st.fragment
-def naming_panel(segment, saved_name, suggestion) -> None:
-    names.name_inputs(run.run_key, segment.id, segment.name, saved_name)
+def naming_panel(segment, suggestion) -> None:
+    # Read the saved name afresh: the page's own copy is from its last full run, before this edit.
+    names.name_inputs(run.run_key, segment.id, segment.name, runs.names(run).get(segment.id))
     if suggestion is not None:
         labelled("The language model suggests", f"{suggestion.name} — {suggestion.description}")
         names.accept_button(run.run_key, segment.id, suggestion, "Use this suggestion")
@@ -90,7 +90,7 @@ for segment in ordered:
             if segment.top_items:
                 labelled("Items it favours most (against all users)", ", ".join(segment.top_items))
         with naming:
-            naming_panel(segment, saved.get(segment.id), suggestions.get(segment.id))
+            naming_panel(segment, suggestions.get(segment.id))
         with st.expander("Representative comments"):
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")

@@ -111,3 +111,16 @@ def pick(page, label: str, nth: int, tries: int = 5) -> None:
             continue
         option.click()
         return
+
+
+def segment_the_demo(page, server: str, timeout: float = 180_000) -> None:
+    """Open the app on its demo, run the Segment page with the quick TF-IDF encoder and wait (``timeout`` ms)
+    until the run is drawn and finished."""
+    expect = require_browser().expect
+    page.goto(server)
+    expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=timeout)
+    nav(page, "Segment")
+    choose(page, "Encoder", "TF-IDF")
+    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
+    expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=timeout)
+    settled(page, timeout)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.e2e.browser import choose, nav, require_browser, settled
+from tests.e2e.browser import require_browser, segment_the_demo, settled
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
@@ -34,13 +34,7 @@ def test_a_search_and_a_legend_click_rerun_only_the_map(browser_page, server: st
     page, dialogs, _ = browser_page
     expect = playwright_api.expect
     asked = rerun_requests(page)
-    page.goto(server)
-    expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-    nav(page, "Segment")
-    choose(page, "Encoder", "TF-IDF")
-    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
-    expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
-    settled(page)
+    segment_the_demo(page, server)
     assert asked and "" in asked, "the page's own runs were not seen: the recorder is not listening"
     del asked[:]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import choose, nav, pick, require_browser, settled
+from tests.e2e.browser import pick, require_browser, segment_the_demo, settled
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
@@ -15,13 +15,7 @@ WAIT = 180_000  # ms: the machine may be busy
 def test_the_merge_panel_stays_open_while_two_segments_are_picked(browser_page, server: str):
     page, dialogs, _ = browser_page
     expect = playwright_api.expect
-    page.goto(server)
-    expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-    nav(page, "Segment")
-    choose(page, "Encoder", "TF-IDF")
-    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
-    expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
-    settled(page)
+    segment_the_demo(page, server)
     page.get_by_text("Merge segments, undo edits (0 edits so far)").click()
     keep = page.locator('[data-testid="stSelectbox"]').filter(has_text="Keep this segment")
     expect(keep).to_be_visible(timeout=WAIT)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import choose, nav, require_browser, settled
+from tests.e2e.browser import nav, require_browser, segment_the_demo, settled
 from tests.e2e.test_fragments import rerun_requests
 
 pytestmark = pytest.mark.e2e
@@ -20,12 +20,7 @@ def test_a_name_edit_reruns_only_its_inputs_and_the_download_carries_it(browser_
     page, dialogs, _ = browser_page
     expect = playwright_api.expect
     asked = rerun_requests(page)
-    page.goto(server)
-    expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-    nav(page, "Segment")
-    choose(page, "Encoder", "TF-IDF")
-    page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
-    expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
+    segment_the_demo(page, server)
     nav(page, "Segments")
     settled(page)
     del asked[:]
@@ -36,6 +31,7 @@ def test_a_name_edit_reruns_only_its_inputs_and_the_download_carries_it(browser_
     expect(page.get_by_text("Saved the name")).to_be_visible(timeout=WAIT)
     settled(page)
     assert asked and all(asked), f"the name edit reran the whole page: {asked}"
+    expect(page.get_by_role("textbox", name="Name").first).to_have_value("Weekend baristas")
 
     with page.expect_download(timeout=WAIT) as download:
         page.get_by_role("button", name="Assignments (CSV)").click()
