@@ -235,7 +235,10 @@ def offer_recent() -> None:
     wanted = session.address_run()  # one that cannot be shown leaves the user as free as a plain address
     if session.source() or session.run() or (wanted and not wanted.problem) or st.query_params.get(data.QUERY_KEY):
         return
-    recent = [info for info in loaders.workspace().all_runs() if not info.damaged][:RECENT]
+    # Only runs whose file is known can be opened from here: a Ray run folder's entry (saved so its names have
+    # a home) is opened from its folder on the Data page.
+    recent = [info for info in loaders.workspace().all_runs()
+              if not info.damaged and info.record.get("file_sha256")][:RECENT]
     demo = data.demo_source().digest
     files = [kept for kept in UploadStore().kept() if kept[0] != demo][:RECENT]
     if not recent and not files:
