@@ -3,6 +3,8 @@ and RP3beta's random walk over the item graph."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -197,8 +199,34 @@ RP3BETA_GRID = {"alpha": (0.25, 0.5, 0.75, 1.0, 1.25), "beta": (0.0, 0.25, 0.5, 
 """RP3beta's grid: the walk's exponent and the popularity penalty (beta 0 is the plain P3alpha walk)."""
 
 
+class _ItemGraph(ItemRecommender):
+    """A recommender whose ``_fit`` learns an item-item weight matrix (:meth:`_links`): a user's scores are their
+    row of the interactions times it, and a reason names the user's items that link to the recommended one."""
+
+    # How the recommended item is reached from the user's items, with ``{items}`` for "3 items".
+    reason_template: str
+
+    @abstractmethod
+    def _links(self) -> sp.csr_matrix:
+        """The learned item-item weights (items x items)."""
+
+    def _score(self, rows: np.ndarray) -> np.ndarray:
+        scores = (self.data_.matrix[rows] @ self._links()).toarray()
+        return np.where(scores > 0, scores, self.tiebreak_ - 1.0)
+
+    def _reason(self, row: int, item: int) -> str:
+        mine = self.data_.matrix[row].indices
+        links = self._links()[mine][:, [item]].toarray().ravel()
+        with_it = mine[links > 0]
+        if not len(with_it):
+            return f"not linked to your items; {self._popularity_phrase(item)}"
+        strongest = with_it[np.argsort(-links[links > 0], kind="stable")][:3]
+        examples = ", ".join(str(self.data_.item_ids[i]) for i in strongest)
+        return f"{self.reason_template.format(items=_plural(len(with_it), 'item'))} (e.g. {examples})"
+
+
 @register("item_knn")
-class ItemKNN(ItemRecommender):
+class ItemKNN(_ItemGraph):
     """Item-kNN: items often chosen together with the user's items (shrunk cosine over the item columns).
 
     The similarity of items i and j is ``|U_i & U_j| / (sqrt(|U_i| |U_j|) + shrinkage)``, ``U_i`` being the
@@ -216,6 +244,7 @@ class ItemKNN(ItemRecommender):
 
     label = "items often chosen together"
     grid = ITEM_KNN_GRID
+    reason_template = "often chosen together with {items} you have"
 
     def __init__(self, n_neighbors: int | None = None, shrinkage: float | None = None, top_n: int = 10,
                  seed: int = 0) -> None:
@@ -234,23 +263,12 @@ class ItemKNN(ItemRecommender):
         similar.eliminate_zeros()
         self.similar_ = _keep_top(similar, int(self.params_["n_neighbors"]))
 
-    def _score(self, rows: np.ndarray) -> np.ndarray:
-        scores = (self.data_.matrix[rows] @ self.similar_).toarray()
-        return np.where(scores > 0, scores, self.tiebreak_ - 1.0)
-
-    def _reason(self, row: int, item: int) -> str:
-        mine = self.data_.matrix[row].indices
-        links = self.similar_[mine][:, [item]].toarray().ravel()
-        with_it = mine[links > 0]
-        if not len(with_it):
-            return f"not linked to your items; {self._popularity_phrase(item)}"
-        strongest = with_it[np.argsort(-links[links > 0], kind="stable")][:3]
-        examples = ", ".join(str(self.data_.item_ids[i]) for i in strongest)
-        return f"often chosen together with {_plural(len(with_it), 'item')} you have (e.g. {examples})"
+    def _links(self) -> sp.csr_matrix:
+        return self.similar_
 
 
 @register("rp3beta")
-class RP3beta(ItemRecommender):
+class RP3beta(_ItemGraph):
     """RP3beta (Paudel et al., 2017): a three-step random walk item -> user -> item, popularity discounted.
 
     With ``P_ui`` the user's row of the interactions divided by their item count and ``P_iu`` the item's
@@ -273,6 +291,7 @@ class RP3beta(ItemRecommender):
 
     label = "a random walk over users and items, popularity discounted (RP3beta)"
     grid = RP3BETA_GRID
+    reason_template = "reached from {items} you have through their users"
 
     def __init__(self, alpha: float | None = None, beta: float | None = None, n_neighbors: int = 100,
                  top_n: int = 10, seed: int = 0) -> None:
@@ -294,19 +313,8 @@ class RP3beta(ItemRecommender):
         walk.eliminate_zeros()
         self.walk_ = _keep_top(walk, self.n_neighbors)
 
-    def _score(self, rows: np.ndarray) -> np.ndarray:
-        scores = (self.data_.matrix[rows] @ self.walk_).toarray()
-        return np.where(scores > 0, scores, self.tiebreak_ - 1.0)
-
-    def _reason(self, row: int, item: int) -> str:
-        mine = self.data_.matrix[row].indices
-        links = self.walk_[mine][:, [item]].toarray().ravel()
-        with_it = mine[links > 0]
-        if not len(with_it):
-            return f"not linked to your items; {self._popularity_phrase(item)}"
-        strongest = with_it[np.argsort(-links[links > 0], kind="stable")][:3]
-        examples = ", ".join(str(self.data_.item_ids[i]) for i in strongest)
-        return f"reached from {_plural(len(with_it), 'item')} you have through their users (e.g. {examples})"
+    def _links(self) -> sp.csr_matrix:
+        return self.walk_
 
 
 def _row_share(matrix: sp.csr_matrix) -> sp.csr_matrix:
