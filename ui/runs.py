@@ -330,14 +330,12 @@ def _current(comments: Comments) -> Run | None:
     if run is not None and run.fingerprint == comments.fingerprint():
         return run
     wanted = session.address_run()
-    if wanted is not None:
-        if wanted.problem:
-            raise ConfigError(wanted.problem)
-        key, label = wanted.key, f"Restoring run {wanted.key}…"
-    else:
-        key, label = loaders.workspace().latest_run(comments.fingerprint()), "Restoring the last run of this data…"
-        if key is None:
-            return None
+    if wanted is not None and wanted.problem:
+        raise ConfigError(wanted.problem)
+    key = shown_key(comments.fingerprint())  # the one rule for which run the pages show
+    if key is None:
+        return None
+    label = f"Restoring run {key}…" if wanted is not None else "Restoring the last run of this data…"
     return _drawn(lambda progress: service.restore(
         comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
     ), label)
