@@ -31,6 +31,7 @@ def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it
     segments = page.locator('[data-testid="stMetricValue"]').nth(3)
     before = int(segments.inner_text())
     expect(page.locator(".js-plotly-plot").first.locator(".annotation")).to_have_count(before, timeout=WAIT)
+    settled(page)  # a lasso drawn while the page is still drawing is lost with the chart it was drawn on
 
     lasso(page, 0.0, 0.5)
     expect(page.get_by_text("users selected (")).to_be_visible(timeout=WAIT)
