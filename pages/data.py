@@ -3,7 +3,6 @@
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
-from segmentation.ingest.io import FORMATS, ROLES
 from segmentation.present.views import comments_per_user, text_length_summary, text_lengths
 from ui import charts, data, route, run_folder, runs, session, state
 from ui.text import labelled, show_error
@@ -33,9 +32,8 @@ if choice == "run":  # a run of the Ray engine: its folder, not comments, is wha
 run_folder.close()
 
 if choice == "upload":
-    uploaded = st.file_uploader(f"Comments file ({FORMATS})", key="upload",
-                                type=["csv", "tsv", "txt", "parquet", "jsonl", "json", "xlsx", "gz"],
-                                help="One row per comment. Files are read in memory and never executed.")
+    uploaded = data.uploader("Comments file", key="upload",
+                             help="One row per comment. Files are read in memory and never executed.")
     if uploaded is not None:
         if session.upload_id() != uploaded.file_id or data.source().is_demo:
             session.set_upload_id(uploaded.file_id)
@@ -65,8 +63,8 @@ roles = data.roles_for(src, columns)
 with st.expander("Column mapping", expanded=not src.is_demo):
     st.caption("Detected roles are preselected; change any that are wrong.")
     picked = {}
-    grid = st.columns(len(ROLES))
-    for column_box, role in zip(grid, ROLES, strict=True):
+    grid = st.columns(len(data.ROLES))
+    for column_box, role in zip(grid, data.ROLES, strict=True):
         with column_box:
             options = [NONE, *columns]
             picked[role] = state.kept(

@@ -2,13 +2,8 @@
 
 import streamlit as st
 
-from segmentation.cluster.base import CLUSTERERS, K, algorithms
 from segmentation.core.errors import SegmentationError
-from segmentation.embed.base import DEFAULT_ENCODER, encoder_status
-from segmentation.embed.estimate import SUGGEST_FAST_AFTER_S
-from segmentation.embed.minilm import check_app_model_path
-from segmentation.pipeline.config import ATTRIBUTES, HALF_LIFE, SEED_PARAM, SegmentConfig
-from segmentation.pipeline.segment import suggest_encoder
+from segmentation.present import form
 from segmentation.present.maps import label_positions, sample_rows, search_matches
 from segmentation.present.views import (
     dendrogram_lines,
@@ -27,11 +22,6 @@ from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
 
-
-def duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
 st.title("Segment")
 try:
     comments = data.comments()
@@ -43,28 +33,26 @@ labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n
 data.show_note()
 state.seed(runs.shown_settings(comments))  # a reload shows the settings of the run it restores
 
-statuses = {s.name: s for s in encoder_status()}
-suggested = suggest_encoder(comments)
+choices = form.encoder_choices(comments)
 encoder_box, algorithm_box = st.columns(2)
 with encoder_box:
     encoder = state.kept(
-        st.selectbox, "Encoder", key="seg_encoder", default=suggested, options=list(statuses),
-        format_func=lambda n: statuses[n].label + ("" if statuses[n].available else " — unavailable"),
+        st.selectbox, "Encoder", key="seg_encoder", default=choices.suggested, options=list(choices.statuses),
+        format_func=choices.label,
         help="How comments become vectors. Unavailable encoders are listed with the reason.",
     )
-    status = statuses[encoder]
-    if suggested != DEFAULT_ENCODER and encoder == DEFAULT_ENCODER:
-        st.warning(f"These comments are mostly not English and {statuses[encoder].label} reads only English: "
-                   f"choose {statuses[suggested].label}.", icon=":material/translate:")
+    status = choices.statuses[encoder]
+    if (warning := choices.language_warning(encoder)) is not None:
+        st.warning(warning, icon=":material/translate:")
     spec = encoder
     if status.argument:
         argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")
-        spec = f"{encoder}:{argument.strip()}" if argument.strip() else encoder
+        spec = form.encoder_spec(encoder, argument)
 with algorithm_box:
-    algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default="kmeans", options=algorithms(),
-                           format_func=lambda name: CLUSTERERS[name].label)
-clusterer = CLUSTERERS[algorithm]
-max_k = max(2, min(K.most, comments.n_users))  # the sweep chart covers the k slider's range
+    algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default=form.DEFAULT_ALGORITHM,
+                           options=form.algorithm_names(), format_func=lambda name: form.clusterer(name).label)
+clusterer = form.clusterer(algorithm)
+max_k = form.sweep_top(comments.n_users)  # the sweep chart covers the k slider's range
 own = {}  # the algorithm's own parameters, drawn from their declarations
 automatic = {}  # the greyed controls of automatic parameters, filled once the run shown is known
 size_box, option_box = st.columns(2)
@@ -74,22 +62,20 @@ for param in clusterer.parameters:  # counts on the left, choices on the right
         own[param.name] = params.widget(param, n_users=comments.n_users,
                                         slots=automatic if param.name == clusterer.sweep_param else None)
 with st.expander("Advanced: seed, recency, user attributes"):
-    seed = state.kept(st.number_input, SEED_PARAM.label, key=SEED_PARAM.widget_key, default=0, min_value=0, step=1)
+    seed_param, half_life_param, attributes_param = (form.ADVANCED[name]
+                                                     for name in ("seed", "half_life_days", "attributes"))
+    seed = state.kept(st.number_input, seed_param.label, key=seed_param.widget_key, default=0, min_value=0, step=1)
     half_life = 0.0
     if comments.has_times:
-        half_life = state.kept(st.number_input, HALF_LIFE.label, key=HALF_LIFE.widget_key, default=0.0,
-                               min_value=0.0, step=30.0)
+        half_life = state.kept(st.number_input, half_life_param.label, key=half_life_param.widget_key,
+                               default=0.0, min_value=0.0, step=30.0)
     attribute_options = comments.attribute_columns()
-    attributes = state.kept(st.multiselect, ATTRIBUTES.label, key=ATTRIBUTES.widget_key, default=[],
+    attributes = state.kept(st.multiselect, attributes_param.label, key=attributes_param.widget_key, default=[],
                             options=attribute_options, disabled=not attribute_options,
                             help="Columns with one value per user (age, plan…)")
 
 try:
-    check_app_model_path(spec)
-    config = SegmentConfig.from_dict({
-        "encoder": spec, "algorithm": algorithm, **own, "half_life_days": float(half_life) or None,
-        "attributes": attributes, "seed": int(seed),
-    })
+    config = form.segment_config(spec, algorithm, own, half_life_days=half_life, attributes=attributes, seed=seed)
 except SegmentationError as error:
     show_error(error)
     st.stop()
@@ -108,15 +94,10 @@ else:
         st.caption("Every comment is encoded already (kept from before): encoding takes no time.")
     else:
         basis = "at the speed measured on this machine" if estimate.measured else "a first guess until a run is timed"
-        st.caption(f"Estimated encoding time: about {duration(estimate.seconds)} for {estimate.n_texts:,} comments "
-                   f"not encoded before, {basis}, allowing for their length and how busy the machine is.")
-        fast = statuses.get("fast")
-        if encoder == "minilm" and estimate.seconds > SUGGEST_FAST_AFTER_S and fast and fast.available:
-            quick = loaders.encode_estimate("fast", comments)
-            # Measured on real labelled reviews (issue 22): agreement with the true groups 0.79 against 0.91.
-            st.info(f"MiniLM would take minutes on {comments.n_comments:,} comments. The fast encoder needs about "
-                    f"{duration(quick.seconds or 0)}; its segments matched real groups less well in our tests, "
-                    "so use it to explore and MiniLM for the segments you keep.")
+        st.caption(f"Estimated encoding time: about {form.duration(estimate.seconds)} for {estimate.n_texts:,} "
+                   f"comments not encoded before, {basis}, allowing for their length and how busy the machine is.")
+        if form.suggests_fast(encoder, estimate.seconds, choices):
+            st.info(form.fast_advice(comments.n_comments, loaders.encode_estimate("fast", comments).seconds))
 run_clicked = st.button("Run", type="primary", disabled=not status.available,
                         icon=":material/play_arrow:")
 
@@ -234,7 +215,7 @@ table = loaders.sweep_for(run.fingerprint, shown, run.prepared, max_k)
 if table.empty:
     st.caption("Too few users to compare numbers of segments: no k-sweep.")
 else:
-    x = CLUSTERERS[shown.algorithm].sweep_param
+    x = form.clusterer(shown.algorithm).sweep_param
     current = int(metrics["n_segments"]) if x == "k" else result.config.min_cluster_size
     if x != "k" and result.choice is not None:
         current = result.choice.k

@@ -2,25 +2,12 @@
 
 import streamlit as st
 
-from segmentation.cluster.selection import stability_words
 from segmentation.core.errors import SegmentationError
-from segmentation.describe.export import assignments_csv, assignments_json, assignments_parquet, segments_json
-from segmentation.describe.naming import endpoint_from_settings, suggest_all
-from segmentation.ingest.io import FORMATS
-from segmentation.present.views import escape_markdown, segment_labels
-from ui import behaviour, data, names, route, runs, session
+from segmentation.present.views import escape_markdown, segment_labels, stability_words
+from ui import behaviour, data, downloads, names, route, runs
 from ui.text import labelled, show_error
 
 route.through_app()
-
-
-def secrets() -> dict:
-    """Streamlit secrets as a plain mapping; empty when the app has no secrets file."""
-    try:
-        return dict(st.secrets)
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        return {}
-
 
 st.title("Segments")
 comments, run = runs.require(allow_folder=True)
@@ -43,21 +30,7 @@ if carry.dropped:
     st.warning(f"{len(carry.dropped)} named segments of the previous run match no segment now "
                f"(previous ids {', '.join(str(i) for i in carry.dropped)}); their names were not carried.")
 
-endpoint, reason = endpoint_from_settings(secrets=secrets())
-suggestions = session.suggestions(run.run_key)
-ask = st.button("Suggest names with the language model", icon=":material/auto_awesome:",
-                disabled=endpoint is None,
-                help=escape_markdown(reason) if reason else "Asks the chat model; you accept or edit")
-if endpoint is None:
-    st.caption(escape_markdown(reason))
-if ask and endpoint is not None:
-    try:
-        with st.spinner("Asking the language model…"):
-            suggestions = suggest_all(endpoint, run.result.segments)
-        session.set_suggestions(run.run_key, suggestions)
-    except SegmentationError as error:
-        show_error(error)
-
+suggestions = names.suggestion_panel(run)
 
 
 # Typing a name reruns only that segment's inputs, not the page with its profile and downloads (issue 20);
@@ -99,8 +72,7 @@ st.subheader("Assign new comments to these segments")
 st.caption("Upload comments written since this run: each user is placed in the nearest saved segment, "
            "with a confidence (0 = halfway to the next segment, 1 = at the centre). Users already in the run "
            "keep their segment unless their new comments outweigh the earlier ones.")
-new_file = st.file_uploader(f"New comments ({FORMATS})", key="assign_upload",
-                            type=["csv", "tsv", "txt", "parquet", "jsonl", "json", "xlsx", "gz"])
+new_file = data.uploader("New comments", key="assign_upload")
 if new_file is not None:
     try:
         placed = runs.assign_upload(run, new_file.name, new_file.getvalue())
@@ -112,23 +84,10 @@ if new_file is not None:
         for warning in placed.warnings:
             st.warning(escape_markdown(warning), icon=":material/trending_up:")
         st.dataframe(placed.assignments, hide_index=True)
-        st.download_button("Assignments of the new comments (CSV)", assignments_csv(placed.assignments),
-                           "new_assignments.csv", "text/csv", icon=":material/download:")
+        downloads.new_assignments_download(placed.assignments)
 
 profile = behaviour.show(comments, run.result, run.run_key, labels)
 
 st.subheader("Downloads")
-st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")
-buttons = st.columns(4)
-fresh = runs.names_at_click(run)
-buttons[0].download_button("Assignments (CSV)", lambda: assignments_csv(run.result.assignments, fresh()),
-                           "assignments.csv", "text/csv", icon=":material/download:")
-buttons[1].download_button("Assignments (Parquet)",
-                           lambda: assignments_parquet(run.result.assignments, fresh()),
-                           "assignments.parquet", "application/octet-stream", icon=":material/download:")
-buttons[2].download_button("Assignments (JSON)", lambda: assignments_json(run.result.assignments, fresh()),
-                           "assignments.json", "application/json", icon=":material/download:")
-buttons[3].download_button("Segments (JSON)",
-                           lambda: segments_json(run.result.segments, fresh(), behaviour=profile),
-                           "segments.json", "application/json", icon=":material/download:")
+downloads.run_downloads(run, profile)
 st.page_link("pages/recommend.py", label="Next: recommendations per user", icon=":material/arrow_forward:")

@@ -151,14 +151,6 @@ def test_min_cluster_size_sweep_with_nearest_policy_reports_noise_before_assignm
     assert nearest["noise_share"].iloc[0] == kept["noise_share"].iloc[0] > 0
 
 
-def test_stability_words_read_unstable_below_06() -> None:
-    from segmentation.cluster.selection import stability_words
-
-    assert stability_words(0.55).startswith("0.55: unstable")
-    assert stability_words(0.6).startswith("0.60: stable")
-    assert stability_words(float("nan")) == "not measured"
-
-
 def test_resample_placements_are_the_same_under_every_run_seed() -> None:
     # The stability figure is a property of the data and k: the run's seed must not move it (issue 21).
     X, _ = blobs(300, centers=4, seed=2, std=2.5)

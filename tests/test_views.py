@@ -256,3 +256,11 @@ def test_the_quality_row_reads_in_plain_words_from_the_scores_themselves() -> No
     noisy = y.copy()
     noisy[:60] = -1
     assert "20% of users fit no segment" in quality_reading({**quality(X, noisy), "stability": 0.9}, 300)
+
+
+def test_stability_words_read_unstable_below_06() -> None:
+    from segmentation.present.views import stability_words
+
+    assert stability_words(0.55).startswith("0.55: unstable")
+    assert stability_words(0.6).startswith("0.60: stable")
+    assert stability_words(float("nan")) == "not measured"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from segmentation.ingest.formats import FORMATS, UPLOAD_SUFFIXES
 from segmentation.ingest.io import ROLES, Comments, detect_roles
 from segmentation.ingest.uploads import StoredUpload, UploadStore
 from segmentation.present.views import escape_markdown
@@ -113,6 +114,11 @@ def show_note() -> None:
     if kept is not None:
         kind, line = kept
         (st.warning if kind == "warning" else st.info)(line, icon=":material/restore:")
+
+
+def uploader(label: str, key: str, **options):
+    """A file picker for comments: the formats the loader reads, named in its label and offered by suffix."""
+    return st.file_uploader(f"{label} ({FORMATS})", key=key, type=list(UPLOAD_SUFFIXES), **options)
 
 
 def use_upload(name: str, data: bytes) -> Source:

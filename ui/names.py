@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
-from segmentation.describe.naming import NameSuggestion
+from segmentation.describe.naming import NameSuggestion, endpoint_from_settings, suggest_all
 from segmentation.present.views import escape_markdown
 from segmentation.runs.records import SegmentName
+from segmentation.runs.service import Run
 from ui import loaders, session
+from ui.text import show_error
 
 
 def _synced(key: str, saved: str) -> None:
@@ -61,8 +63,6 @@ def name_inputs(run_key: str, segment_id: int, suggested: str, saved: SegmentNam
                   placeholder="One line for the marketing team")
     error = session.name_error(name_key)
     if error:
-        from ui.text import show_error
-
         show_error(SegmentationError(error))
 
 
@@ -72,3 +72,33 @@ def accept_button(run_key: str, segment_id: int, suggestion: NameSuggestion, lab
     description_key = session.description_key(run_key, segment_id)
     st.button(label, key=session.accept_key(run_key, segment_id), on_click=_accept,
               args=(run_key, segment_id, name_key, description_key, suggestion))
+
+
+def _secrets() -> dict:
+    """Streamlit secrets as a plain mapping; empty when the app has no secrets file."""
+    try:
+        return dict(st.secrets)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+
+
+def suggestion_panel(run: Run) -> dict[int, NameSuggestion]:
+    """The "Suggest names" button and what the language model last suggested for this run, by segment id.
+
+    The button is greyed, with the reason beside it, when no chat endpoint is configured.
+    """
+    endpoint, reason = endpoint_from_settings(secrets=_secrets())
+    suggestions = session.suggestions(run.run_key)
+    ask = st.button("Suggest names with the language model", icon=":material/auto_awesome:",
+                    disabled=endpoint is None,
+                    help=escape_markdown(reason) if reason else "Asks the chat model; you accept or edit")
+    if endpoint is None:
+        st.caption(escape_markdown(reason))
+    if ask and endpoint is not None:
+        try:
+            with st.spinner("Asking the language model…"):
+                suggestions = suggest_all(endpoint, run.result.segments)
+            session.set_suggestions(run.run_key, suggestions)
+        except SegmentationError as error:
+            show_error(error)
+    return suggestions

@@ -274,15 +274,6 @@ def segment_stability(labels: np.ndarray, placements: Sequence[np.ndarray]) -> d
     return out
 
 
-def stability_words(value: float | None) -> str:
-    """A segment's clusterboot stability for a card: the number and what it means in plain words."""
-    if value is None or not np.isfinite(value):
-        return "not measured"
-    if value < UNSTABLE_JACCARD:
-        return f"{value:.2f}: unstable (resampled users often form this segment differently)"
-    return f"{value:.2f}: stable (it comes back when the users are resampled)"
-
-
 def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> KChoice:
     """The k to use from a :func:`k_sweep` table, with the reason and any warnings.
 

@@ -36,6 +36,8 @@ from segmentation.ingest.limits import MAX_BYTES, MAX_ROWS, _check_size
 from segmentation.ingest.typed_readers import _read_parquet, _read_xlsx
 
 FORMATS = "CSV, TSV, JSONL/JSON, Parquet, XLSX or TXT"
+# What a file picker offers: the suffixes above, each also gzipped (the reader sniffs the content either way).
+UPLOAD_SUFFIXES = ("csv", "tsv", "txt", "parquet", "jsonl", "json", "xlsx", "gz")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CJK = re.compile(f"[{CJK_PUNCTUATION}{HAN}]")
 _CJK_NEXT_TO_LETTER = re.compile(

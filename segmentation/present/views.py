@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.selection import STABLE_ENOUGH
+from segmentation.cluster.selection import STABLE_ENOUGH, UNSTABLE_JACCARD
 from segmentation.core.labels import NOISE, fallback_name
 
 if TYPE_CHECKING:
@@ -336,6 +336,15 @@ def quality_reading(metrics: Mapping[str, float], n_users: int) -> str:
     if n_noise and n_users:
         parts.append(f"{n_noise / n_users:.0%} of users fit no segment")
     return ("In plain words: " + "; ".join(parts) + ".") if parts else ""
+
+
+def stability_words(value: float | None) -> str:
+    """A segment's clusterboot stability for a card: the number and what it means in plain words."""
+    if value is None or not np.isfinite(value):
+        return "not measured"
+    if value < UNSTABLE_JACCARD:
+        return f"{value:.2f}: unstable (resampled users often form this segment differently)"
+    return f"{value:.2f}: stable (it comes back when the users are resampled)"
 
 
 def comments_per_user(comments: Comments) -> pd.Series:

@@ -1,0 +1,35 @@
+"""Download buttons for a run's assignments and segments, built when clicked so that they carry the names saved
+by then (a name typed a moment ago included)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from segmentation.describe.behaviour import BehaviourProfile
+from segmentation.describe.export import assignments_csv, assignments_json, assignments_parquet, segments_json
+from segmentation.runs.service import Run
+from ui import runs
+
+
+def run_downloads(run: Run, profile: BehaviourProfile | None) -> None:
+    """The run's downloads in a row: assignments as CSV, Parquet and JSON, and the segments as JSON."""
+    st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")
+    buttons = st.columns(4)
+    fresh = runs.names_at_click(run)
+    assignments = run.result.assignments
+    buttons[0].download_button("Assignments (CSV)", lambda: assignments_csv(assignments, fresh()),
+                               "assignments.csv", "text/csv", icon=":material/download:")
+    buttons[1].download_button("Assignments (Parquet)", lambda: assignments_parquet(assignments, fresh()),
+                               "assignments.parquet", "application/octet-stream", icon=":material/download:")
+    buttons[2].download_button("Assignments (JSON)", lambda: assignments_json(assignments, fresh()),
+                               "assignments.json", "application/json", icon=":material/download:")
+    buttons[3].download_button("Segments (JSON)",
+                               lambda: segments_json(run.result.segments, fresh(), behaviour=profile),
+                               "segments.json", "application/json", icon=":material/download:")
+
+
+def new_assignments_download(assignments: pd.DataFrame) -> None:
+    """The assignments of newly uploaded comments as CSV."""
+    st.download_button("Assignments of the new comments (CSV)", assignments_csv(assignments),
+                       "new_assignments.csv", "text/csv", icon=":material/download:")
