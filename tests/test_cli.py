@@ -46,7 +46,8 @@ def test_segment_writes_assignments_segments_and_run(labelled_csv, tmp_path, wor
                    workspace=workspace)
     assert proc.returncode == 0, proc.stderr
     assignments = pd.read_csv(out / "assignments.csv", dtype={"user_id": str})
-    assert list(assignments.columns) == ["user_id", "segment", "segment_name", "x", "y", "n_comments"]
+    assert list(assignments.columns) == ["user_id", "segment", "segment_name", "x", "y", "n_comments", "confidence",
+                                        "between", "weight", "segment_2", "weight_2", "segment_3", "weight_3"]
     assert len(assignments) == 60 and set(assignments["segment"]) == {0, 1, 2, 3}
     written = labelled_comments().drop_duplicates(["user_id", "text"])  # exact duplicates are dropped
     counts = written.groupby("user_id").size()

@@ -141,7 +141,9 @@ def test_result_describes_every_segment_with_keywords(labelled):
     assert sum(s.size for s in result.segments) == comments.n_users
     for description in result.segments:
         assert description.keywords and description.representative_comments and description.name
-    assert set(result.assignments.columns) == {"user_id", "segment", "segment_name", "x", "y", "n_comments"}
+    assert set(result.assignments.columns) == {"user_id", "segment", "segment_name", "x", "y", "n_comments",
+                                               "confidence", "between", "weight", "segment_2", "weight_2",
+                                               "segment_3", "weight_3"}
     assert set(result.timings) >= {"encode", "profile", "map", "cluster", "describe"}
 
 

@@ -264,3 +264,18 @@ def test_stability_words_read_unstable_below_06() -> None:
     assert stability_words(0.55).startswith("0.55: unstable")
     assert stability_words(0.6).startswith("0.60: stable")
     assert stability_words(float("nan")) == "not measured"
+
+
+def test_a_users_membership_reads_as_their_segments_weights_and_says_when_they_sit_between() -> None:
+    from segmentation.cluster.membership import membership_columns
+    from segmentation.present.views import membership_words
+
+    space = np.array([[-1.0, 0.0], [-1.0, -0.1], [1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 0.0], [-1.0, 0.1]])
+    labels = np.array([0, 0, 1, 1, 2, 0, 0])
+    table = pd.DataFrame({"user_id": [f"u{i}" for i in range(7)], "segment": labels,
+                          **membership_columns(space, labels)})
+    names = {0: "Bakers", 1: "Grillers", 2: "Vegans"}
+    clear = membership_words(table, "u6", names)
+    assert clear.startswith(f"{table['weight'][6]:.0%} in Bakers; also near ") and "Between" not in clear
+    assert "Between segments" in membership_words(table, "u5", names)
+    assert membership_words(table.drop(columns=["weight"]), "u5", names) is None

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, fit_on
+from segmentation.cluster.membership import membership_columns
 from segmentation.cluster.metrics import quality, silhouette_values, structure_warnings
 from segmentation.cluster.selection import (
     KChoice,
@@ -518,6 +519,8 @@ def cluster_prepared(
             "x": prepared.coords[:, 0],
             "y": prepared.coords[:, 1],
             "n_comments": profiles.n_comments,
+            # How firmly each user belongs: one label hides the users between two segments (issue 23).
+            **membership_columns(space, labels),
         }
     )
     return SegmentResult(

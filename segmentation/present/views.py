@@ -374,6 +374,25 @@ def segment_of(assignments: pd.DataFrame, user_id: str) -> int:
     return int(assignments.loc[assignments["user_id"] == user_id, "segment"].iloc[0])
 
 
+def membership_words(assignments: pd.DataFrame, user_id: str, labels: Mapping[int, str]) -> str | None:
+    """How firmly one user belongs, in words: their segment's weight and the two next segments', and whether
+    they sit between segments (:mod:`segmentation.cluster.membership`); None where the run has no such
+    columns (a run saved before them, or one edited by hand outside this session)."""
+    row = assignments.loc[assignments["user_id"] == user_id]
+    if row.empty or "weight" not in row.columns or pd.isna(row["weight"].iloc[0]):
+        return None
+    row = row.iloc[0]
+    if int(row["segment"]) < 0:
+        return None
+    others = [f"{labels.get(int(row[f'segment_{n}']), str(int(row[f'segment_{n}'])))} ({row[f'weight_{n}']:.0%})"
+              for n in (2, 3) if int(row[f"segment_{n}"]) >= 0]
+    own = f"{float(row['weight']):.0%} in {labels.get(int(row['segment']), str(int(row['segment'])))}"
+    text = own + (f"; also near {' and '.join(others)}" if others else "")
+    if bool(row["between"]):
+        text += ". Between segments: their own segment is barely nearer than the next one"
+    return text + "."
+
+
 def user_comments(comments: Comments, user_id: str) -> pd.DataFrame:
     """One user's comments with whichever of item, rating and time the data has."""
     frame = comments.frame

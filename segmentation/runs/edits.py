@@ -227,6 +227,7 @@ def selection_description(prepared: Prepared, users: Sequence[str]) -> SegmentDe
 
 def edited_result(prepared: Prepared, result: SegmentResult, labels: np.ndarray) -> SegmentResult:
     """``result`` with new labels: segments described again, quality and silhouettes recomputed."""
+    from segmentation.cluster.membership import membership_columns
     from segmentation.cluster.metrics import quality, silhouette_values
     from segmentation.describe.segments import describe_segments
 
@@ -241,6 +242,8 @@ def edited_result(prepared: Prepared, result: SegmentResult, labels: np.ndarray)
     assignments = result.assignments.copy()
     assignments["segment"] = labels
     assignments["segment_name"] = [names[label] for label in labels]
+    for column, values in membership_columns(space, labels).items():  # against the edited segments
+        assignments[column] = values
     metrics = quality(space, labels, seed=config.seed, silhouette=mean)
     # Stability says how reproducible the algorithm's clustering is; hand edits are not resampled, so the
     # run's figure stays (with a note), and only segments the edits left as they were keep theirs.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from segmentation.cluster.membership import MEMBERSHIP_COLUMNS
 from segmentation.cluster.placement import Placement
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import NOISE
@@ -416,7 +417,12 @@ def _stored_table(info: RunInfo, workspace: Workspace) -> pd.DataFrame | None:
             raise ConfigError(damaged_message(info.run_key, "its assignments table is missing from the workspace"))
         return None
     edited = edited_assignments(info.run_key, workspace)
-    return table.assign(segment=table["user_id"].astype(str).map(edited).fillna(table["segment"]).astype("int64"))
+    segment = table["user_id"].astype(str).map(edited).fillna(table["segment"]).astype("int64")
+    if not segment.equals(table["segment"]):
+        # The membership columns measure the fit before the hand edits; without the clustering space they
+        # cannot be measured again here, and a second segment merged away would mislead.
+        table = table.drop(columns=[c for c in MEMBERSHIP_COLUMNS if c in table.columns])
+    return table.assign(segment=segment)
 
 
 def run_table(info: RunInfo, workspace: Workspace | None = None) -> pd.DataFrame:
