@@ -69,3 +69,18 @@ def test_on_real_forums_users_between_segments_match_their_segment_less_often() 
     between = table[table["between"]]
     assert 0 < len(between) < 0.2 * len(table)
     assert between["agrees"].mean() < table.loc[~table["between"], "agrees"].mean() - 0.1
+
+
+@pytest.mark.slow  # a saved run (tfidf, the map fitted)
+def test_a_saved_run_read_after_a_hand_edit_drops_the_membership_it_no_longer_matches(workspace) -> None:
+    from segmentation.runs import service
+    from segmentation.runs.edits import EditLog
+    from segmentation.runs.workspace import Workspace
+
+    comments = from_frame(labelled_comments().drop(columns="true_group"), source="labelled.csv")
+    run = service.run_and_save(comments, SegmentConfig(encoder="tfidf", algorithm="kmeans", k=4))
+    before = service.load_run(run.run_key).assignments
+    assert set(MEMBERSHIP_COLUMNS) <= set(before.columns)
+    EditLog(Workspace().path).add(run.run_key, merge_edit(run.result.labels, 0, 1))
+    after = service.load_run(run.run_key).assignments
+    assert 1 not in set(after["segment"]) and not set(MEMBERSHIP_COLUMNS) & set(after.columns)
