@@ -140,3 +140,22 @@ def test_twenty_segments_get_twenty_distinct_colour_and_shape_pairs():
     assert len(pairs) == 20
     assert colours["noise"] == charts.NOISE_COLOUR
     assert charts.NOISE_COLOUR not in {colours[f"s{s}"] for s in range(20)}
+
+
+def test_users_between_segments_get_a_legend_entry_of_their_own_off_until_clicked():
+    from segmentation.cluster.membership import membership_columns
+
+    rng = np.random.default_rng(1)
+    n = 90
+    xy = np.column_stack([rng.normal(size=n) + np.repeat([0, 2, 4], 30), rng.normal(size=n)])
+    labels = np.repeat([0, 1, 2], 30)
+    assignments = pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "segment": labels, "x": xy[:, 0],
+                                "y": xy[:, 1], **membership_columns(xy, labels)})
+    assert 0 < assignments["between"].sum() < n
+    frame = map_frame(assignments, {0: "a", 1: "b", 2: "c"}, ["c"] * n)
+    fig = charts.segment_map(frame, charts.segment_colours({0: "a", 1: "b", 2: "c"}))
+    between = [t for t in fig.data if t.name and t.name.startswith("Between segments")]
+    assert len(between) == 1 and between[0].visible == "legendonly"
+    assert len(between[0].x) == assignments["between"].sum()
+    without = charts.segment_map(map_frame(assignments.drop(columns="between"), {}, ["c"] * n), {})
+    assert not [t for t in without.data if t.name and t.name.startswith("Between")]

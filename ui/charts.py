@@ -61,7 +61,8 @@ def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "U
     ``names`` (``maps.label_positions``) are written on the map, with a thin line back to the segment's
     centre where a label had to move. ``contours`` adds the density of users as contour lines. Clicking
     a legend entry shows that segment alone; a double click hides it. Users marked in the frame's
-    ``match`` column (a search) are ringed.
+    ``match`` column (a search) are ringed; users in its ``between`` column get a legend entry of their own,
+    off until clicked.
     """
     # One trace per segment, built directly: plotly express's grouping took seconds at 20,000 points.
     scatter = go.Scattergl if len(frame) > WEBGL_FROM else go.Scatter
@@ -94,6 +95,17 @@ def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "U
             marker={"size": 14, "symbol": "circle-open", "color": "#000000", "line": {"width": 2}},
             customdata=found[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra>match</extra>",
+        ))
+    if "between" in frame.columns and frame["between"].any():
+        # Off until its legend entry is clicked: one user in six on the harder real sets would crowd the map.
+        between = frame[frame["between"]]
+        fig.add_trace(scatter(
+            x=between["x"].to_numpy(), y=between["y"].to_numpy(), mode="markers", visible="legendonly",
+            name=f"Between segments ({len(between):,})",
+            marker={"size": 11, "symbol": "diamond-open", "color": "#4a4a4a", "line": {"width": 1.5}},
+            customdata=between[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}"
+                          "<extra>between segments</extra>",
         ))
     marked = frame[frame["highlight"]]
     if len(marked):

@@ -102,7 +102,7 @@ def map_frame(
     -------
     DataFrame
         Columns ``row`` (position in ``assignments``), ``user_id``, ``segment``, ``label``,
-        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``, ``match``.
+        ``label_html``, ``x``, ``y``, ``user_html``, ``snippet_html``, ``highlight``, ``match``, ``between``.
     """
     frame = pd.DataFrame(
         {
@@ -121,6 +121,8 @@ def map_frame(
     frame["snippet_html"] = _escape_column(pd.Series(list(snippets), index=frame.index, dtype=object))
     frame["highlight"] = frame["user_id"] == highlight if highlight is not None else False
     frame["match"] = np.asarray(match, dtype=bool) if match is not None else False
+    # Users whose own segment is barely nearer than the next (segmentation.cluster.membership).
+    frame["between"] = assignments["between"].fillna(False).to_numpy(bool) if "between" in assignments else False
     return frame
 
 
