@@ -8,7 +8,7 @@ from segmentation.describe.export import assignments_csv, assignments_json, assi
 from segmentation.describe.naming import endpoint_from_settings, suggest_all
 from segmentation.ingest.io import FORMATS
 from segmentation.present.views import escape_markdown, segment_labels
-from ui import behaviour, data, names, route, runs, session
+from ui import behaviour, data, names, over_time, route, runs, session
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -116,6 +116,7 @@ if new_file is not None:
                            "new_assignments.csv", "text/csv", icon=":material/download:")
 
 profile = behaviour.show(comments, run.result, run.run_key, labels)
+over_time.show(comments, run.result, run.run_key, labels)
 
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")
