@@ -116,7 +116,7 @@ if new_file is not None:
                            "new_assignments.csv", "text/csv", icon=":material/download:")
 
 profile = behaviour.show(comments, run.result, run.run_key, labels)
-over_time.show(comments, run.result, run.run_key, labels)
+over_time.show(comments, run, labels)
 
 st.subheader("Downloads")
 st.caption("Assignments carry the saved names; spreadsheet-formula cells are neutralised in the CSV.")

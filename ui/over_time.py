@@ -18,23 +18,31 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.describe.over_time import ALPHA, OverTime, over_time
 from segmentation.ingest.io import Comments
-from segmentation.pipeline.segment import SegmentResult
 from segmentation.present.over_time import SHARES, change_sentence, for_json, rising_table, shares_csv, shares_frame
 from segmentation.present.views import escape_html, escape_markdown
+from segmentation.runs.service import Run
 from ui.charts import NOISE_COLOUR, segment_colours
 
 SHARE_WORDS = {"comments": "comments", "users": "active users"}
 
 
-def timeline(comments: Comments, result: SegmentResult, run_key: str) -> OverTime:
-    """The run's timeline (hand edits applied), computed once per run and labels."""
+def timeline(comments: Comments, run: Run) -> OverTime:
+    """The run's timeline (hand edits applied), computed once per run and labels.
+
+    The run's own term counts are reused where they are of these comments, row for row: counting them again
+    is nearly all the work (tens of seconds on long texts).
+    """
+    result = run.result
     digest = hashlib.sha256(np.ascontiguousarray(result.labels, dtype="<i8").tobytes()).hexdigest()
-    return _timeline(run_key, digest, _comments=comments, _user_ids=result.user_ids, _labels=result.labels)
+    counted = run.prepared.comments.frame["text"]
+    same_rows = counted.reset_index(drop=True).equals(comments.frame["text"].reset_index(drop=True))
+    return _timeline(run.run_key, digest, _comments=comments, _user_ids=result.user_ids, _labels=result.labels,
+                     _terms=run.prepared.terms if same_rows else None)
 
 
 @st.cache_data(max_entries=8, show_spinner="Following the segments over time…")
-def _timeline(run_key: str, labels_digest: str, _comments, _user_ids, _labels) -> OverTime:
-    return over_time(_comments, _user_ids, _labels)
+def _timeline(run_key: str, labels_digest: str, _comments, _user_ids, _labels, _terms) -> OverTime:
+    return over_time(_comments, _user_ids, _labels, terms=_terms)
 
 
 def share_chart(found: OverTime, labels: dict[int, str], of: str) -> go.Figure:
@@ -60,14 +68,14 @@ def share_chart(found: OverTime, labels: dict[int, str], of: str) -> go.Figure:
     return fig
 
 
-def show(comments: Comments | None, result: SegmentResult, run_key: str, labels: dict[int, str]) -> None:
+def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
     """Draw the over-time section, or one message saying why there is nothing to show."""
     st.subheader("Segments over time")
     if comments is None:
         st.caption("The timeline needs the comments: it is not available for a run folder.")
         return
     try:
-        found = timeline(comments, result, run_key)
+        found = timeline(comments, run)
     except SegmentationError as error:  # the message says why: no time column, one day, too few periods
         st.info(escape_markdown(f"Nothing to show over time: {error}."), icon=":material/schedule:")
         return

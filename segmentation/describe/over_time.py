@@ -18,8 +18,8 @@ draws, so the test is a guide against reading noise, not an exact rate.
 **Rising words** are the segment's keyword machinery applied to two classes, the segment's comments of the
 last period against its comments before (:func:`~segmentation.describe.keywords.distinctive_ctfidf`, then
 :class:`~segmentation.describe.keywords.LexicalDiversity`): a term rises when its length-normalised frequency
-is higher in the last period than before, and it must occur in at least :data:`MIN_TERM_COMMENTS` of the
-last period's comments (one comment's words are that comment, not a trend); the data's own filler (terms every
+is higher in the last period than before, and at least :data:`MIN_TERM_USERS` of the segment's users
+must write it in the last period (one user's words are that user's, not a trend); the data's own filler (terms every
 segment uses alike) never rises. Words come from the project's
 tokenizer, so Chinese is cut into words as everywhere else.
 """
@@ -63,8 +63,9 @@ TEST = "Fisher exact"
 CORRECTION = "Benjamini-Hochberg"
 N_RISING = 8
 """Rising words listed per segment."""
-MIN_TERM_COMMENTS = 2
-"""A rising word occurs in at least this many of the segment's comments of the last period."""
+MIN_TERM_USERS = 3
+"""A rising word is written by at least this many of the segment's users in the last period: a word of one
+blogger's two posts about a friend is that blogger's, not the segment's."""
 # pandas' period codes; a week runs Monday to Sunday.
 _FREQUENCY: dict[str, str] = {"week": "W-SUN", "month": "M", "quarter": "Q"}
 _DAYS: dict[str, float] = {"week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4}
@@ -178,8 +179,9 @@ class OverTime:
             "ends": f"periods at either end with fewer than {MIN_PERIOD_COMMENTS} comments are left out",
             "compared": "the last period's comments against those of all periods before",
             "test": TEST, "correction": f"{CORRECTION} over all segments", "alpha": ALPHA,
-            "rising_words": f"c-TF-IDF of the last period against the periods before, terms in at least "
-                            f"{MIN_TERM_COMMENTS} of the segment's comments of the last period",
+            "rising_words": f"c-TF-IDF of the last period against the periods before, terms written by at least "
+                            f"{MIN_TERM_USERS} of the segment's users in the last period, none that every segment "
+                            "uses alike",
             "notes": list(self.notes),
         }
 
@@ -202,6 +204,7 @@ def over_time(
     user_ids: Sequence[str] | np.ndarray,
     labels: Sequence[int] | np.ndarray,
     *,
+    terms: TermCounts | None = None,
     n_rising: int = N_RISING,
 ) -> OverTime:
     """Each segment's share of comments and of active users per period, its rising words and the biggest change.
@@ -214,6 +217,9 @@ def over_time(
         The run's users (``SegmentResult.user_ids``).
     labels : array-like of int, shape (n_users,)
         Their segments, hand edits applied.
+    terms : TermCounts, optional
+        Term counts of every row of ``comments.frame`` (``Prepared.terms``: the run counted them to describe its
+        segments); counted here when not given.
     n_rising : int, default 8
         Rising words per segment.
 
@@ -237,15 +243,19 @@ def over_time(
         raise DataError("the data has no time column, so there is nothing to show over time: map a column "
                         "holding dates or times to the time role")
     frame = comments.frame
-    frame = frame[frame["user_id"].astype(str).isin(users)]
-    if frame.empty:
+    if terms is not None and terms.counts.shape[0] != len(frame):
+        raise ConfigError(f"term counts for {terms.counts.shape[0]:,} comments, but there are {len(frame):,}: "
+                          "they must be the counts of these comments")
+    ours = frame["user_id"].astype(str).isin(users).to_numpy()
+    if not ours.any():
         raise ConfigError("none of the run's users wrote a comment in these data: is it the run of another file?")
     notes: list[str] = []
-    timed = frame[frame["time"].notna()]
-    if timed.empty:
+    rows = np.flatnonzero(ours & frame["time"].notna().to_numpy())
+    if not len(rows):
         raise DataError("the time column holds no readable time, so there is nothing to show over time")
-    if len(timed) < len(frame):
-        notes.append(f"{len(frame) - len(timed):,} comments have no readable time and are left out")
+    if len(rows) < ours.sum():
+        notes.append(f"{ours.sum() - len(rows):,} comments have no readable time and are left out")
+    timed = frame.iloc[rows]
     times = timed["time"].dt.tz_convert(None)
     if times.max() - times.min() < pd.Timedelta(days=1):
         raise DataError(f"every comment is from one day ({times.min().date().isoformat()}), so there is no change "
@@ -254,11 +264,13 @@ def over_time(
     period = times.dt.to_period(_FREQUENCY[unit])
     kept = _kept_periods(period, unit, notes)
     inside = period.isin(kept).to_numpy()
-    timed, period = timed[inside], period[inside]
+    rows, timed, period = rows[inside], timed[inside], period[inside]
     segment_of = pd.Series(labels, index=users)
     comment_segment = segment_of.reindex(timed["user_id"].astype(str)).to_numpy()
     position = pd.Index(kept).get_indexer(period)
-    return _timeline(timed, unit, kept, position, comment_segment, notes, n_rising)
+    counted = term_counts(timed["text"].to_numpy()) if terms is None else TermCounts(terms.counts[rows],
+                                                                                     terms.vocabulary)
+    return _timeline(timed, counted, unit, kept, position, comment_segment, notes, n_rising)
 
 
 def _unit(times: pd.Series) -> Unit:
@@ -300,7 +312,7 @@ def _label(period: pd.Period, unit: str) -> str:
     return f"{start.year} Q{period.quarter}"
 
 
-def _timeline(timed: pd.DataFrame, unit: Unit, kept: list[pd.Period], position: np.ndarray,
+def _timeline(timed: pd.DataFrame, terms: TermCounts, unit: Unit, kept: list[pd.Period], position: np.ndarray,
               comment_segment: np.ndarray, notes: list[str], n_rising: int) -> OverTime:
     n_periods = len(kept)
     owner = timed["user_id"].astype(str).to_numpy()
@@ -310,7 +322,6 @@ def _timeline(timed: pd.DataFrame, unit: Unit, kept: list[pd.Period], position: 
     periods = tuple(Period(_label(p, unit), p.start_time.tz_localize("UTC"), int(c), int(u))
                     for p, c, u in zip(kept, per_period, active_per_period, strict=True))
     last = position == n_periods - 1
-    terms = term_counts(timed["text"].to_numpy())
     segments = sorted(set(comment_segment.tolist()))
     filler = evenly_spread(terms, comment_segment, segments)
     raw = []
@@ -320,7 +331,7 @@ def _timeline(timed: pd.DataFrame, unit: Unit, kept: list[pd.Period], position: 
         users = np.bincount(active.loc[active["s"] == segment, "p"], minlength=n_periods)
         table = np.array([[(mine & ~last).sum(), (~mine & ~last).sum()], [(mine & last).sum(), (~mine & last).sum()]])
         p_value = float(stats.fisher_exact(table).pvalue) if (table.sum(axis=1) > 0).all() else None
-        rising = _rising(terms, np.flatnonzero(mine), last[mine], filler, n_rising)
+        rising = _rising(terms, np.flatnonzero(mine), last[mine], owner[mine], filler, n_rising)
         raw.append((segment, counts, users, _share(table[0, 0], (~last).sum()), _share(table[1, 0], last.sum()),
                     p_value, rising))
     tested = [p for *_, p, _ in raw if p is not None]
@@ -335,7 +346,7 @@ def _timeline(timed: pd.DataFrame, unit: Unit, kept: list[pd.Period], position: 
     return OverTime(unit, periods, segments, tuple(notes))
 
 
-def _rising(terms: TermCounts, rows: np.ndarray, in_last: np.ndarray, filler: np.ndarray,
+def _rising(terms: TermCounts, rows: np.ndarray, in_last: np.ndarray, owners: np.ndarray, filler: np.ndarray,
             n: int) -> tuple[str, ...]:
     """The segment's words that rise in the last period: c-TF-IDF of the last period against the periods before.
 
@@ -349,10 +360,18 @@ def _rising(terms: TermCounts, rows: np.ndarray, in_last: np.ndarray, filler: np
     # A class's c-TF-IDF score is its frequency squared over the two frequencies' sum, times the same idf: the last
     # period scores higher than the periods before exactly where the term is more frequent there.
     dense = scores.toarray()
-    in_enough = np.asarray((mine.counts[in_last] > 0).sum(axis=0)).ravel() >= MIN_TERM_COMMENTS
+    in_enough = _writers(mine.counts[in_last], owners[in_last]) >= MIN_TERM_USERS
     rises = sparse.csr_matrix(np.where((dense[1] > dense[0]) & in_enough & ~filler, dense[1], 0.0)[None, :])
     candidates = top_terms(rises, terms.vocabulary, 0, 3 * n)
     return tuple(LexicalDiversity().rerank({0: candidates}, KeywordContext({}, n))[0][:n])
+
+
+def _writers(counts: sparse.csr_matrix, owners: np.ndarray) -> np.ndarray:
+    """How many different users wrote each term, from per-comment counts and each comment's user."""
+    codes, _ = pd.factorize(owners)
+    by_user = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                shape=(codes.max() + 1, len(codes)))
+    return np.asarray(((by_user @ (counts > 0).astype(np.float64)) > 0).sum(axis=0)).ravel()
 
 
 def _share(part: float, whole: float) -> float:
