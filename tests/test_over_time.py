@@ -78,8 +78,8 @@ def test_recipe_shares_per_month_are_the_comments_and_active_users_of_each_segme
     names = {s.id: s.name for s in result.segments}
     sentence = change_sentence(found, names)
     assert f"“{names[big.segment]}”" in sentence
-    assert f"{100 * before_share:.0f} %" in sentence and f"{100 * last_share:.0f} %" in sentence
-    assert f"and {found.periods[-1].label}" in sentence
+    assert f"{100 * before_share:.0f} % of comments in {found.periods[0].label} – {found.periods[-2].label}" in sentence
+    assert f"to {100 * last_share:.0f} % in {found.periods[-1].label}" in sentence
 
 
 def test_blog_posts_years_before_the_rest_do_not_stretch_the_periods_and_are_left_out_with_a_note():
@@ -131,7 +131,7 @@ def test_a_segment_of_the_users_active_in_the_last_month_grows_beyond_chance_and
     assert found.biggest.segment in (0, 1) and found.beyond_chance
     sentence = change_sentence(found, {0: "the others", 1: "Recent buyers"})
     assert sentence.startswith(f"Segment “{'Recent buyers' if found.biggest.segment == 1 else 'the others'}”")
-    assert "Jan 2024 to Nov 2024 and Dec 2024" in sentence and "more than chance would give" in sentence
+    assert "% of comments in Jan 2024 – Nov 2024 to " in sentence and "more than chance would give" in sentence
 
 
 def test_users_drawn_into_segments_at_random_show_no_change_beyond_chance():

@@ -29,8 +29,8 @@ def _percent(share: float) -> str:
 
 
 def _span(periods: Sequence[Period]) -> str:
-    """Periods named as a stretch: ``"Jan 2024"``, ``"Jan 2024 to Nov 2024"``."""
-    return periods[0].label if len(periods) == 1 else f"{periods[0].label} to {periods[-1].label}"
+    """Periods named as a stretch: ``"Jan 2024"``, ``"Jan 2024 – Nov 2024"``."""
+    return periods[0].label if len(periods) == 1 else f"{periods[0].label} – {periods[-1].label}"
 
 
 def change_sentence(found: OverTime, labels: Mapping[int, str]) -> str:
@@ -45,18 +45,20 @@ def change_sentence(found: OverTime, labels: Mapping[int, str]) -> str:
     Returns
     -------
     str
-        E.g. ``Segment “Espresso” grew from 12 % to 19 % of comments between Jan 2024 to Nov 2024 and Dec 2024
-        (196 comments in Dec 2024; Fisher exact p = 0.003 after Benjamini-Hochberg over 6 segments).``
+        E.g. ``Segment “Espresso” grew from 12 % of comments in Jan 2024 – Nov 2024 to 19 % in Dec 2024, the
+        biggest change of the 6 segments: more than chance would give (196 comments in Dec 2024; Fisher exact
+        p = 0.003 after Benjamini-Hochberg over 6 segments).``
     """
     big = found.biggest
     last = found.periods[-1]
+    before = _span(found.periods[:-1])
     if round(100 * big.before) == round(100 * big.last):
-        moved = f"stayed at {_percent(big.last)} of comments"
+        moved = f"stayed at {_percent(big.last)} of comments from {before} to {last.label}"
     else:
         verb = "grew" if big.change > 0 else "shrank"
-        moved = f"{verb} from {_percent(big.before)} to {_percent(big.last)} of comments"
-    sentence = (f"Segment “{_name(labels, big.segment)}” {moved} between {_span(found.periods[:-1])} and "
-                f"{last.label}, the biggest change of the {len(found.segments)} segments")
+        moved = f"{verb} from {_percent(big.before)} of comments in {before} to {_percent(big.last)} in {last.label}"
+    sentence = f"Segment “{_name(labels, big.segment)}” {moved}, the biggest change of the {len(found.segments)} " \
+               "segments"
     if big.q_value is None:
         return f"{sentence} (not tested: a period without comments on one side)."
     test = f"{TEST} p = {big.q_value:.2g} after {CORRECTION} over {len(found.segments)} segments"
