@@ -10,6 +10,9 @@ of the same data, so that the ratio is read at the same load.
 
 Sentences: the biggest change and the rising words of the largest segments on every real set with times (all
 recipe reviews; the bloggers) and the demo, tfidf k-means k = 6, seeds 0-2.
+
+Chance: users drawn into six segments at random (seeds 0-4) on the same sets should show no change beyond
+chance; the count of such runs whose biggest change is called beyond chance is the false alarm rate.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +45,7 @@ BLOGS = DATA / "blog_industry" / "comments.csv.gz"
 REPEATS = 5
 K = 6
 SEEDS = range(3)
+CHANCE_SEEDS = range(5)
 
 
 def seconds(work) -> float:
@@ -84,7 +89,12 @@ def said(comments, name: str) -> dict:
                      "last_period_comments": found.periods[-1].comments, "notes": list(found.notes),
                      "sentence": change_sentence(found, names), "beyond_chance": found.beyond_chance,
                      "rising": {names[s.id]: list(found.segment(s.id).rising) for s in largest}})
-    return {"data": name, "users": comments.n_users, "comments": comments.n_comments, "seeds": rows}
+    terms = prepared.terms
+    user_ids = np.array(sorted(comments.frame["user_id"].astype(str).unique()))
+    alarms = [over_time(comments, user_ids, np.random.default_rng(seed).integers(0, K, len(user_ids)),
+                        terms=terms).beyond_chance for seed in CHANCE_SEEDS]
+    return {"data": name, "users": comments.n_users, "comments": comments.n_comments, "seeds": rows,
+            "random_segments_beyond_chance": alarms}
 
 
 def main() -> int:

@@ -241,7 +241,7 @@ def over_time(
         raise ConfigError(f"{len(users)} users but {len(labels)} segment labels: they must pair one to one")
     if not comments.has_times:
         raise DataError("the data has no time column, so there is nothing to show over time: map a column "
-                        "holding dates or times to the time role")
+                        "holding dates or times to the time role", cli_hint="--time-col COLUMN names it")
     frame = comments.frame
     if terms is not None and terms.counts.shape[0] != len(frame):
         raise ConfigError(f"term counts for {terms.counts.shape[0]:,} comments, but there are {len(frame):,}: "
