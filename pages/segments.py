@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present.views import escape_markdown, segment_labels, stability_words
-from ui import behaviour, data, downloads, names, route, runs
+from ui import behaviour, data, downloads, names, over_time, route, runs
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -87,6 +87,7 @@ if new_file is not None:
         downloads.new_assignments_download(placed.assignments)
 
 profile = behaviour.show(comments, run.result, run.run_key, labels)
+over_time.show(comments, run, labels)
 
 st.subheader("Downloads")
 downloads.run_downloads(run, profile)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|demo``.
+"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|behaviour|over-time|demo``.
 
 Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout as JSON
 (``recommend``). Bad input exits with status 2 and one line on stderr; never a traceback.
@@ -150,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     for role in ("user", "text", "item", "rating", "time"):
         behaviour.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
 
+    timeline = commands.add_parser("over-time", help="print how the segments of a saved run of INPUT change over "
+                                   "time as JSON (shares of comments and active users per period, rising words, "
+                                   "the biggest change)")
+    timeline.add_argument("input", metavar="INPUT", help="the comments the run was made on")
+    timeline.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the latest "
+                          "run of INPUT)")
+    for role in ("user", "text", "item", "rating", "time"):
+        timeline.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+
     demo = commands.add_parser("demo", help="write the generated demo data set")
     demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
     demo.add_argument("--users", type=int, default=500, help="number of users (default 500)")
@@ -286,8 +295,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_behaviour(args: argparse.Namespace) -> int:
-    from segmentation.describe.behaviour import behaviour_profile
+def _saved_run(args: argparse.Namespace):
+    """The comments of INPUT and their saved run (``--run``, or the latest of INPUT), hand edits applied.
+
+    Returns the comments, the run's id, its users, their segments and the names shown (saved, else suggested).
+    """
     from segmentation.runs.service import load_run, run_table
     from segmentation.runs.workspace import Workspace
 
@@ -300,12 +312,19 @@ def cmd_behaviour(args: argparse.Namespace) -> int:
     if stored.info.fingerprint != comments.fingerprint():
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     table = run_table(stored.info)  # hand edits applied, as every view of a saved run reads it
-    profile = behaviour_profile(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
     suggested = {}
     if "segment_name" in table:  # a suggested name, where a hand edit left the segment's users under one
         by_segment = table.groupby("segment")["segment_name"]
         suggested = {segment: names.iloc[0] for segment, names in by_segment if names.nunique() == 1}
     named = {**suggested, **{segment: saved.name for segment, saved in stored.names.items()}}
+    return comments, key, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy(), named
+
+
+def cmd_behaviour(args: argparse.Namespace) -> int:
+    from segmentation.describe.behaviour import behaviour_profile
+
+    comments, key, user_ids, labels, named = _saved_run(args)
+    profile = behaviour_profile(comments, user_ids, labels)
     payload = {
         "run": key,
         "n_users": profile.n_users,
@@ -313,6 +332,17 @@ def cmd_behaviour(args: argparse.Namespace) -> int:
         "segments": [{"id": s.segment, "name": named.get(s.segment), **s.to_dict()} for s in profile.segments],
     }
     print(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
+    return 0
+
+
+def cmd_over_time(args: argparse.Namespace) -> int:
+    from segmentation.describe.over_time import over_time
+    from segmentation.present.over_time import change_sentence, for_json
+
+    comments, key, user_ids, labels, named = _saved_run(args)
+    found = over_time(comments, user_ids, labels)
+    print(change_sentence(found, named), file=sys.stderr)
+    print(json.dumps({"run": key, **for_json(found, named)}, ensure_ascii=False, indent=2, allow_nan=False))
     return 0
 
 
@@ -383,6 +413,7 @@ COMMANDS = {
     "assign": cmd_assign,
     "runs": cmd_runs,
     "behaviour": cmd_behaviour,
+    "over-time": cmd_over_time,
     "demo": cmd_demo,
 }
 

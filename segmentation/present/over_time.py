@@ -1,0 +1,124 @@
+"""Segments over time shaped for the Segments page, the downloads and the CLI: the shares per period as a long
+table (one row per period and segment, for the chart and the CSV), the rising words per segment, and one plain
+sentence for the biggest change.
+
+Names are typed by users and shown by the page as text (the chart escapes them); the sentence quotes a name
+and is shown with ``st.text``, never as Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from segmentation.core.labels import fallback_name
+from segmentation.describe.export import neutralise
+from segmentation.describe.over_time import ALPHA, CORRECTION, TEST, OverTime, Period
+
+SHARES = {"comments": "comment_share", "users": "user_share"}
+"""What a share is of, as the page's choice names it, and the long table's column holding it."""
+
+
+def _name(labels: Mapping[int, str], segment: int) -> str:
+    return labels.get(segment) or fallback_name(segment)
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def _span(periods: Sequence[Period]) -> str:
+    """Periods named as a stretch: ``"Jan 2024"``, ``"Jan 2024 – Nov 2024"``."""
+    return periods[0].label if len(periods) == 1 else f"{periods[0].label} – {periods[-1].label}"
+
+
+def change_sentence(found: OverTime, labels: Mapping[int, str]) -> str:
+    """The biggest change in plain words, with whether chance alone could give it.
+
+    Parameters
+    ----------
+    found : OverTime
+    labels : mapping of segment id to str
+        The names shown (saved or suggested).
+
+    Returns
+    -------
+    str
+        E.g. ``Segment “Espresso” grew from 12 % of comments in Jan 2024 – Nov 2024 to 19 % in Dec 2024, the
+        biggest change of the 6 segments: more than chance would give (196 comments in Dec 2024; Fisher exact
+        p = 0.003 after Benjamini-Hochberg over 6 segments).``
+    """
+    big = found.biggest
+    last = found.periods[-1]
+    before = _span(found.periods[:-1])
+    if round(100 * big.before) == round(100 * big.last):
+        moved = f"stayed at {_percent(big.last)} of comments from {before} to {last.label}"
+    else:
+        verb = "grew" if big.change > 0 else "shrank"
+        moved = f"{verb} from {_percent(big.before)} of comments in {before} to {_percent(big.last)} in {last.label}"
+    sentence = f"Segment “{_name(labels, big.segment)}” {moved}, the biggest change of the {len(found.segments)} " \
+               "segments"
+    if big.q_value is None:
+        return f"{sentence} (not tested: a period without comments on one side)."
+    test = f"{TEST} p = {big.q_value:.2g} after {CORRECTION} over {len(found.segments)} segments"
+    if found.beyond_chance:
+        return f"{sentence}: more than chance would give ({last.comments:,} comments in {last.label}; {test})."
+    return f"{sentence}; chance alone could give a move this size ({last.comments:,} comments in {last.label}; " \
+           f"{test}), so no segment clearly changed."
+
+
+def shares_frame(found: OverTime, labels: Mapping[int, str]) -> pd.DataFrame:
+    """One row per period and segment: comments, active users and both shares.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (its label), ``start`` (ISO date), ``segment``, ``name``, ``comments``, ``users`` (active in
+        the period), ``comment_share``, ``user_share`` (NaN in an empty period), ``period_comments`` and
+        ``period_users``; periods oldest first, segments in id order within a period.
+    """
+    rows = []
+    for i, period in enumerate(found.periods):
+        for segment in found.segments:
+            rows.append({
+                "period": period.label, "start": period.start.date().isoformat(), "segment": segment.segment,
+                "name": _name(labels, segment.segment), "comments": segment.comments[i], "users": segment.users[i],
+                "comment_share": segment.comment_share[i], "user_share": segment.user_share[i],
+                "period_comments": period.comments, "period_users": period.users,
+            })
+    return pd.DataFrame(rows)
+
+
+def rising_table(found: OverTime, labels: Mapping[int, str]) -> pd.DataFrame:
+    """One row per segment: its share of comments before the last period and in it, the test, its rising words.
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``name``, ``before``, ``last``, ``change`` (``last - before``), ``q_value`` (after the
+        correction), ``beyond_chance`` (``"yes"`` where ``q_value < ALPHA``, else empty) and ``rising`` (the
+        words, comma-separated); the largest move first.
+    """
+    rows = [{"segment": s.segment, "name": _name(labels, s.segment), "before": s.before, "last": s.last,
+             "change": s.change, "q_value": s.q_value,
+             "beyond_chance": "yes" if s.q_value is not None and s.q_value < ALPHA else "",
+             "rising": ", ".join(s.rising)} for s in found.segments]
+    frame = pd.DataFrame(rows)
+    return frame.reindex(frame["change"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
+
+
+def shares_csv(found: OverTime, labels: Mapping[int, str]) -> bytes:
+    """The long table of :func:`shares_frame` as UTF-8 CSV; names typed as formulas are neutralised."""
+    return neutralise(shares_frame(found, labels)).to_csv(index=False).encode("utf-8")
+
+
+def for_json(found: OverTime, labels: Mapping[int, str]) -> dict:
+    """The whole timeline with names and the sentence: what the CLI prints and the page's JSON download holds."""
+    record = found.to_dict()
+    for segment in record["segments"]:
+        segment["name"] = _name(labels, segment["segment"])
+    return {**record, "sentence": change_sentence(found, labels)}
+
+
+__all__ = ["SHARES", "change_sentence", "for_json", "rising_table", "shares_csv", "shares_frame"]
