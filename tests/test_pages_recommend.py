@@ -6,7 +6,7 @@ import pytest
 
 from segmentation.recommend.base import RECOMMENDERS
 from segmentation.recommend.evaluate import evaluate_pipeline
-from segmentation.recommend.service import DEFAULT_METHOD, fit_run_recommenders, item_names
+from segmentation.recommend.service import DEFAULT_METHOD, fit_run_recommenders
 from tests.pages_helpers import figure, run_segmentation, start
 
 
@@ -64,10 +64,11 @@ def test_the_users_list_comes_from_the_method_the_answer_recommends():
     user = at.selectbox(key="rec_user").value
     fitted = fit_run_recommenders(run.prepared.comments, run.prepared.profiles.user_ids, run.prepared.profiles.vectors,
                                   run.result.labels, run.prepared.embeddings, method=expected,
-                                  seed=run.result.config.seed)
-    names = item_names(run.prepared.comments)
+                                  seed=run.result.config.seed, item_labels=run.prepared.item_labels)
     ours = next(d.value for d in at.dataframe if "reason" in d.value.columns)
-    assert ours["item"].tolist() == [names.get(r.item_id, r.item_id) for r in fitted.for_user(user, 10)[0]]
+    picks = fitted.for_user(user, 10)[0]
+    assert ours["item"].tolist() == [run.prepared.item_labels.label(r.item_id) for r in picks]
+    assert ours["reason"].tolist() == [r.reason for r in picks]
     # Reasons are shown whole: the table wraps its cells instead of cutting them.
     table = next(d for d in at.dataframe if "reason" in d.value.columns)
     assert table.proto.row_height > 40

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from segmentation.core.errors import ConfigError
-from segmentation.recommend.base import _CHUNK, ItemRecommender, _plural, _unit_rows, register
+from segmentation.recommend.base import _CHUNK, ItemRecommender, _listed, _plural, _unit_rows, register
 
 DEFAULT_TEXT_WEIGHT = 0.3
 """Share of the text profile in the user-kNN similarity (the rest is interaction cosine).
@@ -221,8 +221,7 @@ class _ItemGraph(ItemRecommender):
         if not len(with_it):
             return f"not linked to your items; {self._popularity_phrase(item)}"
         strongest = with_it[np.argsort(-links[links > 0], kind="stable")][:3]
-        examples = ", ".join(str(self.data_.item_ids[i]) for i in strongest)
-        return f"{self.reason_template.format(items=_plural(len(with_it), 'item'))} (e.g. {examples})"
+        return f"{self.reason_template.format(items=_plural(len(with_it), 'item'))}: {_listed(self.data_, strongest)}"
 
 
 @register("item_knn")
