@@ -7,7 +7,8 @@ user global popularity and say so in the reason. Every item recommender excludes
 
 Register a new recommender with ``@register("name")``; :data:`RECOMMENDERS` maps names to classes and
 :func:`make_recommender` builds one from any mix of parameters. What differs between recommenders lives on
-the class: ``label`` (for people), ``segment_aware`` (does it use the segments?), ``uses_text`` (does it
+the class: ``label`` (for people, in plain words), ``technical`` (its name in the literature, for a tooltip),
+``segment_aware`` (does it use the segments?), ``uses_text`` (does it
 read the text profiles?), ``recommends_items`` (items, or peer comments for data without items) and ``grid``
 (the values a validation split carved from the training data chooses among, for parameters left at None).
 
@@ -379,6 +380,7 @@ class ItemRecommender(ABC):
 
     name = ""
     label = ""
+    technical = ""
     segment_aware = False
     uses_text = False
     recommends_items = True

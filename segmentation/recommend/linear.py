@@ -74,7 +74,8 @@ class EASE(ItemRecommender):
         Seeds the validation hold-out without times, and its sample of users.
     """
 
-    label = "EASE, a strong recommender that ignores segments"
+    label = "a strong recommender that learns which items go together, ignoring segments"
+    technical = "EASE (Steck, 2019)"
     grid = {"l2": EASE_L2_GRID}
 
     def __init__(self, l2: float | None = None, top_n: int = 10, seed: int = 0) -> None:
@@ -134,7 +135,8 @@ class ALS(ItemRecommender):
     seed : int
     """
 
-    label = "ALS matrix factorisation, which ignores segments"
+    label = "a recommender that learns hidden tastes from everyone's items, ignoring segments"
+    technical = "ALS matrix factorisation (implicit feedback)"
     grid = ALS_GRID
 
     def __init__(self, factors: int | None = None, regularization: float | None = None, alpha: float | None = None,
@@ -164,7 +166,7 @@ class ALS(ItemRecommender):
         return self.user_factors_[rows] @ self.item_factors_.T + 1e-6 * self.tiebreak_
 
     def _reason(self, row: int, item: int) -> str:
-        return f"matches the pattern of your items (matrix factorisation); {self._popularity_phrase(item)}"
+        return f"matches the pattern of your items; {self._popularity_phrase(item)}"
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -201,7 +203,8 @@ class SegmentEASE(ItemRecommender):
     seed : int
     """
 
-    label = "EASE re-weighted by what the user's segment chose"
+    label = "the strong recommender re-weighted by what the user's segment chose"
+    technical = "EASE blended with segment popularity"
     segment_aware = True
 
     def __init__(self, l2: float | None = None, blend: float | None = None,
