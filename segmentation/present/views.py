@@ -254,11 +254,13 @@ def dendrogram_lines(tree: np.ndarray, top: int = 16, labels: np.ndarray | None 
 
 @dataclass(frozen=True)
 class Card:
-    """One figure of the Quality row: its label, its value as shown and the tooltip that explains it."""
+    """One figure of the Quality row: its label, its value as shown, the tooltip that explains it, and the label in
+    plain words for the pages that keep technical names to the tooltip (the Runs page)."""
 
     label: str
     value: str
     help: str
+    plain: str = ""
 
 
 def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
@@ -297,17 +299,20 @@ def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
     return [
         Card(f"Silhouette{on}", number(metrics.get("silhouette"), ".3f"),
              "How clearly each user sits in their own segment rather than the next: -1 to 1, higher is better."
-             + scope),
+             + scope, f"How clearly apart{on}"),
         Card(f"Calinski–Harabasz{on}", number(metrics.get("calinski_harabasz"), ",.0f"),
-             "Spread between segments against spread within them: higher is better." + scope),
+             "Spread between segments against spread within them: higher is better." + scope,
+             f"Spread between against within{on}"),
         Card(f"Davies–Bouldin{on}", number(metrics.get("davies_bouldin"), ".3f"),
-             "How much each segment overlaps its most similar one: lower is better." + scope),
-        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into."),
+             "How much each segment overlaps its most similar one: lower is better." + scope,
+             f"Overlap with the nearest segment{on}"),
+        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into.", "Segments"),
         Card("Users in a segment", f"{coverage:.0%}",
              f"{covered:,} of {n_users:,} users are in a segment; {n_noise:,} ({1 - coverage:.0%}) are noise, in "
-             "no segment. The separation scores cover only the users in a segment."),
+             "no segment. The separation scores cover only the users in a segment.", "Users in a segment"),
         Card("Stability", number(metrics.get("stability"), ".2f"),
-             "0 to 1: how alike the segments come back when the users are resampled (mean ARI)."),
+             "0 to 1: how alike the segments come back when the users are resampled (mean ARI).",
+             "Holds when resampled"),
     ]
 
 
