@@ -29,7 +29,9 @@ ITEM_WORDS = 3
 """Words that describe an item without a name: enough to tell a chocolate cake from a lemon one, short enough for a
 reason that cites three items."""
 MIN_WORD_SUPPORT = 2
-"""Comments of an item a term must appear in to describe it (fewer where the item has fewer comments)."""
+"""Comments of an item a term must appear in to describe it (fewer where the item has fewer comments). On the recipe
+reviews (``benchmarks/item_words.py``) at 1, 28 of 300 words came from a single review (asides such as a reviewer's
+name), at 2 none; 3 left one recipe with no word and gained one or two recipes whose words hold their name."""
 _CANDIDATES = 10 * ITEM_WORDS
 """Best-scored terms an item's words are picked from, after filler and repeats are dropped."""
 
@@ -68,6 +70,7 @@ def describe_items(
     terms: TermCounts,
     names: Sequence[object] | np.ndarray | None = None,
     n_words: int = ITEM_WORDS,
+    min_support: int = MIN_WORD_SUPPORT,
 ) -> ItemLabels:
     """Label every item: by name where the data names it, else by the words that set its comments apart.
 
@@ -81,6 +84,8 @@ def describe_items(
         Item name per comment; an item shows under its most frequent non-empty name.
     n_words : int
         Terms per item without a name.
+    min_support : int
+        Comments of the item a term must appear in (all of them, where the item has fewer).
 
     Returns
     -------
@@ -106,7 +111,7 @@ def describe_items(
     membership = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(ids), len(codes)))
     support = sparse.csr_matrix(membership @ used)
     # A term of one comment only describes that comment, unless it is all the item has.
-    least = np.minimum(np.bincount(codes, minlength=len(ids)), MIN_WORD_SUPPORT)
+    least = np.minimum(np.bincount(codes, minlength=len(ids)), min_support)
     support.data = (support.data >= least[np.repeat(np.arange(len(ids)), np.diff(support.indptr))]).astype(float)
     scores = sparse.csr_matrix(scores.multiply(support))
     spread = set(terms.vocabulary[evenly_spread(per_item, codes, classes)])
