@@ -4,6 +4,14 @@ segment and place on the map, and their recommendations beside popularity."""
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
+from segmentation.present.recommend import (
+    METHOD,
+    WHERE_HELP,
+    evaluation_reading,
+    method_table,
+    methods_help,
+    where_table,
+)
 from segmentation.present.views import (
     lift_frame,
     map_frame,
@@ -45,20 +53,27 @@ else:
     if evaluation is not None:
         answer = evaluation.answer()
         {"yes": st.success, "no": st.warning, "unclear": st.info}[answer.verdict](answer.sentence)
+        how, technical = evaluation_reading(evaluation)
+        st.caption(how, help=technical)
         lift = lift_frame(evaluation.lift_by_segment(), labels)
         if len(lift):
             st.plotly_chart(charts.lift_bars(lift), key="lift")
         else:
             st.caption("In every segment both methods found the hidden item for exactly the same users: no "
                        "segment shows a difference, so there is no per-segment chart.")
-        with st.expander("Technical details"):
-            st.text(evaluation.verdict)
-            st.dataframe(evaluation.table(), column_config={
-                name: st.column_config.NumberColumn(title, help=help_text, format=fmt)
-                for name, (title, help_text, fmt) in METRIC_HELP.items()
+        with st.expander("The figures behind the answer"):
+            st.dataframe(method_table(evaluation), hide_index=True, column_config={
+                METHOD: st.column_config.TextColumn(METHOD, help=methods_help(evaluation.methods)),
+                **{title: st.column_config.NumberColumn(title, help=help_text, format=fmt)
+                   for title, help_text, fmt in METRIC_HELP.values()},
             })
-            st.caption("Where segments help (lift of the best segment-aware method, 95% interval):")
-            st.dataframe(evaluation.where_segments_help(), hide_index=True)
+            st.caption("Where segments help, by group of users (the best method that uses segments against the best "
+                       "that ignores them):")
+            st.dataframe(where_table(evaluation), hide_index=True, column_config={
+                title: st.column_config.NumberColumn(title, help=help_text, format=fmt) if fmt
+                else st.column_config.CheckboxColumn(title, help=help_text)
+                for title, (_, help_text, fmt) in WHERE_HELP.items()
+            })
 
 st.subheader("One user's recommendations")
 user_ids = result.user_ids.tolist()

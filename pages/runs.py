@@ -4,6 +4,7 @@ compared: how users moved between the segments of two runs, and where each name 
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
+from segmentation.present.runs import RUNS_TABLE_HELP, plain_runs_table, run_quality, separation_verdict
 from segmentation.present.views import name_history_table
 from segmentation.runs import compare, service
 from ui import charts, data, loaders, route, runs
@@ -31,13 +32,12 @@ table.insert(1, "this data", table["run"].isin(this_data))
 table.insert(2, "shown", table["run"] == shown_now)
 
 event = st.dataframe(
-    table, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table",
+    plain_runs_table(table), hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table",
     column_config={
         "this data": st.column_config.CheckboxColumn(help="Made on the data open now"),
         "shown": st.column_config.CheckboxColumn(help="The run the Segment and Segments pages show"),
-        "silhouette": st.column_config.NumberColumn(format="%.3f", help="-1 to 1; higher means tighter segments"),
-        "stability": st.column_config.NumberColumn(
-            format="%.2f", help="0 to 1: how alike the segments come back when the users are resampled"),
+        **{title: st.column_config.NumberColumn(title, help=help_text, format=fmt)
+           for title, help_text, fmt in RUNS_TABLE_HELP.values()},
         "named": st.column_config.NumberColumn(help="Segments with a saved name"),
     },
 )
@@ -68,14 +68,32 @@ elif len(chosen) == 2:
     st.subheader(f"Run {first} against run {second}")
     left, middle, right = st.columns(3)
     left.metric("Users in both", f"{comparison.n_common:,}")
-    middle.metric("Agreement (ARI)", f"{comparison.ari:.2f}",
-                  help="Adjusted Rand index: 1 means the same grouping of users, about 0 no more alike than chance")
+    middle.metric("Same grouping", f"{comparison.ari:.2f}",
+                  help="Adjusted Rand index (ARI): 1 means the same grouping of users, about 0 no more alike than "
+                       "chance")
     right.metric("Stayed together", f"{comparison.kept_together:.0%}",
                  help="Users who went where most of their segment went")
     only = comparison.n_only_first + comparison.n_only_second
     if only:
         st.caption(f"{comparison.n_only_first:,} users are only in run {first}, {comparison.n_only_second:,} only "
                    f"in run {second}; the comparison is on the users in both.")
+    st.markdown("**Quality side by side**")
+    qualities = []
+    for box, key in zip(st.columns(2), (first, second), strict=True):
+        info = workspace.run(key)
+        with box:
+            st.caption(f"Run {key}")
+            if info is None or not info.metrics:
+                st.caption("Saved before runs kept their quality figures.")
+                continue
+            quality = run_quality(key, info.metrics, info.record.get("n_users") or 0)
+            qualities.append(quality)
+            for row in (quality.cards[:3], quality.cards[3:]):
+                for card_box, card in zip(st.columns(3), row, strict=True):
+                    card_box.metric(card.plain, card.value, help=f"{card.label}: {card.help}")
+            st.caption(quality.reading)
+    if len(qualities) == 2 and (verdict := separation_verdict(*qualities)):
+        st.info(verdict, icon=":material/balance:")
     flows = comparison.flows()
     st.plotly_chart(charts.run_flows(flows, first, second), key="run_flows")
     with st.expander("The overlap as a table"):

@@ -61,7 +61,7 @@ for segment in ordered:
                 labelled("Stability", stability_words(run.result.segment_stability.get(segment.id)))
             labelled("Keywords", ", ".join(segment.keywords))
             if segment.top_items:
-                labelled("Items it favours most (against all users)", ", ".join(segment.top_items))
+                labelled("Items it favours most (against all users)", "; ".join(segment.top_items))
         with naming:
             naming_panel(segment, suggestions.get(segment.id))
         with st.expander("Representative comments"):

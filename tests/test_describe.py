@@ -119,8 +119,8 @@ def test_items_show_by_name_and_keep_their_ids() -> None:
     )
     # I-1 is only reviewed in segment 0, I-2 also elsewhere: I-1 sets the segment apart more.
     assert first.top_items == ["Moka Pot", "Burr Grinder"] and first.top_item_ids == ["I-1", "I-2"]
-    # An item without a name shows by its id.
-    assert second.top_items == ["I-9"] and second.top_item_ids == ["I-9"]
+    # An item without a name shows by its id and what its comments say.
+    assert second.top_items == ["item I-9 (trail shoes)"] and second.top_item_ids == ["I-9"]
     with pytest.raises(ValueError, match="item ids"):
         describe_labelled_comments(texts[:4], np.arange(4), np.zeros(4, dtype=int), np.eye(4, dtype=np.float32),
                                    item_names=["a", "b", "c", "d"])
@@ -211,9 +211,9 @@ def test_size_and_share_count_users_and_items_and_ratings_come_from_their_commen
     first, second = segments
     assert (first.size, first.share) == (2, pytest.approx(2 / 3))
     # Both items are as over-represented here (lift 4/3); the one with more comments comes first.
-    assert first.top_items == ["I-2", "I-1"]
+    assert first.top_item_ids == ["I-2", "I-1"]
     assert first.mean_rating == pytest.approx(4.5)
-    assert second.top_items == ["I-9"] and second.mean_rating == 2.0
+    assert second.top_item_ids == ["I-9"] and second.mean_rating == 2.0
 
 
 def test_no_item_or_rating_column_gives_none() -> None:

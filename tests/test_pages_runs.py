@@ -5,6 +5,7 @@ a newer one is offered, a missing one is said, a plain address offers the recent
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_two_runs_are_listed_compared_with_their_overlap_and_named_with_their_hi
     listed = at.dataframe[0].value
     assert list(listed["run"]) == [second, first]  # most recent first
     assert listed["this data"].all() and list(listed["shown"]) == [True, False]
-    assert list(listed["k"]) == [5, 4]
+    assert list(listed["Segments"]) == [5, 4]
 
     at = select(at, first, second)
     # Expected from the two saved assignments alone.
@@ -72,7 +73,7 @@ def test_two_runs_are_listed_compared_with_their_overlap_and_named_with_their_hi
     users = sorted(old)
     assert metric(at, "Users in both") == f"{len(users):,}"
     ari = adjusted_rand_score([old[u] for u in users], [new[u] for u in users])
-    assert metric(at, "Agreement (ARI)") == f"{ari:.2f}"
+    assert metric(at, "Same grouping") == f"{ari:.2f}"
     sankey = figure(at, f"Where the users of run {first}")["data"][0]
     assert sankey["type"] == "sankey"
     assert sum(array(sankey["link"]["value"]).astype(int)) == len(users)
@@ -339,3 +340,38 @@ def test_a_run_made_in_another_tab_is_offered_never_shown_in_place_of_this_tabs_
     assert first.session_state["run"].run_key == shown and first.query_params["run"] == shown
     assert any(f"run {made_there}" in unescape_markdown(i.value) for i in first.info if "newer run" in i.value)
     assert len(newer_button(first)) == 1
+
+
+@pytest.mark.slow
+def test_comparing_a_density_run_with_kmeans_states_coverage_beside_each_figure_and_ranks_neither_on_separation():
+    """Issue 20: runs compared side by side showed HDBSCAN's separation on half its users beside k-means' on all."""
+    at = run_segmentation(start(), k=4)
+    full = at.session_state["run"].run_key
+    at = run_segmentation(at, algorithm="hdbscan")
+    partial = at.session_state["run"].run_key
+    saved = Workspace().run(partial)
+    coverage, n_users = saved.metrics["coverage"], saved.record["n_users"]
+    assert coverage < 0.99, "HDBSCAN left (almost) no noise on the demo: the test no longer compares coverages"
+
+    at = select(runs_page(at), full, partial)
+    listed = at.dataframe[0].value.set_index("run")
+    # The table keeps the share of users beside the separation figure it qualifies.
+    columns = list(listed.columns)
+    assert columns.index("Users in a segment") + 1 == columns.index("How clearly apart")
+    assert listed.loc[partial, "Users in a segment"] == pytest.approx(1 - saved.metrics["n_noise"] / n_users)
+    assert listed.loc[full, "Users in a segment"] == 1.0
+    # Each run's figures: plain labels saying whom they cover, the technical name in the tooltip.
+    share = f"{coverage:.0%} of users"
+    cards = {m.label: m for m in at.metric}
+    for plain, technical in (("How clearly apart", "Silhouette"), ("Overlap with the nearest segment", "Davies"),
+                             ("Spread between against within", "Calinski")):
+        assert plain in cards and f"{plain} ({share})" in cards, plain
+        assert cards[f"{plain} ({share})"].proto.help.startswith(f"{technical}")
+        assert "noise users" in cards[f"{plain} ({share})"].proto.help
+    readings = [c.value for c in at.caption if c.value.startswith("In plain words")]
+    assert len(readings) == 2 and any(f"{1 - coverage:.0%} of users fit no segment" in r for r in readings)
+    # Never ranked on separation when one run covers fewer users, whichever figure is higher.
+    verdict = next(i.value for i in at.info if "clearly apart" in i.value)
+    assert verdict.startswith("Not ranked") and f"run {partial}'s figure" in verdict and "more clearly" not in verdict
+    shown = [m.label for m in at.metric] + [c.value for c in at.caption] + list(listed.columns)
+    assert not [t for t in shown if re.search(r"\bARI\b|[Ss]ilhouette|Davies|Calinski|[Ww]orkspace", t)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -413,3 +415,31 @@ def test_a_user_with_comments_but_no_items_is_answered_from_their_segment(fitted
     ours, popular, answered_by = fitted.for_user("quiet", 5)
     assert answered_by == RECOMMENDERS["segment_popularity"].label
     assert all("users in your segment" in r.reason for r in ours)
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["names", "no-names"])
+def test_real_recipe_reasons_name_the_users_items_in_words_never_bare_ids(recipes_dir, named):
+    """Issue 20: reasons said "goes with items you have (e.g. 386, 2912)". They now cite the user's items by name,
+    or where the file names none by id and the words of their reviews ("item 386 (shortcake, spongy, sponge)")."""
+    from segmentation.describe.items import describe_items
+    from segmentation.describe.keywords import term_counts
+    from segmentation.recommend.service import fit_run_recommenders
+
+    comments = load_comments(recipes_dir / "recipe_reviews_users_ge2.csv.gz", item_name_col=None if named else "")
+    frame = comments.frame
+    labels = describe_items(frame["item_id"].to_numpy(), term_counts(frame["text"].to_numpy()),
+                            frame["item_name"].to_numpy() if named else None)
+    user_ids, vectors, segments, _ = tfidf_kmeans(6)(comments)
+    many = frame.groupby("user_id")["item_id"].nunique().sort_values(kind="stable").index[-5:]
+    for method in ("ease", "item_knn", "segment_ease"):
+        fitted = fit_run_recommenders(comments, user_ids, vectors, segments, np.zeros((len(frame), 1)),
+                                      method=method, item_labels=labels)
+        for user in many:
+            mine = {labels.label(i) for i in frame.loc[frame["user_id"] == user, "item_id"]}
+            cited = [r.reason for r in fitted.for_user(user, 5)[0] if "you have" in r.reason]
+            assert cited, (method, user)
+            for reason in cited:
+                clause = next(part for part in reason.split("; ") if "you have" in part)
+                assert any(label in clause for label in mine), reason
+                for number in re.findall(r"\b\d+\b(?! items?\b)", clause):  # an id only as "item <id> (<words>)"
+                    assert not named and re.search(rf"item {number} \([^)]+\)", clause), reason

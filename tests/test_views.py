@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmentation.describe.items import ItemLabels
 from segmentation.describe.segments import SegmentDescription
 from segmentation.ingest.io import from_frame
 from segmentation.present.views import (
@@ -204,7 +205,7 @@ def test_user_recommendations_put_picks_beside_popularity_and_show_item_names(co
     user_ids = np.array(["u1", "u2", "u3"], dtype=object)
     fitted = fit_run_recommenders(comments, user_ids, _unit(3), np.array([0, 0, 1]), _unit(5, 1),
                                   method="segment_popularity")
-    recs = UserRecommendations(fitted, {"i2": "Lemon cake"})
+    recs = UserRecommendations(fitted, ItemLabels(names={"i2": "Lemon cake"}))
     ours, popular, answered_by = recs.for_user("u2", 5)
     assert recs.has_items and list(ours.columns) == ["rank", "item", "score", "reason"]
     assert "i1" not in set(ours["item"]) and "i1" not in set(popular["item"])  # u2 has it already

@@ -250,7 +250,7 @@ def lift_bars(frame: pd.DataFrame) -> go.Figure:
         textposition="auto", hovertemplate="%{y}: %{x:+.1f}%<extra></extra>",
     ))
     fig.add_vline(x=0, line_color="black")
-    fig.update_xaxes(title_text="Lift over the best recommender that ignores segments (%)")
+    fig.update_xaxes(title_text="Finds the next item near the top: more (or less) than ignoring segments (%)")
     fig.update_yaxes(title_text="Segment", autorange="reversed")
     return _layout(fig, "Does recommending within segments help each segment? (grey = too few users to tell)",
                    height=max(260, 40 * len(frame) + 120))

@@ -186,7 +186,7 @@ def cached_evaluation(comments: Comments, config: SegmentConfig, top_n: int):
 def recommenders_for(prepared: Prepared, result, method: str) -> Any:
     """A run's recommenders (``method`` beside popularity), fitted once per data, config, segments and method."""
     from segmentation.present.views import UserRecommendations
-    from segmentation.recommend.service import fit_run_recommenders, item_names
+    from segmentation.recommend.service import fit_run_recommenders
 
     # Keyed by the labels too: hand edits change the segments without changing the config.
     slot = _recommenders_slot(prepared.comments.fingerprint(), result.config,
@@ -194,8 +194,9 @@ def recommenders_for(prepared: Prepared, result, method: str) -> Any:
     with slot.lock:
         if slot.value is None:
             fitted = fit_run_recommenders(prepared.comments, prepared.profiles.user_ids, prepared.profiles.vectors,
-                                          result.labels, prepared.embeddings, method=method, seed=result.config.seed)
-            slot.value = UserRecommendations(fitted, item_names(prepared.comments))
+                                          result.labels, prepared.embeddings, method=method, seed=result.config.seed,
+                                          item_labels=prepared.item_labels)
+            slot.value = UserRecommendations(fitted, prepared.item_labels)
     return slot.value
 
 

@@ -25,6 +25,7 @@ imports this module).
 from __future__ import annotations
 
 import operator
+import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-from segmentation.core.text import words_and_pairs
+from segmentation.core.text import HAN, words_and_pairs
 
 if TYPE_CHECKING:
     from segmentation.embed.base import Encoder
@@ -182,6 +183,46 @@ def top_terms(scores: sparse.csr_matrix, vocabulary: np.ndarray, row: int, n: in
     terms = [str(t) for t in vocabulary[columns[positive]]]
     best = sorted(zip(-values[positive], [-len(t) for t in terms], terms, strict=True))[:n]
     return [term for *_, term in best]
+
+
+# --------------------------------------------------------------------------- filler
+
+# Words that read as filler in a name though they pass as keywords: praise, hedges and the verbs of every
+# review. Per language, as a word is checked against the list of its own script (Chinese has no spaces, so
+# its words come whole from jieba). The data's own filler is found apart (:func:`evenly_spread`).
+_ENGLISH_NAME_FILLER = """
+like liked likes good great nice fine little use used uses using work works worked working make made makes
+making did does done try tried tries trying think thought sure said say says definitely absolutely totally
+actually probably maybe want wanted need needed know knew better well new old way thing things time times day days
+"""
+_CHINESE_NAME_FILLER = """
+一种 一款 一个 不错 很好 挺好 还好 还行 好用 喜欢 推荐 满意 觉得 感觉 东西 真的 非常 特别 比较 使用 用了 购买 收到 买了
+下次 继续 时间 问题
+"""
+NAME_STOP_WORDS = {"en": frozenset(_ENGLISH_NAME_FILLER.split()), "zh": frozenset(_CHINESE_NAME_FILLER.split())}
+"""Per language, the words a suggested name leaves out (see :func:`is_filler`)."""
+# A Latin word shorter than this says nothing in a name without its context ("sm", "xl", "ok").
+MIN_NAME_WORD = 3
+_HAN_WORD = re.compile(f"[{HAN}]")
+
+
+def is_filler(keyword: str) -> bool:
+    """Whether a keyword (a word or a pair) holds a word that makes a poor name: one of its language's
+    :data:`NAME_STOP_WORDS`, or a Latin word shorter than :data:`MIN_NAME_WORD` letters."""
+    for word in keyword.casefold().split():
+        if _HAN_WORD.search(word):
+            if word in NAME_STOP_WORDS["zh"]:
+                return True
+        elif word in NAME_STOP_WORDS["en"] or (word.isascii() and len(word) < MIN_NAME_WORD):
+            return True
+    return False
+
+
+def name_repeats(word: str, earlier: str) -> bool:
+    """Whether ``word`` says again what ``earlier`` said (:func:`repeats`), or for Chinese, stands inside it or
+    holds it (马拉松 and 半程马拉松)."""
+    a, b = word.casefold(), earlier.casefold()
+    return repeats(a, b) or (not a.isascii() and not b.isascii() and (a in b or b in a))
 
 
 # --------------------------------------------------------------------------- re-rankers
@@ -463,5 +504,7 @@ __all__ = [
     "default_rerankers",
     "distinctive_ctfidf",
     "evenly_spread",
+    "is_filler",
+    "name_repeats",
     "term_counts",
 ]

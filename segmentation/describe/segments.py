@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import sparse
 
 from segmentation.core.labels import NOISE, NOISE_NAME
-from segmentation.core.text import HAN
+from segmentation.describe.items import ItemLabels, describe_items
 from segmentation.describe.keywords import (
     CachedEncoder,
     KeywordContext,
@@ -29,7 +29,8 @@ from segmentation.describe.keywords import (
     default_rerankers,
     distinctive_ctfidf,
     evenly_spread,
-    repeats,
+    is_filler,
+    name_repeats,
     term_counts,
     top_terms,
 )
@@ -45,29 +46,12 @@ MAX_COMMENT_LENGTH = 300
 CANDIDATES_PER_KEYWORD = 3
 """c-TF-IDF candidates per keyword shown, for the re-rankers to choose from."""
 
-# Words that read as filler in a name though they pass as keywords: praise, hedges and the verbs of every
-# review. Per language, as a word is checked against the list of its own script (Chinese has no spaces, so
-# its words come whole from jieba). The data's own filler is found apart (``keywords.evenly_spread``).
-_ENGLISH_NAME_FILLER = """
-like liked likes good great nice fine little use used uses using work works worked working make made makes
-making did does done try tried tries trying think thought sure said say says definitely absolutely totally
-actually probably maybe want wanted need needed know knew better well new old way thing things time times day days
-"""
-_CHINESE_NAME_FILLER = """
-一种 一款 一个 不错 很好 挺好 还好 还行 好用 喜欢 推荐 满意 觉得 感觉 东西 真的 非常 特别 比较 使用 用了 购买 收到 买了
-下次 继续 时间 问题
-"""
-NAME_STOP_WORDS = {"en": frozenset(_ENGLISH_NAME_FILLER.split()), "zh": frozenset(_CHINESE_NAME_FILLER.split())}
-"""Per language, the words a suggested name leaves out (see :func:`is_filler`)."""
-# A Latin word shorter than this says nothing in a name without its context ("sm", "xl", "ok").
-MIN_NAME_WORD = 3
 MIN_ITEM_SUPPORT = 5
 """An item sets a segment apart only when at least this many of the segment's comments are about it, so that
 one or two keen users in a small segment do not make a rarely reviewed item look special. On the recipe
 reviews (100 recipes, 8 segments of 570+ users, seeds 0–2) it never binds: every item shown had 8 or more."""
 
 _WHITESPACE = re.compile(r"\s+")
-_HAN_WORD = re.compile(f"[{HAN}]")
 
 
 @dataclass(frozen=True)
@@ -90,8 +74,9 @@ class SegmentDescription:
         Comments closest to the segment's centroid, deduplicated, at most 300 characters each.
     top_items : list of str or None
         The items that set the segment apart (:func:`distinctive_items`: lift over their overall popularity,
-        at least :data:`MIN_ITEM_SUPPORT` of its comments), by name where the data names its items (else by
-        id); None when the data has no item column.
+        at least :data:`MIN_ITEM_SUPPORT` of its comments), as people read them
+        (:meth:`~segmentation.describe.items.ItemLabels.label`: the name where the data names the item, else its
+        id and the words that set its comments apart); None when the data has no item column.
     mean_rating : float or None
         Mean rating of the segment's comments; None when there are no ratings.
     top_item_ids : list of str or None
@@ -125,15 +110,15 @@ def suggest_name(keywords: Sequence[str]) -> str:
     -------
     str
         Up to three keywords joined by ``" · "``, first letter capitalised, at most 80 characters.
-        Skipped: a keyword holding a name stop word of its language (:data:`NAME_STOP_WORDS`) or a Latin
-        word shorter than :data:`MIN_NAME_WORD` letters, and a keyword that repeats one already chosen (a
+        Skipped: a keyword holding a name stop word of its language (``keywords.NAME_STOP_WORDS``) or a Latin
+        word shorter than ``keywords.MIN_NAME_WORD`` letters, and a keyword that repeats one already chosen (a
         prefix of it, a shared word, or for Chinese one inside the other, like 马拉松 and 半程马拉松). Empty
         when no keyword is left.
     """
     chosen: list[str] = []
     for keyword in keywords:
         word = keyword.strip()
-        if word and not is_filler(word) and not any(_repeats(word, earlier) for earlier in chosen):
+        if word and not is_filler(word) and not any(name_repeats(word, earlier) for earlier in chosen):
             chosen.append(word)
         if len(chosen) == 3:
             break
@@ -141,23 +126,6 @@ def suggest_name(keywords: Sequence[str]) -> str:
         return ""
     name = NAME_SEPARATOR.join(chosen)
     return (name[:1].upper() + name[1:])[:MAX_NAME_LENGTH].rstrip(" ·")
-
-
-def is_filler(keyword: str) -> bool:
-    """Whether a keyword (a word or a pair) holds a word that makes a poor name: one of its language's
-    :data:`NAME_STOP_WORDS`, or a Latin word shorter than :data:`MIN_NAME_WORD` letters."""
-    for word in keyword.casefold().split():
-        if _HAN_WORD.search(word):
-            if word in NAME_STOP_WORDS["zh"]:
-                return True
-        elif word in NAME_STOP_WORDS["en"] or (word.isascii() and len(word) < MIN_NAME_WORD):
-            return True
-    return False
-
-
-def _repeats(word: str, earlier: str) -> bool:
-    a, b = word.casefold(), earlier.casefold()
-    return repeats(a, b) or (not a.isascii() and not b.isascii() and (a in b or b in a))
 
 
 def describe_segments(
@@ -172,6 +140,7 @@ def describe_segments(
     terms: TermCounts | None = None,
     encoder: Encoder | CachedEncoder | None = None,
     rerankers: Sequence[KeywordReranker] | None = None,
+    item_labels: ItemLabels | None = None,
 ) -> list[SegmentDescription]:
     """Describe every segment of a clustering of users.
 
@@ -198,6 +167,9 @@ def describe_segments(
         keywords are the distinctive c-TF-IDF terms, minus repeats.
     rerankers : sequence of KeywordReranker, optional
         The steps applied to the candidates; default :func:`~segmentation.describe.keywords.default_rerankers`.
+    item_labels : ItemLabels, optional
+        How the items show (:func:`~segmentation.describe.items.describe_items` of these comments), computed once
+        per data set and re-used across runs; built from ``terms`` when not given.
 
     Returns
     -------
@@ -219,6 +191,7 @@ def describe_segments(
         terms=terms,
         encoder=encoder,
         rerankers=rerankers,
+        item_labels=item_labels,
     )
 
 
@@ -237,6 +210,7 @@ def describe_labelled_comments(
     terms: TermCounts | None = None,
     encoder: Encoder | CachedEncoder | None = None,
     rerankers: Sequence[KeywordReranker] | None = None,
+    item_labels: ItemLabels | None = None,
 ) -> list[SegmentDescription]:
     """Describe segments from plain arrays (what ``describe_segments`` does after unpacking its inputs).
 
@@ -253,14 +227,15 @@ def describe_labelled_comments(
     items : sequence of str, optional
         Item id per comment.
     item_names : sequence of str, optional
-        Item name per comment (needs ``items``); an item shows under its most frequent name.
+        Item name per comment (needs ``items``); an item shows under its most frequent name (read only when
+        ``item_labels`` is not given).
     ratings : sequence of float, optional
         Rating per comment (NaN ignored).
     n_keywords, n_representative, n_items : int
         How many keywords, representative comments and top items to report per segment.
     terms : TermCounts, optional
         ``term_counts(texts)`` computed earlier; tokenised here when not given.
-    encoder, rerankers
+    encoder, rerankers, item_labels
         As for :func:`describe_segments`.
 
     Returns
@@ -280,7 +255,9 @@ def describe_labelled_comments(
     if item_names is not None and items is None:
         raise ValueError("item names need item ids (items) beside them")
     items = None if items is None else np.asarray(items, dtype=object)
-    names_of_items = None if item_names is None else _item_names(items, np.asarray(item_names, dtype=object))
+    terms = term_counts(texts) if terms is None else terms
+    if items is not None and item_labels is None:
+        item_labels = describe_items(items, terms, item_names)
     ratings = None if ratings is None else np.asarray(ratings, dtype=float)
     comment_labels = user_labels[comment_user]
     segment_ids, user_counts = np.unique(user_labels, return_counts=True)
@@ -288,7 +265,7 @@ def describe_labelled_comments(
     order = sorted(segment_ids.tolist(), key=lambda s: (s == NOISE, s))
     rows_of = {segment: np.flatnonzero(comment_labels == segment) for segment in order}
     keywords, for_name = _keywords(
-        term_counts(texts) if terms is None else terms,
+        terms,
         comment_labels,
         order,
         KeywordContext({s: embeddings[r].mean(axis=0) for s, r in rows_of.items() if len(r)}, n_keywords),
@@ -313,7 +290,7 @@ def describe_labelled_comments(
                 share=sizes[segment] / n_users,
                 keywords=keywords[segment],
                 representative_comments=_representative(texts, embeddings, rows, n_representative),
-                top_items=item_ids if names_of_items is None else [names_of_items.get(i, i) for i in item_ids],
+                top_items=None if item_ids is None else [item_labels.label(i) for i in item_ids],
                 mean_rating=None if ratings is None else _mean(ratings[rows]),
                 top_item_ids=item_ids,
             )
@@ -432,17 +409,6 @@ def distinctive_items(items: np.ndarray, rows: np.ndarray, n: int, min_support: 
     table = table[(table["support"] >= min_support) & (table["lift"] > 1.0 + 1e-9)]
     table = table.sort_values(["lift", "support", "item"], ascending=[False, False, True], kind="stable")
     return table["item"].head(n).tolist()
-
-
-def _item_names(items: np.ndarray, names: np.ndarray) -> dict[str, str]:
-    """Each item id's most frequent non-empty name (ties: the first alphabetically)."""
-    frame = pd.DataFrame({"item": items, "name": names}).dropna()
-    frame = frame.astype(str)
-    frame["name"] = frame["name"].str.strip()
-    frame = frame[frame["name"] != ""]
-    counts = frame.value_counts(["item", "name"]).reset_index(name="n")
-    best = counts.sort_values(["item", "n", "name"], ascending=[True, False, True]).drop_duplicates("item")
-    return dict(zip(best["item"], best["name"], strict=True))
 
 
 def _mean(values: np.ndarray) -> float | None:

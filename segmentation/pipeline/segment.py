@@ -40,6 +40,7 @@ from segmentation.cluster.selection import (
 from segmentation.core.constraints import InstanceOf, validate
 from segmentation.core.errors import ConfigError
 from segmentation.core.text import CJK_CHARACTER
+from segmentation.describe.items import ItemLabels, describe_items
 from segmentation.describe.keywords import TermCounts, term_counts
 from segmentation.describe.segments import SegmentDescription, describe_segments
 from segmentation.embed.base import DEFAULT_ENCODER, encoder_status, get_encoder
@@ -81,6 +82,7 @@ class Prepared:
     _knn: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _spaces: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     _terms: TermCounts | None = field(default=None, repr=False)
+    _item_labels: ItemLabels | None = field(default=None, repr=False)
     _trees: dict[tuple[str, int], dict] = field(default_factory=dict, repr=False)
     # UMAP's start (projection.spectral_init) as the map used it: a UMAP clustering space starts from it too.
     _init: np.ndarray | str | None = field(default=None, repr=False)
@@ -110,6 +112,17 @@ class Prepared:
         if self._terms is None:
             self._terms = term_counts(self.comments.frame["text"].to_numpy())
         return self._terms
+
+    @property
+    def item_labels(self) -> ItemLabels:
+        """How the items show (names, else ids and the words of their comments), built on first use from
+        :attr:`terms` and kept: a segment's top items and a recommendation's reasons read the same labels."""
+        if self._item_labels is None:
+            frame = self.comments.frame
+            items = frame["item_id"].to_numpy() if "item_id" in frame.columns else np.full(len(frame), None)
+            names = frame["item_name"].to_numpy() if "item_name" in frame.columns else None
+            self._item_labels = describe_items(items, self.terms, names)
+        return self._item_labels
 
     def space(self, method: str, n_components: int) -> np.ndarray:
         """The users' profiles in the clustering space ``method`` (memoised)."""
@@ -505,6 +518,7 @@ def cluster_prepared(
         # and raises label fidelity on every real set (benchmarks/README.md, Keywords), keeps a re-cluster
         # free of encoder calls, and gives the Ray engine's summed-count keywords exactly.
         terms=prepared.terms,
+        item_labels=prepared.item_labels,
     )
     timings["describe"] = time.perf_counter() - started
     _stage(progress, "describe", 1, 1)

@@ -19,6 +19,7 @@ from segmentation.cluster.selection import STABLE_ENOUGH, UNSTABLE_JACCARD
 from segmentation.core.labels import NOISE, fallback_name
 
 if TYPE_CHECKING:
+    from segmentation.describe.items import ItemLabels
     from segmentation.describe.segments import SegmentDescription
     from segmentation.ingest.comments import Comments
     from segmentation.recommend.evaluate import Evaluation
@@ -253,11 +254,13 @@ def dendrogram_lines(tree: np.ndarray, top: int = 16, labels: np.ndarray | None 
 
 @dataclass(frozen=True)
 class Card:
-    """One figure of the Quality row: its label, its value as shown and the tooltip that explains it."""
+    """One figure of the Quality row: its label, its value as shown, the tooltip that explains it, and the label in
+    plain words for the pages that keep technical names to the tooltip (the Runs page)."""
 
     label: str
     value: str
     help: str
+    plain: str = ""
 
 
 def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
@@ -296,17 +299,20 @@ def quality_cards(metrics: Mapping[str, float], n_users: int) -> list[Card]:
     return [
         Card(f"Silhouette{on}", number(metrics.get("silhouette"), ".3f"),
              "How clearly each user sits in their own segment rather than the next: -1 to 1, higher is better."
-             + scope),
+             + scope, f"How clearly apart{on}"),
         Card(f"Calinski–Harabasz{on}", number(metrics.get("calinski_harabasz"), ",.0f"),
-             "Spread between segments against spread within them: higher is better." + scope),
+             "Spread between segments against spread within them: higher is better." + scope,
+             f"Spread between against within{on}"),
         Card(f"Davies–Bouldin{on}", number(metrics.get("davies_bouldin"), ".3f"),
-             "How much each segment overlaps its most similar one: lower is better." + scope),
-        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into."),
+             "How much each segment overlaps its most similar one: lower is better." + scope,
+             f"Overlap with the nearest segment{on}"),
+        Card("Segments", f"{int(metrics['n_segments'])}", "How many segments the users were split into.", "Segments"),
         Card("Users in a segment", f"{coverage:.0%}",
              f"{covered:,} of {n_users:,} users are in a segment; {n_noise:,} ({1 - coverage:.0%}) are noise, in "
-             "no segment. The separation scores cover only the users in a segment."),
+             "no segment. The separation scores cover only the users in a segment.", "Users in a segment"),
         Card("Stability", number(metrics.get("stability"), ".2f"),
-             "0 to 1: how alike the segments come back when the users are resampled (mean ARI)."),
+             "0 to 1: how alike the segments come back when the users are resampled (mean ARI).",
+             "Holds when resampled"),
     ]
 
 
@@ -464,13 +470,16 @@ class UserRecommendations:
     ----------
     fitted : RunRecommenders
         From :func:`segmentation.recommend.service.fit_run_recommenders` (the fitting lives there).
-    item_names : mapping
-        Item id → name (:func:`segmentation.recommend.service.item_names`); items without one show their id.
+    item_labels : ItemLabels, optional
+        How the items show (``Prepared.item_labels``: the name where the data names an item, else its id and the
+        words of its comments); without it, items show by id.
     """
 
-    def __init__(self, fitted: RunRecommenders, item_names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, fitted: RunRecommenders, item_labels: ItemLabels | None = None) -> None:
+        from segmentation.describe.items import ItemLabels
+
         self.fitted = fitted
-        self.item_names = dict(item_names or {})
+        self.item_labels = item_labels if item_labels is not None else ItemLabels()
 
     @property
     def has_items(self) -> bool:
@@ -480,16 +489,11 @@ class UserRecommendations:
     def method(self) -> str:
         return self.fitted.method
 
-    @property
-    def names_items(self) -> bool:
-        """Whether the data names its items (else the tables show item ids)."""
-        return bool(self.item_names)
-
     def for_user(self, user_id: str, n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
         """The method's list, the popularity list (None without items) and what answered, in words.
 
-        Tables have ``rank``, ``item`` (the item's name where known, else its id, or the recommended
-        comment), ``score`` and ``reason``.
+        Tables have ``rank``, ``item`` (the item as people read it, or the recommended comment), ``score`` and
+        ``reason``.
         """
         ours, popular, answered_by = self.fitted.for_user(user_id, n)
         table = self._table(ours)
@@ -497,22 +501,23 @@ class UserRecommendations:
 
     def caption(self, n: int, answered_by: str, chosen: RecommendedMethod) -> str:
         """What the user's list is, in words: the recommended method and why, or the fallback that answered
-        (:meth:`for_user`'s ``answered_by``), and that items show by id where the data does not name them."""
+        (:meth:`for_user`'s ``answered_by``), and how items show where the data does not name them."""
         if not self.has_items:
             return f"Top {n} comments by segment peers: {answered_by}."
         if answered_by == type(self.fitted.model).label:
             text = f"Top {n} items from {chosen.why}."
         else:  # a user with comments but no items gets their segment's favourites
             text = f"Top {n} items: {answered_by}, as this user has commented on no item yet."
-        if not self.names_items:
-            text += " This data names no items, so each item is shown by its id from the file."
+        if not self.item_labels.named:
+            text += (" This data names no items, so each item shows its id from the file and the words that set "
+                     "its comments apart.")
         return text
 
     def _table(self, recommendations: Sequence) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "rank": np.arange(1, len(recommendations) + 1),
-                "item": [r.text if r.text is not None else self.item_names.get(r.item_id, r.item_id)
+                "item": [r.text if r.text is not None else self.item_labels.label(r.item_id)
                          for r in recommendations],
                 "score": [round(r.score, 4) for r in recommendations],
                 "reason": [r.reason for r in recommendations],

@@ -7,7 +7,8 @@ user global popularity and say so in the reason. Every item recommender excludes
 
 Register a new recommender with ``@register("name")``; :data:`RECOMMENDERS` maps names to classes and
 :func:`make_recommender` builds one from any mix of parameters. What differs between recommenders lives on
-the class: ``label`` (for people), ``segment_aware`` (does it use the segments?), ``uses_text`` (does it
+the class: ``label`` (for people, in plain words), ``technical`` (its name in the literature, for a tooltip),
+``segment_aware`` (does it use the segments?), ``uses_text`` (does it
 read the text profiles?), ``recommends_items`` (items, or peer comments for data without items) and ``grid``
 (the values a validation split carved from the training data chooses among, for parameters left at None).
 
@@ -87,6 +88,8 @@ class Interactions:
         Index into ``user_ids`` of each comment row (``-1`` for a user not in ``user_ids``).
     texts : ndarray of shape (n_comments,)
         Comment texts; row i is ``comments.frame`` row i.
+    item_labels : ndarray of shape (n_items,) or None
+        How each item shows in a reason (:meth:`labelled`); None: by its id.
     """
 
     user_ids: np.ndarray
@@ -96,6 +99,7 @@ class Interactions:
     pair_time: np.ndarray
     comment_user: np.ndarray
     texts: np.ndarray
+    item_labels: np.ndarray | None = None
 
     @classmethod
     def from_comments(cls, comments: Comments, user_ids: Sequence[str] | np.ndarray) -> Interactions:
@@ -154,6 +158,15 @@ class Interactions:
         if not len(found):
             raise ConfigError(unknown_user_message(user_id, self.user_ids))
         return int(found[0])
+
+    def labelled(self, label: Callable[[str], str]) -> Interactions:
+        """The same interactions with each item shown as ``label(item_id)`` in reasons (e.g.
+        :meth:`segmentation.describe.items.ItemLabels.label`: a name, or the id and the words of its comments)."""
+        return replace(self, item_labels=np.array([label(str(item)) for item in self.item_ids], dtype=object))
+
+    def item_label(self, item: int) -> str:
+        """How item index ``item`` shows to people: its label where :meth:`labelled` gave one, else its id."""
+        return str(self.item_ids[item] if self.item_labels is None else self.item_labels[item])
 
     def weights(self) -> sp.csr_matrix:
         """Rating-weighted matrix: the pair's rating, the mean rating where unrated, 1.0 without ratings."""
@@ -352,6 +365,12 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
+def _listed(data: Interactions, items: Sequence[int]) -> str:
+    """Items in words for a reason: ``A``, ``A and B``, ``A, B and C`` (each :meth:`Interactions.item_label`)."""
+    labels = [data.item_label(int(i)) for i in items]
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+
+
 class ItemRecommender(ABC):
     """Shared work of the item recommenders: ranking, excluding seen items, noise fallback, reasons.
 
@@ -361,6 +380,7 @@ class ItemRecommender(ABC):
 
     name = ""
     label = ""
+    technical = ""
     segment_aware = False
     uses_text = False
     recommends_items = True

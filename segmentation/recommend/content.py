@@ -33,6 +33,7 @@ class TextMatch(ItemRecommender):
     """
 
     label = "items whose choosers write like the user"
+    technical = "text match: the user's text profile against each item's choosers' profiles"
     uses_text = True
 
     def __init__(self, popularity_weight: float = DEFAULT_TEXT_POPULARITY) -> None:

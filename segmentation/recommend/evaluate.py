@@ -45,18 +45,23 @@ NEGLIGIBLE = 0.05
 MIN_USERS_TO_TELL = 200
 """Below this many tested users the plain answer says "too few users to tell", whatever the interval."""
 METRIC_HELP = {
-    "hit_rate": ("Hit rate", "Share of users whose hidden next item is in the top list.", "%.3f"),
-    "ndcg": ("NDCG", "Like hit rate, but a hit near the top of the list counts more than one near the end.",
-             "%.4f"),
-    "mrr": ("MRR", "Average of 1 / position of the hidden item (0 when it is not in the list).", "%.4f"),
-    "coverage": ("Coverage", "Share of all items that appear in anyone's list: low means everyone gets the same.",
-                 "%.2f"),
-    "ndcg_lift": ("vs popularity", "NDCG relative to recommending the most popular items.", "percent"),
-    "ndcg_lift_ease": ("vs EASE", "NDCG relative to EASE, a strong recommender that ignores segments.", "percent"),
-    "validation_ndcg": ("Validation NDCG", "NDCG of the chosen settings on a validation split carved from the "
+    "hit_rate": ("Found the next item", "Hit rate@N, here the same as recall@N (one hidden item per user): the share "
+                 "of users whose hidden next item is in the top list.", "%.3f"),
+    "ndcg": ("Found it near the top", "NDCG@N (normalised discounted cumulative gain): like the share above, but a "
+             "find near the top of the list counts more than one near the end.", "%.4f"),
+    "mrr": ("Position score", "MRR (mean reciprocal rank): the average of 1 / the hidden item's position (0 when it "
+            "is not in the list).", "%.4f"),
+    "coverage": ("Items ever suggested", "Catalogue coverage: the share of all items that appear in anyone's list; "
+                 "low means everyone gets the same.", "%.2f"),
+    "ndcg_lift": ("Against the most popular items", "NDCG relative to recommending the most popular items.",
+                  "percent"),
+    "ndcg_lift_ease": ("Against the strong recommender", "NDCG relative to EASE (Steck, 2019), a strong recommender "
+                       "that ignores segments.", "percent"),
+    "validation_ndcg": ("Score while tuning", "NDCG of the chosen settings on a validation split carved from the "
                         "training data, where the method tuned itself (empty: nothing to tune).", "%.4f"),
 }
-"""Display title, one-line explanation and number format of each column of :meth:`Evaluation.table`."""
+"""Per column of :meth:`Evaluation.table`: a title in plain words, the explanation with the technical name (for a
+tooltip) and the number format."""
 COLD_METHODS = ("global_popularity", "segment_popularity", "global_knn", "segment_knn", "text_match")
 """Compared on cold users (comments, no items): popularity, the segment's popularity, the text-aware user-kNN
 and the text match to items' choosers."""

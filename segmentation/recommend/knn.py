@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from segmentation.core.errors import ConfigError
-from segmentation.recommend.base import _CHUNK, ItemRecommender, _plural, _unit_rows, register
+from segmentation.recommend.base import _CHUNK, ItemRecommender, _listed, _plural, _unit_rows, register
 
 DEFAULT_TEXT_WEIGHT = 0.3
 """Share of the text profile in the user-kNN similarity (the rest is interaction cosine).
@@ -61,6 +61,7 @@ class UserKNN(ItemRecommender):
     """
 
     label = "users with similar items and comments"
+    technical = "user-kNN on items and text profiles"
     segment_aware = False
     uses_text = True
     restrict_to_segment = False
@@ -170,6 +171,7 @@ class SegmentKNN(UserKNN):
     """
 
     label = "similar users within the segment"
+    technical = "user-kNN within the segment"
     segment_aware = True
     restrict_to_segment = True
     mates = "nearest segment-mates"
@@ -184,6 +186,7 @@ class InteractionKNN(UserKNN):
     """
 
     label = "users with similar items"
+    technical = "user-kNN on the interactions (cosine)"
     uses_text = False
 
     def __init__(self, n_neighbors: int = 50, use_ratings: bool = True) -> None:
@@ -221,8 +224,7 @@ class _ItemGraph(ItemRecommender):
         if not len(with_it):
             return f"not linked to your items; {self._popularity_phrase(item)}"
         strongest = with_it[np.argsort(-links[links > 0], kind="stable")][:3]
-        examples = ", ".join(str(self.data_.item_ids[i]) for i in strongest)
-        return f"{self.reason_template.format(items=_plural(len(with_it), 'item'))} (e.g. {examples})"
+        return f"{self.reason_template.format(items=_plural(len(with_it), 'item'))}: {_listed(self.data_, strongest)}"
 
 
 @register("item_knn")
@@ -243,6 +245,7 @@ class ItemKNN(_ItemGraph):
     """
 
     label = "items often chosen together"
+    technical = "item-kNN (shrunk cosine)"
     grid = ITEM_KNN_GRID
     reason_template = "often chosen together with {items} you have"
 
@@ -289,7 +292,8 @@ class RP3beta(_ItemGraph):
     seed : int
     """
 
-    label = "a random walk over users and items, popularity discounted (RP3beta)"
+    label = "a walk from the user's items through their other users to new items, popularity discounted"
+    technical = "RP3beta (Paudel et al., 2017)"
     grid = RP3BETA_GRID
     reason_template = "reached from {items} you have through their users"
 

@@ -10,7 +10,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from segmentation.core.errors import ConfigError
-from segmentation.recommend.base import Interactions, ItemRecommender, Validation, _digest, register
+from segmentation.recommend.base import Interactions, ItemRecommender, Validation, _digest, _listed, register
 from segmentation.recommend.popularity import SegmentPopularity
 
 EASE_L2_GRID = (5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 30_000.0, 100_000.0)
@@ -74,7 +74,8 @@ class EASE(ItemRecommender):
         Seeds the validation hold-out without times, and its sample of users.
     """
 
-    label = "EASE, a strong recommender that ignores segments"
+    label = "a strong recommender that learns which items go together, ignoring segments"
+    technical = "EASE (Steck, 2019)"
     grid = {"l2": EASE_L2_GRID}
 
     def __init__(self, l2: float | None = None, top_n: int = 10, seed: int = 0) -> None:
@@ -106,13 +107,16 @@ class EASE(ItemRecommender):
         return np.asarray(self.data_.matrix[rows] @ self.weights_) + 1e-6 * self.tiebreak_
 
     def _reason(self, row: int, item: int) -> str:
+        return f"{self._links_phrase(row, item)}; {self._popularity_phrase(item)}"
+
+    def _links_phrase(self, row: int, item: int) -> str:
+        """Which of the user's items the recommended one goes with, by name (or id and words), strongest first."""
         mine = self.data_.matrix[row].indices
         links = self.weights_[mine, item]
         if not len(mine) or links.max(initial=0) <= 0:
-            return f"not linked to your items; {self._popularity_phrase(item)}"
+            return "not linked to your items"
         strongest = mine[np.argsort(-links, kind="stable")][: min(3, int((links > 0).sum()))]
-        examples = ", ".join(str(self.data_.item_ids[i]) for i in strongest)
-        return f"goes with items you have (e.g. {examples}); {self._popularity_phrase(item)}"
+        return f"goes with {_listed(self.data_, strongest)}, which you have"
 
 
 @register("als")
@@ -131,7 +135,8 @@ class ALS(ItemRecommender):
     seed : int
     """
 
-    label = "ALS matrix factorisation, which ignores segments"
+    label = "a recommender that learns hidden tastes from everyone's items, ignoring segments"
+    technical = "ALS matrix factorisation (implicit feedback)"
     grid = ALS_GRID
 
     def __init__(self, factors: int | None = None, regularization: float | None = None, alpha: float | None = None,
@@ -161,7 +166,7 @@ class ALS(ItemRecommender):
         return self.user_factors_[rows] @ self.item_factors_.T + 1e-6 * self.tiebreak_
 
     def _reason(self, row: int, item: int) -> str:
-        return f"matches the pattern of your items (matrix factorisation); {self._popularity_phrase(item)}"
+        return f"matches the pattern of your items; {self._popularity_phrase(item)}"
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -198,7 +203,8 @@ class SegmentEASE(ItemRecommender):
     seed : int
     """
 
-    label = "EASE re-weighted by what the user's segment chose"
+    label = "the strong recommender re-weighted by what the user's segment chose"
+    technical = "EASE blended with segment popularity"
     segment_aware = True
 
     def __init__(self, l2: float | None = None, blend: float | None = None,
@@ -245,7 +251,6 @@ class SegmentEASE(ItemRecommender):
         return _scaled(self.ease_.scores(rows)) + self.blend_ * _scaled(self.popularity_.scores(rows))
 
     def _reason(self, row: int, item: int) -> str:
-        inner = self.ease_._reason(row, item)
         if self.labels_[row] < 0 or self.blend_ == 0:
-            return inner
-        return f"{self.popularity_._reason(row, item)}; {inner.split('; ')[0]}"
+            return self.ease_._reason(row, item)
+        return f"{self.popularity_._reason(row, item)}; {self.ease_._links_phrase(row, item)}"

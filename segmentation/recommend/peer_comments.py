@@ -22,6 +22,7 @@ class SegmentComments:
     """
 
     label = "comments by the user's segment peers"
+    technical = "in-segment nearest comments"
     segment_aware = True
     uses_text = True
     recommends_items = False

@@ -50,6 +50,7 @@ class SegmentPolicy(ItemRecommender):
     """
 
     label = "a method chosen per segment"
+    technical = "per-segment method choice on a validation split"
     segment_aware = True
 
     def __init__(self, candidates: Sequence[str] = POLICY_CANDIDATES, min_validation_users: int = 30,

@@ -24,6 +24,7 @@ class GlobalPopularity(ItemRecommender):
     """
 
     label = "the most popular items"
+    technical = "global popularity"
 
     def __init__(self, weighting: str = "count", shrinkage: float = 10.0) -> None:
         self.weighting = weighting
@@ -50,6 +51,7 @@ class SegmentPopularity(ItemRecommender):
     """The items most users of the user's segment chose (ties broken by global popularity)."""
 
     label = "the most popular items of the user's segment"
+    technical = "segment popularity"
     segment_aware = True
 
     def _fit(self, user_vectors: np.ndarray | None) -> None:

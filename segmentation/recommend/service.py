@@ -25,6 +25,7 @@ from segmentation.recommend.base import (
 from segmentation.recommend.popularity import SegmentPopularity
 
 if TYPE_CHECKING:
+    from segmentation.describe.items import ItemLabels
     from segmentation.ingest.comments import Comments
     from segmentation.pipeline.config import SegmentConfig
     from segmentation.pipeline.segment import StageProgress
@@ -33,15 +34,6 @@ DEFAULT_METHOD = "segment_ease"
 COLD_START_METHOD = "segment_popularity"
 """What a user with comments but no items gets: their segment's most chosen items (see the README's
 cold-user figures: recall@10 against global popularity's on users whose items were all held out)."""
-
-
-def item_names(comments: Comments) -> dict[str, str]:
-    """Item id → display name where the data has an ``item_name`` column (else empty)."""
-    frame = comments.frame
-    if "item_name" not in frame.columns or not comments.has_items:
-        return {}
-    named = frame.dropna(subset=["item_id", "item_name"])
-    return dict(zip(named["item_id"].astype(str), named["item_name"].astype(str), strict=True))
 
 
 def nearest_segment(vector: np.ndarray, user_vectors: np.ndarray, labels: np.ndarray) -> int:
@@ -99,12 +91,16 @@ class RunRecommenders:
 
 
 def fit_run_recommenders(comments: Comments, user_ids: np.ndarray, user_vectors: np.ndarray, labels: np.ndarray,
-                         embeddings: np.ndarray, *, method: str = DEFAULT_METHOD, seed: int = 0) -> RunRecommenders:
+                         embeddings: np.ndarray, *, method: str = DEFAULT_METHOD, seed: int = 0,
+                         item_labels: ItemLabels | None = None) -> RunRecommenders:
     """Fit ``method`` (and popularity, and the cold-start method) on a run's users and segments.
 
-    Data without items always gets ``segment_comments``: it needs no items.
+    Data without items always gets ``segment_comments``: it needs no items. ``item_labels``
+    (``Prepared.item_labels``) words the items in the reasons; without it they show by id.
     """
     data = Interactions.from_comments(comments, user_ids)
+    if item_labels is not None:
+        data = data.labelled(item_labels.label)
     labels = np.asarray(labels, dtype=np.int64)
     if not comments.has_items:
         fallback = next(name for name, cls in RECOMMENDERS.items() if not cls.recommends_items)
@@ -153,13 +149,14 @@ def recommend_for_user(
     prepared = prepare(comments, config, progress=progress, with_map=False)
     result = cluster_prepared(prepared, config, progress=progress)
     fitted = fit_run_recommenders(comments, prepared.profiles.user_ids, prepared.profiles.vectors, result.labels,
-                                  prepared.embeddings, method=method, seed=config.seed)
+                                  prepared.embeddings, method=method, seed=config.seed,
+                                  item_labels=prepared.item_labels)
     recommendations, _, answered_by = fitted.for_user(user_id, top_n)
     if answered_by != type(fitted.model).label:
         notes.append("the user has comments but no items, so their segment's most chosen items are shown")
     row = fitted.data.user_index(user_id)
     label = int(result.labels[row])
-    names = item_names(comments)
+    names = prepared.item_labels.names
     records = [r.to_dict() | ({"item_name": names[r.item_id]} if r.item_id in names else {})
                for r in recommendations]
     return {

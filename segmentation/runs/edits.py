@@ -221,7 +221,7 @@ def selection_description(prepared: Prepared, users: Sequence[str]) -> SegmentDe
         raise ConfigError("select some users on the map first")
     inside = np.array([str(u) in chosen for u in prepared.profiles.user_ids], dtype=int)
     described = describe_segments(prepared.comments, prepared.profiles, inside, prepared.embeddings,
-                                  terms=prepared.terms)
+                                  terms=prepared.terms, item_labels=prepared.item_labels)
     return next(d for d in described if d.id == 1)
 
 
@@ -237,7 +237,7 @@ def edited_result(prepared: Prepared, result: SegmentResult, labels: np.ndarray)
     silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
     mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
     segments = describe_segments(prepared.comments, prepared.profiles, labels, prepared.embeddings,
-                                 terms=prepared.terms)
+                                 terms=prepared.terms, item_labels=prepared.item_labels)
     names = {s.id: s.name for s in segments}
     assignments = result.assignments.copy()
     assignments["segment"] = labels

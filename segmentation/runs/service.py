@@ -330,15 +330,17 @@ def _segment_names(workspace: Workspace, key: str) -> dict[int, str]:
 # Saved runs --------------------------------------------------------------------------------------
 
 RUN_COLUMNS = (
-    "run", "saved", "data", "users", "encoder", "algorithm", "k", "silhouette", "stability", "named", "damaged",
+    "run", "saved", "data", "users", "encoder", "algorithm", "k", "coverage", "silhouette", "stability", "named",
+    "damaged",
 )
 
 
 def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
     """Every saved run, most recently saved first, one row each with ``RUN_COLUMNS``.
 
-    ``k`` is the number of segments the run found (noise aside), ``stability`` how alike they come back
-    when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
+    ``k`` is the number of segments the run found (noise aside), ``coverage`` the share of users in a segment
+    (the users ``silhouette`` speaks for: a density method leaves the rest as noise), ``stability`` how alike
+    they come back when the users are resampled, ``named`` how many of them carry a saved name. Runs saved before the
     workspace kept their record show blanks where it is missing; ``damaged`` says why a run cannot be
     used (empty when it can), and such a run shows what could be read of it.
     """
@@ -354,12 +356,22 @@ def runs_table(workspace: Workspace | None = None) -> pd.DataFrame:
             "encoder": info.config.get("encoder"),
             "algorithm": info.config.get("algorithm"),
             "k": metrics.get("n_segments"),
+            "coverage": _coverage(metrics, record.get("n_users")),
             "silhouette": metrics.get("silhouette"),
             "stability": metrics.get("stability"),
             "named": info.n_named,
             "damaged": info.damaged,
         })
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+
+
+def _coverage(metrics: dict, n_users: int | None) -> float | None:
+    """The share of users in a segment; a run saved before it was recorded gives it from its noise count."""
+    if "coverage" in metrics:
+        return metrics["coverage"]
+    if n_users and "n_noise" in metrics:
+        return 1.0 - metrics["n_noise"] / n_users
+    return None
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def runs_shot(page, url: str) -> None:
     for row in (1, 2):  # the grid is drawn on a canvas: tick each row's box by its position
         page.mouse.click(box["x"] + 18, box["y"] + 35 * row + 17)
         page.wait_for_timeout(1500)
-    expect(page.get_by_text("Agreement (ARI)")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Same grouping")).to_be_visible(timeout=120_000)
     page.wait_for_timeout(2000)
     page.screenshot(path=str(RUNS_SHOT), full_page=True)
 
