@@ -8,6 +8,7 @@ from segmentation.present.recommend import (
     METHOD,
     WHERE_HELP,
     evaluation_reading,
+    method_columns,
     method_table,
     methods_help,
     where_table,
@@ -15,12 +16,12 @@ from segmentation.present.recommend import (
 from segmentation.present.views import (
     lift_frame,
     map_frame,
+    membership_words,
     recommended_method,
     segment_labels,
     segment_of,
     user_comments,
 )
-from segmentation.recommend.evaluate import METRIC_HELP
 from ui import charts, loaders, route, runs, state
 from ui.text import labelled, long_text_table, show_error
 
@@ -65,7 +66,7 @@ else:
             st.dataframe(method_table(evaluation), hide_index=True, column_config={
                 METHOD: st.column_config.TextColumn(METHOD, help=methods_help(evaluation.methods)),
                 **{title: st.column_config.NumberColumn(title, help=help_text, format=fmt)
-                   for title, help_text, fmt in METRIC_HELP.values()},
+                   for title, (help_text, fmt) in method_columns().items()},
             })
             st.caption("Where segments help, by group of users (the best method that uses segments against the best "
                        "that ignores them):")
@@ -89,6 +90,8 @@ except SegmentationError as error:
 
 segment = segment_of(result.assignments, user)
 labelled("Segment", labels.get(segment, str(segment)))
+if (membership := membership_words(result.assignments, user, labels)) is not None:
+    labelled("How firmly", membership)
 about, where = st.columns([2, 3])
 with about:
     st.markdown("**Their comments**")

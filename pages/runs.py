@@ -6,7 +6,6 @@ import streamlit as st
 from segmentation.core.errors import SegmentationError
 from segmentation.present.runs import RUNS_TABLE_HELP, plain_runs_table, run_quality, separation_verdict
 from segmentation.present.views import name_history_table
-from segmentation.runs import compare, service
 from ui import charts, data, loaders, route, runs
 from ui.text import long_text_table, show_error
 
@@ -16,7 +15,7 @@ st.title("Runs")
 st.caption("Every run is saved, with its settings, quality and names. Select one to show it again or to "
            "read where its names came from; select two to see how users moved between their segments.")
 workspace = loaders.workspace()
-table = service.runs_table(workspace)
+table = runs.saved_runs()
 if table.empty:
     st.info("No saved runs yet.")
     st.page_link("pages/segment.py", label="Run a segmentation on the Segment page", icon=":material/scatter_plot:")
@@ -52,7 +51,7 @@ elif len(chosen) == 1:
                  help="Opens its data and its settings on the Segment page (recomputed from the cache), and "
                       "names the run in the address, so a reload or a bookmark comes back to it."):
         runs.open_saved(key)
-    history = name_history_table(compare.name_lineage(key, workspace))
+    history = name_history_table(runs.name_lineage(key))
     if history.empty:
         st.caption("No segment of this run has a name yet.")
     else:
@@ -61,7 +60,7 @@ elif len(chosen) == 1:
 elif len(chosen) == 2:
     first, second = sorted(chosen, key=lambda run: table.index[table["run"] == run][0], reverse=True)
     try:
-        comparison = compare.compare_runs(first, second, workspace)
+        comparison = runs.compare_runs(first, second)
     except SegmentationError as error:
         show_error(error)
         st.stop()

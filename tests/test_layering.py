@@ -119,3 +119,17 @@ def test_library_module_is_short_enough_to_read(path: Path) -> None:
 def test_every_room_says_what_lives_in_it(folder: Path) -> None:
     init = ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))
     assert ast.get_docstring(init), f"segmentation/{folder.name}/__init__.py needs a docstring"
+
+
+# What a page may import from the project: the Streamlit adapters, the presentation layer, and the library's one
+# error type, which pages catch to show its message. Every stage is reached through these two layers, so a page
+# never decides what an algorithm, an encoder or a saved run means.
+PAGE_IMPORTS = ("ui", "segmentation.present", "segmentation.core.errors")
+
+
+@pytest.mark.parametrize("path", [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))], ids=lambda p: p.name)
+def test_pages_import_only_the_ui_and_the_presentation_layer(path: Path) -> None:
+    modules = set(_sources())
+    wrong = sorted(m for m in _imports(path, modules)
+                   if not any(m == allowed or m.startswith(f"{allowed}.") for allowed in PAGE_IMPORTS))
+    assert wrong == [], f"{path.name} imports {', '.join(wrong)}: reach them through ui/ or segmentation/present/"

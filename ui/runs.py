@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import pandas as pd
 import streamlit as st
 
 from segmentation.core.errors import ConfigError, SegmentationError
@@ -25,9 +26,10 @@ from segmentation.embed.throughput import EncodeClock, ThroughputLog
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import SegmentResult, StageProgress
-from segmentation.runs import service
+from segmentation.runs import compare, service
 from segmentation.runs.assign import Assignment, assign
-from segmentation.runs.records import RunInfo, SegmentName, is_run_key
+from segmentation.runs.compare import RunComparison
+from segmentation.runs.records import NameChange, RunInfo, SegmentName, is_run_key
 from segmentation.runs.service import Run
 from ui import loaders, route, session
 
@@ -436,3 +438,18 @@ def require(allow_folder: bool = False) -> tuple[Comments | None, Run]:
         st.page_link("pages/segment.py", label="Run one on the Segment page", icon=":material/scatter_plot:")
         st.stop()
     return comments, run
+
+
+def saved_runs() -> pd.DataFrame:
+    """Every run saved in the workspace, newest first (``segmentation.runs.service.runs_table``)."""
+    return service.runs_table(loaders.workspace())
+
+
+def name_lineage(run_key: str) -> dict[int, list[NameChange]]:
+    """Where each name of a saved run came from (``segmentation.runs.compare.name_lineage``)."""
+    return compare.name_lineage(run_key, loaders.workspace())
+
+
+def compare_runs(first: str, second: str) -> RunComparison:
+    """How users moved between the segments of two saved runs (``segmentation.runs.compare.compare_runs``)."""
+    return compare.compare_runs(first, second, loaders.workspace())

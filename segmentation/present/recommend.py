@@ -37,6 +37,11 @@ def methods_help(methods: Iterable[str]) -> str:
         f"{RECOMMENDERS[m].label}: {RECOMMENDERS[m].technical or m}" for m in dict.fromkeys(methods))
 
 
+def method_columns() -> dict[str, tuple[str, str]]:
+    """The tooltip and number format of each figure column of :func:`method_table`, by its plain title."""
+    return {title: (help_text, fmt) for title, help_text, fmt in METRIC_HELP.values()}
+
+
 def method_table(evaluation: Evaluation) -> pd.DataFrame:
     """One row per method, in plain words: :data:`METHOD` then the :data:`METRIC_HELP` titles (the tooltips give
     each figure's technical name). The settings each method chose on its validation split stay in the evaluation's
