@@ -278,7 +278,7 @@ def test_segment_policy_falls_back_to_the_global_winner_unless_a_segment_clearly
     for segment, decided in policy.decided_.items():
         assert decided == (policy.choice_[segment] != policy.global_choice_)
     reason = policy.recommend(data.user_ids[10], 1)[0].reason
-    assert "validation split" in reason or "no method clearly beat" in reason
+    assert "clearly won for your segment" in reason or "no method clearly beat" in reason
     # With a segment too small to judge, nothing is chosen per segment.
     shrunk = RECOMMENDERS["segment_policy"](min_validation_users=10_000).fit(data, vectors, labels)
     assert set(shrunk.choice_.values()) == {shrunk.global_choice_}

@@ -125,7 +125,7 @@ class SegmentPolicy(ItemRecommender):
         if segment < 0:
             how = "you are in no segment, so the overall winner is used"
         elif self.decided_[segment]:
-            how = "it clearly won for your segment on a validation split"
+            how = "it clearly won for your segment when tried on part of the data held back"
         else:
             how = "no method clearly beat the overall winner for your segment"
         return f"{inner} ({RECOMMENDERS[name].label}: {how})"
