@@ -15,6 +15,7 @@ import pytest
 from segmentation.cli import main
 from segmentation.core.errors import DataError
 from segmentation.demo import DEMO_PATH, generate_demo
+from segmentation.describe.keywords import term_counts
 from segmentation.describe.over_time import MIN_PERIOD_COMMENTS, over_time
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.pipeline.config import SegmentConfig
@@ -104,6 +105,12 @@ def test_blog_posts_years_before_the_rest_do_not_stretch_the_periods_and_are_lef
         assert any(n.startswith(f"{count:,} comments {side}") for n in found.notes) == bool(count), found.notes
     assert sum(p.comments for p in found.periods) == len(frame) - before - after
     json.dumps(for_json(found, {}), allow_nan=False)
+    # Bloggers write up to 25 posts, most of them in the last months: users drawn into segments at random move a
+    # segment's share of comments by several points, which the redraws over users call chance.
+    terms = term_counts(comments.frame["text"].to_numpy())
+    for seed in range(3):
+        drawn = over_time(comments, users, np.random.default_rng(seed).integers(0, 6, len(users)), terms=terms)
+        assert not drawn.beyond_chance and drawn.biggest.p_value > 0.05, (seed, drawn.biggest)
 
 
 # Library, planted changes and words --------------------------------------------------------------------------
@@ -129,6 +136,7 @@ def test_a_segment_of_the_users_active_in_the_last_month_grows_beyond_chance_and
     assert grown.last == 1.0  # every comment of the last month is by one of them
     assert grown.before == pytest.approx(in_recent[month < last_month].mean())
     assert found.biggest.segment in (0, 1) and found.beyond_chance
+    assert found.biggest.p_value == pytest.approx(1 / 1000)  # no redraw of 999 moves as much
     sentence = change_sentence(found, {0: "the others", 1: "Recent buyers"})
     assert sentence.startswith(f"Segment “{'Recent buyers' if found.biggest.segment == 1 else 'the others'}”")
     assert "% of comments in Jan 2024 – Nov 2024 to " in sentence and "more than chance would give" in sentence

@@ -83,8 +83,8 @@ def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
         st.caption(escape_markdown(f"Left out: {note}"))
     method = found.method
     st.caption(f"Periods: one {found.unit} each ({method['unit_rule']}; {method['ends']}). The last period is "
-               f"compared with all periods before: {method['test']} on comments, {method['correction']}, "
-               f"a change beyond chance where the corrected p is under {ALPHA:g}.")
+               f"compared with all periods before, by {method['test']}, each p-value read against "
+               f"{method['adjusted_by']}: a change beyond chance where p is under {ALPHA:g}.")
     st.text(change_sentence(found, labels))  # quotes a name typed by a user: text, never Markdown
     _chart(found, labels)
     st.dataframe(rising_table(found, labels), hide_index=True, key="over_time_rising", column_config={
@@ -93,7 +93,7 @@ def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
         "before": st.column_config.NumberColumn("Share of comments before", format="percent"),
         "last": st.column_config.NumberColumn(f"In {found.periods[-1].label}", format="percent"),
         "change": st.column_config.NumberColumn("Change", format="percent"),
-        "q_value": st.column_config.NumberColumn("Corrected p", format="%.3f"),
+        "p_value": st.column_config.NumberColumn("p (over all segments)", format="%.3f"),
         "beyond_chance": st.column_config.TextColumn("Beyond chance"),
         "rising": st.column_config.TextColumn(f"Words rising in {found.periods[-1].label}", width="large"),
     })

@@ -14,7 +14,7 @@ import pandas as pd
 
 from segmentation.core.labels import fallback_name
 from segmentation.describe.export import neutralise
-from segmentation.describe.over_time import ALPHA, CORRECTION, TEST, OverTime, Period
+from segmentation.describe.over_time import ALPHA, TEST, OverTime, Period
 
 SHARES = {"comments": "comment_share", "users": "user_share"}
 """What a share is of, as the page's choice names it, and the long table's column holding it."""
@@ -46,8 +46,8 @@ def change_sentence(found: OverTime, labels: Mapping[int, str]) -> str:
     -------
     str
         E.g. ``Segment “Espresso” grew from 12 % of comments in Jan 2024 – Nov 2024 to 19 % in Dec 2024, the
-        biggest change of the 6 segments: more than chance would give (196 comments in Dec 2024; Fisher exact
-        p = 0.003 after Benjamini-Hochberg over 6 segments).``
+        biggest change of the 6 segments: more than chance would give (196 comments in Dec 2024; p = 0.001
+        from a permutation test (999 redraws of the segments over the users)).``
     """
     big = found.biggest
     last = found.periods[-1]
@@ -59,9 +59,7 @@ def change_sentence(found: OverTime, labels: Mapping[int, str]) -> str:
         moved = f"{verb} from {_percent(big.before)} of comments in {before} to {_percent(big.last)} in {last.label}"
     sentence = f"Segment “{_name(labels, big.segment)}” {moved}, the biggest change of the {len(found.segments)} " \
                "segments"
-    if big.q_value is None:
-        return f"{sentence} (not tested: a period without comments on one side)."
-    test = f"{TEST} p = {big.q_value:.2g} after {CORRECTION} over {len(found.segments)} segments"
+    test = f"p = {big.p_value:.2g} from {TEST}"
     if found.beyond_chance:
         return f"{sentence}: more than chance would give ({last.comments:,} comments in {last.label}; {test})."
     return f"{sentence}; chance alone could give a move this size ({last.comments:,} comments in {last.label}; " \
@@ -91,18 +89,17 @@ def shares_frame(found: OverTime, labels: Mapping[int, str]) -> pd.DataFrame:
 
 
 def rising_table(found: OverTime, labels: Mapping[int, str]) -> pd.DataFrame:
-    """One row per segment: its share of comments before the last period and in it, the test, its rising words.
+    """One row per segment: its share of comments before the last period and in it, its p-value, its rising words.
 
     Returns
     -------
     DataFrame
-        ``segment``, ``name``, ``before``, ``last``, ``change`` (``last - before``), ``q_value`` (after the
-        correction), ``beyond_chance`` (``"yes"`` where ``q_value < ALPHA``, else empty) and ``rising`` (the
+        ``segment``, ``name``, ``before``, ``last``, ``change`` (``last - before``), ``p_value`` (adjusted over
+        segments), ``beyond_chance`` (``"yes"`` where ``p_value < ALPHA``, else empty) and ``rising`` (the
         words, comma-separated); the largest move first.
     """
     rows = [{"segment": s.segment, "name": _name(labels, s.segment), "before": s.before, "last": s.last,
-             "change": s.change, "q_value": s.q_value,
-             "beyond_chance": "yes" if s.q_value is not None and s.q_value < ALPHA else "",
+             "change": s.change, "p_value": s.p_value, "beyond_chance": "yes" if s.p_value < ALPHA else "",
              "rising": ", ".join(s.rising)} for s in found.segments]
     frame = pd.DataFrame(rows)
     return frame.reindex(frame["change"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
