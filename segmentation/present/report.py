@@ -42,7 +42,7 @@ from segmentation.present.views import (
     segment_labels,
     stability_words,
 )
-from segmentation.runs.service import StoredRun, load_run, run_table
+from segmentation.runs.service import StoredRun, load_run, run_table, saved_run
 from segmentation.runs.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -98,10 +98,10 @@ def behaviour_of(key: str, comments: Comments, workspace: Workspace | None = Non
     """
     from segmentation.describe.behaviour import behaviour_profile
 
-    stored = load_run(key, workspace)
-    if stored.info.fingerprint != comments.fingerprint():
+    info = saved_run(key, workspace)
+    if info.fingerprint != comments.fingerprint():
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
-    table = run_table(stored.info, workspace)
+    table = run_table(info, workspace)
     return behaviour_profile(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
 
 
@@ -114,8 +114,7 @@ def latest_run_key(workspace: Workspace | None = None) -> str:
     raise ConfigError("no saved run yet: `python -m segmentation segment FILE --out DIR` saves one")
 
 
-def run_report(key: str, workspace: Workspace | None = None, *, behaviour: BehaviourProfile | None = None,
-               generated_at: datetime | None = None) -> str:
+def run_report(key: str, workspace: Workspace | None = None, *, behaviour: BehaviourProfile | None = None) -> str:
     """The report of one saved run as a self-contained HTML document.
 
     Parameters
@@ -127,8 +126,6 @@ def run_report(key: str, workspace: Workspace | None = None, *, behaviour: Behav
     behaviour : BehaviourProfile, optional
         The run's behaviour profile (:func:`behaviour_of`; the Segments page passes the one it shows); without
         it the report says how to include it.
-    generated_at : datetime, optional
-        The time the report names as its making (now when None).
 
     Returns
     -------
@@ -147,7 +144,7 @@ def run_report(key: str, workspace: Workspace | None = None, *, behaviour: Behav
     labels = segment_labels(segments)
     record = stored.info.record
     n_users = len(table)
-    made = (generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     source = record.get("source") or "data " + stored.info.fingerprint[:12]
     drawn_map = _map(table, labels)
     sections = [
@@ -207,9 +204,9 @@ def _segments(stored: StoredRun, table: pd.DataFrame,
     """The run's segments as they are now (hand edits applied, saved names in place), and per segment what the
     report cannot say about it and why."""
     kept = {int(d["id"]): d for d in stored.info.record.get("descriptions", []) if isinstance(d, dict)}
-    changed = _edited_segments(stored, table, workspace)
+    original = workspace.table(stored.info.run_key)  # as saved, before any hand edit
+    changed = _edited_segments(original, table) if stored.edits else set()
     suggested = {}
-    original = workspace.table(stored.info.run_key)
     if original is not None and "segment_name" in original:
         suggested = dict(zip(original["segment"].astype(int), original["segment_name"].astype(str), strict=True))
     sizes = table["segment"].astype(int).value_counts()
@@ -238,10 +235,9 @@ def _segments(stored: StoredRun, table: pd.DataFrame,
     return segments, missing
 
 
-def _edited_segments(stored: StoredRun, table: pd.DataFrame, workspace: Workspace) -> set[int]:
+def _edited_segments(original: pd.DataFrame | None, table: pd.DataFrame) -> set[int]:
     """Segments whose users a hand edit changed (those that lost users and those that gained them)."""
-    original = workspace.table(stored.info.run_key)
-    if original is None or not stored.edits:
+    if original is None:
         return set()
     before = original["segment"].astype(int).to_numpy()
     after = table["segment"].astype(int).to_numpy()
