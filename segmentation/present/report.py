@@ -203,7 +203,8 @@ def _segments(stored: StoredRun, table: pd.DataFrame,
               workspace: Workspace) -> tuple[list[SegmentDescription], dict[int, str]]:
     """The run's segments as they are now (hand edits applied, saved names in place), and per segment what the
     report cannot say about it and why."""
-    kept = {int(d["id"]): d for d in stored.info.record.get("descriptions", []) if isinstance(d, dict)}
+    kept = {d["id"]: d for d in stored.info.record.get("descriptions", [])
+            if isinstance(d, dict) and isinstance(d.get("id"), int)}
     original = workspace.table(stored.info.run_key)  # as saved, before any hand edit
     changed = _edited_segments(original, table) if stored.edits else set()
     suggested = {}
