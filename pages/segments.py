@@ -91,4 +91,5 @@ over_time.show(comments, run, labels)
 
 st.subheader("Downloads")
 downloads.run_downloads(run, profile)
+downloads.report_download(run, profile)
 st.page_link("pages/recommend.py", label="Next: recommendations per user", icon=":material/arrow_forward:")

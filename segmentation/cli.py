@@ -1,4 +1,4 @@
-"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|behaviour|over-time|demo``.
+"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|behaviour|over-time|report|demo``.
 
 Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout as JSON
 (``recommend``). Bad input exits with status 2 and one line on stderr; never a traceback.
@@ -158,6 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
                           "run of INPUT)")
     for role in ("user", "text", "item", "rating", "time"):
         timeline.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+
+    report = commands.add_parser("report", help="write a saved run's report: one HTML file that opens offline in "
+                                 "any browser (map, names, quality, segment cards, behaviour)")
+    report.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the run saved last)")
+    report.add_argument("--out", required=True, type=Path, help="the HTML file to write (replaced whole once complete)")
+    report.add_argument("--input", default=None, help="the comments the run was made on: adds the behaviour table "
+                        "(default: none, and the report says so)")
+    for role in ("user", "text", "item", "rating", "time"):
+        report.add_argument(f"--{role}-col", default=None, help=f"with --input: column holding the {role} "
+                            "(default: detected)")
 
     demo = commands.add_parser("demo", help="write the generated demo data set")
     demo.add_argument("--out", type=Path, required=True, help="file to write (csv)")
@@ -346,6 +356,16 @@ def cmd_over_time(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from segmentation.present.report import behaviour_of, latest_run_key, run_report, save_report
+
+    key = args.run or latest_run_key()
+    behaviour = behaviour_of(key, _load(args)) if args.input else None
+    path = save_report(run_report(key, behaviour=behaviour), args.out)
+    print(f"wrote the report of run {key} to {path}", file=sys.stderr)
+    return 0
+
+
 def _segment_on_ray(args: argparse.Namespace) -> int:
     from segmentation.scale.engine import ScaleConfig, run
 
@@ -414,6 +434,7 @@ COMMANDS = {
     "runs": cmd_runs,
     "behaviour": cmd_behaviour,
     "over-time": cmd_over_time,
+    "report": cmd_report,
     "demo": cmd_demo,
 }
 

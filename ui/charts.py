@@ -1,25 +1,31 @@
 """Plotly figures for the pages. Data arrives shaped (and hover text escaped) by ``segmentation.present.views``;
-these functions only draw. Every chart has a title and axis labels."""
+these functions only draw. Every chart has a title and axis labels. The segment map and the colours every chart
+shares live in :mod:`segmentation.present.figures`, as the shareable report draws them too; the pages reach them
+here, beside the other charts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.present.maps import LabelBox
+from segmentation.present.figures import (
+    NOISE_COLOUR,
+    PALETTE,
+    segment_colours,
+    segment_map,
+    segment_symbols_for,
+    titled,
+)
 from segmentation.present.views import escape_html
 
-# Paul Tol's "muted" scheme: nine colours told apart with every common colour-vision deficiency
-# (https://personal.sron.nl/~pault/). Past nine segments the map also changes the marker shape, so up to
-# 27 segments stay apart; noise is grey.
-PALETTE = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499"]
-SYMBOLS = ["circle", "diamond", "square"]
-# Above this many points plotly draws with WebGL (plotly express's own "auto" threshold).
-WEBGL_FROM = 1000
-MARGIN = {"l": 10, "r": 10, "t": 60, "b": 10}
+__all__ = [
+    "LIFT_COLOURS", "METRIC_TITLES", "NOISE_COLOUR", "PALETTE", "dendrogram", "histogram", "lift_bars", "run_flows",
+    "segment_colours", "segment_map", "segment_sizes", "segment_symbols_for", "silhouette_knife", "sweep_chart",
+]
+
 METRIC_TITLES = {
     "silhouette": "Silhouette (higher is better)",
     "calinski_harabasz": "Calinski–Harabasz (higher is better)",
@@ -31,115 +37,6 @@ METRIC_TITLES = {
     "largest_share": "Largest segment's share of users",
     "validity": "Density-based validity, DBCV (higher is better)",
 }
-
-
-NOISE_COLOUR = "#b0b0b0"
-
-
-def segment_colours(labels: Mapping[int, str]) -> dict[str, str]:
-    """One colour per segment label (noise grey), the same in every chart; keys are escaped labels."""
-    colours, i = {}, 0
-    for segment in sorted(labels):
-        if segment < 0:
-            colours[escape_html(labels[segment])] = NOISE_COLOUR
-        else:
-            colours[escape_html(labels[segment])] = PALETTE[i % len(PALETTE)]
-            i += 1
-    return colours
-
-
-def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0}, height=height, margin=MARGIN,
-                      legend={"title": {"text": ""}}, template="plotly_white")
-    return fig
-
-
-def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "Users on the map, coloured by segment",
-                *, names: Sequence[LabelBox] = (), contours: bool = False) -> go.Figure:
-    """The 2-d UMAP scatter from ``views.map_frame``; hover shows user, segment and a comment snippet.
-
-    ``names`` (``maps.label_positions``) are written on the map, with a thin line back to the segment's
-    centre where a label had to move. ``contours`` adds the density of users as contour lines. Clicking
-    a legend entry shows that segment alone; a double click hides it. Users marked in the frame's
-    ``match`` column (a search) are ringed; users in its ``between`` column get a legend entry of their own,
-    off until clicked.
-    """
-    # One trace per segment, built directly: plotly express's grouping took seconds at 20,000 points.
-    scatter = go.Scattergl if len(frame) > WEBGL_FROM else go.Scatter
-    symbols = segment_symbols_for(colours)
-    fig = go.Figure()
-    for label, part in frame.groupby("label_html", sort=False):
-        fig.add_trace(scatter(
-            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=label, legendgroup=label,
-            marker={"size": 7, "opacity": 0.8, "color": colours.get(label, NOISE_COLOUR),
-                    "symbol": symbols.get(label, "circle")},
-            customdata=part[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
-            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>",
-        ))
-    order = {label: i for i, label in enumerate(colours)}
-    fig.data = tuple(sorted(fig.data, key=lambda trace: order.get(trace.name, len(order))))
-    # A projection's axes have no unit and no meaning of their own: no "UMAP 1" for a marketer to puzzle over,
-    # only what the distances say (the caption under the map).
-    fig.update_xaxes(title_text="", showticklabels=False)
-    fig.update_yaxes(title_text="", showticklabels=False)
-    if contours:
-        fig.add_trace(go.Histogram2dContour(
-            x=frame["x"], y=frame["y"], name="Density of users", showscale=False, ncontours=10,
-            contours={"coloring": "lines"}, colorscale=[[0, "#9a9a9a"], [1, "#303030"]],
-            line={"width": 1}, hoverinfo="skip", showlegend=True,
-        ))
-    if "match" in frame.columns and frame["match"].any():
-        found = frame[frame["match"]]
-        fig.add_trace(go.Scatter(
-            x=found["x"], y=found["y"], mode="markers", name=f"Search matches ({len(found):,})",
-            marker={"size": 14, "symbol": "circle-open", "color": "#000000", "line": {"width": 2}},
-            customdata=found[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
-            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra>match</extra>",
-        ))
-    if "between" in frame.columns and frame["between"].any():
-        # Off until its legend entry is clicked: one user in six on the harder real sets would crowd the map.
-        between = frame[frame["between"]]
-        fig.add_trace(scatter(
-            x=between["x"].to_numpy(), y=between["y"].to_numpy(), mode="markers", visible="legendonly",
-            name=f"Between segments ({len(between):,})",
-            marker={"size": 11, "symbol": "diamond-open", "color": "#4a4a4a", "line": {"width": 1.5}},
-            customdata=between[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
-            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}"
-                          "<extra>between segments</extra>",
-        ))
-    marked = frame[frame["highlight"]]
-    if len(marked):
-        fig.add_trace(go.Scatter(
-            x=marked["x"], y=marked["y"], mode="markers", name="Selected user",
-            marker={"size": 18, "symbol": "star", "color": "#d62728",
-                    "line": {"width": 1.5, "color": "black"}},
-            customdata=marked[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
-            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra>selected</extra>",
-        ))
-    for box in names:
-        text = escape_html(box.text)
-        moved = (box.x, box.y) != (box.anchor_x, box.anchor_y)
-        fig.add_annotation(
-            x=box.anchor_x, y=box.anchor_y, ax=box.x, ay=box.y, axref="x", ayref="y", text=text,
-            showarrow=moved, arrowhead=0, arrowwidth=1, arrowcolor="#555555",
-            font={"size": 12, "color": "#1f2a37"}, bgcolor="rgba(255,255,255,0.85)",
-            bordercolor=colours.get(text, NOISE_COLOUR), borderwidth=1.5, borderpad=2,
-            name=f"segment-{box.segment}",
-        )
-    fig = _layout(fig, title, height=600)
-    fig.update_layout(dragmode="lasso", margin={**MARGIN, "b": 40},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.14,
-                              "itemclick": "toggleothers", "itemdoubleclick": "toggle"})
-    return fig
-
-
-def segment_symbols_for(colours: Mapping[str, str]) -> dict[str, str]:
-    """Marker shapes for the labels of ``segment_colours``: grey noise is a circle, the rest in turn."""
-    symbols, i = {}, 0
-    for label, colour in colours.items():
-        symbols[label] = "circle" if colour == NOISE_COLOUR else SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)]
-        i += colour != NOISE_COLOUR
-    return symbols
 
 
 def silhouette_knife(knife: pd.DataFrame, mean: float, colours: Mapping[str, str]) -> go.Figure:
@@ -157,7 +54,7 @@ def silhouette_knife(knife: pd.DataFrame, mean: float, colours: Mapping[str, str
     fig.update_layout(bargap=0, showlegend=True, legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     fig.update_xaxes(title_text="Silhouette of each user")
     fig.update_yaxes(title_text="Users, sorted within each segment", showticklabels=False)
-    return _layout(fig, "Silhouette per user (knife plot)")
+    return titled(fig, "Silhouette per user (knife plot)")
 
 
 def sweep_chart(long: pd.DataFrame, *, chosen: int | None, current: int | None, x: str = "k") -> go.Figure:
@@ -189,7 +86,7 @@ def sweep_chart(long: pd.DataFrame, *, chosen: int | None, current: int | None, 
         marks.append(f"this run's {setting} = {current}, solid")
     if marks:
         title += f" ({'; '.join(marks)})"
-    return _layout(fig, title, height=300 * rows + 60)
+    return titled(fig, title, height=300 * rows + 60)
 
 
 def segment_sizes(sizes: pd.DataFrame, colours: Mapping[str, str]) -> go.Figure:
@@ -203,7 +100,7 @@ def segment_sizes(sizes: pd.DataFrame, colours: Mapping[str, str]) -> go.Figure:
     ))
     fig.update_yaxes(title_text="Segment", autorange="reversed")
     fig.update_xaxes(title_text="Users")
-    return _layout(fig, "Segment sizes", height=max(260, 40 * len(sizes) + 120))
+    return titled(fig, "Segment sizes", height=max(260, 40 * len(sizes) + 120))
 
 
 def dendrogram(lines: dict, labels: Mapping[int, str] | None = None,
@@ -224,14 +121,14 @@ def dendrogram(lines: dict, labels: Mapping[int, str] | None = None,
     fig.update_xaxes(title_text="Branches: segment (users in the branch)", tickvals=lines["leaf_x"],
                      ticktext=ticks, tickangle=-30)
     fig.update_yaxes(title_text="Merge distance")
-    return _layout(fig, "Dendrogram: top levels of the tree, cut into the segments", height=480)
+    return titled(fig, "Dendrogram: top levels of the tree, cut into the segments", height=480)
 
 
 def histogram(values: pd.Series, title: str, x_title: str, y_title: str) -> go.Figure:
     fig = go.Figure(go.Histogram(x=values, marker_color=PALETTE[0], nbinsx=40))
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
-    return _layout(fig, title, height=320)
+    return titled(fig, title, height=320)
 
 
 LIFT_COLOURS = {"helps": "#2ca02c", "hurts": "#d62728", "unclear": "#9e9e9e"}
@@ -252,7 +149,7 @@ def lift_bars(frame: pd.DataFrame) -> go.Figure:
     fig.add_vline(x=0, line_color="black")
     fig.update_xaxes(title_text="Finds the next item near the top: more (or less) than ignoring segments (%)")
     fig.update_yaxes(title_text="Segment", autorange="reversed")
-    return _layout(fig, "Does recommending within segments help each segment? (grey = too few users to tell)",
+    return titled(fig, "Does recommending within segments help each segment? (grey = too few users to tell)",
                    height=max(260, 40 * len(frame) + 120))
 
 
@@ -280,4 +177,4 @@ def run_flows(flows: pd.DataFrame, first: str, second: str) -> go.Figure:
               "value": flows["users"].tolist(), "color": "rgba(120,120,120,0.25)",
               "hovertemplate": "%{source.label} → %{target.label}: %{value:,} users<extra></extra>"},
     ))
-    return _layout(fig, f"Where the users of run {first} (left) went in run {second} (right)", height=520)
+    return titled(fig, f"Where the users of run {first} (left) went in run {second} (right)", height=520)

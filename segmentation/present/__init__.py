@@ -1,1 +1,2 @@
-"""View models the pages draw (tables, map layers), shaped and tested without a browser."""
+"""View models the pages draw (tables, map layers), the figures the library draws too, and the shareable report
+built from them: shaped and tested without a browser."""

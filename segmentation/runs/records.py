@@ -116,9 +116,10 @@ class RunInfo:
     """A saved run, without its assignments (``Workspace.assignments`` and ``Workspace.table`` read those).
 
     ``record`` holds what the run measured: ``metrics``, ``timings`` (seconds per stage), ``notes`` and
-    ``n_users`` (empty for a run saved before the workspace kept them). ``damaged`` says why a run cannot
-    be used (its saved record or one of its files is unreadable; empty when it is intact): such a run is
-    listed, with what could be read of it, but never shown, restored or carried from.
+    ``n_users`` (empty for a run saved before the workspace kept them), and ``descriptions``, each segment's
+    keywords, representative comments and top items as the run described them (absent from runs saved before).
+    ``damaged`` says why a run cannot be used (its saved record or one of its files is unreadable; empty when it
+    is intact): such a run is listed, with what could be read of it, but never shown, restored or carried from.
     """
 
     run_key: str

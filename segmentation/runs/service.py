@@ -127,8 +127,9 @@ def run_and_save(
     Returns
     -------
     Run
-        Saved with its data fingerprint, config, pipeline version, metrics, timings, notes and the full
-        assignments table.
+        Saved with its data fingerprint, config, pipeline version, metrics, timings, notes, the segments'
+        descriptions (keywords, representative comments, top items: what a report of the saved run shows) and
+        the full assignments table.
     """
     workspace = workspace if workspace is not None else Workspace()
     run = _compute_and_save(comments, config, progress, workspace, compute, file_sha256)
@@ -147,7 +148,7 @@ def _compute_and_save(comments: Comments, config: SegmentConfig, progress: Stage
     key = key_of(fingerprint, config)
     record = result.run_record()
     del record["config"]  # stored in its own column
-    record.update(source=comments.source, n_comments=comments.n_comments)
+    record.update(source=comments.source, n_comments=comments.n_comments, descriptions=_described(result))
     if file_sha256 is not None:
         record["file_sha256"] = file_sha256
     workspace.save_run(
@@ -162,6 +163,16 @@ def _compute_and_save(comments: Comments, config: SegmentConfig, progress: Stage
     )
     return Run(prepared, result, key, fingerprint, CarryReport(), reused, time.perf_counter() - started,
                clock.times)
+
+
+# What each segment is about, kept in the run's record so that a saved run can be reported without its comments
+# (segmentation.present.report). Sizes are left out: the assignments table has them, hand edits applied.
+KEPT_DESCRIPTION = ("id", "name", "keywords", "representative_comments", "top_items", "mean_rating")
+
+
+def _described(result: SegmentResult) -> list[dict]:
+    """The segments' descriptions as the record keeps them (a few hundred words per segment)."""
+    return [{key: getattr(segment, key) for key in KEPT_DESCRIPTION} for segment in result.segments]
 
 
 def _carry(workspace: Workspace, from_key: str | None, to_key: str) -> CarryReport:

@@ -1,0 +1,135 @@
+"""Plotly figures that the library draws as well as the pages: the segment map, and the colours, marker shapes
+and layout that every chart shares, so that a segment has one colour on the Segment page and in the shareable
+report (:mod:`segmentation.present.report`). Data arrives shaped (and hover text escaped) by
+:mod:`segmentation.present.views`; these functions only draw."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from segmentation.present.maps import LabelBox
+from segmentation.present.views import escape_html
+
+# Paul Tol's "muted" scheme: nine colours told apart with every common colour-vision deficiency
+# (https://personal.sron.nl/~pault/). Past nine segments the map also changes the marker shape, so up to
+# 27 segments stay apart; noise is grey.
+PALETTE = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499"]
+SYMBOLS = ["circle", "diamond", "square"]
+# Above this many points plotly draws with WebGL (plotly express's own "auto" threshold).
+WEBGL_FROM = 1000
+MARGIN = {"l": 10, "r": 10, "t": 60, "b": 10}
+
+NOISE_COLOUR = "#b0b0b0"
+
+
+def segment_colours(labels: Mapping[int, str]) -> dict[str, str]:
+    """One colour per segment label (noise grey), the same in every chart; keys are escaped labels."""
+    colours, i = {}, 0
+    for segment in sorted(labels):
+        if segment < 0:
+            colours[escape_html(labels[segment])] = NOISE_COLOUR
+        else:
+            colours[escape_html(labels[segment])] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return colours
+
+
+def titled(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """The layout every chart shares: its title on the left, the margins, an untitled legend, a white theme."""
+    fig.update_layout(title={"text": title, "x": 0}, height=height, margin=MARGIN,
+                      legend={"title": {"text": ""}}, template="plotly_white")
+    return fig
+
+
+def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "Users on the map, coloured by segment",
+                *, names: Sequence[LabelBox] = (), contours: bool = False, webgl: bool | None = None) -> go.Figure:
+    """The 2-d UMAP scatter from ``views.map_frame``; hover shows user, segment and a comment snippet.
+
+    ``names`` (``maps.label_positions``) are written on the map, with a thin line back to the segment's
+    centre where a label had to move. ``contours`` adds the density of users as contour lines. Clicking
+    a legend entry shows that segment alone; a double click hides it. Users marked in the frame's
+    ``match`` column (a search) are ringed; users in its ``between`` column get a legend entry of their own,
+    off until clicked. ``webgl`` draws the points with WebGL (None: above :data:`WEBGL_FROM` points); the report
+    draws SVG, which every browser shows without a graphics card.
+    """
+    # One trace per segment, built directly: plotly express's grouping took seconds at 20,000 points.
+    scatter = go.Scattergl if (len(frame) > WEBGL_FROM if webgl is None else webgl) else go.Scatter
+    symbols = segment_symbols_for(colours)
+    fig = go.Figure()
+    for label, part in frame.groupby("label_html", sort=False):
+        fig.add_trace(scatter(
+            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=label, legendgroup=label,
+            marker={"size": 7, "opacity": 0.8, "color": colours.get(label, NOISE_COLOUR),
+                    "symbol": symbols.get(label, "circle")},
+            customdata=part[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>",
+        ))
+    order = {label: i for i, label in enumerate(colours)}
+    fig.data = tuple(sorted(fig.data, key=lambda trace: order.get(trace.name, len(order))))
+    # A projection's axes have no unit and no meaning of their own: no "UMAP 1" for a marketer to puzzle over,
+    # only what the distances say (the caption under the map).
+    fig.update_xaxes(title_text="", showticklabels=False)
+    fig.update_yaxes(title_text="", showticklabels=False)
+    if contours:
+        fig.add_trace(go.Histogram2dContour(
+            x=frame["x"], y=frame["y"], name="Density of users", showscale=False, ncontours=10,
+            contours={"coloring": "lines"}, colorscale=[[0, "#9a9a9a"], [1, "#303030"]],
+            line={"width": 1}, hoverinfo="skip", showlegend=True,
+        ))
+    if "match" in frame.columns and frame["match"].any():
+        found = frame[frame["match"]]
+        fig.add_trace(go.Scatter(
+            x=found["x"], y=found["y"], mode="markers", name=f"Search matches ({len(found):,})",
+            marker={"size": 14, "symbol": "circle-open", "color": "#000000", "line": {"width": 2}},
+            customdata=found[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<extra>match</extra>",
+        ))
+    if "between" in frame.columns and frame["between"].any():
+        # Off until its legend entry is clicked: one user in six on the harder real sets would crowd the map.
+        between = frame[frame["between"]]
+        fig.add_trace(scatter(
+            x=between["x"].to_numpy(), y=between["y"].to_numpy(), mode="markers", visible="legendonly",
+            name=f"Between segments ({len(between):,})",
+            marker={"size": 11, "symbol": "diamond-open", "color": "#4a4a4a", "line": {"width": 1.5}},
+            customdata=between[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}"
+                          "<extra>between segments</extra>",
+        ))
+    marked = frame[frame["highlight"]]
+    if len(marked):
+        fig.add_trace(go.Scatter(
+            x=marked["x"], y=marked["y"], mode="markers", name="Selected user",
+            marker={"size": 18, "symbol": "star", "color": "#d62728",
+                    "line": {"width": 1.5, "color": "black"}},
+            customdata=marked[["row", "user_html", "label_html", "snippet_html"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra>selected</extra>",
+        ))
+    for box in names:
+        text = escape_html(box.text)
+        moved = (box.x, box.y) != (box.anchor_x, box.anchor_y)
+        fig.add_annotation(
+            x=box.anchor_x, y=box.anchor_y, ax=box.x, ay=box.y, axref="x", ayref="y", text=text,
+            showarrow=moved, arrowhead=0, arrowwidth=1, arrowcolor="#555555",
+            font={"size": 12, "color": "#1f2a37"}, bgcolor="rgba(255,255,255,0.85)",
+            bordercolor=colours.get(text, NOISE_COLOUR), borderwidth=1.5, borderpad=2,
+            name=f"segment-{box.segment}",
+        )
+    fig = titled(fig, title, height=600)
+    fig.update_layout(dragmode="lasso", margin={**MARGIN, "b": 40},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.14,
+                              "itemclick": "toggleothers", "itemdoubleclick": "toggle"})
+    return fig
+
+
+def segment_symbols_for(colours: Mapping[str, str]) -> dict[str, str]:
+    """Marker shapes for the labels of ``segment_colours``: grey noise is a circle, the rest in turn."""
+    symbols, i = {}, 0
+    for label, colour in colours.items():
+        symbols[label] = "circle" if colour == NOISE_COLOUR else SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)]
+        i += colour != NOISE_COLOUR
+    return symbols
+
+
