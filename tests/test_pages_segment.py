@@ -18,7 +18,8 @@ def test_kmeans_with_tfidf_shows_metric_cards_and_a_map_coloured_by_segment():
     assert float(metric(at, "Davies–Bouldin")) > 0
     assert metric(at, "Users in a segment") == "100%"
     scatter = figure(at, "Users on the map")
-    traces = [t for t in scatter["data"] if t.get("mode", "markers") == "markers"]
+    # One trace per segment; the users between segments repeat on a trace of their own, hidden until clicked.
+    traces = [t for t in scatter["data"] if t.get("mode", "markers") == "markers" and t.get("visible") != "legendonly"]
     assert len(traces) == 4
     assert sum(len(array(t["x"])) for t in traces) == len(at.session_state["run"].result.assignments)
     assert "customdata" in traces[0] and "%{customdata[3]}" in traces[0]["hovertemplate"]
