@@ -339,8 +339,8 @@ def _timeline(timed: pd.DataFrame, terms: TermCounts, unit: Unit, kept: list[pd.
         rising = _rising(terms, np.flatnonzero(mine), last[mine], owner[mine], filler, n_rising)
         raw.append((segment, counts, users, _share((mine & ~last).sum(), (~last).sum()),
                     _share((mine & last).sum(), last.sum()), rising))
-    p_values = _permutation_p(owner, comment_segment, last, [before - after for _, _, _, after, before, _ in raw],
-                              segments, seed)
+    moves = [last_share - before for _, _, _, before, last_share, _ in raw]
+    p_values = _permutation_p(owner, comment_segment, last, moves, segments, seed)
     segments = tuple(
         SegmentTimeline(segment, tuple(int(c) for c in counts), tuple(int(u) for u in users),
                         tuple(_share(c, n) for c, n in zip(counts, per_period, strict=True)),
