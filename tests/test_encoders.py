@@ -14,6 +14,7 @@ from segmentation.core.errors import EncoderError
 from segmentation.embed.base import DEFAULT_ENCODER, ENCODERS, Encoder, EncoderStatus, encoder_status, get_encoder
 from segmentation.embed.estimate import estimate_encoding
 from segmentation.embed.fast import PREPARE_FAST_ENV, FastEncoder
+from segmentation.embed.fitted import FittedFastEncoder
 from segmentation.embed.openai import OpenAIEncoder
 
 OPENAI_ENV = (
@@ -65,6 +66,8 @@ def build(prefix: str, request: pytest.FixtureRequest) -> Encoder:
     """An offline-runnable encoder for each registry entry."""
     if prefix == "fast":
         return FastEncoder(model_dir=request.getfixturevalue("fast_model_dir"))
+    if prefix == "fast-fitted":
+        return FittedFastEncoder(model_dir=request.getfixturevalue("fast_model_dir"))
     if prefix == "sentence-transformers":
         return get_encoder(f"sentence-transformers:{minilm_dir()}")
     if prefix == "openai":
@@ -77,6 +80,7 @@ CONTRACT = [
     pytest.param("multilingual", marks=pytest.mark.slow),
     "tfidf",
     pytest.param("fast", marks=pytest.mark.slow),
+    pytest.param("fast-fitted", marks=pytest.mark.slow),
     pytest.param("sentence-transformers", marks=pytest.mark.slow),
     "openai",
 ]
