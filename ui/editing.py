@@ -38,7 +38,10 @@ def _after_rerun(message: str) -> None:
 
 def _show_preview(result: SegmentResult, after, labels: Mapping[int, str], run: Run) -> None:
     space = run.prepared.space(*result.config.space)
-    seen: EditPreview = preview(space, result.labels, after, seed=result.config.seed)
+    seed = result.config.seed
+    sums = loaders.silhouette_sums_for(run.run_key, hashlib.sha256(result.labels.tobytes()).hexdigest()[:16], space,
+                                       result.labels, seed)
+    seen: EditPreview = preview(space, result.labels, after, seed=seed, sums=sums)
     sizes = seen.sizes.assign(segment=[labels.get(s, "New segment") for s in seen.sizes["segment"]])
     sizes["change"] = sizes["after"] - sizes["before"]
     st.dataframe(sizes[sizes["change"] != 0], hide_index=True)
