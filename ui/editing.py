@@ -138,6 +138,8 @@ def _flip(action, run_key: str, edit_id: int | None, names: Mapping[int, str], d
         st.session_state[_REFUSED] = error
         return
     st.session_state[_TOAST] = f"{done}: {edit.describe(names)}"
+    # The segments changed: the whole page reruns, not only the merge panel's part of it.
+    st.rerun()
 
 
 def _merge(run: Run, result: SegmentResult, labels: Mapping[int, str], kept: int, absorbed: int) -> None:
