@@ -221,13 +221,12 @@ def new_ks(page: Any, wire: Wire, tries: int) -> list[dict]:
     rows = []
     for _ in range(tries):
         timed(page, wire, lambda: thumb.press("ArrowRight"))
-        k = thumb.get_attribute("aria-valuenow")
         row = timed(page, wire, run.click)
         took = page.get_by_text(re.compile(r"^Run took [\d.]+ s"))
         expect(took).to_be_visible()
         computed = float(re.match(r"Run took ([\d.]+) s", took.inner_text()).group(1))
         segments = page.locator('[data-testid="stMetric"]').filter(has_text="Segments").first.inner_text()
-        rows.append({**row, "k": k, "computation_s": computed, "redraw_s": round(row["seconds"] - computed, 3),
+        rows.append({**row, "computation_s": computed, "redraw_s": round(row["seconds"] - computed, 3),
                      "segments_card": segments.replace("\n", " ")})
     return rows
 
