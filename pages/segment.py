@@ -150,9 +150,9 @@ snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.resu
 colours = charts.segment_colours(labels)
 
 
-# A search, the contours, a selection on the map and the merge panel's picks rerun only this part of the page,
-# not the quality cards and charts below (issue 20: every click reran the whole page, 2-6 s). An edit that
-# changes the segments reruns the whole page (ui.editing).
+# A search, the contours and a selection on the map rerun only this part of the page, not the quality cards
+# and charts below (issue 20: every click reran the whole page, 2-6 s). An edit that changes the segments
+# reruns the whole page (ui.editing).
 @st.fragment
 def map_section() -> None:
     st.subheader("Map")
@@ -199,10 +199,16 @@ def map_section() -> None:
                         column_config={"comments": st.column_config.TextColumn(width="large")})
     else:
         st.caption("Drag a box or a lasso on the map to see what those users say and to save them as a segment.")
+
+
+# Picking the segments to merge reruns only the merge panel: inside the map's part it redrew the map too.
+@st.fragment
+def merge_section() -> None:
     editing.merge_panel(run, result, labels)
 
 
 map_section()
+merge_section()
 left, right = st.columns(2)
 with left:
     st.plotly_chart(charts.silhouette_knife(knife_frame(result.labels, result.silhouette, labels),

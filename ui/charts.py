@@ -40,18 +40,23 @@ METRIC_TITLES = {
 
 
 def silhouette_knife(knife: pd.DataFrame, mean: float, colours: Mapping[str, str]) -> go.Figure:
-    """Per-user silhouettes sorted within each segment (``views.knife_frame``) with the mean as a line."""
+    """Per-user silhouettes sorted within each segment (``views.knife_frame``) with the mean as a line.
+
+    Each segment is one filled outline of its users' values, not a bar per user: the browser drew 5,000 bars
+    in about 1 s on every page run (0.35 s even unchanged), the outline in under 0.1 s.
+    """
     fig = go.Figure()
     for label, part in knife.groupby("label", sort=False):
         name = escape_html(label)
-        fig.add_trace(go.Bar(
-            x=part["silhouette"], y=part["position"], orientation="h", name=name,
-            marker={"color": colours.get(name, NOISE_COLOUR), "line": {"width": 0}},
+        colour = colours.get(name, NOISE_COLOUR)
+        fig.add_trace(go.Scatter(
+            x=part["silhouette"], y=part["position"], mode="lines", name=name, fill="tozerox",
+            fillcolor=colour, line={"color": colour, "width": 0.5, "shape": "vh"},
             hovertemplate="silhouette %{x:.3f}<extra>%{fullData.name}</extra>",
         ))
     fig.add_vline(x=mean, line_dash="dash", line_color="#d62728",
                   annotation_text=f"mean {mean:.3f}", annotation_position="top")
-    fig.update_layout(bargap=0, showlegend=True, legend={"orientation": "h", "yanchor": "top", "y": -0.2})
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     fig.update_xaxes(title_text="Silhouette of each user")
     fig.update_yaxes(title_text="Users, sorted within each segment", showticklabels=False)
     return titled(fig, "Silhouette per user (knife plot)")

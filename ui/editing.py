@@ -38,7 +38,10 @@ def _after_rerun(message: str) -> None:
 
 def _show_preview(result: SegmentResult, after, labels: Mapping[int, str], run: Run) -> None:
     space = run.prepared.space(*result.config.space)
-    seen: EditPreview = preview(space, result.labels, after, seed=result.config.seed)
+    seed = result.config.seed
+    sums = loaders.silhouette_sums_for(run.run_key, hashlib.sha256(result.labels.tobytes()).hexdigest()[:16], space,
+                                       result.labels, seed)
+    seen: EditPreview = preview(space, result.labels, after, seed=seed, sums=sums)
     sizes = seen.sizes.assign(segment=[labels.get(s, "New segment") for s in seen.sizes["segment"]])
     sizes["change"] = sizes["after"] - sizes["before"]
     st.dataframe(sizes[sizes["change"] != 0], hide_index=True)
@@ -135,6 +138,8 @@ def _flip(action, run_key: str, edit_id: int | None, names: Mapping[int, str], d
         st.session_state[_REFUSED] = error
         return
     st.session_state[_TOAST] = f"{done}: {edit.describe(names)}"
+    # The segments changed: the whole page reruns, not only the merge panel's part of it.
+    st.rerun()
 
 
 def _merge(run: Run, result: SegmentResult, labels: Mapping[int, str], kept: int, absorbed: int) -> None:

@@ -10,6 +10,7 @@ a density method's scores over the half of the users it assigned are never read 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -125,18 +126,121 @@ def silhouette_values(
     for start in range(0, len(targets), chunk):
         rows = targets[start : start + chunk]
         sums = np.asarray((membership.T @ pairwise_distances(Xk, Xk[rows])).T)
-        own = segment[rows]
-        r = np.arange(len(rows))
-        own_others = counts[own] - 1
-        a = sums[r, own] / np.maximum(own_others, 1)
-        means = sums / counts
-        means[r, own] = np.inf
-        b = means.min(axis=1)
-        denominator = np.maximum(a, b)
-        s = np.divide(b - a, denominator, out=np.zeros_like(a), where=denominator > 0)
-        values[start : start + chunk] = np.where(own_others > 0, s, 0.0)
+        values[start : start + chunk] = _from_sums(sums, segment[rows], counts)
     out[kept[targets]] = values
     return out
+
+
+def _from_sums(sums: np.ndarray, own: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Silhouettes of points from their summed distances to each segment (``sums``, one column per segment),
+    their own segment's column (``own``) and the segments' sizes (``counts``)."""
+    r = np.arange(len(own))
+    own_others = counts[own] - 1
+    a = sums[r, own] / np.maximum(own_others, 1)
+    means = sums / counts
+    means[r, own] = np.inf
+    b = means.min(axis=1)
+    denominator = np.maximum(a, b)
+    s = np.divide(b - a, denominator, out=np.zeros_like(a), where=denominator > 0)
+    return np.where(own_others > 0, s, 0.0)
+
+
+@dataclass(frozen=True)
+class SilhouetteSums:
+    """The sampled users' summed distances to every segment: what :func:`silhouette_values` computes its
+    mean from, kept so that an edit's silhouette costs only the distances of the users the edit moves.
+
+    Built by :func:`silhouette_sums`; :meth:`edited` gives the same mean as ``silhouette_values`` on the
+    edited labels (same sample, same seed) without the ``max_points × n`` distances: a merge preview on
+    13,811 real users took 4.5 s with two full silhouettes.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,)
+        The labels the sums are for (``-1`` = noise).
+    targets : ndarray of shape (n_targets,)
+        The sampled users (indices into ``labels``), drawn among the non-noise users as ``silhouette_values``
+        draws them.
+    ids : ndarray of shape (n_segments,)
+        The segment of each column of ``sums``.
+    sums : ndarray of shape (n_targets, n_segments)
+        Summed Euclidean distances from each sampled user to every member of each segment.
+    """
+
+    labels: np.ndarray
+    targets: np.ndarray
+    ids: np.ndarray
+    sums: np.ndarray
+
+    def mean(self) -> float | None:
+        """The mean silhouette of the sampled users; None with fewer than two segments."""
+        if len(self.ids) < 2:
+            return None
+        counts = np.array([(self.labels == i).sum() for i in self.ids], dtype=np.float64)
+        own = np.searchsorted(self.ids, self.labels[self.targets])
+        return float(_from_sums(self.sums, own, counts).mean())
+
+    def edited(self, X: np.ndarray, after: np.ndarray) -> SilhouetteSums | None:
+        """The sums for the labels ``after`` an edit, from the distances of the users it moves only.
+
+        Returns None when the edit moves users into or out of noise: the sample is drawn among the
+        non-noise users, so it would not be the same sample (compute ``silhouette_sums`` afresh then).
+        """
+        after = np.asarray(after)
+        if not np.array_equal(self.labels >= 0, after >= 0):
+            return None
+        ids = np.unique(np.concatenate([self.ids, after[after >= 0]]))
+        sums = np.zeros((len(self.targets), len(ids)))
+        whole = np.zeros(len(self.labels), dtype=bool)  # users whose whole segment went to one segment
+        for column, segment in enumerate(self.ids):
+            members = self.labels == segment
+            went = np.unique(after[members])
+            # A segment that went whole (a merge) takes its column along: no distance to compute.
+            if len(went) == 1:
+                whole |= members
+            sums[:, np.searchsorted(ids, went[0] if len(went) == 1 else segment)] += self.sums[:, column]
+        moved = np.flatnonzero((self.labels != after) & ~whole)
+        if len(moved):
+            shift = sparse.csr_matrix(
+                (np.concatenate([np.ones(len(moved)), -np.ones(len(moved))]),
+                 (np.tile(np.arange(len(moved)), 2),
+                  np.concatenate([np.searchsorted(ids, after[moved]), np.searchsorted(ids, self.labels[moved])]))),
+                shape=(len(moved), len(ids)),
+            )
+            X = np.asarray(X, dtype=np.float64)
+            chunk = max(1, _CHUNK_CELLS // len(self.targets))
+            for start in range(0, len(moved), chunk):
+                part = moved[start : start + chunk]
+                sums += np.asarray((shift[start : start + chunk].T @ pairwise_distances(X[part], X[self.targets])).T)
+        present = np.isin(ids, after[after >= 0])
+        return SilhouetteSums(after, self.targets, ids[present], sums[:, present])
+
+
+def silhouette_sums(X: np.ndarray, labels: np.ndarray, *, max_points: int = 10_000, seed: int = 0) -> SilhouetteSums:
+    """The :class:`SilhouetteSums` of ``labels``: the same sample and distances as :func:`silhouette_values`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    labels : ndarray of shape (n_samples,)
+    max_points, seed : int
+        As for :func:`silhouette_values`.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    kept = np.flatnonzero(labels >= 0)
+    ids, segment = np.unique(labels[kept], return_inverse=True)
+    targets = np.sort(sample_rows(len(kept), max_points, seed))
+    sums = np.zeros((len(targets), len(ids)))
+    if len(ids):
+        Xk = X[kept]
+        membership = sparse.csr_matrix((np.ones(len(kept)), (np.arange(len(kept)), segment)),
+                                       shape=(len(kept), len(ids)))
+        chunk = max(1, _CHUNK_CELLS // len(kept))
+        for start in range(0, len(targets), chunk):
+            rows = targets[start : start + chunk]
+            sums[start : start + chunk] = np.asarray((membership.T @ pairwise_distances(Xk, Xk[rows])).T)
+    return SilhouetteSums(labels, kept[targets], ids, sums)
 
 
 def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
