@@ -187,7 +187,10 @@ def map_section() -> None:
     st.caption("Users close together write alike; the axes themselves mean nothing. Click a segment in the "
                "legend to show it alone; double-click to hide it."
                + (f" {unnamed} smaller segments are not named on the map, so that no two names overlap: their "
-                  "names are in the legend and in each point's hover text." if unnamed else ""))
+                  "names are in the legend and in each point's hover text." if unnamed else "")
+               + (f" “Between segments” in the legend marks the {int(shown['between'].sum()):,} users whose own "
+                  "segment is barely nearer than the next one: click it to see only them."
+                  if shown["between"].any() else ""))
     if match is not None:
         st.caption(f"{int(match.sum()):,} users ringed on the map.")
     if nearest is not None:

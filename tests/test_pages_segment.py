@@ -25,6 +25,8 @@ def test_kmeans_with_tfidf_shows_metric_cards_and_a_map_coloured_by_segment():
     assert "customdata" in traces[0] and "%{customdata[3]}" in traces[0]["hovertemplate"]
     assert scatter["layout"]["xaxis"]["showticklabels"] is False  # the axes mean nothing to read
     assert any("write alike" in c.value for c in at.caption)
+    between = int(at.session_state["run"].result.assignments["between"].sum())
+    assert any(f"marks the {between:,} users whose own segment" in c.value for c in at.caption) == (between > 0)
     for title in ("Silhouette per user", "Segment sizes", "Quality against k"):
         assert figure(at, title)["layout"]["title"]["text"]
 
