@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 
 from segmentation.core.errors import EncoderError
 from segmentation.embed.base import ENCODERS, get_encoder
@@ -14,6 +13,7 @@ from segmentation.embed.cache import encode_texts
 from segmentation.embed.fast import FastEncoder
 from segmentation.embed.fitted import FittedFastEncoder, map_onto
 from segmentation.ingest.io import load_comments
+from tests.conftest import SHARED_DATA
 
 FORUM = SHARED_DATA / "se_closed_sites" / "comments.csv.gz"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 
 from segmentation.cluster.membership import BETWEEN_BELOW, MEMBERSHIP_COLUMNS, membership_columns
 from segmentation.ingest.io import from_frame, load_comments
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import cluster_prepared, prepare
 from segmentation.runs.edits import apply_edits, edited_result, merge_edit
+from tests.conftest import SHARED_DATA
 from tests.fixtures import labelled_comments
 
 FORUMS = SHARED_DATA / "se_closed_sites" / "comments.csv.gz"
