@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cluster.base import fit_on
 from segmentation.cluster.metrics import quality
@@ -19,6 +20,7 @@ from segmentation.cluster.selection import (
     k_sweep,
     mean_pairwise_ari,
     min_cluster_size_sweep,
+    moved_share,
     resample_placements,
     segment_stability,
 )
@@ -220,3 +222,28 @@ def test_choose_k_takes_the_smaller_of_two_ks_that_separate_alike_and_names_both
     apart = table.assign(silhouette=[0.28, 0.305, 0.25, 0.40])
     clear = choose_k(apart)
     assert clear.k == 4 and clear.close == () and "close" not in clear.reason
+
+
+def test_moved_share_counts_users_outside_the_matched_segment_whatever_the_numbering() -> None:
+    run = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+    # Numbered otherwise, and two users elsewhere: the 0s became 2, the 1s 0, the 2s 1; user 3 went to the
+    # 1s' segment, user 9 is noise in the placement.
+    placement = np.array([2, 2, 2, 0, 0, 0, 0, 0, 1, -1])
+    assert moved_share(run, [placement]) == pytest.approx(0.2)
+    assert moved_share(run, [placement, run]) == pytest.approx(0.1)
+    assert np.isnan(moved_share(run, []))
+
+
+def test_kmeans_keeps_the_seeded_fit_unless_a_start_lowers_the_inertia() -> None:
+    X, truth = blobs(300, centers=4, seed=5, std=1.0)
+    alone = fit_on(X, "kmeans", {"seed": 1}, k=4)
+    # A start at the four blob means (the optimum) and one with every centre in one corner.
+    means = np.vstack([X[truth == g].mean(axis=0) for g in range(4)])
+    good = fit_on(X, "kmeans", {"seed": 1}, k=4, starts=[np.full((4, 5), 50.0), means])
+    assert good.inertia_ <= alone.inertia_ + 1e-9
+    assert good.start_ in (None, 1)
+    assert adjusted_rand_score(good.labels_, truth) == pytest.approx(1.0)
+    # Starts of another shape (a resample that found fewer segments) are skipped.
+    skipped = fit_on(X, "kmeans", {"seed": 1}, k=4, starts=[means[:3]])
+    np.testing.assert_array_equal(skipped.labels_, alone.labels_)
+    assert skipped.start_ is None

@@ -24,6 +24,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -316,6 +317,40 @@ def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
     """Mean adjusted Rand index over every pair of labelings of the same users."""
     scores = [adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def moved_share(labels: np.ndarray, placements: Sequence[np.ndarray]) -> float:
+    """The share of users a resample's fit places in another segment than the run, on average.
+
+    Each placement's segments are first matched one to one with the run's (the matching that keeps the most
+    users in place, Hungarian algorithm on the overlap table); a user counts as moved when their matched
+    segment is another. Noise (``-1``) in the run is left out; a user a placement calls noise counts as moved.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_users,)
+        The run's segments.
+    placements : sequence of ndarray of shape (n_users,)
+        Users' segments from fits on resamples (:func:`resample_placements`).
+
+    Returns
+    -------
+    float
+        Between 0 and 1; NaN without placements or without a user in a segment.
+    """
+    labels = np.asarray(labels)
+    kept = labels >= 0
+    if not placements or not kept.any():
+        return float("nan")
+    moved = []
+    for placement in placements:
+        run, other = labels[kept], np.asarray(placement)[kept]
+        placed = other >= 0
+        overlap = np.zeros((run.max() + 1, max(int(other.max()) + 1, 1)))
+        np.add.at(overlap, (run[placed], other[placed]), 1)
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        moved.append(1.0 - overlap[rows, cols].sum() / len(run))
+    return float(np.mean(moved))
 
 
 def segment_stability(labels: np.ndarray, placements: Sequence[np.ndarray]) -> dict[int, float]:

@@ -34,6 +34,7 @@ from segmentation.cluster.selection import (
     k_sweep,
     mean_pairwise_ari,
     min_cluster_size_sweep,
+    moved_share,
     segment_stability,
 )
 from segmentation.core.constraints import InstanceOf, validate
@@ -494,6 +495,7 @@ def cluster_prepared(
     mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
     metrics = quality(space, labels, seed=config.seed, silhouette=mean)
     metrics["stability"] = mean_pairwise_ari(placements)
+    metrics["moved_share"] = moved_share(labels, placements)
     stability = segment_stability(labels, placements)
     timings["metrics"] = time.perf_counter() - started
     warnings = (choice.warnings if choice else []) + structure_warnings(
