@@ -9,8 +9,10 @@ Calinski–Harabasz and Davies–Bouldin are kept beside it, and the choice says
 The choice itself must not depend on the run's seed (issue 21: one seed chose k=3, another k=4 on the same
 reviewers). So every fit behind it is a full-strength fit, the same the run delivers, and the resamples are
 drawn the same way whatever the seed: the stability column is a property of the data and k, and the seed
-only moves the initialisations of each k's fit. A k whose smallest segment is too small to act on is not
-taken, and where two ks separate the users alike the choice names both.
+only moves the initialisations of each k's fit. Those fits (:func:`fit_run`) also start from the resamples'
+segment centres where the algorithm takes starts (k-means), keeping the lowest inertia: on weakly grouped
+users ten seeded initialisations otherwise land in a different optimum under each seed. A k whose smallest
+segment is too small to act on is not taken, and where two ks separate the users alike the choice names both.
 
 HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density clusters where
 the silhouette rewards one huge blob.
