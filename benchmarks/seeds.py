@@ -5,8 +5,9 @@
     python benchmarks/seeds.py --table                             # the README table from the JSON
 
 Every setting is the default (``SegmentConfig(encoder=..., seed=s)``: k-means, ``k="auto"`` in 3..12, the 50-d
-PCA space) but the seed, which moves everything random in a run: the PCA, the sweep's fits, the resamples
-behind the stability figure and the final fit. Per set and seed the JSON keeps the k chosen, the run's time
+PCA space) but the seed, which moves what is random in a run: the seeded initialisations of each k-means fit
+(the PCA is exact, and the resamples behind the stability figure are drawn the same under every seed).
+Per set and seed the JSON keeps the k chosen, the run's time
 and the choice's reason and warnings; per set the mean and the smallest adjusted Rand index between the
 seeds' segmentations (every pair of seeds), and the mean NMI with the set's labels where it has them.
 

@@ -126,3 +126,16 @@ def test_warnings_advise_only_settings_the_algorithm_offers_by_their_page_labels
         assert "“Number of segments (k)”" in text
     if any(p.name == "min_samples" for p in parameters):
         assert "“Density smoothing (min samples)”" in text
+
+
+def test_structure_warnings_say_how_many_users_a_resample_moves_from_one_in_twenty() -> None:
+    labels = np.array([0] * 5 + [1] * 5)
+    moved = structure_warnings({"silhouette": 0.4, "moved_share": 0.12}, labels, stability=0.7)
+    assert moved == [
+        "About 12% of users land in another segment when the segments are fitted on a resample of the users: "
+        "read the users at a segment's edge as belonging to either side."
+    ]
+    assert structure_warnings({"silhouette": 0.4, "moved_share": 0.03}, labels, stability=0.9) == []
+    # Below the stability line the one warning carries the figure instead of a second sentence.
+    unstable = structure_warnings({"silhouette": 0.4, "moved_share": 0.3}, labels, stability=0.5)
+    assert len(unstable) == 1 and "about 30% of users land in another segment" in unstable[0]

@@ -6,17 +6,21 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cluster.base import fit_on
 from segmentation.cluster.metrics import quality
 from segmentation.cluster.selection import (
+    RESAMPLE_SEED,
     SIZE_SWEEP_COLUMNS,
     SWEEP_COLUMNS,
     choose_k,
     choose_min_cluster_size,
+    fit_run,
     k_sweep,
     mean_pairwise_ari,
     min_cluster_size_sweep,
+    moved_share,
     resample_placements,
     segment_stability,
 )
@@ -57,7 +61,9 @@ def test_k_sweep_silhouette_equals_quality_of_the_same_labels_and_cuts_a_given_t
     table = k_sweep(X, "agglomerative", [3], sample_size=400, seed=2, trees=trees, n_resamples=0)
     assert list(trees.values()) == [tree]  # cut, not rebuilt
     labels = tree.at(3).labels_
-    assert table["silhouette"].iloc[0] == pytest.approx(quality(X, labels, sample_size=400, seed=2)["silhouette"])
+    # The silhouette's sample is drawn the same under every run seed (another sample moves close ks' scores).
+    expected = quality(X, labels, sample_size=400, seed=RESAMPLE_SEED)["silhouette"]
+    assert table["silhouette"].iloc[0] == pytest.approx(expected)
     assert np.isnan(table["stability"].iloc[0])
 
 
@@ -167,8 +173,8 @@ def test_k_sweep_under_different_seeds_gives_the_same_stability_and_its_fits_are
     tables = [k_sweep(X, "kmeans", range(2, 9), seed=seed).set_index("k") for seed in (0, 3)]
     pd.testing.assert_series_equal(tables[0]["stability"], tables[1]["stability"])
     # Each k's silhouette is that of the fit the run itself makes at that k (same seed, full strength).
-    run = fit_on(X, "kmeans", {"seed": 3}, k=6)
-    assert tables[1].loc[6, "silhouette"] == pytest.approx(quality(X, run.labels_, seed=3)["silhouette"])
+    run, _ = fit_run(X, "kmeans", {"seed": 3}, k=6)
+    assert tables[1].loc[6, "silhouette"] == pytest.approx(quality(X, run.labels_)["silhouette"])
     assert tables[1].loc[6, "smallest_share"] == pytest.approx(np.bincount(run.labels_).min() / len(X))
 
 
@@ -208,3 +214,28 @@ def test_choose_k_takes_the_smaller_of_two_ks_that_separate_alike_and_names_both
     apart = table.assign(silhouette=[0.28, 0.305, 0.25, 0.40])
     clear = choose_k(apart)
     assert clear.k == 4 and clear.close == () and "close" not in clear.reason
+
+
+def test_moved_share_counts_users_outside_the_matched_segment_whatever_the_numbering() -> None:
+    run = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+    # Numbered otherwise, and two users elsewhere: the 0s became 2, the 1s 0, the 2s 1; user 3 went to the
+    # 1s' segment, user 9 is noise in the placement.
+    placement = np.array([2, 2, 2, 0, 0, 0, 0, 0, 1, -1])
+    assert moved_share(run, [placement]) == pytest.approx(0.2)
+    assert moved_share(run, [placement, run]) == pytest.approx(0.1)
+    assert np.isnan(moved_share(run, []))
+
+
+def test_kmeans_keeps_the_seeded_fit_unless_a_start_lowers_the_inertia() -> None:
+    X, truth = blobs(300, centers=4, seed=5, std=1.0)
+    alone = fit_on(X, "kmeans", {"seed": 1}, k=4)
+    # A start at the four blob means (the optimum) and one with every centre in one corner.
+    means = np.vstack([X[truth == g].mean(axis=0) for g in range(4)])
+    good = fit_on(X, "kmeans", {"seed": 1}, k=4, starts=[np.full((4, 5), 50.0), means])
+    assert good.inertia_ <= alone.inertia_ + 1e-9
+    assert good.start_ in (None, 1)
+    assert adjusted_rand_score(good.labels_, truth) == pytest.approx(1.0)
+    # Starts of another shape (a resample that found fewer segments) are skipped.
+    skipped = fit_on(X, "kmeans", {"seed": 1}, k=4, starts=[means[:3]])
+    np.testing.assert_array_equal(skipped.labels_, alone.labels_)
+    assert skipped.start_ is None

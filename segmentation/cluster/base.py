@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -75,6 +75,9 @@ class Clusterer(Protocol):
     settings : tuple of str
         The run settings the class takes: its ``parameters`` and ``seed`` when its ``__init__`` takes one
         (set by :func:`register`).
+    takes_starts : bool
+        True when its ``__init__`` takes ``starts``: segment centres found by other fits (the resamples')
+        that ``fit`` tries beside its own initialisations, keeping the lowest inertia (set by :func:`register`).
     """
 
     name: ClassVar[str]
@@ -86,6 +89,7 @@ class Clusterer(Protocol):
     default_space: ClassVar[str]
     sweep_param: ClassVar[str]
     settings: ClassVar[tuple[str, ...]]
+    takes_starts: ClassVar[bool]
     labels_: np.ndarray
     centers_: np.ndarray
     notes_: list[str]
@@ -107,10 +111,12 @@ COMMON_SETTINGS = ("seed",)
 def register(cls: type[Clusterer]) -> type[Clusterer]:
     """Class decorator that adds a clusterer to :data:`CLUSTERERS` under its ``name``.
 
-    Sets ``cls.settings`` from its ``parameters`` and the common settings its ``__init__`` takes.
+    Sets ``cls.settings`` from its ``parameters`` and the common settings its ``__init__`` takes, and
+    ``cls.takes_starts`` from whether its ``__init__`` takes ``starts``.
     """
     accepted = set(inspect.signature(cls.__init__).parameters)
     cls.settings = tuple(p.name for p in cls.parameters) + tuple(n for n in COMMON_SETTINGS if n in accepted)
+    cls.takes_starts = "starts" in accepted
     CLUSTERERS[cls.name] = cls
     return cls
 
@@ -184,6 +190,7 @@ def fit_on(
     *,
     k: int | None = None,
     trees: dict | None = None,
+    starts: Sequence[np.ndarray] | None = None,
 ) -> Clusterer:
     """Fit the configured clusterer ``algorithm`` on ``space``: the one place that knows about trees.
 
@@ -198,6 +205,9 @@ def fit_on(
     trees : dict, optional
         Trees already fitted on this same ``space``, kept between calls: a class that ``keeps_tree`` cuts
         the kept tree at ``k`` instead of refitting, and keeps a new one there.
+    starts : sequence of ndarray of shape (k, n_features), optional
+        Segment centres found by other fits, tried beside the class's own initialisations by a class that
+        ``takes_starts`` (ignored by the others).
 
     Returns
     -------
@@ -205,7 +215,9 @@ def fit_on(
         Fitted (for a tree: a copy cut at ``k``).
     """
     cls = clusterer_class(algorithm)
-    params = {} if k is None or cls.chooses_k else {"k": k}
+    params: dict[str, Any] = {} if k is None or cls.chooses_k else {"k": k}
+    if starts is not None and cls.takes_starts:
+        params["starts"] = list(starts)
     if not cls.keeps_tree:
         return from_settings(algorithm, settings, **params).fit(space)
     key = (algorithm, *(settings.get(name) for name in cls.settings if name != "k"))

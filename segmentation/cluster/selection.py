@@ -9,8 +9,10 @@ Calinski–Harabasz and Davies–Bouldin are kept beside it, and the choice says
 The choice itself must not depend on the run's seed (issue 21: one seed chose k=3, another k=4 on the same
 reviewers). So every fit behind it is a full-strength fit, the same the run delivers, and the resamples are
 drawn the same way whatever the seed: the stability column is a property of the data and k, and the seed
-only moves the initialisations of each k's fit. A k whose smallest segment is too small to act on is not
-taken, and where two ks separate the users alike the choice names both.
+only moves the initialisations of each k's fit. Those fits (:func:`fit_run`) also start from the resamples'
+segment centres where the algorithm takes starts (k-means), keeping the lowest inertia: on weakly grouped
+users ten seeded initialisations otherwise land in a different optimum under each seed. A k whose smallest
+segment is too small to act on is not taken, and where two ks separate the users alike the choice names both.
 
 HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density clusters where
 the silhouette rewards one huge blob.
@@ -18,12 +20,13 @@ the silhouette rewards one huge blob.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -32,7 +35,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.cluster.base import clusterer_class, fit_on, from_settings
+from segmentation.cluster.base import Clusterer, clusterer_class, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, quality, sample_rows
 from segmentation.core.errors import ConfigError
 
@@ -105,6 +108,7 @@ def k_sweep(
     seed: int = 0,
     settings: dict | None = None,
     trees: dict | None = None,
+    runs: dict | None = None,
     sample_size: int = 5000,
     n_resamples: int = N_RESAMPLES,
 ) -> pd.DataFrame:
@@ -119,13 +123,16 @@ def k_sweep(
     ks : iterable of int
         Values of k; those outside ``2..n_samples - 1`` are skipped.
     seed : int
-        Seeds each k's fit (the fit the run delivers at that k) and the silhouette's sample; the resamples
-        behind the stability column do not depend on it (:data:`RESAMPLE_SEED`).
+        Seeds each k's fit (:func:`fit_run`, the fit the run delivers at that k); neither the resamples
+        behind the stability column nor the silhouette's sample depend on it (:data:`RESAMPLE_SEED`).
     settings : dict, optional
         Other run settings the clusterer declares (``linkage``...).
     trees : dict, optional
         Trees already fitted on ``X`` (see :func:`~segmentation.cluster.base.fit_on`): cut instead of
         rebuilt, and a tree fitted here is kept there.
+    runs : dict, optional
+        Fits already made on ``X`` (see :func:`fit_run`): reused, and each fit made here is kept there, so
+        the run at the chosen k, or a later re-cluster at a k swept here, costs nothing.
     sample_size : int
         Silhouette sample, one for every k (its distances computed once), so values compare across k.
     n_resamples : int
@@ -146,13 +153,21 @@ def k_sweep(
     if not ks:
         return pd.DataFrame(columns=SWEEP_COLUMNS)
     settings = {**(settings or {}), "seed": seed}
-    fitted = _fits_per_k(X, algorithm, ks, settings, trees)
-    stability = _stability_per_k(X, algorithm, ks, settings, n_resamples)
-    sample = sample_rows(n, sample_size, seed)
+    runs = runs if runs is not None else {}
+    # The resamples' fits first, all ks on one resample together (one tree per resample serves every k);
+    # each k's run then starts from their centres too.
+    missing = [k for k in ks if _run_key(algorithm, settings, k, n_resamples) not in runs]
+    resampled = resample_fits(X, algorithm, settings, missing, n_resamples) if missing else {}
+    # The sample does not move with the seed either: above sample_size users another sample moved the
+    # silhouettes of close ks by as much as the choice's 0.01 margin.
+    sample = sample_rows(n, sample_size, RESAMPLE_SEED)
     distances = pairwise_distances(X[sample])
     rows = []
     for k in ks:
-        labels = fitted[k]
+        clusterer, placements = fit_run(
+            X, algorithm, settings, k=k, trees=trees, runs=runs, resampled=resampled.get(k), n_resamples=n_resamples
+        )
+        labels = clusterer.labels_
         sampled = labels[sample]
         silhouette = (
             float(silhouette_score(distances, sampled, metric="precomputed"))
@@ -163,7 +178,7 @@ def k_sweep(
         rows.append(
             {
                 "k": k,
-                "stability": stability.get(k, np.nan),
+                "stability": mean_pairwise_ari(placements) if n_resamples >= 2 and len(placements) >= 2 else np.nan,
                 "silhouette": silhouette,
                 "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if distinct else np.nan,
                 "davies_bouldin": float(davies_bouldin_score(X, labels)) if distinct else np.nan,
@@ -174,34 +189,25 @@ def k_sweep(
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
 
-def _fits_per_k(
-    X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, trees: dict | None
-) -> dict[int, np.ndarray]:
-    trees = trees if trees is not None else {}  # one tree serves every k
-    # Full-strength fits, the same the run makes at each k: with k-means' quick 3 initialisations the forum
-    # users' k=5 scored a silhouette of 0.17 under one seed and 0.32 under another, and the choice followed.
-    return {k: fit_on(X, algorithm, settings, k=k, trees=trees).labels_ for k in ks}
-
-
 def _resamples(n: int, n_resamples: int) -> list[np.ndarray]:
     rng = np.random.default_rng(RESAMPLE_SEED)
     size = max(2, min(int(round(RESAMPLE_SHARE * n)), RESAMPLE_MAX))
     return [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(n_resamples)]
 
 
-def resample_placements(
+def resample_fits(
     X: np.ndarray,
     algorithm: str,
     settings: dict,
     ks: Sequence[int] | None = None,
     n_resamples: int = N_RESAMPLES,
-) -> dict[int | None, list[np.ndarray]]:
-    """Every user's segment as placed by fits on resamples of the users, per k.
+) -> dict[int | None, list[Clusterer]]:
+    """Fits on resamples of the users, per k.
 
-    Each resample is 80% of the users (at most 2,000) drawn without replacement; a full-strength fit on it
-    places all users with ``predict``. The draws and the fits' seeds come from :data:`RESAMPLE_SEED`, never
-    from the run's seed, so the same data and k give the same placements under every seed. One tree per
-    resample serves every k for algorithms that keep a tree.
+    Each resample is 80% of the users (at most 2,000) drawn without replacement, fitted at full strength.
+    The draws and the fits' seeds come from :data:`RESAMPLE_SEED`, never from the run's seed, so the same
+    data and k give the same fits under every seed. One tree per resample serves every k for algorithms that
+    keep a tree.
 
     Parameters
     ----------
@@ -216,32 +222,137 @@ def resample_placements(
     Returns
     -------
     dict
-        k (or None) → list of ndarray of shape (n_samples,), one per resample.
+        k (or None) → list of fitted clusterers, one per resample that holds more users than k.
     """
     keys: list[int | None] = list(ks) if ks is not None else [None]
-    placements: dict[int | None, list[np.ndarray]] = {key: [] for key in keys}
+    fits: dict[int | None, list[Clusterer]] = {key: [] for key in keys}
     for index, rows in enumerate(_resamples(len(X), n_resamples)):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
         run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
         trees: dict = {}  # one tree per resample serves every k
         for key in usable:
-            placements[key].append(fit_on(X[rows], algorithm, run, k=key, trees=trees).predict(X))
-    return placements
+            fits[key].append(fit_on(X[rows], algorithm, run, k=key, trees=trees))
+    return fits
 
 
-def _stability_per_k(
-    X: np.ndarray, algorithm: str, ks: Sequence[int], settings: dict, n_resamples: int
-) -> dict[int, float]:
-    if n_resamples < 2:
-        return {}
-    placements = resample_placements(X, algorithm, settings, ks, n_resamples)
-    return {k: mean_pairwise_ari(labelings) for k, labelings in placements.items() if len(labelings) >= 2}
+def resample_placements(
+    X: np.ndarray,
+    algorithm: str,
+    settings: dict,
+    ks: Sequence[int] | None = None,
+    n_resamples: int = N_RESAMPLES,
+) -> dict[int | None, list[np.ndarray]]:
+    """Every user's segment as placed by fits on resamples of the users (:func:`resample_fits`), per k.
+
+    Returns
+    -------
+    dict
+        k (or None) → list of ndarray of shape (n_samples,), one per resample: each fit places all users
+        with ``predict``.
+    """
+    return {key: [fit.predict(X) for fit in fits] for key, fits in resample_fits(X, algorithm, settings, ks,
+                                                                                  n_resamples).items()}
+
+
+def _run_key(algorithm: str, settings: Mapping, k: int | None, n_resamples: int) -> tuple:
+    """What a run's fit depends on besides the space: the algorithm, its settings, k and the resamples."""
+    cls = clusterer_class(algorithm)
+    k = None if cls.chooses_k else (k if k is not None else settings.get("k"))
+    return (algorithm, k, n_resamples, *(settings.get(name) for name in cls.settings if name != "k"))
+
+
+def fit_run(
+    X: np.ndarray,
+    algorithm: str,
+    settings: Mapping,
+    *,
+    k: int | None = None,
+    trees: dict | None = None,
+    runs: dict | None = None,
+    resampled: Sequence[Clusterer] | None = None,
+    n_resamples: int = N_RESAMPLES,
+) -> tuple[Clusterer, list[np.ndarray]]:
+    """The fit a run delivers, and every user's segment under each of its resamples' fits.
+
+    The resamples' fits (:func:`resample_fits`) give the stability figures; for a class that
+    ``takes_starts`` their segment centres are also tried as starts of the run's own fit beside its seeded
+    initialisations, the lowest inertia winning.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    algorithm : str
+    settings : mapping
+        Run settings (a resolved config's ``to_dict()``).
+    k : int, optional
+        Overrides ``settings["k"]``.
+    trees : dict, optional
+        Trees fitted on ``X`` (see :func:`~segmentation.cluster.base.fit_on`).
+    runs : dict, optional
+        Fits already made on ``X`` by this function, keyed by what they depend on: a fit found there is
+        returned as it is, a new one is kept there.
+    resampled : sequence of Clusterer, optional
+        The resamples' fits at this k when the caller already has them.
+    n_resamples : int
+
+    Returns
+    -------
+    clusterer : Clusterer
+        Fitted on ``X``.
+    placements : list of ndarray of shape (n_samples,)
+        Users' segments by each resample's fit.
+    """
+    key = _run_key(algorithm, settings, k, n_resamples)
+    if runs is not None and key in runs:
+        return runs[key]
+    if resampled is None:
+        resampled = resample_fits(X, algorithm, dict(settings), None if k is None else [k], n_resamples)[k]
+    starts = [fit.centers_ for fit in resampled]
+    clusterer = fit_on(X, algorithm, settings, k=k, trees=trees, starts=starts)
+    fitted = clusterer, [fit.predict(X) for fit in resampled]
+    if runs is not None:
+        runs[key] = fitted
+    return fitted
 
 
 def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
     """Mean adjusted Rand index over every pair of labelings of the same users."""
     scores = [adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def moved_share(labels: np.ndarray, placements: Sequence[np.ndarray]) -> float:
+    """The share of users a resample's fit places in another segment than the run, on average.
+
+    Each placement's segments are first matched one to one with the run's (the matching that keeps the most
+    users in place, Hungarian algorithm on the overlap table); a user counts as moved when their matched
+    segment is another. Noise (``-1``) in the run is left out; a user a placement calls noise counts as moved.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_users,)
+        The run's segments.
+    placements : sequence of ndarray of shape (n_users,)
+        Users' segments from fits on resamples (:func:`resample_placements`).
+
+    Returns
+    -------
+    float
+        Between 0 and 1; NaN without placements or without a user in a segment.
+    """
+    labels = np.asarray(labels)
+    kept = labels >= 0
+    if not placements or not kept.any():
+        return float("nan")
+    moved = []
+    for placement in placements:
+        run, other = labels[kept], np.asarray(placement)[kept]
+        placed = other >= 0
+        overlap = np.zeros((run.max() + 1, max(int(other.max()) + 1, 1)))
+        np.add.at(overlap, (run[placed], other[placed]), 1)
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        moved.append(1.0 - overlap[rows, cols].sum() / len(run))
+    return float(np.mean(moved))
 
 
 def segment_stability(labels: np.ndarray, placements: Sequence[np.ndarray]) -> dict[int, float]:

@@ -24,17 +24,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles, fit_on
+from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles
 from segmentation.cluster.membership import membership_columns
 from segmentation.cluster.metrics import quality, silhouette_values, structure_warnings
 from segmentation.cluster.selection import (
     KChoice,
     choose_k,
     choose_min_cluster_size,
+    fit_run,
     k_sweep,
     mean_pairwise_ari,
     min_cluster_size_sweep,
-    resample_placements,
+    moved_share,
     segment_stability,
 )
 from segmentation.core.constraints import InstanceOf, validate
@@ -84,6 +85,7 @@ class Prepared:
     _terms: TermCounts | None = field(default=None, repr=False)
     _item_labels: ItemLabels | None = field(default=None, repr=False)
     _trees: dict[tuple[str, int], dict] = field(default_factory=dict, repr=False)
+    _runs: dict[tuple[str, int], dict] = field(default_factory=dict, repr=False)
     # UMAP's start (projection.spectral_init) as the map used it: a UMAP clustering space starts from it too.
     _init: np.ndarray | str | None = field(default=None, repr=False)
 
@@ -139,6 +141,11 @@ class Prepared:
     def trees(self, method: str, n_components: int) -> dict:
         """The trees fitted over the clustering space ``method``, kept for :func:`fit_on`: a new k only cuts."""
         return self._trees.setdefault((method, n_components), {})
+
+    def runs(self, method: str, n_components: int) -> dict:
+        """The fits made on the clustering space ``method``, kept for :func:`~segmentation.cluster.selection.fit_run`:
+        the run at the k a sweep chose, or a k the slider returns to, is not fitted again."""
+        return self._runs.setdefault((method, n_components), {})
 
 
 @dataclass
@@ -416,7 +423,8 @@ def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) ->
         return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
     ks = ks if ks is not None else range(2, config.k_max + 1)
     ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
-    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings, trees=prepared.trees(method, dims))
+    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings,
+                   trees=prepared.trees(method, dims), runs=prepared.runs(method, dims))
 
 
 def _choose(
@@ -476,9 +484,9 @@ def cluster_prepared(
     _stage(progress, "reduce", 0, 1)
     method, dims = config.space
     space = prepared.space(method, dims)
-    trees = prepared.trees(method, dims)
+    trees, runs = prepared.trees(method, dims), prepared.runs(method, dims)
     if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
-        space, trees = prepared.profiles.vectors, None
+        space, trees, runs = prepared.profiles.vectors, None, None
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
@@ -488,7 +496,7 @@ def cluster_prepared(
     if table is not None:
         timings["sweep"] = time.perf_counter() - started
     started = time.perf_counter()
-    clusterer = fit_on(space, config.algorithm, settings, trees=trees)
+    clusterer, placements = fit_run(space, config.algorithm, settings, trees=trees, runs=runs)
     labels = np.asarray(clusterer.labels_, dtype=int)
     timings["cluster"] = time.perf_counter() - started
     notes.extend(clusterer.notes_)
@@ -500,8 +508,8 @@ def cluster_prepared(
     silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
     mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
     metrics = quality(space, labels, seed=config.seed, silhouette=mean)
-    placements = resample_placements(space, config.algorithm, settings)[None]
     metrics["stability"] = mean_pairwise_ari(placements)
+    metrics["moved_share"] = moved_share(labels, placements)
     stability = segment_stability(labels, placements)
     timings["metrics"] = time.perf_counter() - started
     warnings = (choice.warnings if choice else []) + structure_warnings(

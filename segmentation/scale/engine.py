@@ -457,7 +457,7 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
     The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
     pipeline's own sweep and choice run on it unchanged.
     """
-    from segmentation.cluster.base import fit_on
+    from segmentation.cluster.selection import fit_run
     from segmentation.embed.profiles import Profiles
     from segmentation.pipeline.segment import Prepared, _choose
 
@@ -476,7 +476,9 @@ def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: 
         _spaces={(method, dims): space},
     )
     settings, table, _ = _choose(prepared, config, notes)
-    return fit_on(space, config.algorithm, settings, trees=prepared.trees(method, dims)), table
+    clusterer, _ = fit_run(space, config.algorithm, settings, trees=prepared.trees(method, dims),
+                           runs=prepared.runs(method, dims))
+    return clusterer, table
 
 
 def _finalise(batch: pd.DataFrame, names: dict[int, str], coords: Any) -> pd.DataFrame:
