@@ -255,9 +255,10 @@ def edited_result(prepared: Prepared, result: SegmentResult, labels: np.ndarray)
     for column, values in membership_columns(space, labels).items():  # against the edited segments
         assignments[column] = values
     metrics = quality(space, labels, seed=config.seed, silhouette=mean)
-    # Stability says how reproducible the algorithm's clustering is; hand edits are not resampled, so the
-    # run's figure stays (with a note), and only segments the edits left as they were keep theirs.
-    for key in ("stability",):
+    # Stability (and the share of users a resample moves) says how reproducible the algorithm's clustering is;
+    # hand edits are not resampled, so the run's figures stay (with a note), and only segments the edits left
+    # as they were keep theirs.
+    for key in ("stability", "moved_share"):
         if key in result.metrics:
             metrics[key] = result.metrics[key]
     untouched = {s: v for s, v in result.segment_stability.items()
