@@ -93,6 +93,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
 
 
+def _add_saved_run_of_input(parser: argparse.ArgumentParser) -> None:
+    """INPUT, the saved run of it (``--run``) and its column flags: what a command reading a saved run of a
+    comments file takes."""
+    parser.add_argument("input", metavar="INPUT", help="the comments the run was made on")
+    parser.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the latest run of "
+                        "INPUT)")
+    for role in ("user", "text", "item", "rating", "time"):
+        parser.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m segmentation",
@@ -144,20 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     behaviour = commands.add_parser("behaviour", help="print the behaviour profile of the segments of a saved run "
                                     "of INPUT as JSON (figures per segment against all users, activity tiers)")
-    behaviour.add_argument("input", metavar="INPUT", help="the comments the run was made on")
-    behaviour.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the latest "
-                           "run of INPUT)")
-    for role in ("user", "text", "item", "rating", "time"):
-        behaviour.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+    _add_saved_run_of_input(behaviour)
 
     timeline = commands.add_parser("over-time", help="print how the segments of a saved run of INPUT change over "
                                    "time as JSON (shares of comments and active users per period, rising words, "
                                    "the biggest change)")
-    timeline.add_argument("input", metavar="INPUT", help="the comments the run was made on")
-    timeline.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the latest "
-                          "run of INPUT)")
-    for role in ("user", "text", "item", "rating", "time"):
-        timeline.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
+    _add_saved_run_of_input(timeline)
 
     report = commands.add_parser("report", help="write a saved run's report: one HTML file that opens offline in "
                                  "any browser (map, names, quality, segment cards, behaviour)")

@@ -9,6 +9,7 @@ previous run's outputs is refused before any work starts.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import shutil
 import stat
@@ -152,3 +153,11 @@ def _swap_in(staging: Path, out: Path) -> None:
         shutil.rmtree(previous, ignore_errors=True)
     else:
         os.replace(staging, out)  # an empty ``out`` (made by the CLI's checks) is replaced
+
+
+def json_number(value: float | None) -> float | None:
+    """A figure as strict JSON takes it: rounded to 6 decimals, None where it is missing or not finite (JSON has
+    no NaN)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), 6)

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from segmentation.core.errors import ConfigError
+from segmentation.core.outputs import json_number
 from segmentation.ingest.columns import COLUMN
 from segmentation.ingest.comments import Comments
 
@@ -102,9 +103,9 @@ class Figure:
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "label": self.label, "kind": self.kind, "source": self.source,
-            "value": _finite(self.value), "overall": _finite(self.overall), "lift": _finite(self.lift),
-            "spread": _finite(self.spread), "n": self.n, "test": self.test, "p_value": _finite(self.p_value),
-            "q_value": _finite(self.q_value), "differs": self.differs,
+            "value": json_number(self.value), "overall": json_number(self.overall), "lift": json_number(self.lift),
+            "spread": json_number(self.spread), "n": self.n, "test": self.test, "p_value": json_number(self.p_value),
+            "q_value": json_number(self.q_value), "differs": self.differs,
         }
 
 
@@ -170,7 +171,7 @@ class SegmentBehaviour:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "users": self.users, "share": _finite(self.share), "tiers": dict(self.tiers),
+            "users": self.users, "share": json_number(self.share), "tiers": dict(self.tiers),
             "figures": [f.to_dict() for f in self.figures],
         }
 
@@ -502,12 +503,6 @@ def _correct(figures: list[Figure]) -> dict[int, Figure]:
         for figure, q in zip(tested, q_values, strict=True):
             out[id(figure)] = replace(figure, q_value=float(q), differs=bool(q < ALPHA))
     return out
-
-
-def _finite(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), 6)
 
 
 __all__ = [

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import sparse
 
 from segmentation.core.errors import ConfigError, DataError
+from segmentation.core.outputs import json_number
 from segmentation.describe.keywords import (
     KeywordContext,
     LexicalDiversity,
@@ -136,10 +137,10 @@ class SegmentTimeline:
     def to_dict(self) -> dict[str, Any]:
         return {
             "segment": self.segment, "comments": list(self.comments), "users": list(self.users),
-            "comment_share": [_finite(v) for v in self.comment_share],
-            "user_share": [_finite(v) for v in self.user_share],
-            "share_before": _finite(self.before), "share_last": _finite(self.last),
-            "p_value": _finite(self.p_value), "rising_words": list(self.rising),
+            "comment_share": [json_number(v) for v in self.comment_share],
+            "user_share": [json_number(v) for v in self.user_share],
+            "share_before": json_number(self.before), "share_last": json_number(self.last),
+            "p_value": json_number(self.p_value), "rising_words": list(self.rising),
         }
 
 
@@ -402,12 +403,6 @@ def _writers(counts: sparse.csr_matrix, owners: np.ndarray) -> np.ndarray:
 
 def _share(part: float, whole: float) -> float:
     return float(part / whole) if whole else math.nan
-
-
-def _finite(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), 6)
 
 
 __all__ = [
