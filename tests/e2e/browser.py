@@ -95,7 +95,7 @@ def lasso(page, left: float, right: float) -> None:
 
 def pick(page, label: str, nth: int, tries: int = 5) -> None:
     """Open the select box labelled ``label`` and pick its ``nth`` option, opening it again when a rerun that
-    was still drawing closed the list before its options showed (seen under load)."""
+    was still drawing closed or redrew the list before the pick landed (seen under load)."""
     api = require_browser()
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
     for attempt in range(tries):
@@ -104,13 +104,31 @@ def pick(page, label: str, nth: int, tries: int = 5) -> None:
         option = page.get_by_role("option").nth(nth)
         try:
             api.expect(option).to_be_visible(timeout=10_000)
-        except AssertionError:
+            # A rerun that lands now redraws the list under the pointer ("element was detached"): open it again.
+            option.click(timeout=10_000)
+        except (AssertionError, api.TimeoutError):
             if attempt == tries - 1:
                 raise
             page.keyboard.press("Escape")
             continue
-        option.click()
         return
+
+
+def download(page, button: str, tries: int = 3, timeout: float = 60_000) -> Any:
+    """Click the download button named ``button`` and return the download, clicking again (after the app has
+    finished its run) when no download starts within ``timeout`` ms: a click that lands while a rerun redraws
+    the button is lost (seen once in a full suite under load)."""
+    api = require_browser()
+    for attempt in range(tries):
+        settled(page)
+        try:
+            with page.expect_download(timeout=timeout) as started:
+                page.get_by_role("button", name=button).click()
+            return started.value
+        except api.TimeoutError:
+            if attempt == tries - 1:
+                raise
+    return None
 
 
 def segment_the_demo(page, server: str, timeout: float = 180_000) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import nav, require_browser, segment_the_demo, settled
+from tests.e2e.browser import download, nav, require_browser, segment_the_demo, settled
 from tests.e2e.test_fragments import rerun_requests
 
 pytestmark = pytest.mark.e2e
@@ -33,9 +33,7 @@ def test_a_name_edit_reruns_only_its_inputs_and_the_download_carries_it(browser_
     assert asked and all(asked), f"the name edit reran the whole page: {asked}"
     expect(page.get_by_role("textbox", name="Name").first).to_have_value("Weekend baristas")
 
-    with page.expect_download(timeout=WAIT) as download:
-        page.get_by_role("button", name="Assignments (CSV)").click()
     saved = tmp_path / "assignments.csv"
-    download.value.save_as(saved)
+    download(page, "Assignments (CSV)").save_as(saved)
     assert "Weekend baristas" in saved.read_text(encoding="utf-8")
     assert not dialogs
