@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segmentation.cluster.base import _squared_distances, segment_centers
+
 TOP = 3
 MEMBERSHIP_COLUMNS = ("confidence", "between", "weight", "segment_2", "weight_2", "segment_3", "weight_3")
 # Under this margin the nearest segment is less than a tenth nearer than the next: on the real labelled sets
@@ -113,9 +115,8 @@ def membership_columns(space: np.ndarray, labels: np.ndarray) -> dict[str, np.nd
     space = np.asarray(space, dtype=np.float64)
     columns = np.searchsorted(ids, labels)
     columns[labels < 0] = -1
-    centres = np.stack([space[labels == segment].mean(axis=0) for segment in ids])
-    squared = (space**2).sum(axis=1)[:, None] - 2 * space @ centres.T + (centres**2).sum(axis=1)[None, :]
-    found = soft_membership(np.sqrt(np.maximum(squared, 0.0)), columns)
+    centres = segment_centers(space, labels)[ids]  # rows of ids a hand edit emptied are left out
+    found = soft_membership(np.sqrt(_squared_distances(space, centres)), columns)
     named = np.where(found.segments >= 0, ids[np.maximum(found.segments, 0)], -1)
     return {
         "confidence": np.round(found.confidence, 4),
