@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -72,6 +72,20 @@ def choose(page: Any, label: str, option: str, search: str | None = None, exact:
     page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
     page.keyboard.type(option if search is None else search)  # long option lists are virtualised: search first
     page.get_by_role("option", name=option, exact=exact).first.click()
+
+
+def websocket_frames(page: Any, event: str, decode: Callable[[bytes], Any]) -> list:
+    """Record, in order, what ``decode`` makes of every binary frame of the app's websocket on ``event``
+    (``"framesent"``: the browser's requests; ``"framereceived"``: the server's messages); frames it decodes to
+    None are left out."""
+    found: list = []
+
+    def on_frame(payload: Any) -> None:
+        if isinstance(payload, bytes) and (value := decode(payload)) is not None:
+            found.append(value)
+
+    page.on("websocket", lambda socket: socket.on(event, on_frame))
+    return found
 
 
 def settled(page: Any, timeout: float = 180_000) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.e2e.browser import require_browser, segment_the_demo, settled
+from tests.e2e.browser import require_browser, segment_the_demo, settled, websocket_frames
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
@@ -18,16 +18,12 @@ WAIT = 180_000  # ms: the machine may be busy
 
 def rerun_requests(page: Any) -> list[str]:
     """Record the fragment id of every rerun the page asks the server for ("" for the whole page)."""
-    asked: list[str] = []
 
-    def on_frame(payload: Any) -> None:
-        if isinstance(payload, bytes):
-            message = BackMsg.FromString(payload)
-            if message.WhichOneof("type") == "rerun_script":
-                asked.append(message.rerun_script.fragment_id)
+    def fragment(payload: bytes) -> str | None:
+        message = BackMsg.FromString(payload)
+        return message.rerun_script.fragment_id if message.WhichOneof("type") == "rerun_script" else None
 
-    page.on("websocket", lambda socket: socket.on("framesent", on_frame))
-    return asked
+    return websocket_frames(page, "framesent", fragment)
 
 
 def test_a_search_and_a_legend_click_rerun_only_the_map(browser_page, server: str):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.e2e.browser import pick, require_browser, segment_the_demo, settled
+from tests.e2e.browser import pick, require_browser, segment_the_demo, settled, websocket_frames
 from tests.e2e.test_fragments import rerun_requests
 
 pytestmark = pytest.mark.e2e
@@ -19,16 +19,14 @@ WAIT = 180_000  # ms: the machine may be busy
 
 def finished_runs(page: Any) -> list[str]:
     """Record how every run of the app's script ends: a whole page's or one fragment's."""
-    ends: list[str] = []
 
-    def on_frame(payload: Any) -> None:
-        if isinstance(payload, bytes):
-            message = ForwardMsg.FromString(payload)
-            if message.WhichOneof("type") == "script_finished":
-                ends.append(ForwardMsg.ScriptFinishedStatus.Name(message.script_finished))
+    def ending(payload: bytes) -> str | None:
+        message = ForwardMsg.FromString(payload)
+        if message.WhichOneof("type") != "script_finished":
+            return None
+        return ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
 
-    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
-    return ends
+    return websocket_frames(page, "framereceived", ending)
 
 
 def segments_card(page: Any) -> str:
