@@ -17,7 +17,7 @@ from segmentation.present.views import (
     size_frame,
     sweep_long,
 )
-from ui import charts, data, editing, loaders, params, route, runs, session, state
+from ui import charts, data, editing, loaders, params, refine, route, runs, session, state
 from ui.text import labelled, long_text_table, show_error
 
 route.through_app()
@@ -145,6 +145,7 @@ st.caption(f"Run took {run.elapsed:.1f} s" + (" (embeddings and map re-used)" if
 told = {result.choice.reason} if result.choice is not None else set()
 for note in dict.fromkeys(n for n in [*run.notes, *result.notes] if n not in told):
     st.text(note)
+refine.panel(comments, run, data.source().digest)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
 colours = charts.segment_colours(labels)

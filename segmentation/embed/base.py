@@ -46,7 +46,10 @@ class Encoder(Protocol):
       time (:mod:`segmentation.embed.estimate`);
     - ``first_rate``: its speed in that work per second on an idle 2-core machine until one is measured
       here (None: unknown, e.g. a remote endpoint), ``start_s``: seconds to load its model before it
-      encodes, and ``setup_s``: seconds of its one-off preparation where ``needs_setup()`` says it is due.
+      encodes, and ``setup_s``: seconds of its one-off preparation where ``needs_setup()`` says it is due;
+    - ``refined_by``: the spec of the slower encoder whose vectors this one approximates (None: it is the
+      best at hand), which the app offers to run in the background once this one's segments are shown
+      (:mod:`segmentation.runs.refine`).
 
     :class:`EncoderBase` gives the methods besides ``encode`` their usual behaviour.
     """
@@ -61,6 +64,7 @@ class Encoder(Protocol):
     first_rate: ClassVar[float | None]
     start_s: ClassVar[float]
     setup_s: ClassVar[float]
+    refined_by: ClassVar[str | None]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Return an ``(n, d)`` float32 array of L2-normalised rows, calling ``progress(done, total)``."""
@@ -89,7 +93,7 @@ class Encoder(Protocol):
 
 
 CAPABILITIES = ("label", "requires", "argument", "corpus_dependent", "max_chars", "per_text_chars", "first_rate",
-                "start_s", "setup_s")
+                "start_s", "setup_s", "refined_by")
 
 
 class EncoderBase:
@@ -104,6 +108,7 @@ class EncoderBase:
     first_rate: ClassVar[float | None] = None
     start_s: ClassVar[float] = 0.0
     setup_s: ClassVar[float] = 0.0
+    refined_by: ClassVar[str | None] = None
 
     def needs_setup(self) -> bool:
         """Whether a one-off preparation must run before the first ``encode`` (none here)."""

@@ -57,6 +57,8 @@ class FastEncoder(EncoderBase):
     first_rate = 1_500_000.0  # work per second, from 10k real recipe reviews on an idle machine
     start_s = 2.0
     setup_s = 30.0  # the distillation, measured here: 24-30 s on two quiet cores
+    # MiniLM itself: NMI 0.91 against 0.79 on real labelled reviewers (issue 22), at ~70x the time.
+    refined_by = "minilm"
     MODEL_SUBDIR = Path("models") / "minilm-static-256"
     batch_size = 2048
 

@@ -51,6 +51,7 @@ class FittedFastEncoder(EncoderBase):
     first_rate = FastEncoder.first_rate
     start_s = FastEncoder.start_s
     setup_s = FastEncoder.setup_s
+    refined_by = FastEncoder.refined_by
     seed = 0
     # Ridge strength on unit-length 256-d inputs. On the real forum users (1,000 and 2,000 sampled texts,
     # seeds 0-2) 0.1 scored the same NMI and 10 lost up to 0.025.

@@ -175,6 +175,12 @@ def _described(result: SegmentResult) -> list[dict]:
     return [{key: getattr(segment, key) for key in KEPT_DESCRIPTION} for segment in result.segments]
 
 
+def carry_names(from_key: str, to_key: str, workspace: Workspace | None = None) -> CarryReport:
+    """Carry the names of run ``from_key`` onto the matching segments of run ``to_key`` (hand edits applied to
+    both); a name already set on ``to_key`` is kept."""
+    return _carry(workspace if workspace is not None else Workspace(), from_key, to_key)
+
+
 def _carry(workspace: Workspace, from_key: str | None, to_key: str) -> CarryReport:
     """Carry names between the runs' edited segments, so a name follows the users it was given to."""
     log = EditLog(workspace.path)  # opened (it may create its table) before carry_over takes the write lock
