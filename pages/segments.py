@@ -87,9 +87,9 @@ if new_file is not None:
         downloads.new_assignments_download(placed.assignments)
 
 profile = behaviour.show(comments, run.result, run.run_key, labels)
-over_time.show(comments, run, labels)
+timeline = over_time.show(comments, run, labels)
 
 st.subheader("Downloads")
 downloads.run_downloads(run, profile)
-downloads.report_download(run, profile)
+downloads.report_download(run, profile, timeline)
 st.page_link("pages/recommend.py", label="Next: recommendations per user", icon=":material/arrow_forward:")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from segmentation.core.constraints import SEED, TOP_N, validate
-from segmentation.core.errors import ConfigError, SegmentationError
+from segmentation.core.errors import ConfigError, DataError, SegmentationError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -162,11 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_saved_run_of_input(timeline)
 
     report = commands.add_parser("report", help="write a saved run's report: one HTML file that opens offline in "
-                                 "any browser (map, names, quality, segment cards, behaviour)")
+                                 "any browser (map, names, quality, segment cards, behaviour, segments over time, the "
+                                 "recommendation answer `evaluate` kept)")
     report.add_argument("--run", default=None, help="the saved run (an id from `runs`; default: the run saved last)")
     report.add_argument("--out", required=True, type=Path, help="the HTML file to write (replaced whole once complete)")
     report.add_argument("--input", default=None, help="the comments the run was made on: adds the behaviour table "
-                        "(default: none, and the report says so)")
+                        "and, where they have times, the segments over time (default: none, and the report says so)")
     for role in ("user", "text", "item", "rating", "time"):
         report.add_argument(f"--{role}-col", default=None, help=f"with --input: column holding the {role} "
                             "(default: detected)")
@@ -359,11 +360,18 @@ def cmd_over_time(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from segmentation.present.report import behaviour_of, latest_run_key, run_report, save_report
+    from segmentation.present.report import behaviour_of, latest_run_key, over_time_of, run_report, save_report
 
     key = args.run or latest_run_key()
-    behaviour = behaviour_of(key, _load(args)) if args.input else None
-    path = save_report(run_report(key, behaviour=behaviour), args.out)
+    behaviour = timeline = None
+    if args.input:
+        comments = _load(args)
+        behaviour = behaviour_of(key, comments)
+        try:
+            timeline = over_time_of(key, comments)
+        except DataError as error:  # data without times still gets its report, and is told why
+            print(f"no segments over time in the report: {error}", file=sys.stderr)
+    path = save_report(run_report(key, behaviour=behaviour, over_time=timeline), args.out)
     print(f"wrote the report of run {key} to {path}", file=sys.stderr)
     return 0
 
@@ -381,6 +389,7 @@ def _segment_on_ray(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from segmentation.recommend.evaluate import evaluate_pipeline
+    from segmentation.runs.service import keep_evaluation
 
     config = _config(args)
     top_n = validate("top_n", args.top_n, TOP_N)
@@ -395,6 +404,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(evaluation.table().to_string(float_format=lambda v: f"{v:.4f}"))
     print(evaluation.verdict)
     print(f"wrote {path}", file=sys.stderr)
+    key = keep_evaluation(comments, config, evaluation)
+    print(f"kept in the workspace for the report of run {key} (`report --run {key}` once it is segmented)",
+          file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from segmentation.describe.behaviour import BehaviourProfile
 from segmentation.describe.export import assignments_csv, assignments_json, assignments_parquet, segments_json
+from segmentation.describe.over_time import OverTime
 from segmentation.present.report import run_report
 from segmentation.runs.service import Run
 from ui import loaders, runs
@@ -30,18 +31,20 @@ def run_downloads(run: Run, profile: BehaviourProfile | None) -> None:
                                "segments.json", "application/json", icon=":material/download:")
 
 
-def report_download(run: Run, profile: BehaviourProfile | None) -> None:
+def report_download(run: Run, profile: BehaviourProfile | None, timeline: OverTime | None = None) -> None:
     """The run's shareable report: one HTML file that opens offline in any browser, with the behaviour table
-    where the page has the profile."""
+    and the segments over time where the page has them."""
     if run.prepared is None:  # a run folder keeps its assignments in the folder, not in the workspace
         st.caption("The report is made from runs kept in the workspace: a run folder has none; "
                    "`python -m segmentation report` makes one for a run segmented on this machine.")
         return
     workspace = loaders.workspace()  # taken now: the click runs on a thread with no page around it
-    st.download_button("Download the report (HTML)", lambda: run_report(run.run_key, workspace, behaviour=profile),
+    st.download_button("Download the report (HTML)",
+                       lambda: run_report(run.run_key, workspace, behaviour=profile, over_time=timeline),
                        f"report-{run.run_key}.html", "text/html", icon=":material/download:",
-                       help="The map, the names, the quality, each segment's card and the behaviour table in one "
-                            "file to send to someone without the app; it makes no request to the network.")
+                       help="The map, the names, the quality, each segment's card, the behaviour table, the segments "
+                            "over time and the recommendation answer (once the Recommend page has found it out) in "
+                            "one file to send to someone without the app; it makes no request to the network.")
 
 
 def new_assignments_download(assignments: pd.DataFrame) -> None:

@@ -182,11 +182,14 @@ def _sweep_for(fingerprint: str, config: SegmentConfig, _prepared: Prepared, max
 def evaluation_for(comments: Comments, config: SegmentConfig, top_n: int, progress: StageProgress | None):
     """The recommendation evaluation of a run, computed once per data, config and list length."""
     from segmentation.recommend.evaluate import evaluate_pipeline
+    from segmentation.runs.service import keep_evaluation
 
     slot = _evaluation_slot(comments.fingerprint(), config, top_n)
     with slot.lock:
         if slot.value is None:
             slot.value = evaluate_pipeline(comments, config, top_n=top_n, progress=progress)
+            # Kept with the runs of this data and config: their shareable report gives the answer.
+            keep_evaluation(comments, config, slot.value, workspace())
     return slot.value
 
 

@@ -12,18 +12,22 @@ import hashlib
 import json
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.describe.over_time import ALPHA, OverTime, over_time
 from segmentation.ingest.io import Comments
-from segmentation.present.over_time import SHARES, change_sentence, for_json, rising_table, shares_csv, shares_frame
-from segmentation.present.views import escape_html, escape_markdown
+from segmentation.present.over_time import (
+    SHARE_WORDS,
+    SHARES,
+    change_sentence,
+    for_json,
+    rising_table,
+    share_chart,
+    shares_csv,
+)
+from segmentation.present.views import escape_markdown
 from segmentation.runs.service import Run
-from ui.charts import NOISE_COLOUR, segment_colours
-
-SHARE_WORDS = {"comments": "comments", "users": "active users"}
 
 
 def timeline(comments: Comments, run: Run) -> OverTime:
@@ -45,40 +49,19 @@ def _timeline(run_key: str, labels_digest: str, _comments, _user_ids, _labels, _
     return over_time(_comments, _user_ids, _labels, terms=_terms)
 
 
-def share_chart(found: OverTime, labels: dict[int, str], of: str) -> go.Figure:
-    """One line per segment: its share of the period's comments (or active users), names escaped in the legend."""
-    frame = shares_frame(found, labels)
-    column = SHARES[of]
-    colours = segment_colours(labels)
-    fig = go.Figure()
-    for _, rows in frame.groupby("segment", sort=True):
-        name = escape_html(rows["name"].iloc[0])
-        count = rows["comments" if of == "comments" else "users"]
-        total = rows["period_comments" if of == "comments" else "period_users"]
-        fig.add_trace(go.Scatter(
-            x=rows["period"], y=rows[column], mode="lines+markers", name=name,
-            line={"color": colours.get(name, NOISE_COLOUR)},
-            customdata=np.column_stack([count, total]),
-            hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}} (%{{customdata[0]}} of %{{customdata[1]}})<extra></extra>",
-        ))
-    fig.update_yaxes(title_text=f"Share of {SHARE_WORDS[of]}", tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(title_text=found.unit.capitalize())
-    fig.update_layout(title={"text": f"Share of {SHARE_WORDS[of]} per {found.unit}, by segment", "x": 0},
-                      height=420, template="plotly_white", legend={"title": {"text": ""}})
-    return fig
 
-
-def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
-    """Draw the over-time section, or one message saying why there is nothing to show."""
+def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> OverTime | None:
+    """Draw the over-time section, or one message saying why there is nothing to show; return the timeline
+    drawn (the report holds it too), None where there is none."""
     st.subheader("Segments over time")
     if comments is None:
         st.caption("The timeline needs the comments: it is not available for a run folder.")
-        return
+        return None
     try:
         found = timeline(comments, run)
     except SegmentationError as error:  # the message says why: no time column, one day, too few periods
         st.info(escape_markdown(f"Nothing to show over time: {error}."), icon=":material/schedule:")
-        return
+        return None
     for note in found.notes:
         st.caption(escape_markdown(f"Left out: {note}"))
     method = found.method
@@ -104,6 +87,7 @@ def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
         "Over time (JSON)",
         lambda: json.dumps(for_json(found, labels), ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8"),
         "over_time.json", "application/json", icon=":material/download:", key="over_time_json")
+    return found
 
 
 @st.fragment

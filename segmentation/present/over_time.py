@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from segmentation.core.labels import fallback_name
 from segmentation.describe.export import neutralise
 from segmentation.describe.over_time import ALPHA, TEST, OverTime, Period
+from segmentation.present.figures import NOISE_COLOUR, segment_colours
+from segmentation.present.views import escape_html
 
 SHARES = {"comments": "comment_share", "users": "user_share"}
 """What a share is of, as the page's choice names it, and the long table's column holding it."""
+SHARE_WORDS = {"comments": "comments", "users": "active users"}
+"""How the chart and the page's choice say what a share is of."""
 
 
 def _name(labels: Mapping[int, str], segment: int) -> str:
@@ -118,4 +124,28 @@ def for_json(found: OverTime, labels: Mapping[int, str]) -> dict:
     return {**record, "sentence": change_sentence(found, labels)}
 
 
-__all__ = ["SHARES", "change_sentence", "for_json", "rising_table", "shares_csv", "shares_frame"]
+def share_chart(found: OverTime, labels: Mapping[int, str], of: str) -> go.Figure:
+    """One line per segment: its share of the period's comments (or active users), names escaped in the legend."""
+    frame = shares_frame(found, labels)
+    column = SHARES[of]
+    colours = segment_colours(labels)
+    fig = go.Figure()
+    for _, rows in frame.groupby("segment", sort=True):
+        name = escape_html(rows["name"].iloc[0])
+        count = rows["comments" if of == "comments" else "users"]
+        total = rows["period_comments" if of == "comments" else "period_users"]
+        fig.add_trace(go.Scatter(
+            x=rows["period"], y=rows[column], mode="lines+markers", name=name,
+            line={"color": colours.get(name, NOISE_COLOUR)},
+            customdata=np.column_stack([count, total]),
+            hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}} (%{{customdata[0]}} of %{{customdata[1]}})<extra></extra>",
+        ))
+    fig.update_yaxes(title_text=f"Share of {SHARE_WORDS[of]}", tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title_text=found.unit.capitalize())
+    fig.update_layout(title={"text": f"Share of {SHARE_WORDS[of]} per {found.unit}, by segment", "x": 0},
+                      height=420, template="plotly_white", legend={"title": {"text": ""}})
+    return fig
+
+
+__all__ = ["SHARES", "SHARE_WORDS", "change_sentence", "for_json", "rising_table", "share_chart", "shares_csv",
+           "shares_frame"]

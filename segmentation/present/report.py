@@ -2,9 +2,11 @@
 
 It holds the map (plotly.js inlined, drawn in SVG), the segments' names and descriptions, the quality cards
 with their plain reading, a card per segment (size, share, keywords, representative comments, top items,
-stability), the behaviour table where the caller has the run's comments, and the recommendation answer where
-one was kept. It opens in any browser with no server: nothing in it is fetched from the network, and a
-Content-Security-Policy forbids any load besides its own inline script, style and ``data:`` images.
+stability), the behaviour table and the segments over time where the caller has the run's comments, and the
+recommendation answer where an evaluation of the run's data and settings was kept
+(:func:`~segmentation.runs.service.keep_evaluation`). It opens in any browser with no server: nothing in it is
+fetched from the network, and a Content-Security-Policy forbids any load besides its own inline script, style and
+``data:`` images.
 
 Every text that came from a file or a person (names, descriptions, comments, user ids, item names, the file's
 name, column names) is escaped with :func:`html.escape` before it reaches the page; inside the map's inline
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import NOISE, fallback_name
@@ -34,6 +37,7 @@ from segmentation.describe.segments import SegmentDescription
 from segmentation.present.behaviour import behaviour_columns, overview_table, tier_names, value_table
 from segmentation.present.figures import NOISE_COLOUR, segment_colours, segment_map
 from segmentation.present.maps import label_positions, sample_rows
+from segmentation.present.over_time import change_sentence, rising_table, share_chart
 from segmentation.present.views import (
     escape_html,
     map_frame,
@@ -42,11 +46,14 @@ from segmentation.present.views import (
     segment_labels,
     stability_words,
 )
-from segmentation.runs.service import StoredRun, load_run, run_table, saved_run
+from segmentation.recommend.base import RECOMMENDERS
+from segmentation.recommend.evaluate import METRIC_HELP
+from segmentation.runs.service import StoredRun, kept_evaluation, load_run, run_table, saved_run
 from segmentation.runs.workspace import Workspace
 
 if TYPE_CHECKING:
     from segmentation.describe.behaviour import BehaviourProfile
+    from segmentation.describe.over_time import OverTime
     from segmentation.ingest.comments import Comments
 
 # Points drawn on the report's map: SVG (a static file must open in any browser, with or without a graphics
@@ -57,8 +64,9 @@ CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style
 # U+2029 end a line in older JavaScript parsers.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
                               "\u2029": "\\u2029"})
-NOT_EVALUATED = ("Not evaluated: the workspace keeps no recommendation evaluation with a run. The Recommend "
-                 "page's “Find out” or `python -m segmentation evaluate` answers the question for this data.")
+NOT_EVALUATED = ("Not evaluated: no recommendation evaluation of this data with these settings is kept. The "
+                 "Recommend page's “Find out” or `python -m segmentation evaluate` answers the question, and the "
+                 "next report of this run includes the answer.")
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2a37;
@@ -80,6 +88,7 @@ th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 td.num{text-align:right}
 blockquote{margin:4px 0 4px 0;padding:4px 10px;border-left:3px solid #ccc;background:#fafafa;white-space:pre-wrap}
 .map{width:100%;height:640px}
+.chart{width:100%;height:440px}
 """
 
 
@@ -105,6 +114,26 @@ def behaviour_of(key: str, comments: Comments, workspace: Workspace | None = Non
     return behaviour_profile(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
 
 
+def over_time_of(key: str, comments: Comments, workspace: Workspace | None = None) -> OverTime:
+    """The saved run's segments over time (hand edits applied), from the comments it was made on.
+
+    Raises
+    ------
+    ConfigError
+        When the run is unknown, damaged or of other data.
+    DataError
+        When the comments have no times to follow (the message says why: no time column, one day, too few
+        periods).
+    """
+    from segmentation.describe.over_time import over_time
+
+    info = saved_run(key, workspace)
+    if info.fingerprint != comments.fingerprint():
+        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    table = run_table(info, workspace)
+    return over_time(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
+
+
 def latest_run_key(workspace: Workspace | None = None) -> str:
     """The run saved last (the report command's default); ``ConfigError`` when none is saved."""
     workspace = workspace if workspace is not None else Workspace()
@@ -114,7 +143,8 @@ def latest_run_key(workspace: Workspace | None = None) -> str:
     raise ConfigError("no saved run yet: `python -m segmentation segment FILE --out DIR` saves one")
 
 
-def run_report(key: str, workspace: Workspace | None = None, *, behaviour: BehaviourProfile | None = None) -> str:
+def run_report(key: str, workspace: Workspace | None = None, *, behaviour: BehaviourProfile | None = None,
+               over_time: OverTime | None = None) -> str:
     """The report of one saved run as a self-contained HTML document.
 
     Parameters
@@ -126,6 +156,9 @@ def run_report(key: str, workspace: Workspace | None = None, *, behaviour: Behav
     behaviour : BehaviourProfile, optional
         The run's behaviour profile (:func:`behaviour_of`; the Segments page passes the one it shows); without
         it the report says how to include it.
+    over_time : OverTime, optional
+        The run's segments over time (:func:`over_time_of`), drawn as the share of comments per period with the
+        biggest change in a sentence; without it the report says why there is none.
 
     Returns
     -------
@@ -154,11 +187,12 @@ def run_report(key: str, workspace: Workspace | None = None, *, behaviour: Behav
         drawn_map or "<h2>Map</h2><p>This run kept no map.</p>",
         _segment_cards(segments, labels, stored, missing),
         _behaviour(behaviour, labels),
-        _recommendations(),
+        _over_time(over_time, labels),
+        _recommendations(_kept_evaluation(key, workspace)),
     ]
     title = f"Segment report: {source} (run {key})"
-    # plotly.js (4.8 MB) only where there is a map to draw.
-    script = _plotly_script() if drawn_map else ""
+    # plotly.js (4.8 MB) only where there is a chart to draw.
+    script = _plotly_script() if drawn_map or over_time is not None else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_e(CONTENT_SECURITY_POLICY)}\">"
@@ -300,10 +334,7 @@ def _map(table: pd.DataFrame, labels: Mapping[int, str]) -> str:
     figure.update_layout(dragmode="zoom")
     sample = (f" Showing a sample of {len(rows):,} of {len(frame):,} users, every segment in proportion."
               if len(rows) < len(frame) else "")
-    spec = json.dumps(figure.to_plotly_json(), cls=_PlotlyEncoder, separators=(",", ":"))
-    script = ("(function(){var f=" + spec.translate(_SCRIPT_SAFE) + ";Plotly.newPlot('segment-map',f.data,f.layout,"
-              "{responsive:true,displaylogo:false});})();")
-    return (f"<h2>Map</h2><div id=\"segment-map\" class=\"map\"></div><script>{script}</script>"
+    return (f"<h2>Map</h2>{_plot('segment-map', figure, 'map')}"
             f"<p class=\"caption\">Users close together write alike; the axes themselves mean nothing. Click a "
             f"segment in the legend to show it alone; double-click to hide it.{sample}</p>")
 
@@ -380,8 +411,53 @@ def _behaviour(profile: BehaviourProfile | None, labels: Mapping[int, str]) -> s
     return "".join(parts)
 
 
-def _recommendations() -> str:
-    return f"<h2>Do segments make better recommendations here?</h2><p>{_e(NOT_EVALUATED)}</p>"
+def _over_time(found: OverTime | None, labels: Mapping[int, str]) -> str:
+    if found is None:
+        return ("<h2>Segments over time</h2><p>Not included: following the segments over time needs the comments "
+                "the run was made on, with their times.</p>")
+    last = found.periods[-1].label
+    rising = rising_table(found, labels)
+    return "".join([
+        "<h2>Segments over time</h2>",
+        f"<p>{_e(change_sentence(found, labels))}</p>",
+        *(f"<p class=\"caption\">Left out: {_e(note)}</p>" for note in found.notes),
+        _plot("over-time", share_chart(found, labels, "comments"), "chart"),
+        f"<p class=\"caption\">Periods: one {_e(found.unit)} each. The last period ({_e(last)}) is compared with "
+        f"all periods before, by {_e(found.method['test'])}.</p>",
+        _table(rising, [("name", "Segment", None), ("before", "Share of comments before", "share"),
+                        ("last", f"In {last}", "share"), ("change", "Change", "change"),
+                        ("beyond_chance", "Beyond chance", None), ("rising", f"Words rising in {last}", None)]),
+    ])
+
+
+def _kept_evaluation(key: str, workspace: Workspace) -> dict | str | None:
+    """The evaluation kept for the run, or why it cannot be read (a damaged file never stops the report)."""
+    try:
+        return kept_evaluation(key, workspace)
+    except ConfigError as error:
+        return str(error)
+
+
+def _recommendations(kept: dict | str | None) -> str:
+    heading = "<h2>Do segments make better recommendations here?</h2>"
+    if kept is None:
+        return f"{heading}<p>{_e(NOT_EVALUATED)}</p>"
+    if isinstance(kept, str):
+        return f"{heading}<p>{_e(kept)}</p>"
+    answer, n = kept["answer"], kept["top_n"]
+    methods = pd.DataFrame([{"method": RECOMMENDERS[m].label if m in RECOMMENDERS else m, **values}
+                            for m, values in kept["methods"].items()]).sort_values("ndcg", ascending=False)
+    columns = [("method", "Method", None), *((name, title, "rate") for name, (title, _, _) in METRIC_HELP.items()
+                                            if name in ("hit_rate", "ndcg"))]
+    return "".join([
+        heading,
+        f"<p><strong>{_e(answer['sentence'])}</strong></p>",
+        f"<p class=\"caption\">How this was measured: each of {answer['users']:,} tested users' latest item was "
+        f"hidden, and each method had to find it among its top {n} picks, made from the user's other items "
+        f"(evaluated {_e(kept.get('made', ''))}).</p>",
+        _table(methods, columns),
+        f"<p class=\"caption\">{_e(kept['verdict'])}</p>",
+    ])
 
 
 # Pieces -----------------------------------------------------------------------------------------
@@ -397,13 +473,23 @@ def _table(frame: pd.DataFrame, columns: Iterable[tuple[str, str, str | None]]) 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _plot(element_id: str, figure: go.Figure, css_class: str) -> str:
+    """A plotly figure drawn by the inlined plotly.js into a ``div`` of its own; its JSON is made safe inside
+    the script (no text in it can close the script or open a tag)."""
+    spec = json.dumps(figure.to_plotly_json(), cls=_PlotlyEncoder, separators=(",", ":"))
+    script = ("(function(){var f=" + spec.translate(_SCRIPT_SAFE) + f";Plotly.newPlot('{element_id}',f.data,"
+              "f.layout,{responsive:true,displaylogo:false});})();")
+    return f"<div id=\"{element_id}\" class=\"{css_class}\"></div><script>{script}</script>"
+
+
 def _cell(value: object, kind: str | None) -> str:
     if kind is None:
         return f"<td>{_e('' if value is None else value)}</td>"
     number = _number(value)
     if number is None:
         return "<td class=\"num\">–</td>"
-    text = {"count": f"{number:,.0f}", "share": f"{number:.0%}", "lift": f"{number:.2f}"}.get(kind, f"{number:,.1f}")
+    text = {"count": f"{number:,.0f}", "share": f"{number:.0%}", "change": f"{number:+.1%}", "lift": f"{number:.2f}",
+            "rate": f"{number:.3f}"}.get(kind, f"{number:,.1f}")
     return f"<td class=\"num\">{text}</td>"
 
 
@@ -432,5 +518,5 @@ def _plotly_script() -> str:
     return f"<script>{get_plotlyjs()}</script>"
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "REPORT_MAP_POINTS", "behaviour_of", "latest_run_key", "run_report",
-           "save_report"]
+__all__ = ["CONTENT_SECURITY_POLICY", "REPORT_MAP_POINTS", "behaviour_of", "latest_run_key", "over_time_of",
+           "run_report", "save_report"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,9 @@ from segmentation.runs.edits import Edit, EditLog, apply_edits, carry_edits, edi
 from segmentation.runs.matching import CarryReport
 from segmentation.runs.records import RunInfo, SegmentName, damaged_message, run_key
 from segmentation.runs.workspace import Workspace
+
+if TYPE_CHECKING:  # the evaluation's module pulls in every recommender
+    from segmentation.recommend.evaluate import Evaluation
 
 Compute = Callable[[Comments, SegmentConfig, StageProgress | None], tuple[Prepared, SegmentResult, bool]]
 """``compute(comments, config, progress) -> (prepared, result, reused)``: how a run is computed."""
@@ -173,6 +178,28 @@ KEPT_DESCRIPTION = ("id", "name", "keywords", "representative_comments", "top_it
 def _described(result: SegmentResult) -> list[dict]:
     """The segments' descriptions as the record keeps them (a few hundred words per segment)."""
     return [{key: getattr(segment, key) for key in KEPT_DESCRIPTION} for segment in result.segments]
+
+
+def keep_evaluation(comments: Comments, config: SegmentConfig, evaluation: Evaluation,
+                    workspace: Workspace | None = None) -> str:
+    """Keep a recommendation evaluation with the runs of its data and config, so that a saved run's report can
+    answer whether segments help (``evaluate`` from the command line and the Recommend page both keep theirs).
+
+    Returns
+    -------
+    str
+        The run key it is kept under (the key a run of this data and config is saved under).
+    """
+    workspace = workspace if workspace is not None else Workspace()
+    key = key_of(comments.fingerprint(), config)
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    workspace.save_evaluation(key, {**evaluation.to_dict(), "made": made})
+    return key
+
+
+def kept_evaluation(run_key: str, workspace: Workspace | None = None) -> dict | None:
+    """The evaluation kept for a run's data and config (:func:`keep_evaluation`), None where none was."""
+    return (workspace if workspace is not None else Workspace()).evaluation(run_key)
 
 
 def carry_names(from_key: str, to_key: str, workspace: Workspace | None = None) -> CarryReport:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -237,6 +238,34 @@ class Workspace:
         with scratch.open("wb") as handle:
             np.savez(handle, **dict(arrays))
         scratch.replace(path)
+
+    def save_evaluation(self, run_key: str, payload: Mapping[str, Any]) -> None:
+        """Keep the recommendation evaluation of a run's data and settings (the run need not be saved yet: the
+        evaluation of a config is the same whichever run of it is reported); the latest replaces the one before."""
+        path = self._run_file(run_key, ".evaluation.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(path.name + ".tmp")
+        scratch.write_text(json.dumps(payload, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+        scratch.replace(path)
+
+    def evaluation(self, run_key: str) -> dict[str, Any] | None:
+        """The evaluation kept for a run (:meth:`save_evaluation`), None where none was kept.
+
+        Raises
+        ------
+        ConfigError
+            When the kept file is unreadable.
+        """
+        path = self._run_file(run_key, ".evaluation.json")
+        if not path.is_file():
+            return None
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConfigError(damaged_message(run_key, f"{path.name} is unreadable: {reason(error)}")) from None
+        if not isinstance(payload, dict):
+            raise ConfigError(damaged_message(run_key, f"{path.name} holds no evaluation"))
+        return payload
 
     def arrays(self, run_key: str) -> dict[str, np.ndarray] | None:
         """Return the arrays kept with a run (None when it kept none: saved before they were kept).
