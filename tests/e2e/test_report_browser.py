@@ -64,3 +64,31 @@ def test_the_report_opens_offline_with_its_map_and_names_and_runs_no_script_from
     assert not dialogs, dialogs  # no alert() from a name, a comment or an id ran
     assert not asked and not hosts, (asked, hosts)
     assert not errors, errors  # the policy blocked nothing plotly.js needs, and nothing failed
+
+
+def test_the_segments_over_time_draw_offline_beside_the_map(tmp_path: Path):
+    from segmentation.demo import generate_demo
+    from segmentation.ingest.io import load_comments
+    from segmentation.present.report import over_time_of
+
+    expect = require_browser().expect
+    data = tmp_path / "reviews.csv"
+    generate_demo(0, n_users=200).to_csv(data, index=False)  # the demo's months of times, at a quick size
+    comments = load_comments(data)
+    workspace = Workspace()
+    run = run_and_save(comments, SegmentConfig(encoder="tfidf", k=4), workspace=workspace)
+    found = over_time_of(run.run_key, comments, workspace)
+    path = save_report(run_report(run.run_key, workspace, over_time=found), tmp_path / "report.html")
+
+    with recording_page() as (page, dialogs, hosts):
+        errors: list[str] = []
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+                   else route.abort())
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(path.as_uri())
+        expect(page.get_by_role("heading", name="Segments over time")).to_be_visible()
+        lines = page.locator("#over-time .scatterlayer .trace")
+        expect(lines).to_have_count(len(run.result.segments))  # one line per segment, drawn with no network
+        expect(page.locator("#over-time .scatterlayer .point")).to_have_count(
+            len(run.result.segments) * len(found.periods))
+    assert not dialogs and not hosts and not errors, (dialogs, hosts, errors)
