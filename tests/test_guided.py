@@ -1,0 +1,195 @@
+"""Guided segments: personas typed in words, users placed against them with the real encoders, the far ones left
+to the run's segments; bad personas refused with one clear message; the result saved as a run of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from segmentation.cluster.guided import MIN_SIMILARITY, Persona, check_language, guide, parse_personas
+from segmentation.cluster.membership import soft_membership
+from segmentation.core.errors import ConfigError
+from segmentation.demo import DEMO_PATH, DEMO_ZH_PATH
+from segmentation.ingest.io import load_comments
+from segmentation.pipeline.config import SegmentConfig
+from segmentation.pipeline.segment import cluster_prepared, prepare
+from segmentation.runs.guided import DISCOVERED_PREFIX, encode_personas, guide_users, save_guided
+from segmentation.runs.service import runs_table
+from segmentation.runs.workspace import Workspace
+
+# Written from the demo's taste names alone, as a marketer would.
+DEMO_PERSONAS = {
+    "audio": "audio fans: headphones, speakers, DACs, microphones, sound quality",
+    "coffee": "coffee lovers: espresso, grinders, coffee beans, brewing",
+    "games": "board gamers: tabletop games, rules, players, game nights",
+    "running": "runners: running shoes, miles, races, training",
+    "cooking": "home cooks: kitchen knives, pans, recipes, cooking",
+    "skincare": "skincare: moisturiser, cleanser, sensitive skin, sunscreen",
+}
+
+
+@pytest.fixture
+def fast_workspace(workspace: Path, fast_home: Path) -> Path:
+    """The test's own workspace, holding the fast encoder distilled once for the session."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "models").symlink_to(fast_home / "models", target_is_directory=True)
+    return workspace
+
+
+@pytest.fixture
+def demo_run(fast_workspace: Path):
+    comments = load_comments(DEMO_PATH)
+    config = SegmentConfig(encoder="fast", k=6)
+    prepared = prepare(comments, config, with_map=False)
+    result = cluster_prepared(prepared, config)
+    truth = comments.frame.groupby("user_id")["true_taste"].first().loc[prepared.profiles.user_ids].to_numpy()
+    return comments, prepared, result, truth
+
+
+# Parsing and checking the personas -----------------------------------------------------------------------
+
+
+def test_personas_are_read_one_per_line_as_name_colon_description():
+    text = ("# our personas\n\nhockey fans: ice hockey, NHL teams\n  咖啡爱好者：意式浓缩，咖啡豆  \n"
+            "runners\n")
+    assert parse_personas(text) == [Persona("hockey fans", "ice hockey, NHL teams"),
+                                    Persona("咖啡爱好者", "意式浓缩，咖啡豆"), Persona("runners", "runners")]
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "no personas given"),
+    ("  \n# only a comment\n\n", "no personas given"),
+    ("hockey: ice hockey\nHockey :  NHL teams", "same name"),
+    ("hockey: ice hockey, NHL\nfans: Ice  hockey, nhl", "same description"),
+    ("hockey:", "no description"),
+    (": ice hockey", "no name"),
+    ("x" * 81 + ": long", "characters long"),
+    ("\n".join(f"p{i}: persona {i}" for i in range(51)), "at most 50"),
+])
+def test_bad_personas_are_refused_with_a_message_that_says_what_to_do(text, says):
+    with pytest.raises(ConfigError, match=says):
+        parse_personas(text)
+
+
+def test_personas_in_another_script_than_the_comments_are_refused():
+    chinese = load_comments(DEMO_ZH_PATH).frame["text"].tolist()
+    english = load_comments(DEMO_PATH).frame["text"].tolist()
+    latin = parse_personas("coffee lovers: espresso, beans")
+    han = parse_personas("咖啡爱好者：意式浓缩，咖啡豆")
+    with pytest.raises(ConfigError, match="Latin script but the comments in Chinese"):
+        check_language(latin, chinese)
+    with pytest.raises(ConfigError, match="Korean script but the comments in Latin"):
+        check_language(han, english)
+    check_language(han, chinese)
+    check_language(latin, english)
+
+
+def test_a_corpus_dependent_encoder_cannot_place_personas():
+    with pytest.raises(ConfigError, match="depend on the whole file"):
+        encode_personas(parse_personas("coffee: espresso"), "tfidf")
+
+
+# Placing users -------------------------------------------------------------------------------------------
+
+
+def test_confidence_is_the_membership_margin_of_the_cosine_distances():
+    # Users placed symmetrically, so that the average user is the origin and similarities are plain cosines.
+    diagonal = np.array([1.0, 1.0, 0]) / np.sqrt(2)
+    users = np.array([[1.0, 0, 0], [-1.0, 0, 0], [0, 1.0, 0], [0, -1.0, 0], diagonal, -diagonal])
+    centres = np.array([[1.0, 0, 0], [0, 1.0, 0], [-1.0, -1.0, 0]])
+    personas = parse_personas("a: first\nb: second\nc: third")
+    guided = guide(users, centres, personas, np.zeros(len(users), dtype=int), min_similarity=-1.0)
+    cosines = users @ (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(guided.similarity, cosines.max(axis=1), atol=1e-9)
+    np.testing.assert_allclose(guided.confidence, soft_membership(1.0 - cosines).confidence, atol=1e-9)
+    assert guided.confidence[0] == pytest.approx(1.0)  # on persona a, at right angles to b
+    assert guided.confidence[4] == pytest.approx(0.0, abs=1e-9)  # halfway between a and b
+
+
+def test_personas_from_the_taste_names_recover_the_demo_tastes_with_the_fast_encoder(demo_run):
+    comments, prepared, result, truth = demo_run
+    personas = parse_personas("\n".join(DEMO_PERSONAS.values()))
+    guided = guide_users(comments, prepared.profiles.vectors, result.labels, personas, "fast")
+    tastes = np.array(list(DEMO_PERSONAS))[guided.persona]
+    real = truth != "noise"
+    # Six tastes: chance is one in six. Placed users should mostly sit with their own taste's persona.
+    assert (tastes == truth)[guided.placed & real].mean() > 0.8
+    assert guided.min_similarity == MIN_SIMILARITY
+    assert np.array_equal(guided.placed, guided.similarity >= MIN_SIMILARITY)
+    assert np.array_equal(guided.labels[guided.placed], guided.persona[guided.placed])
+
+
+def test_users_of_a_persona_nobody_wrote_go_to_the_runs_own_segments(demo_run):
+    comments, prepared, result, truth = demo_run
+    for left_out in ("coffee", "games"):
+        personas = parse_personas("\n".join(v for k, v in DEMO_PERSONAS.items() if k != left_out))
+        guided = guide_users(comments, prepared.profiles.vectors, result.labels, personas, "fast")
+        theirs = truth == left_out
+        assert (~guided.placed[theirs]).mean() > 0.75
+        far = ~guided.placed
+        # A far user's segment is their run segment, numbered after the personas.
+        np.testing.assert_array_equal(guided.discovered[guided.labels[far] - guided.n_personas], result.labels[far])
+
+
+def test_an_attribute_block_after_the_text_part_does_not_move_anyone(demo_run):
+    comments, prepared, result, _ = demo_run
+    personas = parse_personas("\n".join(DEMO_PERSONAS.values()))
+    plain = guide_users(comments, prepared.profiles.vectors, result.labels, personas, "fast")
+    extra = np.random.default_rng(0).normal(size=(len(result.labels), 4)).astype(np.float32)
+    widened = guide_users(comments, np.hstack([prepared.profiles.vectors, extra]), result.labels, personas, "fast")
+    np.testing.assert_array_equal(plain.labels, widened.labels)
+
+
+def test_persona_vectors_of_another_encoder_are_refused(demo_run):
+    _, prepared, result, _ = demo_run
+    personas = parse_personas("a: first\nb: second")
+    with pytest.raises(ConfigError, match="another encoder"):
+        guide(prepared.profiles.vectors, np.ones((2, 999)), personas, result.labels)
+
+
+@pytest.mark.slow
+def test_minilm_places_the_demo_users_with_their_taste(workspace):
+    from segmentation.demo import DEMO_ENCODER
+
+    comments = load_comments(DEMO_PATH)
+    config = SegmentConfig(encoder=DEMO_ENCODER, k=6)
+    prepared = prepare(comments, config, with_map=False)  # the demo's MiniLM vectors ship with the project
+    result = cluster_prepared(prepared, config)
+    truth = comments.frame.groupby("user_id")["true_taste"].first().loc[prepared.profiles.user_ids].to_numpy()
+    guided = guide_users(comments, prepared.profiles.vectors, result.labels,
+                         parse_personas("\n".join(DEMO_PERSONAS.values())), DEMO_ENCODER)
+    tastes = np.array(list(DEMO_PERSONAS))[guided.persona]
+    assert (tastes == truth)[guided.placed & (truth != "noise")].mean() > 0.8
+
+
+# Saving ---------------------------------------------------------------------------------------------------
+
+
+def test_guided_segments_saved_as_a_run_are_named_after_the_personas(demo_run, fast_workspace):
+    from segmentation.runs.service import run_and_save
+
+    comments = demo_run[0]
+    run = run_and_save(comments, SegmentConfig(encoder="fast", k=6))
+    personas = parse_personas("\n".join(v for k, v in DEMO_PERSONAS.items() if k != "games"))
+    guided = guide_users(comments, run.prepared.profiles.vectors, run.result.labels, personas, "fast")
+    run_names = {s.id: s.name for s in run.result.segments}
+    key = save_guided(run.run_key, run.result.user_ids, guided, run_names)
+    assert key != run.run_key
+    workspace = Workspace()
+    names = {segment: saved.name for segment, saved in workspace.names(key).items()}
+    present = set(guided.labels.tolist())
+    for index, persona in enumerate(personas):
+        if index in present:
+            assert names[index] == persona.name
+            assert workspace.names(key)[index].description == persona.description
+    for offset, segment in enumerate(guided.discovered.tolist()):
+        assert names[len(personas) + offset] == DISCOVERED_PREFIX + run_names[segment]
+    assert workspace.assignments(key) == dict(zip(run.result.user_ids.astype(str), guided.labels.tolist(),
+                                                  strict=True))
+    table = workspace.table(key)
+    assert set(table["persona"]) <= {p.name for p in personas}
+    assert key in set(runs_table()["run"])
+    # The run it came from keeps its own segments and names.
+    assert workspace.names(run.run_key) == {}
