@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Imported with the module: the CLI's progress writes to the stderr of the moment it is first imported.
+from segmentation.cli import main
 from segmentation.cluster.guided import MIN_SIMILARITY, Persona, check_language, guide, parse_personas
 from segmentation.cluster.membership import soft_membership
 from segmentation.core.errors import ConfigError
@@ -193,3 +195,117 @@ def test_guided_segments_saved_as_a_run_are_named_after_the_personas(demo_run, f
     assert key in set(runs_table()["run"])
     # The run it came from keeps its own segments and names.
     assert workspace.names(run.run_key) == {}
+
+
+# The real labelled forum set ------------------------------------------------------------------------------
+
+
+def test_personas_written_from_the_site_names_place_real_forum_users_on_their_site(fast_workspace):
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "se_closed_sites" / "comments.csv.gz"
+    if not path.is_file():
+        pytest.skip(f"real forum users not found at {path} (the shared data folder is absent)")
+    comments = load_comments(path)
+    config = SegmentConfig(encoder="fast")
+    prepared = prepare(comments, config, with_map=False)
+    result = cluster_prepared(prepared, config)
+    sites = {"atheism": "atheism: atheists, religion, God, belief, faith and its critics",
+             "economics": "economics: markets, prices, inflation, money, trade, economic theory",
+             "firearms": "firearms: guns, rifles, pistols, ammunition, shooting, gun laws",
+             "gadgets": "gadgets: phones, tablets, laptops, headphones, chargers, which device to buy",
+             "htw": "how things work: how machines, devices and everyday things work, physics explained"}
+    truth = comments.frame.groupby("user_id")["label"].first().loc[prepared.profiles.user_ids].to_numpy()
+    guided = guide_users(comments, prepared.profiles.vectors, result.labels,
+                         parse_personas("\n".join(sites.values())), "fast")
+    placed_site = np.array(list(sites))[guided.persona]
+    # Five sites: chance is one in five; the sites' topics are far apart.
+    assert (placed_site == truth)[guided.placed].mean() > 0.9
+    assert 0.3 < guided.placed.mean() < 1.0  # some users are far from every persona, most are not
+
+
+# The command line and what it prints -----------------------------------------------------------------------
+
+
+def _segment_demo(tmp_path: Path, encoder: str = "fast") -> str:
+    assert main(["segment", str(DEMO_PATH), "--out", str(tmp_path / f"out-{encoder}"), "--encoder", encoder,
+                 "--k", "6"]) == 0
+    return Workspace().latest_run(load_comments(DEMO_PATH).fingerprint())
+
+
+def test_cli_guided_prints_each_personas_users_and_fit_writes_the_users_and_saves_a_run(
+        tmp_path, capsys, fast_workspace):
+    import json
+
+    import pandas as pd
+
+    key = _segment_demo(tmp_path)
+    personas = tmp_path / "personas.txt"
+    personas.write_text("# from the taste names\n" + "\n".join(DEMO_PERSONAS.values()) + "\n=HYPERLINK(1): evil\n",
+                        encoding="utf-8")
+    capsys.readouterr()
+    out = tmp_path / "guided.csv"
+    assert main(["guided", str(DEMO_PATH), "--run", key, "--personas", str(personas), "--out", str(out),
+                 "--save"]) == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert printed["run"] == key and printed["min_similarity"] == MIN_SIMILARITY
+    assert [p["name"] for p in printed["personas"]] == [*(v.split(":")[0] for v in DEMO_PERSONAS.values()),
+                                                        "=HYPERLINK(1)"]
+    rows = printed["segments"]
+    assert sum(r["users"] for r in rows) == 500 == printed["placed"] + printed["discovered"]
+    assert [r["kind"] for r in rows[:7]] == ["persona"] * 7
+    users = pd.read_csv(out)
+    assert len(users) == 500
+    for row in rows:  # each persona's figures are the means over its users in the file
+        members = users[users["segment"] == row["segment"]]
+        assert row["users"] == len(members)
+        if len(members):
+            assert row["mean_similarity"] == pytest.approx(members["similarity"].mean(), abs=1e-3)
+    assert not users["segment_name"].astype(str).str.startswith("=").any()  # a formula name is neutralised
+    saved = captured.err.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    assert saved != key and Workspace().names(saved)[0].name == "audio fans"
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"", "no personas given"),
+    (b"fans: hockey\nfans: baseball", "same name"),
+    ("咖啡爱好者：意式浓缩\n跑者：跑鞋，训练".encode(), "Chinese, Japanese or Korean script but the comments"),
+    (b"\xff\xfe bad bytes", "not UTF-8"),
+])
+def test_cli_guided_refuses_bad_personas_with_one_line_and_exit_2(tmp_path, capsys, fast_workspace, content, says):
+    key = _segment_demo(tmp_path)
+    personas = tmp_path / "personas.txt"
+    personas.write_bytes(content)
+    capsys.readouterr()
+    assert main(["guided", str(DEMO_PATH), "--run", key, "--personas", str(personas)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_cli_guided_refuses_a_missing_file_and_a_tfidf_run(tmp_path, capsys):
+    key = _segment_demo(tmp_path, encoder="tfidf")
+    capsys.readouterr()
+    assert main(["guided", str(DEMO_PATH), "--run", key, "--personas", str(tmp_path / "none.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    personas = tmp_path / "personas.txt"
+    personas.write_text("coffee: espresso, beans", encoding="utf-8")
+    assert main(["guided", str(DEMO_PATH), "--run", key, "--personas", str(personas)]) == 2
+    err = capsys.readouterr().err
+    assert "depend on the whole file" in err and err.count("\n") == 1
+
+
+def test_the_fit_table_lists_a_persona_that_found_nobody_and_the_sentence_names_it(demo_run):
+    from segmentation.present.guided import fit_table, summary_sentence
+
+    comments, prepared, result, _ = demo_run
+    personas = parse_personas("\n".join(DEMO_PERSONAS.values()) + "\nastronauts: rockets, orbits, spacewalks")
+    guided = guide_users(comments, prepared.profiles.vectors, result.labels, personas, "fast")
+    table = fit_table(guided, {s.id: s.name for s in result.segments})
+    assert table["users"].sum() == len(result.labels)
+    astronauts = table[table["name"] == "astronauts"].iloc[0]
+    if astronauts["users"] == 0:
+        assert np.isnan(astronauts["mean_similarity"])
+        assert "No user is near “astronauts”" in summary_sentence(guided)
+    placed = table[table["kind"] == "persona"]
+    assert placed["users"].sum() == guided.placed.sum()
