@@ -169,7 +169,8 @@ def test_minilm_places_the_demo_users_with_their_taste(workspace):
 # Saving ---------------------------------------------------------------------------------------------------
 
 
-def test_guided_segments_saved_as_a_run_are_named_after_the_personas(demo_run, fast_workspace):
+def test_guided_segments_saved_as_a_run_are_named_after_the_personas_and_lend_no_names_to_later_runs(
+        demo_run, fast_workspace):
     from segmentation.runs.service import run_and_save
 
     comments = demo_run[0]
@@ -180,21 +181,21 @@ def test_guided_segments_saved_as_a_run_are_named_after_the_personas(demo_run, f
     key = save_guided(run.run_key, run.result.user_ids, guided, run_names)
     assert key != run.run_key
     workspace = Workspace()
-    names = {segment: saved.name for segment, saved in workspace.names(key).items()}
-    present = set(guided.labels.tolist())
+    table = workspace.table(key)
+    named = dict(zip(table["segment"], table["segment_name"], strict=False))
     for index, persona in enumerate(personas):
-        if index in present:
-            assert names[index] == persona.name
-            assert workspace.names(key)[index].description == persona.description
+        if index in named:
+            assert named[index] == persona.name
     for offset, segment in enumerate(guided.discovered.tolist()):
-        assert names[len(personas) + offset] == DISCOVERED_PREFIX + run_names[segment]
+        assert named[len(personas) + offset] == DISCOVERED_PREFIX + run_names[segment]
     assert workspace.assignments(key) == dict(zip(run.result.user_ids.astype(str), guided.labels.tolist(),
                                                   strict=True))
-    table = workspace.table(key)
     assert set(table["persona"]) <= {p.name for p in personas}
+    assert workspace.run(key).record["guided"]["from_run"] == run.run_key
     assert key in set(runs_table()["run"])
-    # The run it came from keeps its own segments and names.
-    assert workspace.names(run.run_key) == {}
+    # Names saved on a run travel to the next run of the same data; a guided run's must not.
+    later = run_and_save(comments, SegmentConfig(encoder="fast", k=7))
+    assert later.carry.carried == [] and workspace.names(later.run_key) == {}
 
 
 # The real labelled forum set ------------------------------------------------------------------------------
@@ -264,7 +265,8 @@ def test_cli_guided_prints_each_personas_users_and_fit_writes_the_users_and_save
             assert row["mean_similarity"] == pytest.approx(members["similarity"].mean(), abs=1e-3)
     assert not users["segment_name"].astype(str).str.startswith("=").any()  # a formula name is neutralised
     saved = captured.err.strip().splitlines()[-1].rsplit(" ", 1)[-1]
-    assert saved != key and Workspace().names(saved)[0].name == "audio fans"
+    table = Workspace().table(saved)
+    assert saved != key and set(table.loc[table["segment"] == 0, "segment_name"]) <= {"audio fans"}
 
 
 @pytest.mark.parametrize("content, says", [

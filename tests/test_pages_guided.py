@@ -59,7 +59,8 @@ def test_personas_typed_on_the_page_place_every_user_and_save_as_a_run_named_aft
     assert not at.exception, at.exception
     message = next(s.value for s in at.success if "Saved as run" in s.value)
     key = message.split("Saved as run ", 1)[1].split(",", 1)[0]
-    names = {segment: saved.name for segment, saved in Workspace().names(key).items()}
+    saved = Workspace().table(key)
+    names = dict(zip(saved["segment"], saved["segment_name"], strict=False))
     for segment, name in enumerate(table["name"][:3]):
         if table["users"][segment]:
             assert names[segment] == name

@@ -20,7 +20,7 @@ from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
-from segmentation.runs.records import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, run_key
+from segmentation.runs.records import run_key
 from segmentation.runs.service import run_table, saved_run
 from segmentation.runs.workspace import Workspace
 
@@ -136,8 +136,11 @@ def save_guided(
     """Save the guided segments as a run of their own, named after the personas, and return its key.
 
     The run keeps the original run's data fingerprint and config (with the personas and threshold added, so
-    that another set of personas is another run), the table of :func:`guided_table`, and every segment's name
-    as a name given by hand (a persona's description as its description).
+    that another set of personas is another run) and the table of :func:`guided_table`, whose
+    ``segment_name`` is each persona's name (and "Discovered: " with the run segment's name): every view of a
+    saved run reads its names from there where none was saved. They are not saved as names given by hand,
+    because names saved on a run are carried to the next run of the same data: "Discovered: …" names would
+    land on the segments of a fresh clustering.
 
     Raises
     ------
@@ -164,11 +167,6 @@ def save_guided(
         record["file_sha256"] = info.record["file_sha256"]
     workspace.save_run(key, info.fingerprint, config, dict(zip(table["user_id"], guided.labels.tolist(), strict=True)),
                        pipeline_version=PIPELINE_VERSION, record=record, table=table)
-    present = set(guided.labels.tolist())
-    for segment, name in segment_names(guided, run_names).items():
-        if segment in present:
-            about = guided.personas[segment].description if segment < guided.n_personas else ""
-            workspace.save_name(key, segment, name[:MAX_NAME_LENGTH], about[:MAX_DESCRIPTION_LENGTH])
     return key
 
 
