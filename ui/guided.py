@@ -48,8 +48,9 @@ def show(comments: Comments | None, run: Run) -> None:
     result = run.result
     if placed:
         try:
-            guided = guide_users(comments, run.prepared.profiles.vectors, result.labels, parse_personas(text),
-                                 result.config.encoder, min_similarity=threshold, cache=EmbeddingCache())
+            with st.spinner("Placing the users against the personas…"):
+                guided = guide_users(comments, run.prepared.profiles.vectors, result.labels, parse_personas(text),
+                                     result.config.encoder, min_similarity=threshold, cache=EmbeddingCache())
         except SegmentationError as error:
             show_error(error)
             return

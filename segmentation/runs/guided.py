@@ -91,9 +91,9 @@ def guide_saved_run(
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     config = SegmentConfig.from_dict(info.config)
     check_language(personas, comments.frame["text"].tolist())
-    vectors = encode_personas(personas, config.encoder, cache if cache is not None else EmbeddingCache())
-    encoded = encode_texts(comments.frame["text"].tolist(), get_encoder(config.encoder),
-                           cache if cache is not None else EmbeddingCache())
+    cache = cache if cache is not None else EmbeddingCache()
+    vectors = encode_personas(personas, config.encoder, cache)
+    encoded = encode_texts(comments.frame["text"].tolist(), get_encoder(config.encoder), cache)
     profiles = build_profiles(comments, encoded.embeddings, half_life_days=config.half_life_days,
                               attributes=config.attributes, attribute_weight=config.attribute_weight)
     table = run_table(info, workspace)
