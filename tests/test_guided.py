@@ -311,3 +311,19 @@ def test_the_fit_table_lists_a_persona_that_found_nobody_and_the_sentence_names_
         assert "No user is near “astronauts”" in summary_sentence(guided)
     placed = table[table["kind"] == "persona"]
     assert placed["users"].sum() == guided.placed.sum()
+
+
+def test_far_users_the_run_left_as_noise_stay_noise_and_get_a_row_of_their_own(demo_run):
+    from segmentation.present.guided import fit_table
+
+    comments, prepared, result, _ = demo_run
+    labels = result.labels.copy()
+    labels[::7] = -1  # as a density clusterer leaves some users out
+    personas = parse_personas("\n".join(v for k, v in DEMO_PERSONAS.items() if k != "cooking"))
+    guided = guide_users(comments, prepared.profiles.vectors, labels, personas, "fast")
+    far_noise = ~guided.placed & (labels == -1)
+    assert far_noise.any()
+    assert (guided.labels[far_noise] == -1).all() and (guided.labels[~far_noise] >= 0).all()
+    table = fit_table(guided, {s.id: s.name for s in result.segments})
+    assert table.loc[table["segment"] == -1, "users"].item() == far_noise.sum()
+    assert -1 not in guided.discovered
