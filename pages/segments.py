@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present.views import escape_markdown, segment_labels, stability_words
-from ui import behaviour, data, downloads, names, over_time, route, runs
+from ui import behaviour, data, downloads, guided, names, over_time, route, runs
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -67,6 +67,8 @@ for segment in ordered:
         with st.expander("Representative comments"):
             for comment in segment.representative_comments:
                 st.text(f"• {comment}")
+
+guided.show(comments, run)
 
 st.subheader("Assign new comments to these segments")
 st.caption("Upload comments written since this run: each user is placed in the nearest saved segment, "

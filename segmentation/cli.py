@@ -1,4 +1,5 @@
-"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|behaviour|over-time|report|demo``.
+"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|behaviour|over-time|guided|report|
+demo``.
 
 Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout as JSON
 (``recommend``). Bad input exits with status 2 and one line on stderr; never a traceback.
@@ -160,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "time as JSON (shares of comments and active users per period, rising words, "
                                    "the biggest change)")
     _add_saved_run_of_input(timeline)
+
+    guided = commands.add_parser("guided", help="place the users of a saved run of INPUT against personas described "
+                                 "in words; print how many each found and how well they fit as JSON")
+    _add_saved_run_of_input(guided)
+    guided.add_argument("--personas", required=True, type=Path, help="text file, one persona per line as "
+                        "`name: description` (blank lines and lines starting with # are skipped)")
+    guided.add_argument("--min-similarity", type=float, default=None, help="similarity to the nearest persona under "
+                        "which a user is left to the run's own segments (default: %(default)s, the measured one)")
+    guided.add_argument("--out", type=Path, default=None, help="also write each user's guided segment, persona, "
+                        "similarity and confidence to this CSV file")
+    guided.add_argument("--save", action="store_true", help="save the guided segments as a run of their own, named "
+                        "after the personas, and print its id on stderr")
 
     report = commands.add_parser("report", help="write a saved run's report: one HTML file that opens offline in "
                                  "any browser (map, names, quality, segment cards, behaviour, segments over time, the "
@@ -359,6 +372,36 @@ def cmd_over_time(args: argparse.Namespace) -> int:
     return 0
 
 
+# Fifty personas of a paragraph each are a few tens of kilobytes; past a megabyte it is not a personas file.
+PERSONAS_MAX_BYTES = 2**20
+
+
+def cmd_guided(args: argparse.Namespace) -> int:
+    from segmentation.cluster.guided import MIN_SIMILARITY, parse_personas
+    from segmentation.core.errors import DataError
+    from segmentation.core.paths import read_regular_file
+    from segmentation.describe.export import assignments_csv
+    from segmentation.present.guided import for_json
+    from segmentation.runs.guided import guide_saved_run, guided_table, save_guided
+
+    raw = read_regular_file(args.personas, PERSONAS_MAX_BYTES, str(args.personas))
+    try:
+        personas = parse_personas(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise DataError(f"{args.personas} is not UTF-8 text: save the personas as UTF-8") from None
+    comments, key, _, _, named = _saved_run(args)
+    threshold = MIN_SIMILARITY if args.min_similarity is None else args.min_similarity
+    user_ids, guided = guide_saved_run(comments, key, personas, min_similarity=threshold)
+    if args.out is not None:
+        _check_writable(args.out.parent, args.out)
+        args.out.write_bytes(assignments_csv(guided_table(user_ids, guided, named)))
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.save:
+        print(f"saved the guided segments as run {save_guided(key, user_ids, guided, named)}", file=sys.stderr)
+    print(json.dumps({"run": key, **for_json(guided, named)}, ensure_ascii=False, indent=2, allow_nan=False))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from segmentation.present.report import behaviour_of, latest_run_key, over_time_of, run_report, save_report
 
@@ -448,6 +491,7 @@ COMMANDS = {
     "runs": cmd_runs,
     "behaviour": cmd_behaviour,
     "over-time": cmd_over_time,
+    "guided": cmd_guided,
     "report": cmd_report,
     "demo": cmd_demo,
 }
