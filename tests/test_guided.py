@@ -198,6 +198,26 @@ def test_guided_segments_saved_as_a_run_are_named_after_the_personas_and_lend_no
     assert later.carry.carried == [] and workspace.names(later.run_key) == {}
 
 
+def test_a_saved_guided_run_is_shown_again_as_saved_not_as_the_run_it_came_from(demo_run, fast_workspace):
+    from segmentation.runs.service import named_result, restore, run_and_save
+
+    comments = demo_run[0]
+    run = run_and_save(comments, SegmentConfig(encoder="fast", k=6))
+    personas = parse_personas("\n".join(DEMO_PERSONAS.values()))
+    guided = guide_users(comments, run.prepared.profiles.vectors, run.result.labels, personas, "fast")
+    key = save_guided(run.run_key, run.result.user_ids, guided, {s.id: s.name for s in run.result.segments})
+
+    shown = restore(comments, key)  # what a reload, a bookmark or "Show this run" does
+    assert shown.run_key == key
+    assert dict(zip(shown.result.user_ids.astype(str), shown.result.labels.tolist(), strict=True)) == \
+        Workspace().assignments(key)
+    names = {s.id: s.name for s in named_result(shown).segments}
+    assert {names[i] for i in set(guided.labels.tolist()) if i < len(personas)} <= {p.name for p in personas}
+    assert any("Guided segments of run" in note for note in shown.result.notes)
+    assert not any("recomputed" in note for note in [*shown.notes, *shown.result.notes])
+    assert restore(comments).run_key == key  # the latest run of the data, shown as saved too
+
+
 # The real labelled forum set ------------------------------------------------------------------------------
 
 

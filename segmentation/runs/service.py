@@ -303,6 +303,8 @@ def restore(
     info = saved_run(key, workspace)
     if info.fingerprint != fingerprint:
         raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    if "guided" in info.record:
+        return _restore_guided(comments, info, progress, compute, workspace)
     config = SegmentConfig.from_dict(info.config)
     run = _compute_and_save(comments, config, progress, workspace, compute, info.record.get("file_sha256"))
     edit_notes = [] if run.run_key == key else _carry_edits(workspace, key, run)
@@ -311,6 +313,26 @@ def restore(
         run.notes.extend([_recomputed_note(info, run), *edit_notes])
     run.notes.extend(run.carry.notes)
     return run
+
+
+def _restore_guided(comments: Comments, info: RunInfo, progress: StageProgress | None, compute: Compute | None,
+                    workspace: Workspace) -> Run:
+    """A saved run of guided segments (:mod:`segmentation.runs.guided`), shown as saved: the profiles and map are
+    computed from its config (the one of the run it was guided from; nothing is saved again), and the users take
+    their saved segments and persona names, the segments described again as after a hand edit. Restored like any
+    other run, its config alone would show the run it came from."""
+    started = time.perf_counter()
+    clock = _StageClock(progress)
+    prepared, base, reused = (compute or compute_fresh)(comments, SegmentConfig.from_dict(info.config), clock)
+    table = run_table(info, workspace)
+    by_user = pd.Series(table["segment"].to_numpy(), index=table["user_id"].astype(str))
+    labels = by_user.reindex(base.user_ids.astype(str)).fillna(NOISE).astype(int).to_numpy()
+    names = dict(zip(table["segment"].astype(int), table["segment_name"].astype(str), strict=False))
+    result = edited_result(prepared, base, labels).with_names(names)
+    # The automatic k and the notes were the base run's: the guided run's own note says where it came from.
+    result = replace(result, choice=None, notes=[*comments.notes, *info.record.get("notes", [])])
+    return Run(prepared, result, info.run_key, info.fingerprint, CarryReport(), reused,
+               time.perf_counter() - started, clock.times)
 
 
 def _carry_edits(workspace: Workspace, key: str, run: Run) -> list[str]:
