@@ -87,6 +87,8 @@ def _draw(run: Run, guided) -> None:
                                                    workspace=loaders.workspace())
         except SegmentationError as error:
             show_error(error)
-    if st.session_state.get(_SAVED):
-        st.success(f"Saved as run {st.session_state[_SAVED]}, its segments named after the personas; "
-                   "it is listed on the Runs page.", icon=":material/check:")
+    if (saved := st.session_state.get(_SAVED)):
+        st.success(f"Saved as run {saved}, its segments named after the personas; it is listed on the Runs page.",
+                   icon=":material/check:")
+        if st.button("Show the guided segments", key="guided_show", icon=":material/swap_horiz:"):
+            runs_ui.open_saved(saved)  # on the Segment page, with its map and cards, named in the address
