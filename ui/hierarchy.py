@@ -55,8 +55,8 @@ def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
     if len(fine_ids) < 3:
         st.caption("Broad groups group the run's segments: a run needs 3 segments or more for them.")
         return
-    st.caption("A coarse layer over these segments: each segment goes to the broad group that holds most of its "
-               "users in a k-means of the same users, so a broad group is a set of whole segments.")
+    st.caption("A coarse layer over these segments: the segments whose users lie closest are merged, the small ones "
+               "weighed by their size, so each broad group is a set of whole segments.")
     store = Layers(loaders.workspace())
     controls = st.columns([2, 1])
     controls[0].selectbox("Broad groups", [AUTO, *range(2, len(fine_ids))], key="hier_coarse_k",

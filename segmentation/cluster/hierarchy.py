@@ -1,14 +1,16 @@
 """A coarse layer over a run's segments: broad groups for the board, the run's own segments for the campaign team.
 
 The run's segments stay the fine layer as they are (their ids, and any names already given to them). The coarse
-layer is a direct k-means on the same users in the same clustering space at the coarse k, fitted as the run's
-own k-means is (:func:`~segmentation.cluster.selection.fit_run`: seeded initialisations and the resamples'
-centres as starts); each fine segment's parent is then the coarse group that holds most of its users, and a
-user's coarse segment is their fine segment's parent, so the two layers nest exactly.
+layer merges whole segments by Ward's criterion for groups of users: two segments of ``n_a`` and ``n_b`` users whose
+centres lie ``d`` apart cost ``n_a n_b / (n_a + n_b) * d**2`` to merge, the rise in the users' squared distances
+to their group's mean, so small outlying segments do not stand as broad groups of their own. A user's broad group is
+their segment's parent: the two layers nest exactly. The coarse k is given, or chosen as the run's own k is, on a
+k-means of the users (reproducible under resampling, then well separated).
 
 Measured on the real labelled sets against the alternatives (benchmarks/README.md, "A hierarchy of segments"):
-merging the fine segments bottom-up (Ward weighted by size) inherits the fine layer's dependence on the seed,
-and splitting a direct coarse k-means top-down replaces the run's segments (and their names) with new ones.
+giving each segment the group of a direct coarse k-means that holds most of its users agreed less with the
+newsgroups' six coarse groups and came back less alike on other samples of the users; splitting a direct coarse
+k-means top-down replaces the run's segments (and their names) with new ones and fits the real groups less well.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.cluster.base import relabel_by_size
-from segmentation.cluster.selection import K_MAX, K_MIN, KChoice, choose_k, fit_run, k_sweep
+from segmentation.cluster.base import relabel_by_size, segment_centers
+from segmentation.cluster.selection import K_MAX, K_MIN, KChoice, choose_k, k_sweep
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import NOISE
 
-# The coarse layer is always a k-means, whatever clustered the fine one: it is the fit measured to come back
-# alike under every seed (seed ARI 0.92 on the newsgroups), and it takes a k where a density clusterer does not.
+# The coarse k is chosen on a k-means of the users, whatever clustered the fine layer: the product's selection
+# machinery scores it (stability under resampling, silhouette), and it takes a k where a density clusterer does not.
 COARSE_ALGORITHM = "kmeans"
 AUTO = "auto"
 
@@ -44,13 +46,7 @@ class Hierarchy:
     parent : dict of int to int
         Fine segment id → its coarse segment id (noise left out).
     coarse_k : int
-        Coarse segments that hold at least one fine segment.
-    nesting : float
-        Share of the (non-noise) users whom the direct coarse k-means itself places in their fine segment's
-        parent: 1.0 when the fine segments lie whole inside the coarse groups.
-    direct_labels : ndarray of shape (n_users,)
-        The direct coarse k-means per user, in the coarse layer's numbering (``-1`` for noise, and for users
-        of a coarse group that no fine segment has as parent).
+        Broad groups.
     choice : KChoice or None
         Why this coarse k, where it was chosen automatically.
     notes : list of str
@@ -61,8 +57,6 @@ class Hierarchy:
     coarse_labels: np.ndarray
     parent: dict[int, int]
     coarse_k: int
-    nesting: float
-    direct_labels: np.ndarray
     choice: KChoice | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -75,7 +69,6 @@ class Hierarchy:
         return {
             "coarse_k": self.coarse_k,
             "parent": {str(fine): coarse for fine, coarse in sorted(self.parent.items())},
-            "nesting": round(self.nesting, 4),
             "reason": self.choice.reason if self.choice else "",
             "notes": list(self.notes),
         }
@@ -133,14 +126,16 @@ def build_hierarchy(
     space : ndarray of shape (n_users, n_features)
         The run's clustering space (the one its segments were fitted in).
     fine_labels : ndarray of shape (n_users,)
-        The run's segments (``-1`` noise: left out of the coarse fit, and noise in both layers).
+        The run's segments (``-1`` noise: left out, and noise in both layers).
     coarse_k : int or "auto"
-        Coarse segments; ``"auto"`` chooses among :func:`coarse_k_range` as the run's own k is chosen
-        (:func:`~segmentation.cluster.selection.choose_k`: reproducible under resampling, then well separated).
+        Broad groups; ``"auto"`` chooses among :func:`coarse_k_range` as the run's own k is chosen, on a k-means of
+        the users (:func:`~segmentation.cluster.selection.choose_k`: reproducible under resampling, then well
+        separated).
     settings : mapping, optional
-        The run's settings (``SegmentConfig.to_dict()``); its ``seed`` seeds the coarse fit.
+        The run's settings (``SegmentConfig.to_dict()``); with ``"auto"``, its ``seed`` seeds the sweep's fits.
     runs : dict, optional
-        Fits already made on ``space`` (``Prepared.runs``): a coarse k the run's own sweep fitted costs nothing.
+        With ``"auto"``: fits already made on ``space`` (``Prepared.runs``), so a k the run's own sweep fitted
+        costs nothing.
 
     Returns
     -------
@@ -155,43 +150,61 @@ def build_hierarchy(
     kept = fine_labels != NOISE
     fine_ids = np.unique(fine_labels[kept])
     coarse_k = check_coarse_k(coarse_k, len(fine_ids))
-    settings = {**dict(settings or {}), "seed": int((settings or {}).get("seed", 0))}
     points = np.asarray(space, dtype=np.float64)[kept]
-    # The run's fits were made on all users; noise users would make a different space, so no sharing then.
-    runs = runs if kept.all() else None
     choice = None
-    notes: list[str] = []
     if coarse_k == AUTO:
+        settings = {**dict(settings or {}), "seed": int((settings or {}).get("seed", 0))}
         ks = coarse_k_range(len(fine_ids))
-        table = k_sweep(points, COARSE_ALGORITHM, ks, seed=settings["seed"], settings=settings, runs=runs)
+        # The run's fits were made on all users; with noise left out the points differ, so nothing is shared.
+        table = k_sweep(points, COARSE_ALGORITHM, ks, seed=settings["seed"], settings=settings,
+                        runs=runs if kept.all() else None)
         choice = choose_k(table, k_min=min(K_MIN, ks.stop - 1), k_max=ks.stop - 1)
         coarse_k = choice.k
-    clusterer, _ = fit_run(points, COARSE_ALGORITHM, {**settings, "k": coarse_k}, runs=runs)
-    direct = np.asarray(clusterer.labels_, dtype=np.int64)
-
-    fine_kept = fine_labels[kept]
-    fine_index = np.searchsorted(fine_ids, fine_kept)
-    overlap = np.zeros((len(fine_ids), int(direct.max()) + 1), dtype=np.int64)
-    np.add.at(overlap, (fine_index, direct), 1)
-    parents = overlap.argmax(axis=1)  # ties: the lower coarse id
-    nesting = float(overlap[np.arange(len(fine_ids)), parents].sum() / len(fine_kept))
-
-    # Number the coarse groups by size as the layer shows them (a group no fine segment chose drops out).
-    coarse_kept = relabel_by_size(parents[fine_index])
-    renumber = {int(old): int(new) for old, new in zip(parents[fine_index], coarse_kept, strict=True)}
-    parent = {int(fine): renumber[int(p)] for fine, p in zip(fine_ids, parents, strict=True)}
-    n_coarse = len(set(parent.values()))
-    if n_coarse < coarse_k:
-        notes.append(
-            f"{coarse_k - n_coarse} of the {coarse_k} broad groups holds most of no segment, so the coarse layer "
-            f"has {n_coarse}"
-        )
+    fine_index = np.searchsorted(fine_ids, fine_labels[kept])
+    centres = segment_centers(points, fine_index)
+    groups = weighted_ward(centres, np.bincount(fine_index), coarse_k)
+    coarse_kept = relabel_by_size(groups[fine_index])  # broad groups numbered by size, as the layer shows them
+    parent = {int(fine): int(coarse_kept[np.argmax(fine_index == row)]) for row, fine in enumerate(fine_ids)}
     coarse_labels = np.full(len(fine_labels), NOISE, dtype=np.int64)
     coarse_labels[kept] = coarse_kept
-    direct_labels = np.full(len(fine_labels), NOISE, dtype=np.int64)
-    direct_labels[kept] = [renumber.get(int(group), NOISE) for group in direct]
-    return Hierarchy(fine_labels=fine_labels, coarse_labels=coarse_labels, parent=parent, coarse_k=n_coarse,
-                     nesting=nesting, direct_labels=direct_labels, choice=choice, notes=notes)
+    return Hierarchy(fine_labels=fine_labels, coarse_labels=coarse_labels, parent=parent, coarse_k=coarse_k,
+                     choice=choice)
+
+
+def weighted_ward(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
+    """Merge segments into ``k`` groups by Ward's criterion for whole segments.
+
+    Parameters
+    ----------
+    centres : ndarray of shape (n_segments, n_features)
+        Each segment's mean.
+    sizes : ndarray of shape (n_segments,)
+        Each segment's users.
+    k : int
+        Groups wanted, ``1 <= k <= n_segments``.
+
+    Returns
+    -------
+    ndarray of shape (n_segments,)
+        Each segment's group, ``0..k-1`` (numbered by the first segment of each group). The cheapest merge is taken
+        at each step (ties: the pair found first), so the result does not depend on any seed.
+    """
+    means = np.asarray(centres, dtype=np.float64).copy()
+    counts = np.asarray(sizes, dtype=np.float64).copy()
+    group = np.arange(len(means))
+    alive = list(range(len(means)))
+    while len(alive) > k:
+        m, n = means[alive], counts[alive]
+        squared = ((m[:, None, :] - m[None, :, :]) ** 2).sum(axis=2)
+        cost = n[:, None] * n[None, :] / (n[:, None] + n[None, :]) * squared
+        cost[np.tril_indices(len(alive))] = np.inf
+        a, b = np.unravel_index(np.argmin(cost), cost.shape)
+        keep, gone = alive[a], alive[b]
+        means[keep] = (counts[keep] * means[keep] + counts[gone] * means[gone]) / (counts[keep] + counts[gone])
+        counts[keep] += counts[gone]
+        group[group == gone] = keep
+        alive.remove(gone)
+    return np.searchsorted(np.unique(group), group)
 
 
 def from_parents(fine_labels: np.ndarray, parent: Mapping[int, int]) -> np.ndarray:
@@ -213,4 +226,4 @@ def from_parents(fine_labels: np.ndarray, parent: Mapping[int, int]) -> np.ndarr
 
 
 __all__ = ["AUTO", "COARSE_ALGORITHM", "Hierarchy", "build_hierarchy", "check_coarse_k", "coarse_k_range",
-           "from_parents"]
+           "from_parents", "weighted_ward"]

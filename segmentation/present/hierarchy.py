@@ -53,12 +53,10 @@ def tree_table(parent: Mapping[int, int], fine_labels: np.ndarray, fine: Mapping
 
 
 def summary(tree: Mapping) -> str:
-    """One sentence from a tree (``Hierarchy.to_dict``): how many broad groups over how many segments, why that
-    many, and how well they nest."""
+    """One sentence from a tree (``Hierarchy.to_dict``): how many broad groups over how many segments, and why that
+    many where the number was chosen."""
     reason = f" ({tree['reason']})" if tree.get("reason") else ""
-    k = tree["coarse_k"]
-    return (f"{k} broad groups over {len(tree['parent'])} segments{reason}; a k-means of the users at {k} places "
-            f"{tree['nesting']:.0%} of them in their segment's broad group.")
+    return f"{tree['coarse_k']} broad groups over {len(tree['parent'])} segments{reason}."
 
 
 def for_json(hierarchy: Hierarchy, coarse: Sequence[SegmentDescription], coarse_names: Mapping[int, object],
@@ -67,7 +65,6 @@ def for_json(hierarchy: Hierarchy, coarse: Sequence[SegmentDescription], coarse_
     return {
         "coarse_k": hierarchy.coarse_k,
         "reason": hierarchy.choice.reason if hierarchy.choice else "",
-        "nesting": round(hierarchy.nesting, 4),
         "notes": list(hierarchy.notes),
         "coarse": [
             {"id": s.id, "name": getattr(coarse_names.get(s.id), "name", None) or s.name, "suggested_name": s.name,
