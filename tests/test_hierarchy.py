@@ -204,3 +204,27 @@ def test_cli_hierarchy_prints_both_layers_writes_parents_and_refuses_a_coarse_k_
     with pytest.raises(SystemExit) as stopped:
         main(["hierarchy", str(data), "--coarse-k", "many"])
     assert stopped.value.code == 2 and "whole number or auto" in capsys.readouterr().err
+
+
+def test_a_new_run_of_the_same_data_takes_the_broad_group_names_of_the_last_named_tree(tmp_path):
+    data, first, table, prepared = _saved_run(tmp_path, k=6)
+    layers = Layers()
+    built = build_layers(prepared, first, table["user_id"], table["segment"], 2, layers=layers)
+    layers.save_name(first, 0, "Board group A")
+    assert main(["segment", str(data), "--out", str(tmp_path / "run5"), "--encoder", "tfidf", "--k", "5"]) == 0
+    second = Workspace().all_runs()[0].run_key
+    assert second != first
+    table5 = pd.read_csv(tmp_path / "run5" / "assignments.csv", dtype={"user_id": str})
+    again = build_layers(prepared, second, table5["user_id"], table5["segment"], 2, layers=layers)
+    order = pd.Index(prepared.profiles.user_ids)
+    named = set(order[built.hierarchy.coarse_labels == 0])
+    # The broad group of the new run that shares the most users with the named one, by Jaccard index.
+    overlaps = {g: len(named & set(order[again.hierarchy.coarse_labels == g]))
+                / len(named | set(order[again.hierarchy.coarse_labels == g])) for g in (0, 1)}
+    best = max(overlaps, key=overlaps.get)
+    names = layers.names(second)
+    if overlaps[best] >= 0.5:
+        assert names[best].name == "Board group A" and names[best].source == "carried"
+        assert any("1 broad-group name carried over" in note for note in again.notes)
+    else:
+        assert not names
