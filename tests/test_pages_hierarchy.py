@@ -19,7 +19,7 @@ def test_broad_groups_colour_the_map_by_layer_and_take_names_of_their_own():
     at = segments_page(run_segmentation(start(), k=5))
     run = at.session_state["run"]
     assert not [b for b in at.button if b.key == "hier_build" and b.disabled]
-    at.selectbox(key="hier_coarse_k").set_value(2).run()
+    at.selectbox(key="hier_coarse_k_5").set_value(2).run()
     next(b for b in at.button if b.key == "hier_build").click().run()
     assert not at.exception, at.exception
     parent = Layers().tree(run.run_key)["parent"]

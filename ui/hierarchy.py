@@ -33,8 +33,7 @@ def _described(run_key: str, tree_json: str, fine_names: tuple[str, ...], _run: 
                            fine_names=fine_names, terms=prepared.terms, item_labels=prepared.item_labels)
 
 
-def _build(run: Run, store: Layers, fine_names: dict[int, str]) -> None:
-    chosen = st.session_state.get("hier_coarse_k", AUTO)
+def _build(run: Run, store: Layers, fine_names: dict[int, str], chosen: int | str) -> None:
     try:
         built = build_layers(run.prepared, run.run_key, run.result.user_ids, run.result.labels, chosen,
                              fine_names=fine_names.values(), layers=store)
@@ -59,10 +58,12 @@ def show(comments: Comments | None, run: Run, labels: dict[int, str]) -> None:
                "weighed by their size, so each broad group is a set of whole segments.")
     store = Layers(loaders.workspace())
     controls = st.columns([2, 1])
-    controls[0].selectbox("Broad groups", [AUTO, *range(2, len(fine_ids))], key="hier_coarse_k",
-                          format_func=lambda k: "Choose automatically" if k == AUTO else str(k))
+    # The key names the number of segments: a run with fewer segments never finds a choice it does not offer.
+    chosen = controls[0].selectbox("Broad groups", [AUTO, *range(2, len(fine_ids))],
+                                   key=f"hier_coarse_k_{len(fine_ids)}",
+                                   format_func=lambda k: "Choose automatically" if k == AUTO else str(k))
     if controls[1].button("Build broad groups", key="hier_build"):
-        _build(run, store, labels)
+        _build(run, store, labels, chosen)
     tree = store.tree(run.run_key)
     if tree is None:
         return
