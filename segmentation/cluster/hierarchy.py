@@ -16,7 +16,7 @@ k-means top-down replaces the run's segments (and their names) with new ones and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,8 +49,6 @@ class Hierarchy:
         Broad groups.
     choice : KChoice or None
         Why this coarse k, where it was chosen automatically.
-    notes : list of str
-        Plain sentences about what was done.
     """
 
     fine_labels: np.ndarray
@@ -58,7 +56,6 @@ class Hierarchy:
     parent: dict[int, int]
     coarse_k: int
     choice: KChoice | None = None
-    notes: list[str] = field(default_factory=list)
 
     def children(self, coarse: int) -> list[int]:
         """The fine segments under coarse segment ``coarse``, by id."""
@@ -70,7 +67,6 @@ class Hierarchy:
             "coarse_k": self.coarse_k,
             "parent": {str(fine): coarse for fine, coarse in sorted(self.parent.items())},
             "reason": self.choice.reason if self.choice else "",
-            "notes": list(self.notes),
         }
 
 

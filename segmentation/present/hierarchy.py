@@ -65,7 +65,6 @@ def for_json(hierarchy: Hierarchy, coarse: Sequence[SegmentDescription], coarse_
     return {
         "coarse_k": hierarchy.coarse_k,
         "reason": hierarchy.choice.reason if hierarchy.choice else "",
-        "notes": list(hierarchy.notes),
         "coarse": [
             {"id": s.id, "name": getattr(coarse_names.get(s.id), "name", None) or s.name, "suggested_name": s.name,
              "size": s.size, "share": round(s.share, 4), "keywords": s.keywords, "children": hierarchy.children(s.id)}

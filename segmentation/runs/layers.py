@@ -250,7 +250,7 @@ def build_layers(
     method, dims = config.space
     hierarchy = build_hierarchy(prepared.space(method, dims), aligned, coarse_k, settings=config.to_dict(),
                                 runs=prepared.runs(method, dims))
-    notes = list(hierarchy.notes) + layers.save_tree(run_key, hierarchy.to_dict())
+    notes = layers.save_tree(run_key, hierarchy.to_dict())
     coarse = describe_coarse(prepared.comments, prepared.profiles, hierarchy.coarse_labels, prepared.embeddings,
                              fine_names=fine_names, terms=prepared.terms, item_labels=prepared.item_labels)
     return BuiltLayers(prepared, hierarchy, coarse, notes)
