@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present.views import escape_markdown, segment_labels, stability_words
-from ui import behaviour, data, downloads, guided, names, over_time, route, runs
+from ui import behaviour, data, downloads, guided, hierarchy, names, over_time, route, runs
 from ui.text import labelled, show_error
 
 route.through_app()
@@ -90,6 +90,7 @@ if new_file is not None:
 
 profile = behaviour.show(comments, run.result, run.run_key, labels)
 timeline = over_time.show(comments, run, labels)
+hierarchy.show(comments, run, labels)
 
 st.subheader("Downloads")
 downloads.run_downloads(run, profile)

@@ -1,5 +1,5 @@
-"""Command line: ``python -m segmentation segment|evaluate|recommend|assign|runs|behaviour|over-time|guided|report|
-demo``.
+"""Command line: ``python -m segmentation COMMAND``, one of segment, evaluate, recommend, assign, runs, behaviour,
+over-time, guided, hierarchy, report and demo.
 
 Progress goes to stderr, results to files (``segment``, ``evaluate``) or stdout as JSON
 (``recommend``). Bad input exits with status 2 and one line on stderr; never a traceback.
@@ -173,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "similarity and confidence to this CSV file")
     guided.add_argument("--save", action="store_true", help="save the guided segments as a run of their own, named "
                         "after the personas, and print its id on stderr")
+    layers = commands.add_parser("hierarchy", help="put a coarse layer of broad groups over the segments of a saved "
+                                 "run of INPUT; print both layers and the tree as JSON")
+    _add_saved_run_of_input(layers)
+    layers.add_argument("--coarse-k", default="auto", type=_coarse_k,
+                        help="broad groups: a whole number below the run's segments, or auto (default: auto, "
+                        "chosen as the run's own k is)")
+    layers.add_argument("--out", default=None, type=Path, help="also write segments.json (each segment with its "
+                        "parent) and coarse_segments.json into this folder")
 
     report = commands.add_parser("report", help="write a saved run's report: one HTML file that opens offline in "
                                  "any browser (map, names, quality, segment cards, behaviour, segments over time, the "
@@ -402,6 +410,42 @@ def cmd_guided(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coarse_k(text: str) -> int | str:
+    """argparse ``type`` for ``--coarse-k``: ``auto`` or a whole number (its range is checked against the run)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--coarse-k takes a whole number or auto, not {text!r}") from None
+
+
+def cmd_hierarchy(args: argparse.Namespace) -> int:
+    from segmentation.describe.export import segments_json
+    from segmentation.present.hierarchy import for_json, summary
+    from segmentation.runs.layers import Layers, build_layers, prepare_saved
+    from segmentation.runs.service import saved_run
+
+    if args.out is not None:
+        _check_output_folder(args.out)
+    comments, key, user_ids, labels, named = _saved_run(args)
+    prepared = prepare_saved(comments, saved_run(key).config)
+    layers = Layers()
+    built = build_layers(prepared, key, user_ids, labels, args.coarse_k, fine_names=named.values(), layers=layers)
+    hierarchy, coarse_names = built.hierarchy, layers.names(key)
+    for note in built.notes:
+        print(note, file=sys.stderr)
+    print(summary(hierarchy.to_dict()), file=sys.stderr)
+    if args.out is not None:
+        written = [args.out / "segments.json", args.out / "coarse_segments.json"]
+        written[0].write_bytes(segments_json(built.fine_segments(), named, parents=hierarchy.parent))
+        written[1].write_bytes(segments_json(built.coarse, coarse_names))
+        print(f"wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
+    payload = for_json(hierarchy, built.coarse, coarse_names, named)
+    print(json.dumps({"run": key, **payload}, ensure_ascii=False, indent=2, allow_nan=False))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from segmentation.present.report import behaviour_of, latest_run_key, over_time_of, run_report, save_report
 
@@ -492,6 +536,7 @@ COMMANDS = {
     "behaviour": cmd_behaviour,
     "over-time": cmd_over_time,
     "guided": cmd_guided,
+    "hierarchy": cmd_hierarchy,
     "report": cmd_report,
     "demo": cmd_demo,
 }

@@ -152,7 +152,7 @@ def assignments_json(df: pd.DataFrame, names: Mapping[int, Any] | None = None) -
 
 def segments_json(
     descriptions: Iterable[SegmentDescription], names: Mapping[int, Any] | None = None,
-    behaviour: BehaviourProfile | None = None,
+    behaviour: BehaviourProfile | None = None, parents: Mapping[int, int] | None = None,
 ) -> bytes:
     """Return the segment descriptions as a UTF-8 JSON array, saved names applied.
 
@@ -166,12 +166,15 @@ def segments_json(
     behaviour : BehaviourProfile, optional
         The run's behaviour profile (:func:`segmentation.describe.behaviour.behaviour_profile`); each record
         then carries its segment's ``behaviour``.
+    parents : mapping of segment id to int, optional
+        Where a hierarchy was built (``Hierarchy.parent``): each record then carries ``parent``, its broad group
+        in the coarse layer (null for noise).
 
     Returns
     -------
     bytes
-        Indented JSON; every record has ``name``, ``suggested_name`` and ``description``, and ``behaviour``
-        where a profile is given.
+        Indented JSON; every record has ``name``, ``suggested_name`` and ``description``, ``behaviour`` where a
+        profile is given and ``parent`` where a hierarchy is.
     """
     names = names or {}
     records = []
@@ -183,6 +186,8 @@ def segments_json(
         record["description"] = getattr(saved, "description", "")
         if behaviour is not None:
             record["behaviour"] = behaviour.for_json(segment.id)
+        if parents is not None:
+            record["parent"] = parents.get(segment.id)
         records.append(_plain(record))
     return json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
 
