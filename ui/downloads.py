@@ -10,6 +10,7 @@ from segmentation.describe.behaviour import BehaviourProfile
 from segmentation.describe.export import assignments_csv, assignments_json, assignments_parquet, segments_json
 from segmentation.describe.over_time import OverTime
 from segmentation.present.report import run_report
+from segmentation.runs.layers import Layers
 from segmentation.runs.service import Run
 from ui import loaders, runs
 
@@ -26,8 +27,16 @@ def run_downloads(run: Run, profile: BehaviourProfile | None) -> None:
                                "assignments.parquet", "application/octet-stream", icon=":material/download:")
     buttons[2].download_button("Assignments (JSON)", lambda: assignments_json(assignments, fresh()),
                                "assignments.json", "application/json", icon=":material/download:")
+    workspace = loaders.workspace()  # taken now: the click runs on a thread with no page around it
+
+    def parents() -> dict[int, int] | None:
+        """Each segment's broad group, where the layer is built (read at the click: it may be built since)."""
+        tree = Layers(workspace).tree(run.run_key)
+        return tree["parent"] if tree is not None else None
+
     buttons[3].download_button("Segments (JSON)",
-                               lambda: segments_json(run.result.segments, fresh(), behaviour=profile),
+                               lambda: segments_json(run.result.segments, fresh(), behaviour=profile,
+                                                     parents=parents()),
                                "segments.json", "application/json", icon=":material/download:")
 
 

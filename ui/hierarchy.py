@@ -21,7 +21,7 @@ from segmentation.present.hierarchy import COARSE, FINE, LAYERS, layer_assignmen
 from segmentation.present.views import map_frame
 from segmentation.runs.layers import Layers, build_layers
 from segmentation.runs.service import Run
-from ui import loaders
+from ui import loaders, session
 from ui.charts import segment_colours, segment_map
 from ui.text import labelled, show_error
 
@@ -111,12 +111,23 @@ def _card(run: Run, store: Layers, group: SegmentDescription, parent: dict[int, 
         labelled("Keywords", ", ".join(group.keywords))
         labelled("Its segments", "; ".join(labels.get(s, f"Segment {s}") for s, p in sorted(parent.items())
                                            if p == group.id))
-        typed = st.text_input("Name of the broad group", value=shown, max_chars=80,
-                              key=f"coarse_name_{run.run_key}_{group.id}")
-        if typed.strip() and " ".join(typed.split()) != shown:
-            try:
-                store.save_name(run.run_key, group.id, typed, taken=labels.values())
-            except SegmentationError as error:
-                show_error(error)
-            else:
-                st.toast("Saved the broad group's name", icon=":material/check:")
+        key = f"coarse_name_{run.run_key}_{group.id}"
+        # Saved in the input's callback, before the page runs again: the map above the cards then shows it at once.
+        st.text_input("Name of the broad group", value=shown, max_chars=80, key=key, on_change=_save_name,
+                      args=(store, run.run_key, group.id, key, shown, tuple(labels.values())))
+        if (error := session.name_error(key)) is not None:
+            show_error(SegmentationError(error))
+
+
+def _save_name(store: Layers, run_key: str, group_id: int, key: str, shown: str, taken: tuple[str, ...]) -> None:
+    """Input callback: keep the typed name of a broad group, or the reason it was refused."""
+    typed = st.session_state.get(key, "")
+    if not typed.strip() or " ".join(typed.split()) == shown:
+        return
+    try:
+        store.save_name(run_key, group_id, typed, taken=taken)
+    except SegmentationError as error:
+        session.set_name_error(key, str(error))
+    else:
+        session.set_name_error(key, None)
+        st.toast("Saved the broad group's name", icon=":material/check:")
