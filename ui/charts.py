@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from segmentation.present.figures import (
     NOISE_COLOUR,
     PALETTE,
+    drawn_positions,
     segment_colours,
     segment_map,
     segment_symbols_for,
@@ -22,8 +23,9 @@ from segmentation.present.figures import (
 from segmentation.present.views import escape_html
 
 __all__ = [
-    "LIFT_COLOURS", "METRIC_TITLES", "NOISE_COLOUR", "PALETTE", "dendrogram", "histogram", "lift_bars", "run_flows",
-    "segment_colours", "segment_map", "segment_sizes", "segment_symbols_for", "silhouette_knife", "sweep_chart",
+    "LIFT_COLOURS", "METRIC_TITLES", "NOISE_COLOUR", "PALETTE", "dendrogram", "drawn_positions", "histogram",
+    "lift_bars", "run_flows", "segment_colours", "segment_map", "segment_sizes", "segment_symbols_for",
+    "silhouette_knife", "sweep_chart",
 ]
 
 METRIC_TITLES = {
