@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from segmentation.pipeline.segment import Prepared
 
 NOISE = -1
-# Above this many users the map draws a sample. Chromium redrew the real recipe reviewers' map (13,811 users)
-# in 0.46 s and 5,000 of them in 0.27 s after a search, 3,000 in 0.18 s, at a load of 13
-# (``benchmarks/map_sample.py``); the server's share hardly depends on the size. 5,000 keeps the shape of
-# every segment on a map of 600 by 900 pixels.
+# Above this many users the map draws a sample. Chromium updated the real recipe reviewers' map after a search in
+# 0.24 s at 2,000 users drawn, 0.22 s at 3,000, 0.25 s at 5,000, 0.46 s at 8,000 and 0.53 s at all 13,811 (medians,
+# load 10-14, ``benchmarks/map_sample.py``); the server's work hardly depends on the size. 5,000 is the most drawn
+# at the cost of the smaller maps.
 MAP_SAMPLE_LIMIT = 5_000
 # Each segment keeps at least this many points in a sample, so a small segment stays visible.
 MIN_SAMPLE_PER_SEGMENT = 50
