@@ -56,8 +56,9 @@ def segment_map(frame: pd.DataFrame, colours: Mapping[str, str], title: str = "U
     off until clicked. ``webgl`` draws the points with WebGL (None: above :data:`WEBGL_FROM` points); the report
     draws SVG, which every browser shows without a graphics card.
 
-    Each point carries its map row as ``customdata`` (what a selection names) and one hover text; its segment's
-    name is the trace's, written once per trace rather than once per point. Positions travel as float32
+    Each point carries its map row as ``customdata`` (what a selection names), its user as ``text`` and its
+    comment snippet as ``hovertext``; its segment's name is the trace's, written once per trace rather than once
+    per point. Positions travel as float32
     (:func:`drawn_positions`).
     """
     # One trace per segment, built directly: plotly express's grouping took seconds at 20,000 points.
