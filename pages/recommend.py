@@ -4,6 +4,7 @@ segment and place on the map, and their recommendations beside popularity."""
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
+from segmentation.present.maps import sample_note, sample_rows
 from segmentation.present.recommend import (
     METHOD,
     WHERE_HELP,
@@ -99,8 +100,11 @@ with about:
 with where:
     snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
     frame = map_frame(result.assignments, labels, snippets, highlight=user)
-    st.plotly_chart(charts.segment_map(frame, charts.segment_colours(labels), title="Where the user sits (star)"),
+    shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["highlight"]])]
+    st.plotly_chart(charts.segment_map(shown, charts.segment_colours(labels), title="Where the user sits (star)"),
                     key="user_map")
+    if len(shown) < len(frame):
+        st.caption(sample_note(len(shown), len(frame)))
 
 mine, everyone = st.columns(2)
 with mine:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present import form
-from segmentation.present.maps import label_positions, sample_rows, search_matches
+from segmentation.present.maps import label_positions, sample_note, sample_rows, search_matches, selected_rows
 from segmentation.present.views import (
     dendrogram_lines,
     knife_frame,
@@ -12,7 +12,6 @@ from segmentation.present.views import (
     quality_cards,
     quality_reading,
     segment_labels,
-    selected_rows,
     selected_users_table,
     size_frame,
     sweep_long,
@@ -177,13 +176,13 @@ def map_section() -> None:
         show_error(error)
         match = None
     frame = map_frame(result.assignments, labels, snippets, match=match)
-    shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])]
+    drawn = sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])
+    shown = frame.iloc[drawn]
     names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
     event = st.plotly_chart(charts.segment_map(shown, colours, names=names, contours=contours), key="segment_map",
                             on_select="rerun", selection_mode=("box", "lasso"))
     if len(shown) < len(frame):
-        st.caption(f"Showing a sample of {len(shown):,} of {len(frame):,} users, every segment in proportion "
-                   "(search results always shown).")
+        st.caption(sample_note(len(shown), len(frame), searched=match is not None, selectable=True))
     unnamed = sum(segment >= 0 for segment in labels) - len(names)
     st.caption("Users close together write alike; the axes themselves mean nothing. Click a segment in the "
                "legend to show it alone; double-click to hide it."
@@ -196,8 +195,10 @@ def map_section() -> None:
         st.caption(f"{int(match.sum()):,} users ringed on the map.")
     if nearest is not None:
         long_text_table(nearest, column_config={"text": st.column_config.TextColumn("comment", width="large")})
-    rows = selected_rows(event.selection.points, len(frame)) if event and event.selection else []
-    if rows:
+    rows = []
+    if event and event.selection:
+        rows = selected_rows(*charts.drawn_positions(frame), frame["segment"].to_numpy(), event.selection, drawn)
+    if len(rows):
         editing.selection_panel(run, result, labels, frame["user_id"].to_numpy()[rows])
         long_text_table(selected_users_table(result.assignments, rows, comments, labels),
                         column_config={"comments": st.column_config.TextColumn(width="large")})

@@ -15,11 +15,14 @@ from segmentation.present.maps import (
     MIN_SAMPLE_PER_SEGMENT,
     label_positions,
     nearest_comments,
+    rows_in_selection,
     sample_rows,
+    selected_rows,
     users_with_words,
 )
 from segmentation.present.views import map_frame
 from tests.fixtures import labelled_comments
+from tests.pages_helpers import array
 from ui import charts
 
 WIDTH, HEIGHT, FONT = 900.0, 520.0, 12.0
@@ -159,3 +162,71 @@ def test_users_between_segments_get_a_legend_entry_of_their_own_off_until_clicke
     assert len(between[0].x) == assignments["between"].sum()
     without = charts.segment_map(map_frame(assignments.drop(columns="between"), {}, ["c"] * n), {})
     assert not [t for t in without.data if t.name and t.name.startswith("Between")]
+
+
+def test_a_lasso_or_box_selects_every_user_inside_its_shape_drawn_on_the_map_or_not():
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 10, 20_000), rng.uniform(0, 10, 20_000)
+    # An L-shaped lasso (concave), given as the browser reports it: its outline in data units, not closed.
+    l_shape = {"x": [1, 6, 6, 3, 3, 1], "y": [1, 1, 3, 3, 8, 8]}
+    in_l = ((x > 1) & (x < 6) & (y > 1) & (y < 3)) | ((x > 1) & (x < 3) & (y >= 3) & (y < 8))
+    assert np.array_equal(rows_in_selection(x, y, {"lasso": [l_shape], "box": []}), in_l)
+    # A triangle, checked with barycentric coordinates; a box with its corners in either order; both at once.
+    triangle = {"x": [5, 9, 5], "y": [5, 5, 9]}
+    in_triangle = (x > 5) & (y > 5) & (x - 5 + y - 5 < 4)
+    box = {"x": [9.5, 7], "y": [2, 0.5]}
+    in_box = (x >= 7) & (x <= 9.5) & (y >= 0.5) & (y <= 2)
+    both = rows_in_selection(x, y, {"lasso": [triangle], "box": [box]})
+    assert np.array_equal(both, in_triangle | in_box)
+    assert not rows_in_selection(x, y, {"lasso": [], "box": []}).any()
+
+
+def test_a_selection_on_a_sampled_map_takes_the_undrawn_users_inside_and_leaves_out_hidden_segments():
+    rng = np.random.default_rng(4)
+    n = 12_000
+    segments = rng.integers(0, 3, n)
+    x, y = rng.uniform(0, 10, n), rng.uniform(0, 10, n)
+    drawn = sample_rows(segments, limit=3_000, seed=0)
+    lasso = {"x": [0, 5, 5, 0], "y": [0, 0, 10, 10]}
+    inside = x < 5
+    # Every segment on the map: the browser reports the drawn points inside, the page takes every user inside.
+    shown = drawn[inside[drawn]]
+    selection = {"points": [{"customdata": int(row)} for row in shown], "lasso": [lasso], "box": []}
+    rows = selected_rows(x, y, segments, selection, drawn)
+    assert np.array_equal(rows, np.flatnonzero(inside))
+    assert len(rows) > 3 * len(shown)
+    # Segment 1 shown alone (a legend click): the browser selects only its points, and only its users come back.
+    alone = shown[segments[shown] == 1]
+    selection = {"points": [{"customdata": int(row)} for row in alone], "lasso": [lasso], "box": []}
+    assert np.array_equal(selected_rows(x, y, segments, selection, drawn), np.flatnonzero(inside & (segments == 1)))
+
+
+def test_the_map_sends_each_point_once_with_its_row_and_writes_the_segment_name_per_trace():
+    import json
+
+    import plotly.io
+
+    rng = np.random.default_rng(5)
+    n = 3_000
+    assignments = pd.DataFrame({"user_id": [f"user-{i}" for i in range(n)], "segment": np.repeat([0, 1, 2], n // 3),
+                                "x": rng.normal(size=n), "y": rng.normal(size=n), "between": np.arange(n) % 5 == 0})
+    labels = {0: "Coffee <b>lovers</b>", 1: "Runners", 2: "Gardeners"}
+    snippets = [f"comment {i} about <things> & more" for i in range(n)]
+    frame = map_frame(assignments, labels, snippets, match=np.arange(n) < 3)
+    spec = plotly.io.to_json(charts.segment_map(frame, charts.segment_colours(labels)), validate=False)
+    traces = {trace["name"]: trace for trace in json.loads(spec)["data"]}
+    coffee = traces["Coffee &lt;b&gt;lovers&lt;/b&gt;"]
+    rows = array(coffee["customdata"]).astype(int)
+    assert rows.tolist() == list(range(n // 3))  # each point names its map row, what a selection reads
+    assert list(coffee["text"]) == [f"user-{i}" for i in rows]
+    assert coffee["hovertext"][7] == "comment 7 about &lt;things&gt; &amp; more"
+    assert np.allclose(array(coffee["x"]), assignments["x"].to_numpy()[rows], atol=1e-6)
+    # The segment's name is written once per trace, not once per point; the search matches (mixed segments)
+    # name each point's segment.
+    assert spec.count("Runners") < 10
+    matches = traces["Search matches (3)"]["hovertext"]
+    assert [h.split("<br>")[0] for h in matches] == ["Coffee &lt;b&gt;lovers&lt;/b&gt;"] * 3
+    # The users between segments are marks over their own points: no hover text of their own.
+    between = next(t for name, t in traces.items() if name.startswith("Between segments"))
+    assert between["hoverinfo"] == "skip" and "text" not in between and "hovertext" not in between
+    assert len(array(between["customdata"])) == n // 5

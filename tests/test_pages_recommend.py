@@ -33,7 +33,7 @@ def test_recommendations_for_a_picked_user_sit_beside_popularity():
     assert list(ours.columns) == ["rank", "item", "score", "reason"]
     assert ours["reason"].str.len().min() > 0
     star = [t for t in figure(at, "Where the user sits")["data"] if t.get("name") == "Selected user"]
-    assert len(star) == 1 and star[0]["customdata"][0][1] == users[3]
+    assert len(star) == 1 and star[0]["text"] == [users[3]]
     firmly = [t.value for t in at.text if t.value.startswith("How firmly: ")]
     assert len(firmly) == 1 and re.match(r"How firmly: \d+% in .+; also near .+ \(\d+%\) and .+ \(\d+%\)", firmly[0])
 

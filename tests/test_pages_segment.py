@@ -22,7 +22,9 @@ def test_kmeans_with_tfidf_shows_metric_cards_and_a_map_coloured_by_segment():
     traces = [t for t in scatter["data"] if t.get("mode", "markers") == "markers" and t.get("visible") != "legendonly"]
     assert len(traces) == 4
     assert sum(len(array(t["x"])) for t in traces) == len(at.session_state["run"].result.assignments)
-    assert "customdata" in traces[0] and "%{customdata[3]}" in traces[0]["hovertemplate"]
+    # Each point names its row (what a selection reads) and carries its user and comment snippet for the hover.
+    assert len(array(traces[0]["customdata"])) == len(traces[0]["text"]) == len(traces[0]["hovertext"])
+    assert "%{hovertext}" in traces[0]["hovertemplate"]
     assert scatter["layout"]["xaxis"]["showticklabels"] is False  # the axes mean nothing to read
     assert any("write alike" in c.value for c in at.caption)
     between = int(at.session_state["run"].result.assignments["between"].sum())
@@ -140,7 +142,7 @@ def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_w
     rings = next(t for t in figure(at, "Users on the map")["data"] if t.get("name", "").startswith("Search"))
     wrote = set(frame.loc[frame["text"].str.lower().str.contains("grinder"), "user_id"])
     assert wrote
-    assert {row[1] for row in rings["customdata"]} == wrote
+    assert set(rings["text"]) == wrote
     assert any(f"{len(wrote):,} users ringed" in c.value for c in at.caption)
 
     at.text_input(key="map_words").input("").run()
@@ -150,7 +152,7 @@ def test_the_map_names_each_segment_once_and_a_word_search_rings_the_users_who_w
     runners = set(frame.loc[frame["true_group"] == "running", "user_id"])
     assert listed["user_id"].head(5).isin(runners).all()
     rings = next(t for t in figure(at, "Users on the map")["data"] if t.get("name", "").startswith("Search"))
-    assert {row[1] for row in rings["customdata"]} == set(listed["user_id"])
+    assert set(rings["text"]) == set(listed["user_id"])
 
 
 def test_after_a_run_the_estimate_comes_from_the_speed_measured_on_this_machine():

@@ -115,7 +115,7 @@ def test_hostile_comments_names_ids_and_file_names_come_out_inert(hostile):
     map_script = tags.scripts[-1]
     assert "<" not in map_script and ">" not in map_script
     spec = map_spec(document)
-    hover = [user for trace in spec["data"] for user in (row[1] for row in trace.get("customdata", []))]
+    hover = [user for trace in spec["data"] for user in trace.get("text", [])]
     assert "&lt;img src=x onerror=alert(3)&gt;" in hover  # escaped for plotly, which renders some tags
 
 
@@ -145,7 +145,7 @@ def test_the_map_draws_every_user_in_the_segment_colours_with_the_names(hostile)
     assert all(trace["type"] != "scattergl" for trace in spec["data"])
     table = workspace.table(run.run_key).set_index("user_id")
     first = points[0]
-    users = [html.unescape(row[1]) for row in first["customdata"]]
+    users = [html.unescape(user) for user in first["text"]]
     for axis in ("x", "y"):  # each point where the saved map put its user
         assert np.allclose(array(first[axis]), table.loc[users, axis])
 

@@ -25,7 +25,6 @@ from segmentation.present.views import (
     quality_reading,
     segment_labels,
     segment_of,
-    selected_rows,
     selected_users_table,
     size_frame,
     snippet,
@@ -93,12 +92,6 @@ def test_map_frame_escapes_hover_text_and_marks_the_highlighted_user():
     assert "<" not in frame["snippet_html"].iloc[0]
     assert frame["highlight"].tolist() == [False, True]
     assert frame["row"].tolist() == [0, 1]
-
-
-def test_selected_rows_dedupe_and_skip_points_without_a_valid_row():
-    points = [{"customdata": [2, "u"]}, {"customdata": [2, "u"]}, {"x": 1}, {"customdata": [9]},
-              {"customdata": [0]}]
-    assert selected_rows(points, n_rows=3) == [2, 0]
 
 
 def test_selected_users_table_lists_each_users_comments(comments):

@@ -1,5 +1,6 @@
 """The map's working parts: segment names placed at their centres without overlap, a sample for large
-maps, and the two searches (by words and by meaning) that highlight users.
+maps, the users inside a box or lasso drawn on it, and the two searches (by words and by meaning) that
+highlight users.
 
 Pure functions over arrays; ``ui.charts`` draws what they return.
 """
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
     from segmentation.pipeline.segment import Prepared
 
 NOISE = -1
-# Above this many users the map draws a sample (WebGL keeps even the full set responsive, but hover
-# text for tens of thousands of points makes the page heavy to send).
-MAP_SAMPLE_LIMIT = 20_000
+# Above this many users the map draws a sample. Chromium updated the real recipe reviewers' map after a search in
+# 0.24 s at 2,000 users drawn, 0.22 s at 3,000, 0.25 s at 5,000, 0.46 s at 8,000 and 0.53 s at all 13,811 (medians,
+# load 10-14, ``benchmarks/map_sample.py``); the server's work hardly depends on the size. 5,000 is the most drawn
+# at the cost of the smaller maps.
+MAP_SAMPLE_LIMIT = 5_000
 # Each segment keeps at least this many points in a sample, so a small segment stays visible.
 MIN_SAMPLE_PER_SEGMENT = 50
 # Character width and line height of a label, as fractions of the font size (a sans-serif average).
@@ -132,8 +135,9 @@ def sample_rows(segments: np.ndarray, limit: int = MAP_SAMPLE_LIMIT, *, keep: Se
     """Rows to draw on a map of ``len(segments)`` users: all of them up to ``limit``, else a sample.
 
     The sample is stratified: each segment keeps its share of ``limit`` and at least
-    ``MIN_SAMPLE_PER_SEGMENT`` points (or all of its users), and the rows in ``keep`` (highlighted
-    users) are always drawn. Rows come back sorted.
+    ``MIN_SAMPLE_PER_SEGMENT`` points (or all of its users), and the rows in ``keep`` (searched or highlighted
+    users) are always drawn. The same segments and seed give the same sample whatever ``keep`` holds, so a
+    search adds its users to the map without redrawing the others elsewhere. Rows come back sorted.
     """
     segments = np.asarray(segments)
     n = len(segments)
@@ -148,6 +152,99 @@ def sample_rows(segments: np.ndarray, limit: int = MAP_SAMPLE_LIMIT, *, keep: Se
         take = min(len(rows), max(MIN_SAMPLE_PER_SEGMENT, round(limit * len(rows) / n)))
         chosen.append(rng.choice(rows, size=take, replace=False))
     return np.unique(np.concatenate(chosen))
+
+
+def sample_note(n_drawn: int, n_users: int, *, searched: bool = False, selectable: bool = False) -> str:
+    """What a sampled map says under it: how many users it shows and how they were chosen; ``searched``: that
+    every search match is drawn; ``selectable``: that a box or lasso still takes every user inside it."""
+    return (f"Showing {n_drawn:,} of {n_users:,} users, every segment kept in proportion (a small one at least "
+            f"{MIN_SAMPLE_PER_SEGMENT} users, or all of them)" + ("; every search match is drawn" if searched else "")
+            + "." + (" A box or lasso selects every user inside it, drawn or not." if selectable else ""))
+
+
+def rows_in_selection(x: np.ndarray, y: np.ndarray, selection: Mapping) -> np.ndarray:
+    """Which users lie inside the boxes and lassos of a map selection, whether drawn on the map or not.
+
+    A map of many users draws a sample (:func:`sample_rows`), and the browser reports only the drawn points a
+    lasso caught; the shapes themselves come back too, in data units, and are tested here against every user.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n_users,)
+        Every user's position, as drawn (``figures.drawn_positions``): a point on a shape's edge then falls on the
+        same side as in the browser.
+    selection : mapping
+        Streamlit's selection state of a plotly chart: ``box`` and ``lasso`` are lists of
+        ``{"x": [...], "y": [...]}`` (a box by two corners, a lasso by its outline). Several shapes (drawn with
+        Shift held) select what any of them holds.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_users,)
+        Inside any shape (a lasso by the even-odd rule, as the browser's own test).
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    inside = np.zeros(len(x), dtype=bool)
+    for box in selection.get("box") or ():
+        (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
+        inside |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    for lasso in selection.get("lasso") or ():
+        inside |= _inside_polygon(x, y, np.asarray(lasso["x"], float), np.asarray(lasso["y"], float))
+    return inside
+
+
+def _inside_polygon(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Even-odd test of points against one closed outline: a ray to the right crosses its edges an odd number
+    of times. One vectorised pass per edge, over the points within the outline's bounding box only."""
+    inside = np.zeros(len(x), dtype=bool)
+    if len(px) < 3:
+        return inside
+    near = np.flatnonzero((x >= px.min()) & (x <= px.max()) & (y >= py.min()) & (y <= py.max()))
+    cx, cy = x[near], y[near]
+    hit = np.zeros(len(near), dtype=bool)
+    for xi, yi, xj, yj in zip(px, py, np.roll(px, 1), np.roll(py, 1), strict=True):
+        spans = (yi > cy) != (yj > cy)  # the edge crosses the point's height (never true for a flat edge)
+        # Where the edge is at the point's height; only read where it spans, so a flat edge never divides.
+        at = xi + (cy[spans] - yi) * (xj - xi) / (yj - yi)
+        hit[np.flatnonzero(spans)[cx[spans] < at]] ^= True
+    inside[near] = hit
+    return inside
+
+
+def selected_rows(x: np.ndarray, y: np.ndarray, segments: np.ndarray, selection: Mapping,
+                  drawn: np.ndarray) -> np.ndarray:
+    """Rows of the users a box or lasso on the map selected: every user inside its shapes, drawn or not,
+    except in the segments the map was not showing.
+
+    A segment hidden with a click in the legend has drawn points inside the shape that the browser did not
+    select; its users are left out, as the user did not see them. A segment with no drawn point inside the
+    shape cannot be told hidden or shown: its users inside are kept.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n_users,)
+        Every user's position, as drawn.
+    segments : ndarray of shape (n_users,)
+        Every user's segment.
+    selection : mapping
+        Streamlit's selection state (:func:`rows_in_selection`); its ``points`` name their row (the map's
+        ``customdata``).
+    drawn : ndarray of int
+        The rows drawn on the map (:func:`sample_rows`).
+
+    Returns
+    -------
+    ndarray of int
+        Rows, ascending; empty when nothing is selected.
+    """
+    segments = np.asarray(segments)
+    inside = rows_in_selection(x, y, selection)
+    picked = [point.get("customdata") for point in selection.get("points") or ()]
+    picked = [data[0] if isinstance(data, (list, tuple)) else data for data in picked if data is not None]
+    seen = {segments[int(row)] for row in picked if 0 <= int(row) < len(segments)}
+    drawn = np.asarray(drawn, dtype=int)
+    hidden = set(np.unique(segments[drawn[inside[drawn]]]).tolist()) - seen
+    return np.flatnonzero(inside & ~np.isin(segments, list(hidden)))
 
 
 def users_with_words(comments: Comments, user_ids: Sequence[str], query: str) -> np.ndarray:

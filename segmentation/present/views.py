@@ -134,19 +134,6 @@ def _escape_column(values: pd.Series) -> pd.Series:
     return text.astype(object)
 
 
-def selected_rows(points: Sequence[Mapping], n_rows: int) -> list[int]:
-    """Map rows named by a plotly selection event (``customdata[0]`` = map row), deduplicated, in order."""
-    rows: list[int] = []
-    for point in points:
-        data = point.get("customdata")
-        if not data:
-            continue
-        row = int(data[0])
-        if 0 <= row < n_rows and row not in rows:
-            rows.append(row)
-    return rows
-
-
 def selected_users_table(
     assignments: pd.DataFrame, rows: Sequence[int], comments: Comments, labels: Mapping[int, str],
     width: int = 200,
