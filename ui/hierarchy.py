@@ -18,6 +18,7 @@ from segmentation.describe.layers import describe_coarse
 from segmentation.describe.segments import SegmentDescription
 from segmentation.ingest.io import Comments
 from segmentation.present.hierarchy import COARSE, FINE, LAYERS, layer_assignments, named, summary, tree_table
+from segmentation.present.maps import sample_note, sample_rows
 from segmentation.present.views import map_frame
 from segmentation.runs.layers import Layers, build_layers
 from segmentation.runs.service import Run
@@ -93,6 +94,10 @@ def _map(comments: Comments, run: Run, parent: dict[int, int], shown: dict[int, 
         assignments = layer_assignments(assignments, from_parents(assignments["segment"].to_numpy(), parent))
     snippets = loaders.snippets_for(comments.fingerprint(), comments, assignments["user_id"])
     frame = map_frame(assignments, shown, snippets)
+    drawn = sample_rows(frame["segment"].to_numpy())  # the Segment page's sample: a lighter figure, the same look
+    if len(drawn) < len(frame):
+        st.caption(sample_note(len(drawn), len(frame)))
+    frame = frame.iloc[drawn]
     st.plotly_chart(segment_map(frame, segment_colours(shown),
                                 title=f"Users on the map, coloured by {LAYERS[layer].lower()}"), key="hier_map")
 

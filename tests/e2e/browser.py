@@ -145,14 +145,14 @@ def download(page, button: str, tries: int = 3, timeout: float = 60_000) -> Any:
     return None
 
 
-def segment_the_demo(page, server: str, timeout: float = 180_000) -> None:
-    """Open the app on its demo, run the Segment page with the quick TF-IDF encoder and wait (``timeout`` ms)
-    until the run is drawn and finished."""
+def segment_the_demo(page, server: str, timeout: float = 180_000, encoder: str = "TF-IDF") -> None:
+    """Open the app on its demo, run the Segment page with ``encoder`` (the start of its label; default the quick
+    TF-IDF) and wait (``timeout`` ms) until the run is drawn and finished."""
     expect = require_browser().expect
     page.goto(server)
     expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=timeout)
     nav(page, "Segment")
-    choose(page, "Encoder", "TF-IDF")
+    choose(page, "Encoder", encoder)
     page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
     expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=timeout)
     settled(page, timeout)

@@ -35,3 +35,21 @@ def browser_page(server: str) -> Iterator[tuple]:
     """``(page, dialogs, hosts)`` from :func:`tests.e2e.browser.recording_page`, with the server running."""
     with recording_page() as recorded:
         yield recorded
+
+
+@pytest.fixture
+def fast_server(tmp_path, fast_home) -> Iterator[str]:
+    """A server of this test's own whose workspace holds the fast encoder distilled once for the session (the app
+    would distil it again, 30 s of both cores); skips where the fast encoder is not installed."""
+    from segmentation.embed.base import encoder_status
+
+    if not next(s for s in encoder_status() if s.name == "fast").available:
+        pytest.skip("the fast encoder is not installed")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "models").symlink_to(fast_home / "models", target_is_directory=True)
+    try:
+        with serve(workspace, tmp_path / "streamlit.log") as url:
+            yield url
+    except RuntimeError as error:
+        pytest.fail(str(error))

@@ -3,13 +3,9 @@ saved as a run of its own, and showing it puts the persona names on the Segment 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from segmentation.embed.base import encoder_status
-from tests.e2e.browser import choose, nav, recording_page, require_browser, settled
-from tests.e2e.live import serve
+from tests.e2e.browser import nav, recording_page, require_browser, segment_the_demo, settled
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
@@ -18,21 +14,10 @@ PERSONAS = ("Coffee lovers: espresso, grinders, coffee beans, brewing at home\n"
             "Runners <b>club</b>: running shoes, miles, races, training")
 
 
-def test_personas_place_the_users_and_their_saved_run_shows_the_persona_names(tmp_path: Path, fast_home: Path):
-    if not next(s for s in encoder_status() if s.name == "fast").available:
-        pytest.skip("the fast encoder is not installed")
+def test_personas_place_the_users_and_their_saved_run_shows_the_persona_names(fast_server: str):
     expect = playwright_api.expect
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "models").symlink_to(fast_home / "models", target_is_directory=True)  # no distilling here
-    with serve(workspace, tmp_path / "streamlit.log") as server, recording_page() as (page, dialogs, _):
-        page.goto(server)
-        expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-        nav(page, "Segment")
-        choose(page, "Encoder", "Fast static")
-        page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
-        expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
-        settled(page, WAIT)
+    with recording_page() as (page, dialogs, _):
+        segment_the_demo(page, fast_server, WAIT, encoder="Fast static")
         nav(page, "Segments")
         expect(page.get_by_role("heading", name="Start from personas")).to_be_visible(timeout=WAIT)
         page.get_by_role("textbox", name="Personas", exact=True).fill(PERSONAS)

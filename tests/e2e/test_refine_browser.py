@@ -4,35 +4,23 @@ refined segments are ready (nothing but its own timer reruns it), then they are 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from segmentation.embed.base import encoder_status
-from tests.e2e.browser import choose, nav, recording_page, require_browser, settled
-from tests.e2e.live import serve
+from tests.e2e.browser import recording_page, require_browser, segment_the_demo, settled
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
 WAIT = 300_000  # ms: the machine may be busy
 
 
-def test_the_refined_segments_arrive_on_their_own_and_replace_the_fast_ones_when_asked(tmp_path: Path,
-                                                                                       fast_home: Path):
-    if not all(s.available for s in encoder_status() if s.name in ("fast", "minilm")):
-        pytest.skip("the fast encoder or MiniLM is not installed")
+def test_the_refined_segments_arrive_on_their_own_and_replace_the_fast_ones_when_asked(fast_server: str):
+    if not next(s for s in encoder_status() if s.name == "minilm").available:
+        pytest.skip("MiniLM is not installed")
     expect = playwright_api.expect
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "models").symlink_to(fast_home / "models", target_is_directory=True)  # no distilling here
-    with serve(workspace, tmp_path / "streamlit.log") as server, recording_page() as (page, _, _):
-        page.goto(server)
-        expect(page.get_by_text("Generated demo data")).to_be_visible(timeout=WAIT)
-        nav(page, "Segment")
-        choose(page, "Encoder", "Fast static")
-        page.locator('[data-testid="stBaseButton-primary"]').filter(has_text="Run").click()
-        expect(page.get_by_text("Silhouette", exact=True)).to_be_visible(timeout=WAIT)
-        settled(page, WAIT)
+    with recording_page() as (page, _, _):
+        segment_the_demo(page, fast_server, WAIT, encoder="Fast static")
         page.get_by_role("button", name="Refine with MiniLM in the background").click()
         # No click from here on: the refinement's own line polls until the offer replaces it.
         expect(page.get_by_text("The MiniLM segments are ready")).to_be_visible(timeout=WAIT)
