@@ -47,8 +47,12 @@ def _hartigan_moves() -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
         counts = np.zeros(k)
         for i in range(n):
             counts[labels[i]] += 1
-            sums[labels[i]] += X[i]
-        centres = sums / np.maximum(counts, 1.0).reshape(-1, 1)
+            for j in range(d):
+                sums[labels[i], j] += X[i, j]
+        centres = np.empty((k, d))
+        for c in range(k):
+            for j in range(d):
+                centres[c, j] = sums[c, j] / max(counts[c], 1.0)
         moved = 1
         while moved:
             moved = 0
@@ -57,20 +61,36 @@ def _hartigan_moves() -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
                 if counts[a] <= 1:
                     continue
                 # Leaving a saves n_a / (n_a - 1) * |x - c_a|^2; joining b costs n_b / (n_b + 1) * |x - c_b|^2.
-                best = counts[a] / (counts[a] - 1) * np.sum((X[i] - centres[a]) ** 2)
+                # Plain loops: numba allocates a temporary for every array expression, 10x slower here.
+                best = 0.0
+                for j in range(d):
+                    best += (X[i, j] - centres[a, j]) ** 2
+                best *= counts[a] / (counts[a] - 1)
                 to = -1
                 for b in range(k):
-                    if b != a:
-                        cost = counts[b] / (counts[b] + 1) * np.sum((X[i] - centres[b]) ** 2)
-                        if cost < best - 1e-12:
-                            best, to = cost, b
+                    if b == a:
+                        continue
+                    # Summed until it exceeds the best so far: most segments are ruled out after a few dimensions.
+                    if counts[b] == 0:  # an empty segment takes a user at no cost
+                        best, to = 0.0, b
+                        continue
+                    factor = counts[b] / (counts[b] + 1)
+                    limit = (best - 1e-12) / factor
+                    cost = 0.0
+                    for j in range(d):
+                        cost += (X[i, j] - centres[b, j]) ** 2
+                        if cost >= limit:
+                            break
+                    if cost < limit:
+                        best, to = cost * factor, b
                 if to >= 0:
-                    sums[a] -= X[i]
-                    sums[to] += X[i]
                     counts[a] -= 1
                     counts[to] += 1
-                    centres[a] = sums[a] / counts[a]
-                    centres[to] = sums[to] / counts[to]
+                    for j in range(d):
+                        sums[a, j] -= X[i, j]
+                        sums[to, j] += X[i, j]
+                        centres[a, j] = sums[a, j] / counts[a]
+                        centres[to, j] = sums[to, j] / counts[to]
                     labels[i] = to
                     moved += 1
         return labels
@@ -167,12 +187,13 @@ class KMeansClusterer(_CentroidPredict):
         k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))
         points = _single(X)
         starts = [np.asarray(c, dtype=points.dtype) for c in self.starts or () if np.shape(c) == (k, X.shape[1])]
-        # Each initialisation is run to convergence on its own (the seeds scikit-learn's n_init would draw), and
-        # so is each start from other fits' segments: all of them are refined by Hartigan's moves below, and the
-        # best Lloyd optimum is not always the one the moves improve most.
+        # The seeded initialisations are run one by one (the draws scikit-learn's n_init would make from a seeded
+        # RandomState, which it consumes in another order) and the lowest of them is kept, as n_init does.
         draws = np.random.RandomState(self.seed).randint(np.iinfo(np.int32).max, size=self.n_init)
         with _one_openmp_thread(), _quiet():
-            candidates = [KMeans(n_clusters=k, n_init=1, random_state=draw).fit(points).labels_ for draw in draws]
+            seeded = min((KMeans(n_clusters=k, n_init=1, random_state=draw).fit(points) for draw in draws),
+                         key=lambda fit: fit.inertia_)
+            candidates = [seeded.labels_]
             candidates += [KMeans(n_clusters=k, init=centres, n_init=1).fit(points).labels_ for centres in starts]
         # Why: k-means on weakly grouped users has many local optima of near-equal inertia, and ten seeded
         # initialisations land in a different one under each seed (recipe reviewers at k=6: adjusted Rand index
@@ -183,7 +204,7 @@ class KMeansClusterer(_CentroidPredict):
         scores = [inertia(X, labels) for labels in refined]
         chosen = int(np.argmin(scores))
         labels, best = refined[chosen], scores[chosen]
-        self.start_ = chosen - self.n_init if chosen >= self.n_init else None
+        self.start_ = chosen - 1 if chosen else None
         self.labels_ = relabel_by_size(labels)
         self.centers_ = segment_centers(X, self.labels_)
         self.inertia_ = best
