@@ -52,12 +52,14 @@ def test_kmeans_on_real_recipe_reviewers_gives_the_same_segments_under_seeds_0_t
     if not RECIPES.is_file():
         pytest.skip(f"real recipe reviews not found at {RECIPES} (the shared data folder is absent)")
     monkeypatch.setenv("SEGMENT_STUDIO_HOME", str(fast_home))
-    # k=6: the k the automatic choice takes on these users under every seed (benchmarks/README.md, Seeds).
+    # k=6: the k the automatic choice took on these users under every seed before Hartigan's moves (k=4 with them;
+    # benchmarks/README.md, Seeds), where seeded fits disagree most.
     config = SegmentConfig(encoder="fast", k=6)
     space = prepare(load_comments(RECIPES), config, with_map=False).space(*config.space)
     settings = [{**config.to_dict(), "seed": seed} for seed in range(5)]
 
-    # Weakly grouped users: ten seeded initialisations alone land in different optima, so the check below can fail.
+    # Weakly grouped users: ten seeded initialisations alone, even refined by Hartigan's moves, land in different
+    # optima, so the check below can fail.
     seeded = [fit_on(space, "kmeans", run) for run in settings]
     assert min(adjusted_rand_score(a.labels_, b.labels_) for a, b in combinations(seeded, 2)) < 0.95
 
