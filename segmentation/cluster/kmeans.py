@@ -21,6 +21,7 @@ from segmentation.cluster.base import (
     segment_centers,
 )
 from segmentation.cluster.metrics import inertia
+from segmentation.core.paths import point_numba_cache
 
 
 def _found_fewer_than_k(labels: np.ndarray, k: int) -> list[str]:
@@ -37,6 +38,7 @@ def _hartigan_moves() -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
 
     numba is imported here, not at the top: it costs a second, and only k-means needs it.
     """
+    point_numba_cache()  # before numba's first import, whether k-means or UMAP comes first in this process
     import numba
 
     @numba.njit(cache=True)

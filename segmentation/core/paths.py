@@ -12,9 +12,11 @@ the check, and every path outside gets the same message whether or not it exists
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sqlite3
 import stat
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -171,3 +173,22 @@ def read_regular_file(path: Path, max_bytes: int, shown: str | None = None) -> b
     if len(data) > max_bytes:
         raise too_large
     return data
+
+
+def point_numba_cache() -> None:
+    """Point numba's on-disk cache at ``workspace_dir()/numba-cache`` where site-packages is read-only.
+
+    numba writes its compiled cache beside the compiled package; where that is not writable the compiled code
+    would be thrown away with every process (seconds to tens of seconds of compiling at each start). The variable
+    only takes effect before numba is first imported, so every module that compiles with numba (UMAP's layouts,
+    k-means' single-user moves) calls this before importing it, whichever comes first in a process.
+    """
+    if "NUMBA_CACHE_DIR" in os.environ or "numba" in sys.modules:
+        return
+    spec = importlib.util.find_spec("numba")
+    if spec is None or spec.origin is None:
+        return
+    if not os.access(Path(spec.origin).parent.parent, os.W_OK):
+        cache = workspace_dir() / "numba-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        os.environ["NUMBA_CACHE_DIR"] = str(cache)

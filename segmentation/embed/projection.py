@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from segmentation.core.errors import ConfigError
-from segmentation.core.paths import workspace_dir
+from segmentation.core.paths import point_numba_cache
 
 N_NEIGHBORS = 15
 # UMAP's own choice above 10,000 points; below it UMAP would run 500 epochs, 2-3x longer, and on the 10k-user
@@ -387,22 +388,11 @@ def _umap(
 
 
 def _import_umap() -> Any:
-    """Import umap, first pointing numba's cache at the workspace if site-packages is read-only.
-
-    numba writes its compiled cache beside the package; where that is not writable the compiled code
-    would be thrown away with every process, so it goes to ``workspace_dir()/numba-cache`` instead.
-    The variable only takes effect before numba is first imported.
-    """
-    if "NUMBA_CACHE_DIR" not in os.environ and "numba" not in sys.modules:
-        import importlib.util
-
-        spec = importlib.util.find_spec("umap")
-        if spec is None or spec.origin is None:
-            raise ConfigError("the UMAP reduction needs umap-learn: pip install umap-learn, or choose PCA")
-        if not os.access(Path(spec.origin).parent, os.W_OK):
-            cache = workspace_dir() / "numba-cache"
-            cache.mkdir(parents=True, exist_ok=True)
-            os.environ["NUMBA_CACHE_DIR"] = str(cache)
+    """Import umap, first pointing numba's cache at the workspace if site-packages is read-only
+    (:func:`~segmentation.core.paths.point_numba_cache`)."""
+    if "umap" not in sys.modules and importlib.util.find_spec("umap") is None:
+        raise ConfigError("the UMAP reduction needs umap-learn: pip install umap-learn, or choose PCA")
+    point_numba_cache()
     if "umap" not in sys.modules:
         import numba
         import pynndescent  # noqa: F401  (imported unpatched: it marks what it can cache itself)
