@@ -25,8 +25,8 @@ import numpy as np
 
 from segmentation.cluster.membership import soft_membership
 from segmentation.core.errors import ConfigError
+from segmentation.core.labels import MAX_NAME_LENGTH  # a persona's name becomes a segment name
 from segmentation.core.text import CJK
-from segmentation.runs.records import MAX_NAME_LENGTH  # a persona's name becomes a saved segment name
 
 # Under this similarity to every persona a user is left to the discovered segments. Chosen on the real labelled
 # sets with the fast encoder, leaving out one persona in turn: the best mean of "that persona's users discovered"

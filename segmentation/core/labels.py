@@ -3,6 +3,10 @@
 NOISE = -1
 """The label of users a density clusterer (HDBSCAN) leaves in no segment."""
 
+MAX_NAME_LENGTH = 80
+"""The longest segment name the workspace keeps (characters, after trimming): a name shown on a card, a map label
+and an export, whether typed, suggested or a persona's."""
+
 NOISE_NAME = "Noise / unassigned"
 """What the noise label is called wherever a segment name is shown."""
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from segmentation.core.labels import NOISE, NOISE_NAME
+from segmentation.core.labels import MAX_NAME_LENGTH, NOISE, NOISE_NAME
 from segmentation.describe.items import ItemLabels, describe_items
 from segmentation.describe.keywords import (
     CachedEncoder,
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from segmentation.ingest.comments import Comments
 
 NAME_SEPARATOR = " · "
-MAX_NAME_LENGTH = 80
 MAX_COMMENT_LENGTH = 300
 CANDIDATES_PER_KEYWORD = 3
 """c-TF-IDF candidates per keyword shown, for the re-rankers to choose from."""

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from segmentation.core.constraints import encodable
 from segmentation.core.errors import ConfigError, reason
+from segmentation.core.labels import MAX_NAME_LENGTH
 
 SOURCES = ("user", "carried", "llm")
-MAX_NAME_LENGTH = 80
 MAX_DESCRIPTION_LENGTH = 500
 MAX_RUN_KEY_LENGTH = 64  # a key is 16 hex digits; the bound only keeps a hostile address short
 
