@@ -145,6 +145,22 @@ def download(page, button: str, tries: int = 3, timeout: float = 60_000) -> Any:
     return None
 
 
+def click_until(page, button: str, shows: str, tries: int = 3, timeout: float = 60_000) -> None:
+    """Click the button named ``button`` until the text ``shows`` appears, clicking again (after the app has
+    finished its run) when it has not within ``timeout`` ms: a click that lands while a rerun redraws the button
+    is lost (an undo in one full suite under load: the button was still there, its edit not undone)."""
+    api = require_browser()
+    for attempt in range(tries):
+        settled(page)
+        page.get_by_role("button", name=button).click()
+        try:
+            api.expect(page.get_by_text(shows).first).to_be_visible(timeout=timeout)
+            return
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+
+
 def segment_the_demo(page, server: str, timeout: float = 180_000, encoder: str = "TF-IDF") -> None:
     """Open the app on its demo, run the Segment page with ``encoder`` (the start of its label; default the quick
     TF-IDF) and wait (``timeout`` ms) until the run is drawn and finished."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import choose, lasso, nav, require_browser, settled, upload
+from tests.e2e.browser import choose, click_until, lasso, nav, require_browser, settled, upload
 from tests.fixtures import labelled_comments
 
 pytestmark = pytest.mark.e2e
@@ -48,9 +48,7 @@ def test_a_lasso_selection_saved_as_a_segment_splits_it_out_and_undo_restores_it
     settled(page)
     page.get_by_text("Merge segments, undo edits (1 edits so far)").click()
     expect(page.get_by_text("Undo: ")).to_be_visible(timeout=WAIT)  # the button names the edit it undoes
-    settled(page)
-    page.get_by_role("button", name="Undo the last edit").click()
-    expect(page.get_by_text("Undone: ")).to_be_visible(timeout=WAIT)
+    click_until(page, "Undo the last edit", "Undone: ")
     expect(segments).to_have_text(str(before), timeout=WAIT)
     expect(page.get_by_text("Merge segments, undo edits (0 edits so far)")).to_be_visible(timeout=WAIT)
     assert not dialogs
