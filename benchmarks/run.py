@@ -243,14 +243,23 @@ def bertopic_side_by_side(
     warm = slice(0, min(len(docs), 400))
     ours(warm)
     theirs(warm)
-    ours_labels = bench.stage("ours_hdbscan_full", ours, repeats=repeats)
-    their_labels = bench.stage("bertopic_full", theirs, repeats=repeats)
-    ours_s = bench.stages["ours_hdbscan_full"]["median_s"]
-    bertopic_s = bench.stages["bertopic_full"]["median_s"]
+    # Alternating, one of ours then one of theirs, so that a change in the machine's load between runs falls on
+    # both sides alike; the ratio is also taken pair by pair (issue 22: one side's time moved 2x between runs).
+    ours_times, their_times = [], []
+    for _ in range(max(repeats, 3)):
+        ours_labels = _timed(ours, ours_times)
+        their_labels = _timed(theirs, their_times)
+    ours_s, bertopic_s = statistics.median(ours_times), statistics.median(their_times)
+    pairs = [theirs_s / ours_run for ours_run, theirs_s in zip(ours_times, their_times, strict=True)]
+    print(f"  ours / BERTopic, alternating: {[round(t, 2) for t in ours_times]} / "
+          f"{[round(t, 2) for t in their_times]} s", flush=True)
     return {
-        "ours_s": ours_s,
-        "bertopic_s": bertopic_s,
+        "ours_s": round(ours_s, 4),
+        "bertopic_s": round(bertopic_s, 4),
         "ratio": round(bertopic_s / ours_s, 2),
+        "ratio_per_pair": [round(r, 2) for r in pairs],
+        "ours_runs_s": [round(t, 3) for t in ours_times],
+        "bertopic_runs_s": [round(t, 3) for t in their_times],
         "nmi_ours": nmi(ours_labels, truth),
         "nmi_bertopic": nmi(their_labels, truth),
         "nmi_between": nmi(ours_labels, their_labels),
@@ -259,6 +268,15 @@ def bertopic_side_by_side(
         "min_cluster_size": min_cluster_size,
         "documents": "one per user (their comments joined); embeddings: the same user profiles",
     }
+
+
+def _timed(work: Callable[[], Any], into: list[float]) -> Any:
+    """Run ``work`` once, appending its seconds to ``into``; return its result."""
+    gc.collect()
+    started = time.perf_counter()
+    result = work()
+    into.append(time.perf_counter() - started)
+    return result
 
 
 def _first_users(comments: Any, profiles: Any, embeddings: np.ndarray, rows: slice) -> tuple:
