@@ -57,13 +57,12 @@ def one_set(path: Path, seeds: range, workspace: Workspace) -> list[dict]:
         if status.state != "done":
             raise SystemExit(f"{path.parent.name} seed {seed}: the refinement {status.state}: {status.error}")
         comparison = job.comparison()
-        moved = comparison.n_common - int(comparison.overlap.max(axis=1).sum())
         row = {
             "seed": seed, "users": comments.n_users, "comments": comments.n_comments,
             "fast_s": round(fast_s, 1), "refine_s": round(refine_s, 1),
             "encoded": int(job.run.prepared.n_encoded),
             "k_fast": int(fast.result.metrics["n_segments"]), "k_refined": int(job.run.result.metrics["n_segments"]),
-            "ari": round(comparison.ari, 3), "moved_share": round(moved / comparison.n_common, 3),
+            "ari": round(comparison.ari, 3), "moved_share": round(comparison.n_moved / comparison.n_common, 3),
             "nmi_fast": round(float(normalized_mutual_info_score(truth.loc[fast.result.user_ids],
                                                                  fast.result.labels)), 3),
             "nmi_refined": round(float(normalized_mutual_info_score(truth.loc[job.run.result.user_ids],

@@ -88,7 +88,7 @@ def _line(status: RefineStatus) -> str:
 
 def _offer(job: Refinement, target: str) -> None:
     comparison = job.comparison()
-    moved = comparison.n_common - int(comparison.overlap.max(axis=1).sum())
+    moved = comparison.n_moved
     share = moved / max(comparison.n_common, 1)
     segments = int(job.run.result.metrics.get("n_segments", 0))
     st.success(f"The {target} segments are ready (run {job.run.run_key}, {segments} segments). They agree with "

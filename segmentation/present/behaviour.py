@@ -12,17 +12,13 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from segmentation.core.labels import fallback_name
+from segmentation.core.labels import shown_name
 from segmentation.describe.behaviour import TIERS, BehaviourProfile, Figure
 
 # Figures that stand out, listed per segment in the overview: more would not fit one cell.
 STANDS_OUT = 4
 DIFFERS_MARK = "●"
 TIER_CHART = "tiers"
-
-
-def _name(labels: Mapping[int, str], segment: int) -> str:
-    return labels.get(segment) or fallback_name(segment)
 
 
 def overview_table(profile: BehaviourProfile, labels: Mapping[int, str]) -> pd.DataFrame:
@@ -44,7 +40,7 @@ def overview_table(profile: BehaviourProfile, labels: Mapping[int, str]) -> pd.D
     """
     rows = []
     for segment in profile.segments:
-        row: dict[str, object] = {"segment": segment.segment, "name": _name(labels, segment.segment),
+        row: dict[str, object] = {"segment": segment.segment, "name": shown_name(labels, segment.segment),
                                   "users": segment.users, "share": segment.share}
         for figure in segment.figures:
             if figure.source == "behaviour":
@@ -116,7 +112,7 @@ def value_table(profile: BehaviourProfile, labels: Mapping[int, str]) -> pd.Data
     for segment in profile.segments:
         if not segment.tiers:
             continue
-        row: dict[str, object] = {"segment": segment.segment, "name": _name(labels, segment.segment),
+        row: dict[str, object] = {"segment": segment.segment, "name": shown_name(labels, segment.segment),
                                   "users": segment.users}
         differing = []
         for tier in tiers:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmentation.core.labels import fallback_name
+from segmentation.core.labels import shown_name
 from segmentation.describe.export import neutralise
 from segmentation.describe.over_time import ALPHA, TEST, OverTime, Period
 from segmentation.present.figures import NOISE_COLOUR, segment_colours
@@ -24,10 +24,6 @@ SHARES = {"comments": "comment_share", "users": "user_share"}
 """What a share is of, as the page's choice names it, and the long table's column holding it."""
 SHARE_WORDS = {"comments": "comments", "users": "active users"}
 """How the chart and the page's choice say what a share is of."""
-
-
-def _name(labels: Mapping[int, str], segment: int) -> str:
-    return labels.get(segment) or fallback_name(segment)
 
 
 def _percent(share: float) -> str:
@@ -63,8 +59,8 @@ def change_sentence(found: OverTime, labels: Mapping[int, str]) -> str:
     else:
         verb = "grew" if big.change > 0 else "shrank"
         moved = f"{verb} from {_percent(big.before)} of comments in {before} to {_percent(big.last)} in {last.label}"
-    sentence = f"Segment “{_name(labels, big.segment)}” {moved}, the biggest change of the {len(found.segments)} " \
-               "segments"
+    sentence = (f"Segment “{shown_name(labels, big.segment)}” {moved}, the biggest change of the "
+                f"{len(found.segments)} segments")
     test = f"p = {big.p_value:.2g} from {TEST}"
     if found.beyond_chance:
         return f"{sentence}: more than chance would give ({last.comments:,} comments in {last.label}; {test})."
@@ -87,7 +83,7 @@ def shares_frame(found: OverTime, labels: Mapping[int, str]) -> pd.DataFrame:
         for segment in found.segments:
             rows.append({
                 "period": period.label, "start": period.start.date().isoformat(), "segment": segment.segment,
-                "name": _name(labels, segment.segment), "comments": segment.comments[i], "users": segment.users[i],
+                "name": shown_name(labels, segment.segment), "comments": segment.comments[i], "users": segment.users[i],
                 "comment_share": segment.comment_share[i], "user_share": segment.user_share[i],
                 "period_comments": period.comments, "period_users": period.users,
             })
@@ -104,7 +100,7 @@ def rising_table(found: OverTime, labels: Mapping[int, str]) -> pd.DataFrame:
         segments), ``beyond_chance`` (``"yes"`` where ``p_value < ALPHA``, else empty) and ``rising`` (the
         words, comma-separated); the largest move first.
     """
-    rows = [{"segment": s.segment, "name": _name(labels, s.segment), "before": s.before, "last": s.last,
+    rows = [{"segment": s.segment, "name": shown_name(labels, s.segment), "before": s.before, "last": s.last,
              "change": s.change, "p_value": s.p_value, "beyond_chance": "yes" if s.p_value < ALPHA else "",
              "rising": ", ".join(s.rising)} for s in found.segments]
     frame = pd.DataFrame(rows)
@@ -120,7 +116,7 @@ def for_json(found: OverTime, labels: Mapping[int, str]) -> dict:
     """The whole timeline with names and the sentence: what the CLI prints and the page's JSON download holds."""
     record = found.to_dict()
     for segment in record["segments"]:
-        segment["name"] = _name(labels, segment["segment"])
+        segment["name"] = shown_name(labels, segment["segment"])
     return {**record, "sentence": change_sentence(found, labels)}
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from segmentation.cluster.placement import FAR_QUANTILE, Placement
 from segmentation.core.errors import ConfigError, DataError
-from segmentation.core.labels import NOISE, fallback_name
+from segmentation.core.labels import NOISE, shown_name
 from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.profiles import build_profiles
@@ -311,7 +311,7 @@ def _edited_placement(workspace: Workspace, key: str, placement: Placement) -> t
                 by_count[edit.segment] = np.full(placement.far_by_count.shape[1], float(edit.far), dtype=np.float32)
         else:
             segment = edit.segment if edit.segment is not None else int(after.max())
-            notes.append(f"Segment {segment} ({names.get(segment) or fallback_name(segment)}) was saved from a "
+            notes.append(f"Segment {segment} ({shown_name(names, segment)}) was saved from a "
                          "map selection without its members' profiles: no new user is placed in it.")
         labels = after
     ids = np.array(sorted((set(labels.tolist()) - {NOISE}) & set(centre)), dtype=int)

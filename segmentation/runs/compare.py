@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segmentation.core.errors import ConfigError
-from segmentation.core.labels import fallback_name
+from segmentation.core.labels import shown_name
 from segmentation.runs.records import NameChange
 from segmentation.runs.service import _segment_names, edited_assignments, saved_run
 from segmentation.runs.workspace import Workspace
@@ -55,7 +55,13 @@ class RunComparison:
     def kept_together(self) -> float:
         """The share of shared users who landed in the segment of ``second`` that took most of their
         segment of ``first``: how many users a marketer would find "in the same place" again."""
-        return float(self.overlap.max(axis=1).sum() / max(self.n_common, 1))
+        return (self.n_common - self.n_moved) / max(self.n_common, 1)
+
+    @property
+    def n_moved(self) -> int:
+        """Shared users outside the segment of ``second`` that took most of their segment of ``first``: the
+        users a marketer would find somewhere else (``n_common`` times one minus :attr:`kept_together`)."""
+        return self.n_common - int(self.overlap.max(axis=1).sum())
 
     def flows(self) -> pd.DataFrame:
         """The non-empty cells of ``overlap``, largest first: ``first_segment, first_name, second_segment,
@@ -63,9 +69,9 @@ class RunComparison:
         long = self.overlap.stack().rename("users").reset_index()
         long.columns = ["first_segment", "second_segment", "users"]
         long = long[long["users"] > 0].sort_values("users", ascending=False, ignore_index=True)
-        long.insert(1, "first_name", [self.first_names.get(s) or fallback_name(s) for s in long["first_segment"]])
+        long.insert(1, "first_name", [shown_name(self.first_names, s) for s in long["first_segment"]])
         long.insert(3, "second_name",
-                    [self.second_names.get(s) or fallback_name(s) for s in long["second_segment"]])
+                    [shown_name(self.second_names, s) for s in long["second_segment"]])
         return long
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.core.errors import ConfigError
-from segmentation.core.labels import fallback_name
+from segmentation.core.labels import shown_name
 from segmentation.core.paths import workspace_dir
 from segmentation.runs.workspace import WORKSPACE_FILE, transaction
 
@@ -77,13 +77,10 @@ class Edit:
 
     def describe(self, names: Mapping[int, str] | None = None) -> str:
         """One line for the edit history, with the segments' names (``names``; "Segment 3" without one)."""
-        def name(segment: int) -> str:
-            return (names or {}).get(segment) or fallback_name(segment)
-
         if self.kind == "split":
-            made = "a new segment" if self.segment is None else f"“{name(self.segment)}”"
+            made = "a new segment" if self.segment is None else f"“{shown_name(names, self.segment)}”"
             return f"{len(self.users):,} selected users saved as {made}"
-        return f"{name(self.absorbed)} merged into {name(self.kept)}"
+        return f"{shown_name(names, self.absorbed)} merged into {shown_name(names, self.kept)}"
 
     def payload(self) -> str:
         if self.kind == "merge":
