@@ -334,7 +334,7 @@ def _saved_run(args: argparse.Namespace):
 
     Returns the comments, the run's id, its users, their segments and the names shown (saved, else suggested).
     """
-    from segmentation.runs.service import load_run, run_table
+    from segmentation.runs.service import load_run, run_table, saved_run_of
     from segmentation.runs.workspace import Workspace
 
     comments = _load(args)
@@ -342,9 +342,8 @@ def _saved_run(args: argparse.Namespace):
     if key is None:
         raise ConfigError(f"no saved run of {comments.source or 'these comments'}: "
                           f"`python -m segmentation segment {args.input} --out DIR` makes one")
+    saved_run_of(key, comments)
     stored = load_run(key)
-    if stored.info.fingerprint != comments.fingerprint():
-        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
     table = run_table(stored.info)  # hand edits applied, as every view of a saved run reads it
     suggested = {}
     if "segment_name" in table:  # a suggested name, where a hand edit left the segment's users under one

@@ -48,7 +48,7 @@ from segmentation.present.views import (
 )
 from segmentation.recommend.base import RECOMMENDERS
 from segmentation.recommend.evaluate import METRIC_HELP
-from segmentation.runs.service import StoredRun, kept_evaluation, load_run, run_table, saved_run
+from segmentation.runs.service import StoredRun, kept_evaluation, load_run, run_table, saved_run_of
 from segmentation.runs.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -107,9 +107,7 @@ def behaviour_of(key: str, comments: Comments, workspace: Workspace | None = Non
     """
     from segmentation.describe.behaviour import behaviour_profile
 
-    info = saved_run(key, workspace)
-    if info.fingerprint != comments.fingerprint():
-        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    info = saved_run_of(key, comments, workspace)
     table = run_table(info, workspace)
     return behaviour_profile(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
 
@@ -127,9 +125,7 @@ def over_time_of(key: str, comments: Comments, workspace: Workspace | None = Non
     """
     from segmentation.describe.over_time import over_time
 
-    info = saved_run(key, workspace)
-    if info.fingerprint != comments.fingerprint():
-        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    info = saved_run_of(key, comments, workspace)
     table = run_table(info, workspace)
     return over_time(comments, table["user_id"].astype(str).to_numpy(), table["segment"].to_numpy())
 

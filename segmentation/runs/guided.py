@@ -21,7 +21,7 @@ from segmentation.embed.profiles import build_profiles
 from segmentation.ingest.io import Comments
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
 from segmentation.runs.records import run_key
-from segmentation.runs.service import run_table, saved_run
+from segmentation.runs.service import labels_of, run_table, saved_run, saved_run_of
 from segmentation.runs.workspace import Workspace
 
 DISCOVERED_PREFIX = "Discovered: "
@@ -86,9 +86,7 @@ def guide_saved_run(
         refused.
     """
     workspace = workspace if workspace is not None else Workspace()
-    info = saved_run(key, workspace)
-    if info.fingerprint != comments.fingerprint():
-        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    info = saved_run_of(key, comments, workspace)
     config = SegmentConfig.from_dict(info.config)
     check_language(personas, comments.frame["text"].tolist())
     cache = cache if cache is not None else EmbeddingCache()
@@ -96,9 +94,7 @@ def guide_saved_run(
     encoded = encode_texts(comments.frame["text"].tolist(), get_encoder(config.encoder), cache)
     profiles = build_profiles(comments, encoded.embeddings, half_life_days=config.half_life_days,
                               attributes=config.attributes, attribute_weight=config.attribute_weight)
-    table = run_table(info, workspace)
-    by_user = pd.Series(table["segment"].to_numpy(), index=table["user_id"].astype(str))
-    labels = by_user.reindex(profiles.user_ids.astype(str)).fillna(NOISE).astype(int).to_numpy()
+    labels = labels_of(run_table(info, workspace), profiles.user_ids)
     return profiles.user_ids, guide(profiles.vectors, vectors, personas, labels, min_similarity=min_similarity)
 
 

@@ -295,14 +295,11 @@ def restore(
         When ``key`` names no saved run, or a run of other data.
     """
     workspace = workspace if workspace is not None else Workspace()
-    fingerprint = comments.fingerprint()
     if key is None:
-        key = workspace.latest_run(fingerprint)
+        key = workspace.latest_run(comments.fingerprint())
         if key is None:
             return None
-    info = saved_run(key, workspace)
-    if info.fingerprint != fingerprint:
-        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    info = saved_run_of(key, comments, workspace)
     if "guided" in info.record:
         return _restore_guided(comments, info, progress, compute, workspace)
     config = SegmentConfig.from_dict(info.config)
@@ -325,8 +322,7 @@ def _restore_guided(comments: Comments, info: RunInfo, progress: StageProgress |
     clock = _StageClock(progress)
     prepared, base, reused = (compute or compute_fresh)(comments, SegmentConfig.from_dict(info.config), clock)
     table = run_table(info, workspace)
-    by_user = pd.Series(table["segment"].to_numpy(), index=table["user_id"].astype(str))
-    labels = by_user.reindex(base.user_ids.astype(str)).fillna(NOISE).astype(int).to_numpy()
+    labels = labels_of(table, base.user_ids)
     names = dict(zip(table["segment"].astype(int), table["segment_name"].astype(str), strict=False))
     result = edited_result(prepared, base, labels).with_names(names)
     # The automatic k and the notes were the base run's: the guided run's own note says where it came from.
@@ -371,6 +367,21 @@ def saved_run(key: str, workspace: Workspace | None = None) -> RunInfo:
     if info is None:
         raise ConfigError(f"no saved run {key!r}; `python -m segmentation runs` lists the saved runs")
     return info
+
+
+def saved_run_of(key: str, comments: Comments, workspace: Workspace | None = None) -> RunInfo:
+    """A saved run of these comments: :func:`saved_run`, and ``ConfigError`` when it was made on other data."""
+    info = saved_run(key, workspace)
+    if info.fingerprint != comments.fingerprint():
+        raise ConfigError(f"run {key} was made on other data than {comments.source or 'these comments'}")
+    return info
+
+
+def labels_of(table: pd.DataFrame, user_ids: np.ndarray) -> np.ndarray:
+    """Each of ``user_ids``'s segment in a saved run's table (:func:`run_table`), in their order; users the run
+    does not hold are noise."""
+    by_user = pd.Series(table["segment"].to_numpy(), index=table["user_id"].astype(str))
+    return by_user.reindex(np.asarray(user_ids).astype(str)).fillna(NOISE).astype(int).to_numpy()
 
 
 def names(run_key: str, workspace: Workspace | None = None) -> dict[int, SegmentName]:
