@@ -30,10 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from itertools import combinations
 from pathlib import Path
 
@@ -45,6 +43,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
+from stamp import stamp  # noqa: E402  (benchmarks/, the script's own folder)
 
 from segmentation.cluster.base import fit_on  # noqa: E402
 from segmentation.cluster.hierarchy import build_hierarchy  # noqa: E402
@@ -215,8 +214,7 @@ def main() -> int:
     parser.add_argument("--time-users", type=int, default=0, help="also time a hierarchy at this many users")
     args = parser.parse_args()
     load_start = [round(v, 2) for v in os.getloadavg()]
-    record = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    record = {**stamp(),
               "encoder": args.encoder, "seeds": args.seeds,
               "sets": {name: one_set(name, args.encoder, args.seeds) for name in args.sets},
               "resampled": {name: resampled(name, args.encoder, args.resamples) for name in args.sets}}

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
+from stamp import load, stamp  # noqa: E402  (benchmarks/, the script's own folder)
 
 from segmentation.cluster.membership import BETWEEN_BELOW, membership_columns  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402
@@ -113,10 +112,9 @@ def main() -> int:
     if args.table:
         print(table(json.loads(args.out.read_text(encoding="utf-8"))))
         return 0
-    load_start = round(os.getloadavg()[0], 2)
+    load_start = load()
     results = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        **stamp(),
         "encoder": args.encoder,
         "between_below": BETWEEN_BELOW,
         "sets": {},
@@ -129,7 +127,7 @@ def main() -> int:
         print(name, flush=True)
         results["sets"][name] = one_set(path, args.encoder, range(args.seeds))
     results["seconds_at_10k_users"] = round(timing(), 4)
-    results["load"] = f"{load_start} → {round(os.getloadavg()[0], 2)}"
+    results["load"] = f"{load_start} → {load()}"
     args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(results))
     return 0

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
+from stamp import load, stamp  # noqa: E402  (benchmarks/, the script's own folder)
 
 from segmentation.ingest.io import load_comments  # noqa: E402
 from segmentation.pipeline.config import SegmentConfig  # noqa: E402
@@ -98,10 +97,9 @@ def main() -> int:
         print(table(json.loads(args.out.read_text(encoding="utf-8"))))
         return 0
     os.environ["SEGMENT_STUDIO_HOME"] = str(args.workspace)
-    load_start = round(os.getloadavg()[0], 2)
+    load_start = load()
     results = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        **stamp(),
         "sets": {},
     }
     workspace = Workspace()
@@ -112,7 +110,7 @@ def main() -> int:
             continue
         print(name, flush=True)
         results["sets"][name] = one_set(path, range(args.seeds), workspace)
-    results["load"] = f"{load_start} → {round(os.getloadavg()[0], 2)}"
+    results["load"] = f"{load_start} → {load()}"
     args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(results))
     return 0

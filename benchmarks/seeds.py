@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from itertools import combinations
 from pathlib import Path
 
@@ -39,6 +37,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
+from stamp import load, stamp  # noqa: E402  (benchmarks/, the script's own folder)
 
 from segmentation.ingest.io import load_comments  # noqa: E402
 from segmentation.pipeline.config import SegmentConfig  # noqa: E402
@@ -110,13 +109,13 @@ def table(results: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, run in results.items():
-        load = f"{run['load_start']} → {run['load_end']}"
+        busy = f"{run['load_start']} → {run['load_end']}"
         for name, row in run["sets"].items():
             ks = " ".join(str(k) for k in row["ks"])
             nmi = f"{row['nmi_mean']:.3f}" if row["nmi_mean"] is not None else "—"
             lines.append(
                 f"| {label} ({run['commit']}) | {run['encoder']} | {name} | {row['users']:,} | {ks} | "
-                f"{row['ari_mean']:.3f} | {row['ari_min']:.3f} | {nmi} | {row['seconds_median']:.2f} | {load} |"
+                f"{row['ari_mean']:.3f} | {row['ari_min']:.3f} | {nmi} | {row['seconds_median']:.2f} | {busy} |"
             )
     return "\n".join(lines)
 
@@ -139,9 +138,8 @@ def main() -> int:
         "commit": commit(),
         "encoder": args.encoder,
         "seeds": args.seeds,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "load_start": round(os.getloadavg()[0], 2),
+        **stamp(),
+        "load_start": load(),
         "sets": {},
     }
     key = args.label if args.encoder == "fast" else f"{args.label}, {args.encoder}"
@@ -154,7 +152,7 @@ def main() -> int:
         print(f"{name}:", flush=True)
         record["sets"][name] = seed_runs(path, label_column, args.encoder, range(args.seeds))
         # Written after every set, so that a long run stopped part way keeps what it measured.
-        record["load_end"] = round(os.getloadavg()[0], 2)
+        record["load_end"] = load()
         results[key] = record
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
