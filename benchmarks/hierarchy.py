@@ -45,7 +45,7 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 from stamp import stamp  # noqa: E402  (benchmarks/, the script's own folder)
 
-from segmentation.cluster.base import fit_on  # noqa: E402
+from segmentation.cluster.base import CLUSTERERS, fit_on  # noqa: E402
 from segmentation.cluster.hierarchy import build_hierarchy  # noqa: E402
 from segmentation.cluster.selection import fit_run  # noqa: E402
 from segmentation.ingest.io import from_frame, load_comments  # noqa: E402
@@ -66,7 +66,7 @@ RECIPES = "recipe_reviews/recipe_reviews_full.csv.gz"
 
 def majority(space: np.ndarray, labels: np.ndarray, coarse_k: int, settings: dict, runs: dict) -> tuple:
     """Each segment under the group of a direct coarse k-means holding most of its users: (nested, direct, nesting)."""
-    direct = np.asarray(fit_run(space, "kmeans", {**settings, "k": coarse_k}, runs=runs)[0].labels_)
+    direct = np.asarray(fit_run(space, CLUSTERERS["kmeans"], {**settings, "k": coarse_k}, runs=runs)[0].labels_)
     overlap = np.zeros((labels.max() + 1, direct.max() + 1), dtype=np.int64)
     np.add.at(overlap, (labels, direct), 1)
     parents = overlap.argmax(axis=1)
@@ -81,7 +81,8 @@ def top_down(space: np.ndarray, coarse: np.ndarray, fine_k: int, seed: int) -> n
     for group, k in enumerate(shares):
         members = np.flatnonzero(coarse == group)
         k = min(k, len(members))
-        parts = fit_on(space[members], "kmeans", {"seed": seed, "k": k}).labels_ if k >= 2 else np.zeros(len(members))
+        kmeans = CLUSTERERS["kmeans"]
+        parts = fit_on(space[members], kmeans, {"seed": seed, "k": k}).labels_ if k >= 2 else np.zeros(len(members))
         out[members] = next_id + parts
         next_id += k
     return out

@@ -117,25 +117,25 @@ def run_row(prepared, truth, algorithm: str, space_name: str, rule: str, true_k:
     row = {"algorithm": algorithm, "space": space_name, "rule": rule}
     if cls.chooses_k:
         settings = {"min_cluster_size": 10, "noise": "keep", "cluster_selection": rule}
-        table = min_cluster_size_sweep(X, [5, 10, 15, 20, 30, 50], settings=settings)
+        table = min_cluster_size_sweep(X, cls, [5, 10, 15, 20, 30, 50], settings=settings)
         chosen = choose_min_cluster_size(table).k if (table["n_segments"] >= 2).any() else 10
-        fit = lambda seed: from_settings(algorithm, {**settings, "min_cluster_size": chosen}).fit(X)  # noqa: E731
+        fit = lambda seed: from_settings(cls, {**settings, "min_cluster_size": chosen}).fit(X)  # noqa: E731
         row.update(min_cluster_size=chosen)
         labels = fit(0).labels_
         row["nmi_true_k"], row["ari_true_k"] = float("nan"), float("nan")
         seeds_labels = [labels]  # hdbscan is deterministic
     else:
         settings = {"seed": 0, "linkage": "ward"}
-        at_true = from_settings(algorithm, {**settings, "k": true_k}).fit(X).labels_
+        at_true = from_settings(cls, {**settings, "k": true_k}).fit(X).labels_
         row["nmi_true_k"], row["ari_true_k"] = scores(truth, at_true)
-        table = k_sweep(X, algorithm, range(2, K_MAX + 1), seed=0, settings=settings,
+        table = k_sweep(X, cls, range(2, K_MAX + 1), seed=0, settings=settings,
                         n_resamples=5 if rule == "stability" else 0)
         if rule == "stability":
             chosen = choose_k(table, k_min=K_MIN, k_max=K_MAX).k
         else:  # the rule before this harness: best silhouette over 2..k_max
             scored = table.dropna(subset=["silhouette"])
             chosen = int(scored.sort_values(["silhouette", "k"], ascending=[False, True]).iloc[0]["k"])
-        seeds_labels = [from_settings(algorithm, {**settings, "k": chosen, "seed": s}).fit(X).labels_
+        seeds_labels = [from_settings(cls, {**settings, "k": chosen, "seed": s}).fit(X).labels_
                         for s in range(SEEDS)]
         labels = seeds_labels[0]
     row["seconds"] = round(time.perf_counter() - started, 2)
@@ -150,7 +150,7 @@ def run_row(prepared, truth, algorithm: str, space_name: str, rule: str, true_k:
     )
     row["nmi_chosen"], row["ari_chosen"] = scores(truth, labels)
     if not cls.chooses_k:
-        at_eight = from_settings(algorithm, {**settings, "k": KEYWORD_K}).fit(X).labels_
+        at_eight = from_settings(cls, {**settings, "k": KEYWORD_K}).fit(X).labels_
         row["keyword_distinctness"] = distinctness_at(prepared, at_eight)
     return row
 

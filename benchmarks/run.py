@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
 
-from segmentation.cluster.base import make_clusterer  # noqa: E402
+from segmentation.cluster.base import CLUSTERERS, make_clusterer  # noqa: E402
 from segmentation.cluster.density import HDBSCANClusterer  # noqa: E402
 from segmentation.cluster.metrics import quality, silhouette_values  # noqa: E402
 from segmentation.cluster.selection import k_sweep  # noqa: E402
@@ -386,7 +386,7 @@ def run_users(args: argparse.Namespace, workdir: Path) -> dict:
         "cluster_hdbscan", lambda: make_clusterer("hdbscan", min_cluster_size=min_cluster_size).fit(umap5).labels_
     )
     for algorithm in K_ALGORITHMS:
-        bench.stage(f"ksweep_{algorithm}", lambda a=algorithm: k_sweep(pca50, a, SWEEP_KS, seed=seed))
+        bench.stage(f"ksweep_{algorithm}", lambda a=algorithm: k_sweep(pca50, CLUSTERERS[a], SWEEP_KS, seed=seed))
     labels = labels_by["kmeans"]
     bench.stage("silhouette", lambda: (quality(pca50, labels, seed=seed), silhouette_values(pca50, labels, seed=seed)))
     bench.stage("describe", lambda: describe_segments(comments, profiles, labels, embeddings))

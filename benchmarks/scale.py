@@ -278,9 +278,9 @@ def kernel_rates(n_comments: int, work: Path) -> dict:
     config = SegmentConfig(encoder="fast", k=K, seed=0)
     reducer = stages.SpaceReducer(*config.space, seed=0)
     space = reducer.fit_transform(profiles["vector"])
-    from segmentation.cluster.base import from_settings
+    from segmentation.cluster.base import CLUSTERERS, from_settings
 
-    clusterer = from_settings("kmeans", config.to_dict()).fit(space)
+    clusterer = from_settings(CLUSTERERS["kmeans"], config.to_dict()).fit(space)
     n_users = len(profiles["user_id"])
     assigned = timed("assign_users_per_cpu_s", n_users, lambda: stages.assign_batch(profiles, reducer, clusterer))
     assign_root = work / "kernel-assign"

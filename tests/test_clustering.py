@@ -27,8 +27,8 @@ SETTINGS = {"k": 3, "min_cluster_size": 5, "seed": 0, "linkage": "ward", "noise"
 def test_every_clusterer_keeps_the_label_contract_on_any_data_size(algorithm: str, n: int) -> None:
     X, _ = blobs(n, centers=3)
 
-    first = from_settings(algorithm, SETTINGS).fit(X)
-    again = from_settings(algorithm, SETTINGS).fit(X)
+    first = from_settings(CLUSTERERS[algorithm], SETTINGS).fit(X)
+    again = from_settings(CLUSTERERS[algorithm], SETTINGS).fit(X)
 
     labels = first.labels_
     assert labels.shape == (n,)
@@ -65,7 +65,7 @@ def test_predict_places_new_points_of_well_separated_blobs_in_their_own_segment(
     X, y = blobs(400, centers=3, seed=5, std=0.4)
     new, new_y = blobs(60, centers=3, seed=5, std=0.4)  # same centres, fresh points
     new = new + np.random.default_rng(1).normal(scale=0.05, size=new.shape).astype(np.float32)
-    clusterer = from_settings(algorithm, SETTINGS).fit(X)
+    clusterer = from_settings(CLUSTERERS[algorithm], SETTINGS).fit(X)
     # Each true blob maps to one fitted segment; new points of a blob must land in that segment.
     blob_segment = {blob: np.bincount(clusterer.labels_[y == blob][clusterer.labels_[y == blob] >= 0]).argmax()
                     for blob in range(3)}
@@ -91,7 +91,7 @@ def test_make_clusterer_refuses_parameters_the_algorithm_does_not_take() -> None
 
 
 def test_from_settings_takes_only_the_settings_the_class_declares() -> None:
-    clusterer = from_settings("kmeans", {"k": 4, "seed": 3, "linkage": "average", "min_cluster_size": 9})
+    clusterer = from_settings(CLUSTERERS["kmeans"], {"k": 4, "seed": 3, "linkage": "average", "min_cluster_size": 9})
     assert (clusterer.k, clusterer.seed, clusterer.n_init) == (4, 3, 10)
 
 

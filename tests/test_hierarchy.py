@@ -15,7 +15,7 @@ import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
 from segmentation.cli import main
-from segmentation.cluster.base import fit_on
+from segmentation.cluster.base import CLUSTERERS, fit_on
 from segmentation.cluster.hierarchy import build_hierarchy, coarse_k_range, from_parents, weighted_ward
 from segmentation.core.errors import ConfigError
 from segmentation.describe.export import segments_json
@@ -45,7 +45,7 @@ def _blobs_in_blobs(seed: int = 0, per: int = 40):
 
 def test_each_planted_group_gets_the_region_that_holds_it_as_parent_and_the_layers_nest():
     points, _, region = _blobs_in_blobs()
-    fine = fit_on(points, "kmeans", {"k": 6, "seed": 0}).labels_
+    fine = fit_on(points, CLUSTERERS["kmeans"], {"k": 6, "seed": 0}).labels_
     hierarchy = build_hierarchy(points, fine, 2, settings={"seed": 0})
 
     assert hierarchy.coarse_k == 2 and sorted(set(hierarchy.parent)) == list(range(6))
@@ -60,7 +60,7 @@ def test_each_planted_group_gets_the_region_that_holds_it_as_parent_and_the_laye
 
 def test_automatic_coarse_k_finds_the_two_regions_and_says_why():
     points, _, region = _blobs_in_blobs(seed=1)
-    fine = fit_on(points, "kmeans", {"k": 6, "seed": 0}).labels_
+    fine = fit_on(points, CLUSTERERS["kmeans"], {"k": 6, "seed": 0}).labels_
     hierarchy = build_hierarchy(points, fine, "auto", settings={"seed": 3})
     assert list(coarse_k_range(6)) == [2, 3]
     assert hierarchy.coarse_k == 2 and hierarchy.choice.reason.startswith("k=2: the users split clearly in two")
@@ -78,7 +78,7 @@ def test_a_small_outlying_segment_joins_its_nearest_large_one_instead_of_standin
 
 def test_noise_stays_noise_in_both_layers_and_is_left_out_of_the_broad_groups():
     points, _, region = _blobs_in_blobs(seed=2)
-    fine = fit_on(points, "kmeans", {"k": 6, "seed": 0}).labels_.copy()
+    fine = fit_on(points, CLUSTERERS["kmeans"], {"k": 6, "seed": 0}).labels_.copy()
     fine[::7] = -1
     hierarchy = build_hierarchy(points, fine, 2, settings={"seed": 0})
     assert (hierarchy.coarse_labels[fine == -1] == -1).all() and -1 not in hierarchy.parent

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from segmentation.cluster.base import CLUSTERERS
 from segmentation.cluster.kmeans import hartigan
 from segmentation.cluster.metrics import inertia
 from segmentation.cluster.selection import fit_run
@@ -48,6 +49,6 @@ def test_kmeans_on_the_demo_gives_the_same_segments_under_seeds_0_to_4(
     # (adjusted Rand index 0.91 among seeds 0-4, 0.89 among 0-9; benchmarks/README.md, Seeds).
     config = SegmentConfig(encoder="fast", k=7)
     space = prepare(load_comments(DEMO_PATH), config, with_map=False).space(*config.space)
-    runs = [fit_run(space, "kmeans", {**config.to_dict(), "seed": seed})[0] for seed in range(5)]
+    runs = [fit_run(space, CLUSTERERS["kmeans"], {**config.to_dict(), "seed": seed})[0] for seed in range(5)]
     agreement = [adjusted_rand_score(a.labels_, b.labels_) for a, b in combinations(runs, 2)]
     assert min(agreement) >= 0.95, f"the seeds' segments differ (adjusted Rand index down to {min(agreement):.3f})"

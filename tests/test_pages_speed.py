@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-import segmentation.pipeline.segment as pipeline
+import segmentation.cluster.stage as stage
 from tests.pages_helpers import figure, metric, run_button, run_segmentation, start
 
 
 @pytest.mark.slow
 def test_a_new_k_redraws_the_k_sweep_without_sweeping_again(monkeypatch):
     sweeps = []
-    real = pipeline.k_sweep
-    monkeypatch.setattr(pipeline, "k_sweep", lambda *args, **kwargs: sweeps.append(args[2]) or real(*args, **kwargs))
+    real = stage.k_sweep
+    monkeypatch.setattr(stage, "k_sweep", lambda *args, **kwargs: sweeps.append(args[2]) or real(*args, **kwargs))
     at = run_segmentation(start(), encoder="tfidf", k=4)
     before = figure(at, "Quality against k")
     swept = len(sweeps)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.cluster.base import fit_on
+from segmentation.cluster.base import CLUSTERERS, fit_on
 from segmentation.cluster.selection import fit_run
 from segmentation.ingest.io import load_comments
 from segmentation.pipeline.config import SegmentConfig
@@ -60,10 +60,10 @@ def test_kmeans_on_real_recipe_reviewers_gives_the_same_segments_under_seeds_0_t
 
     # Weakly grouped users: ten seeded initialisations alone, even refined by Hartigan's moves, land in different
     # optima, so the check below can fail.
-    seeded = [fit_on(space, "kmeans", run) for run in settings]
+    seeded = [fit_on(space, CLUSTERERS["kmeans"], run) for run in settings]
     assert min(adjusted_rand_score(a.labels_, b.labels_) for a, b in combinations(seeded, 2)) < 0.95
 
-    runs = [fit_run(space, "kmeans", run)[0] for run in settings]
+    runs = [fit_run(space, CLUSTERERS["kmeans"], run)[0] for run in settings]
     agreement = [adjusted_rand_score(a.labels_, b.labels_) for a, b in combinations(runs, 2)]
     assert min(agreement) >= 0.95, f"the seeds' segments differ (adjusted Rand index down to {min(agreement):.3f})"
     # Never worse than the seed's own initialisations: the lowest inertia decides.

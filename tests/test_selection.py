@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.cluster.base import fit_on
+from segmentation.cluster.base import CLUSTERERS, fit_on
 from segmentation.cluster.metrics import quality
 from segmentation.cluster.selection import (
     RESAMPLE_SEED,
@@ -35,7 +35,7 @@ def blobs(n: int, centers: int, seed: int = 0, std: float = 0.5) -> tuple[np.nda
 def test_k_sweep_and_choice_find_the_true_number_of_blobs(algorithm: str) -> None:
     X, _ = blobs(600, centers=5, seed=7)
 
-    table = k_sweep(X, algorithm, range(2, 10))
+    table = k_sweep(X, CLUSTERERS[algorithm], range(2, 10))
 
     assert list(table.columns) == SWEEP_COLUMNS
     assert list(table["k"]) == list(range(2, 10))
@@ -48,7 +48,7 @@ def test_k_sweep_and_choice_find_the_true_number_of_blobs(algorithm: str) -> Non
 
 def test_a_k_that_splits_a_blob_arbitrarily_is_less_stable_than_the_true_k() -> None:
     X, _ = blobs(600, centers=4, seed=3, std=0.6)
-    table = k_sweep(X, "kmeans", [4, 7]).set_index("k")
+    table = k_sweep(X, CLUSTERERS["kmeans"], [4, 7]).set_index("k")
     assert table.loc[4, "stability"] > 0.95
     assert table.loc[7, "stability"] < table.loc[4, "stability"] - 0.05
 
@@ -56,9 +56,9 @@ def test_a_k_that_splits_a_blob_arbitrarily_is_less_stable_than_the_true_k() -> 
 def test_k_sweep_silhouette_equals_quality_of_the_same_labels_and_cuts_a_given_tree() -> None:
     X, _ = blobs(900, centers=4, std=1.5)
     trees: dict = {}
-    fit_on(X, "agglomerative", {"k": 2, "seed": 2}, trees=trees)
+    fit_on(X, CLUSTERERS["agglomerative"], {"k": 2, "seed": 2}, trees=trees)
     (tree,) = trees.values()
-    table = k_sweep(X, "agglomerative", [3], sample_size=400, seed=2, trees=trees, n_resamples=0)
+    table = k_sweep(X, CLUSTERERS["agglomerative"], [3], sample_size=400, seed=2, trees=trees, n_resamples=0)
     assert list(trees.values()) == [tree]  # cut, not rebuilt
     labels = tree.at(3).labels_
     # The silhouette's sample is drawn the same under every run seed (another sample moves close ks' scores).
@@ -69,13 +69,13 @@ def test_k_sweep_silhouette_equals_quality_of_the_same_labels_and_cuts_a_given_t
 
 def test_k_sweep_skips_ks_the_data_cannot_score_and_is_empty_when_none_fit() -> None:
     X, _ = blobs(6, centers=2)
-    assert list(k_sweep(X, "kmeans", range(2, 16))["k"]) == [2, 3, 4, 5]
-    assert k_sweep(X[:2], "kmeans", range(2, 16)).empty
+    assert list(k_sweep(X, CLUSTERERS["kmeans"], range(2, 16))["k"]) == [2, 3, 4, 5]
+    assert k_sweep(X[:2], CLUSTERERS["kmeans"], range(2, 16)).empty
 
 
 def test_k_sweep_refuses_an_algorithm_that_finds_its_own_number() -> None:
     with pytest.raises(ConfigError, match="min_cluster_size"):
-        k_sweep(np.zeros((10, 2)), "hdbscan", [2, 3])
+        k_sweep(np.zeros((10, 2)), CLUSTERERS["hdbscan"], [2, 3])
 
 
 def test_choose_k_takes_the_best_separated_k_among_those_reproducible_enough() -> None:
@@ -105,7 +105,7 @@ def test_choose_k_where_no_k_is_reproducible_enough_takes_the_most_stable_and_sa
 
 def test_choose_k_takes_two_only_for_a_clear_two_group_split() -> None:
     X, _ = blobs(400, centers=2, seed=1, std=0.4)
-    assert choose_k(k_sweep(X, "kmeans", range(2, 8))).k == 2
+    assert choose_k(k_sweep(X, CLUSTERERS["kmeans"], range(2, 8))).k == 2
     table = pd.DataFrame({
         "k": [2, 3], "stability": [0.99, 0.97], "silhouette": [0.2, 0.15],
         "calinski_harabasz": [1.0, 1.0], "davies_bouldin": [1.0, 1.0],
@@ -125,7 +125,7 @@ def test_segment_stability_marks_the_segment_that_resampling_breaks_up() -> None
     labels = y.copy()
     cloud = np.flatnonzero(y == 2)
     labels[cloud[: len(cloud) // 2]] = 3
-    placements = resample_placements(X, "kmeans", {"k": 3, "seed": 0})[None]
+    placements = resample_placements(X, CLUSTERERS["kmeans"], {"k": 3, "seed": 0})[None]
     stability = segment_stability(labels, placements)
     assert stability[0] > 0.95 and stability[1] > 0.95
     assert stability[2] < 0.6 and stability[3] < 0.6
@@ -136,7 +136,7 @@ def test_min_cluster_size_sweep_reports_segments_noise_validity_and_scores() -> 
     X, _ = blobs(400, centers=4, std=0.4, seed=5)
     X = np.vstack([X, np.random.default_rng(0).uniform(-40, 40, size=(20, 5))])
 
-    table = min_cluster_size_sweep(X, [5, 20, 500])
+    table = min_cluster_size_sweep(X, CLUSTERERS["hdbscan"], [5, 20, 500])
 
     assert list(table.columns) == SIZE_SWEEP_COLUMNS
     row = table.set_index("min_cluster_size").loc[20]
@@ -152,16 +152,16 @@ def test_min_cluster_size_sweep_reports_segments_noise_validity_and_scores() -> 
 def test_min_cluster_size_sweep_with_nearest_policy_reports_noise_before_assignment() -> None:
     X, _ = blobs(400, centers=4, std=0.4, seed=5)
     X = np.vstack([X, np.random.default_rng(0).uniform(-40, 40, size=(20, 5))])
-    kept = min_cluster_size_sweep(X, [20])
-    nearest = min_cluster_size_sweep(X, [20], settings={"noise": "nearest"})
+    kept = min_cluster_size_sweep(X, CLUSTERERS["hdbscan"], [20])
+    nearest = min_cluster_size_sweep(X, CLUSTERERS["hdbscan"], [20], settings={"noise": "nearest"})
     assert nearest["noise_share"].iloc[0] == kept["noise_share"].iloc[0] > 0
 
 
 def test_resample_placements_are_the_same_under_every_run_seed() -> None:
     # The stability figure is a property of the data and k: the run's seed must not move it (issue 21).
     X, _ = blobs(300, centers=4, seed=2, std=2.5)
-    first = resample_placements(X, "kmeans", {"seed": 0}, ks=[3, 6])
-    other = resample_placements(X, "kmeans", {"seed": 7}, ks=[3, 6])
+    first = resample_placements(X, CLUSTERERS["kmeans"], {"seed": 0}, ks=[3, 6])
+    other = resample_placements(X, CLUSTERERS["kmeans"], {"seed": 7}, ks=[3, 6])
     for k in (3, 6):
         assert len(first[k]) == 5
         for a, b in zip(first[k], other[k], strict=True):
@@ -170,10 +170,10 @@ def test_resample_placements_are_the_same_under_every_run_seed() -> None:
 
 def test_k_sweep_under_different_seeds_gives_the_same_stability_and_its_fits_are_the_runs() -> None:
     X, _ = blobs(400, centers=5, seed=11, std=2.0)
-    tables = [k_sweep(X, "kmeans", range(2, 9), seed=seed).set_index("k") for seed in (0, 3)]
+    tables = [k_sweep(X, CLUSTERERS["kmeans"], range(2, 9), seed=seed).set_index("k") for seed in (0, 3)]
     pd.testing.assert_series_equal(tables[0]["stability"], tables[1]["stability"])
     # Each k's silhouette is that of the fit the run itself makes at that k (same seed, full strength).
-    run, _ = fit_run(X, "kmeans", {"seed": 3}, k=6)
+    run, _ = fit_run(X, CLUSTERERS["kmeans"], {"seed": 3}, k=6)
     assert tables[1].loc[6, "silhouette"] == pytest.approx(quality(X, run.labels_)["silhouette"])
     assert tables[1].loc[6, "smallest_share"] == pytest.approx(np.bincount(run.labels_).min() / len(X))
 
@@ -184,7 +184,7 @@ def test_automatic_k_takes_no_k_that_gives_a_handful_of_outliers_their_own_segme
     X, y = blobs(300, centers=4, seed=5)
     odd = np.tile(X[y == 0].mean(axis=0), (3, 1)) + np.random.default_rng(0).normal(scale=0.3, size=(3, 5))
     odd[:, 0] += 30
-    table = k_sweep(np.vstack([X, odd]), "kmeans", range(2, 8)).set_index("k")
+    table = k_sweep(np.vstack([X, odd]), CLUSTERERS["kmeans"], range(2, 8)).set_index("k")
     assert table.loc[5, "smallest_share"] == pytest.approx(3 / 303)
     assert table.loc[5, "stability"] >= 0.8 and table.loc[5, "silhouette"] > table.loc[4, "silhouette"] + 0.01
     assert choose_k(table.reset_index()).k == 4
@@ -228,14 +228,14 @@ def test_moved_share_counts_users_outside_the_matched_segment_whatever_the_numbe
 
 def test_kmeans_keeps_the_seeded_fit_unless_a_start_lowers_the_inertia() -> None:
     X, truth = blobs(300, centers=4, seed=5, std=1.0)
-    alone = fit_on(X, "kmeans", {"seed": 1}, k=4)
+    alone = fit_on(X, CLUSTERERS["kmeans"], {"seed": 1}, k=4)
     # A start at the four blob means (the optimum) and one with every centre in one corner.
     means = np.vstack([X[truth == g].mean(axis=0) for g in range(4)])
-    good = fit_on(X, "kmeans", {"seed": 1}, k=4, starts=[np.full((4, 5), 50.0), means])
+    good = fit_on(X, CLUSTERERS["kmeans"], {"seed": 1}, k=4, starts=[np.full((4, 5), 50.0), means])
     assert good.inertia_ <= alone.inertia_ + 1e-9
     assert good.start_ in (None, 1)
     assert adjusted_rand_score(good.labels_, truth) == pytest.approx(1.0)
     # Starts of another shape (a resample that found fewer segments) are skipped.
-    skipped = fit_on(X, "kmeans", {"seed": 1}, k=4, starts=[means[:3]])
+    skipped = fit_on(X, CLUSTERERS["kmeans"], {"seed": 1}, k=4, starts=[means[:3]])
     np.testing.assert_array_equal(skipped.labels_, alone.labels_)
     assert skipped.start_ is None

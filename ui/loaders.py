@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from segmentation.cluster.base import K, clusterer_class
+from segmentation.cluster.base import K
 from segmentation.core.errors import DamagedWorkspaceError, SegmentationError
 from segmentation.core.paths import workspace_dir
 from segmentation.embed import throughput
@@ -169,7 +169,7 @@ def sweep_for(fingerprint: str, config: SegmentConfig, prepared: Prepared, max_k
     took. Keyed by the run's own k, a new k on 13,811 real users swept again and its page came back 95 s
     after its 8 s computation (``benchmarks/controls.py``).
     """
-    if not clusterer_class(config.algorithm).chooses_k:
+    if not config.clusterer.chooses_k:
         config = replace(config, k=K.default)
     return _sweep_for(fingerprint, config, prepared, max_k)
 

@@ -166,38 +166,42 @@ def make_clusterer(algorithm: str, **params: Any) -> Clusterer:
         If ``algorithm`` is not registered, or a parameter is one the class does not take (a silently
         dropped parameter would run another segmentation than the one asked for).
     """
-    cls = clusterer_class(algorithm)
+    return _build(clusterer_class(algorithm), params)
+
+
+def from_settings(cls: type[Clusterer], settings: Mapping[str, Any], **params: Any) -> Clusterer:
+    """Build ``cls`` (resolved once by the caller) from a run's settings, only those the class declares,
+    and explicit ``params``."""
+    chosen = {name: settings[name] for name in cls.settings if name in settings}
+    return _build(cls, {**chosen, **params})
+
+
+def _build(cls: type[Clusterer], params: Mapping[str, Any]) -> Clusterer:
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise ConfigError(
-            f"{algorithm} does not take {', '.join(unknown)}; its parameters are {', '.join(sorted(accepted))}"
+            f"{cls.name} does not take {', '.join(unknown)}; its parameters are {', '.join(sorted(accepted))}"
         )
     return cls(**params)
 
 
-def from_settings(algorithm: str, settings: Mapping[str, Any], **params: Any) -> Clusterer:
-    """Build ``algorithm`` from a run's settings (only those the class declares) and explicit ``params``."""
-    cls = clusterer_class(algorithm)
-    chosen = {name: settings[name] for name in cls.settings if name in settings}
-    return make_clusterer(algorithm, **{**chosen, **params})
-
-
 def fit_on(
     space: np.ndarray,
-    algorithm: str,
+    cls: type[Clusterer],
     settings: Mapping[str, Any],
     *,
     k: int | None = None,
     trees: dict | None = None,
     starts: Sequence[np.ndarray] | None = None,
 ) -> Clusterer:
-    """Fit the configured clusterer ``algorithm`` on ``space``: the one place that knows about trees.
+    """Fit the configured clusterer ``cls`` on ``space``: the one place that knows about trees.
 
     Parameters
     ----------
     space : ndarray of shape (n_samples, n_features)
-    algorithm : str
+    cls : Clusterer class
+        The run's algorithm, resolved once by the caller (:func:`clusterer_class`).
     settings : mapping
         Run settings (a resolved config's ``to_dict()``); only those the class declares are used.
     k : int, optional
@@ -214,16 +218,15 @@ def fit_on(
     Clusterer
         Fitted (for a tree: a copy cut at ``k``).
     """
-    cls = clusterer_class(algorithm)
     params: dict[str, Any] = {} if k is None or cls.chooses_k else {"k": k}
     if starts is not None and cls.takes_starts:
         params["starts"] = list(starts)
     if not cls.keeps_tree:
-        return from_settings(algorithm, settings, **params).fit(space)
-    key = (algorithm, *(settings.get(name) for name in cls.settings if name != "k"))
+        return from_settings(cls, settings, **params).fit(space)
+    key = (cls.name, *(settings.get(name) for name in cls.settings if name != "k"))
     tree = trees.get(key) if trees is not None else None
     if tree is None:
-        tree = from_settings(algorithm, settings, **params).fit(space)
+        tree = from_settings(cls, settings, **params).fit(space)
         if trees is not None:
             trees[key] = tree
     return tree.at(k if k is not None else settings["k"])

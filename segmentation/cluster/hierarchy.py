@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from segmentation.cluster.base import relabel_by_size, segment_centers
+from segmentation.cluster.kmeans import KMeansClusterer
 from segmentation.cluster.selection import K_MAX, K_MIN, KChoice, choose_k, k_sweep
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import NOISE
 
 # The coarse k is chosen on a k-means of the users, whatever clustered the fine layer: the product's selection
 # machinery scores it (stability under resampling, silhouette), and it takes a k where a density clusterer does not.
-COARSE_ALGORITHM = "kmeans"
+COARSE_ALGORITHM = KMeansClusterer
 AUTO = "auto"
 
 

@@ -27,6 +27,8 @@ from segmentation.core.params import Param
 
 # Rows of the pairwise-distance block computed at once by silhouette_values (bounds its memory).
 _CHUNK_CELLS = 20_000_000
+# Users whose silhouette is computed (against all users): enough for a knife plot and a stable mean.
+SILHOUETTE_SAMPLE = 5000
 # Below this mean silhouette the segments are soft: say so.
 WEAK_SILHOUETTE = 0.1
 # Outcomes that leave a marketer nothing to work with.

@@ -35,7 +35,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.cluster.base import Clusterer, clusterer_class, fit_on, from_settings
+from segmentation.cluster.base import Clusterer, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, quality, sample_rows
 from segmentation.core.errors import ConfigError
 
@@ -102,7 +102,7 @@ class KChoice:
 
 def k_sweep(
     X: np.ndarray,
-    algorithm: str,
+    cls: type[Clusterer],
     ks: Iterable[int],
     *,
     seed: int = 0,
@@ -118,8 +118,9 @@ def k_sweep(
     ----------
     X : ndarray of shape (n_samples, n_features)
         The clustering space.
-    algorithm : str
-        A registered clusterer that takes k (not one that ``chooses_k``).
+    cls : Clusterer class
+        The run's algorithm (resolved once with :func:`~segmentation.cluster.base.clusterer_class`), one that
+        takes k (not one that ``chooses_k``).
     ks : iterable of int
         Values of k; those outside ``2..n_samples - 1`` are skipped.
     seed : int
@@ -144,9 +145,8 @@ def k_sweep(
         Columns :data:`SWEEP_COLUMNS`, one row per usable k (empty when none is); ``smallest_share`` is the
         smallest segment's share of the users.
     """
-    cls = clusterer_class(algorithm)
     if cls.chooses_k:
-        raise ConfigError(f"{algorithm} finds the number of segments itself; sweep {cls.sweep_param} instead of k")
+        raise ConfigError(f"{cls.name} finds the number of segments itself; sweep {cls.sweep_param} instead of k")
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
     ks = sorted({int(k) for k in ks if 2 <= int(k) <= n - 1})
@@ -156,8 +156,8 @@ def k_sweep(
     runs = runs if runs is not None else {}
     # The resamples' fits first, all ks on one resample together (one tree per resample serves every k);
     # each k's run then starts from their centres too.
-    missing = [k for k in ks if _run_key(algorithm, settings, k, n_resamples) not in runs]
-    resampled = resample_fits(X, algorithm, settings, missing, n_resamples) if missing else {}
+    missing = [k for k in ks if _run_key(cls, settings, k, n_resamples) not in runs]
+    resampled = resample_fits(X, cls, settings, missing, n_resamples) if missing else {}
     # The sample does not move with the seed either: above sample_size users another sample moved the
     # silhouettes of close ks by as much as the choice's 0.01 margin.
     sample = sample_rows(n, sample_size, RESAMPLE_SEED)
@@ -165,7 +165,7 @@ def k_sweep(
     rows = []
     for k in ks:
         clusterer, placements = fit_run(
-            X, algorithm, settings, k=k, trees=trees, runs=runs, resampled=resampled.get(k), n_resamples=n_resamples
+            X, cls, settings, k=k, trees=trees, runs=runs, resampled=resampled.get(k), n_resamples=n_resamples
         )
         labels = clusterer.labels_
         sampled = labels[sample]
@@ -197,7 +197,7 @@ def _resamples(n: int, n_resamples: int) -> list[np.ndarray]:
 
 def resample_fits(
     X: np.ndarray,
-    algorithm: str,
+    cls: type[Clusterer],
     settings: dict,
     ks: Sequence[int] | None = None,
     n_resamples: int = N_RESAMPLES,
@@ -212,7 +212,7 @@ def resample_fits(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    algorithm : str
+    cls : Clusterer class
     settings : dict
         Run settings (their ``seed`` is replaced by each resample's own).
     ks : sequence of int or None
@@ -231,13 +231,13 @@ def resample_fits(
         run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
         trees: dict = {}  # one tree per resample serves every k
         for key in usable:
-            fits[key].append(fit_on(X[rows], algorithm, run, k=key, trees=trees))
+            fits[key].append(fit_on(X[rows], cls, run, k=key, trees=trees))
     return fits
 
 
 def resample_placements(
     X: np.ndarray,
-    algorithm: str,
+    cls: type[Clusterer],
     settings: dict,
     ks: Sequence[int] | None = None,
     n_resamples: int = N_RESAMPLES,
@@ -250,20 +250,19 @@ def resample_placements(
         k (or None) → list of ndarray of shape (n_samples,), one per resample: each fit places all users
         with ``predict``.
     """
-    return {key: [fit.predict(X) for fit in fits] for key, fits in resample_fits(X, algorithm, settings, ks,
+    return {key: [fit.predict(X) for fit in fits] for key, fits in resample_fits(X, cls, settings, ks,
                                                                                   n_resamples).items()}
 
 
-def _run_key(algorithm: str, settings: Mapping, k: int | None, n_resamples: int) -> tuple:
+def _run_key(cls: type[Clusterer], settings: Mapping, k: int | None, n_resamples: int) -> tuple:
     """What a run's fit depends on besides the space: the algorithm, its settings, k and the resamples."""
-    cls = clusterer_class(algorithm)
     k = None if cls.chooses_k else (k if k is not None else settings.get("k"))
-    return (algorithm, k, n_resamples, *(settings.get(name) for name in cls.settings if name != "k"))
+    return (cls.name, k, n_resamples, *(settings.get(name) for name in cls.settings if name != "k"))
 
 
 def fit_run(
     X: np.ndarray,
-    algorithm: str,
+    cls: type[Clusterer],
     settings: Mapping,
     *,
     k: int | None = None,
@@ -281,7 +280,8 @@ def fit_run(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    algorithm : str
+    cls : Clusterer class
+        The run's algorithm, resolved once by the caller.
     settings : mapping
         Run settings (a resolved config's ``to_dict()``).
     k : int, optional
@@ -302,13 +302,13 @@ def fit_run(
     placements : list of ndarray of shape (n_samples,)
         Users' segments by each resample's fit.
     """
-    key = _run_key(algorithm, settings, k, n_resamples)
+    key = _run_key(cls, settings, k, n_resamples)
     if runs is not None and key in runs:
         return runs[key]
     if resampled is None:
-        resampled = resample_fits(X, algorithm, dict(settings), None if k is None else [k], n_resamples)[k]
+        resampled = resample_fits(X, cls, dict(settings), None if k is None else [k], n_resamples)[k]
     starts = [fit.centers_ for fit in resampled]
-    clusterer = fit_on(X, algorithm, settings, k=k, trees=trees, starts=starts)
+    clusterer = fit_on(X, cls, settings, k=k, trees=trees, starts=starts)
     fitted = clusterer, [fit.predict(X) for fit in resampled]
     if runs is not None:
         runs[key] = fitted
@@ -504,6 +504,7 @@ def _disagreements(table: pd.DataFrame, k: int) -> list[str]:
 
 def min_cluster_size_sweep(
     X: np.ndarray,
+    cls: type[Clusterer],
     sizes: Iterable[int],
     *,
     seed: int = 0,
@@ -511,6 +512,17 @@ def min_cluster_size_sweep(
     sample_size: int = 5000,
 ) -> pd.DataFrame:
     """HDBSCAN's counterpart of :func:`k_sweep`: segments, noise, validity and quality per min cluster size.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    cls : Clusterer class
+        The run's algorithm, one that ``chooses_k``: its ``sweep_param`` takes each of ``sizes``.
+    sizes : iterable of int
+    seed : int
+    settings : dict, optional
+        Other run settings the class declares.
+    sample_size : int
 
     Returns
     -------
@@ -523,7 +535,7 @@ def min_cluster_size_sweep(
     settings = dict(settings or {})
     rows = []
     for size in sizes:
-        clusterer = from_settings("hdbscan", {**settings, "min_cluster_size": int(size)}).fit(X)
+        clusterer = from_settings(cls, {**settings, cls.sweep_param: int(size)}).fit(X)
         labels = clusterer.labels_
         scores = quality(X, labels, sample_size=sample_size, seed=seed)
         kept = labels[labels >= 0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
@@ -152,6 +153,30 @@ def register(prefix: str) -> Callable[[type], type]:
         return cls
 
     return add
+
+
+def set_up(encoder: Encoder, tick: Callable[[], None], every_s: float = 0.5) -> None:
+    """Run ``encoder.setup()`` in a thread, calling ``tick`` every ``every_s`` seconds until it is done.
+
+    A setup has no progress of its own (a distillation), so the ticks still move the page's clock, and a
+    Cancel raised from ``tick`` stops the wait; the thread finishes its work, which is kept for the next run.
+    """
+    failed: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            encoder.setup()
+        except BaseException as error:  # handed to the caller's thread below
+            failed.append(error)
+
+    thread = threading.Thread(target=guarded, name="encoder-setup", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(every_s)
+        if thread.is_alive():
+            tick()
+    if failed:
+        raise failed[0]
 
 
 def get_encoder(spec: str) -> Encoder:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from segmentation.cluster.agglomerative import LINKAGE
-from segmentation.cluster.base import CLUSTERERS, K, algorithms, clusterer_class, clusterer_parameters
+from segmentation.cluster.base import CLUSTERERS, Clusterer, K, algorithms, clusterer_parameters
 from segmentation.cluster.density import CLUSTER_SELECTION, MIN_CLUSTER_SIZE, MIN_SAMPLES, NOISE
 from segmentation.cluster.selection import K_MAX, K_MIN
 from segmentation.core.constraints import (
@@ -147,7 +147,7 @@ class SegmentConfig:
         if unknown:
             raise ConfigError(f"unknown parameter {unknown[0]!r}: no registered clusterer declares it")
         if self.algorithm in CLUSTERERS:
-            for param in clusterer_class(self.algorithm).parameters:
+            for param in CLUSTERERS[self.algorithm].parameters:
                 if param.name not in known:
                     extra.setdefault(param.name, param.default)
         values = {**self._fields(), **extra}
@@ -158,6 +158,8 @@ class SegmentConfig:
             elif name in extra:
                 extra[name] = value
         object.__setattr__(self, "extra", tuple(sorted(extra.items())))
+        # Resolved here, once: the stages take the class, never the name (issue 19 counted ten lookups).
+        object.__setattr__(self, "_clusterer", CLUSTERERS[self.algorithm])
         if self.k_max < self.k_min:
             raise ConfigError(
                 f"k_max={self.k_max} is not allowed: k_max must be at least k_min ({self.k_min})"
@@ -183,11 +185,16 @@ class SegmentConfig:
         return {param.name: list(param.constraints) for param in config_parameters()}
 
     @property
+    def clusterer(self) -> type[Clusterer]:
+        """The algorithm's registered class, resolved when the config was made."""
+        return self._clusterer
+
+    @property
     def space(self) -> tuple[str, int]:
         """The clustering space as (method, dimensions) once ``auto`` is resolved."""
         method = self.reduction
         if method == "auto":
-            method = clusterer_class(self.algorithm).default_space
+            method = self.clusterer.default_space
         return method, (PCA_COMPONENTS if method == "pca" else self.n_components)
 
     def prepare_key(self) -> tuple:

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,27 +23,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.base import Clusterer, clusterer_class, distinct_profiles
-from segmentation.cluster.membership import membership_columns
-from segmentation.cluster.metrics import quality, silhouette_values, structure_warnings
-from segmentation.cluster.selection import (
-    KChoice,
-    choose_k,
-    choose_min_cluster_size,
-    fit_run,
-    k_sweep,
-    mean_pairwise_ari,
-    min_cluster_size_sweep,
-    moved_share,
-    segment_stability,
-)
+from segmentation.cluster.base import Clusterer, distinct_profiles
+from segmentation.cluster.selection import KChoice
+from segmentation.cluster.stage import cluster
+from segmentation.cluster.stage import sweep as cluster_sweep
 from segmentation.core.constraints import InstanceOf, validate
 from segmentation.core.errors import ConfigError
 from segmentation.core.text import CJK_CHARACTER
 from segmentation.describe.items import ItemLabels, describe_items
 from segmentation.describe.keywords import TermCounts, term_counts
 from segmentation.describe.segments import SegmentDescription, describe_segments
-from segmentation.embed.base import DEFAULT_ENCODER, encoder_status, get_encoder
+from segmentation.embed.base import DEFAULT_ENCODER, encoder_status, get_encoder, set_up
 from segmentation.embed.cache import EmbeddingCache, encode_texts
 from segmentation.embed.profiles import Profiles, build_profiles, check_profile_settings
 from segmentation.embed.projection import knn_graph, map_2d, map_and_space, reduce, spectral_init
@@ -57,8 +46,6 @@ if TYPE_CHECKING:
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); a stage is finished when done == total."""
 
-# Users whose silhouette is computed (against all users): enough for a knife plot and a stable mean.
-SILHOUETTE_SAMPLE = 5000
 # Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) for encoder choice.
 CJK_SHARE = 0.2
 PACKAGES = ("numpy", "pandas", "scikit-learn", "umap-learn", "hdbscan", "sentence-transformers", "torch")
@@ -146,6 +133,17 @@ class Prepared:
         """The fits made on the clustering space ``method``, kept for :func:`~segmentation.cluster.selection.fit_run`:
         the run at the k a sweep chose, or a k the slider returns to, is not fitted again."""
         return self._runs.setdefault((method, n_components), {})
+
+    def clustering_space(self, space: tuple[str, int]) -> tuple[np.ndarray, dict | None, dict | None]:
+        """The users in the clustering space ``(method, dimensions)`` with the trees and fits kept for it.
+
+        Users whose profiles are all identical are clustered on the profiles themselves, with nothing kept:
+        a reduction (UMAP) would spread identical users apart at random.
+        """
+        if self.n_distinct == 1:
+            return self.profiles.vectors, None, None
+        trees, runs = self.trees(*space), self.runs(*space)
+        return self.space(*space), trees, runs
 
 
 @dataclass
@@ -258,30 +256,6 @@ def _stage(progress: StageProgress | None, name: str, done: int, total: int) -> 
         progress(name, done, total)
 
 
-def _while_reporting(work: Callable[[], None], tick: Callable[[], None], every_s: float = 0.5) -> None:
-    """Run ``work`` in a thread, calling ``tick`` every ``every_s`` seconds until it is done.
-
-    A step with no progress of its own (a distillation) then still moves the page's clock, and a Cancel
-    raised from ``tick`` stops the wait; the thread finishes its work, which is kept for the next run.
-    """
-    failed: list[BaseException] = []
-
-    def guarded() -> None:
-        try:
-            work()
-        except BaseException as error:  # handed to the caller's thread below
-            failed.append(error)
-
-    thread = threading.Thread(target=guarded, name="encoder-setup", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(every_s)
-        if thread.is_alive():
-            tick()
-    if failed:
-        raise failed[0]
-
-
 def suggest_encoder(comments: Comments) -> str:
     """The encoder to preselect for this data: MiniLM reads only English, so mostly-Chinese
     comments get the multilingual encoder where it is installed."""
@@ -306,7 +280,7 @@ def check_fits(comments: Comments, config: SegmentConfig) -> None:
         raise ConfigError(
             f"{comments.source or 'the data'} has {comments.n_users} user; segmentation needs at least 2 users"
         )
-    if not clusterer_class(config.algorithm).chooses_k and config.k != "auto" and config.k > comments.n_users:
+    if not config.clusterer.chooses_k and config.k != "auto" and config.k > comments.n_users:
         raise ConfigError(
             f"k={config.k} is larger than the {comments.n_users} users in the data; choose k ≤ {comments.n_users}"
         )
@@ -352,7 +326,7 @@ def prepare(
         # sit at zero while it runs.
         started = time.perf_counter()
         _stage(progress, "setup", 0, 1)
-        _while_reporting(encoder.setup, lambda: _stage(progress, "setup", 0, 1))
+        set_up(encoder, lambda: _stage(progress, "setup", 0, 1))
         timings["setup"] = time.perf_counter() - started
         _stage(progress, "setup", 1, 1)
     started = time.perf_counter()
@@ -403,56 +377,13 @@ def prepare(
     return prepared
 
 
-# min_cluster_size values an HDBSCAN sweep tries (those below the number of users).
-MIN_CLUSTER_SIZES = (5, 10, 15, 20, 30, 50, 75, 100)
-
-
 def sweep(prepared: Prepared, config: SegmentConfig, ks: range | None = None) -> pd.DataFrame:
     """Quality per k (or per min cluster size for algorithms that find k) in the run's clustering space.
 
     ``ks`` defaults to ``2..k_max``; the page passes its slider's range so the chart covers it.
     """
-    cls = clusterer_class(config.algorithm)
-    method, dims = config.space
-    space = prepared.space(method, dims)
-    n_users = prepared.n_users
-    settings = config.to_dict()
-    if cls.chooses_k:
-        chosen = {config.min_cluster_size} if config.min_cluster_size != "auto" else set()
-        sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | chosen)
-        return min_cluster_size_sweep(space, sizes, seed=config.seed, settings=settings)
-    ks = ks if ks is not None else range(2, config.k_max + 1)
-    ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
-    return k_sweep(space, config.algorithm, ks, seed=config.seed, settings=settings,
-                   trees=prepared.trees(method, dims), runs=prepared.runs(method, dims))
-
-
-def _choose(
-    prepared: Prepared, config: SegmentConfig, notes: list[str]
-) -> tuple[dict, pd.DataFrame | None, KChoice | None]:
-    """Resolve ``"auto"`` settings by a sweep: the settings to fit, the sweep table and the choice."""
-    cls = clusterer_class(config.algorithm)
-    settings = config.to_dict()
-    if cls.chooses_k:
-        if config.min_cluster_size != "auto":
-            return settings, None, None
-        table = sweep(prepared, config)
-        choice = choose_min_cluster_size(table)
-        notes.append(choice.reason)
-        return {**settings, "min_cluster_size": choice.k}, table, choice
-    if config.k != "auto":
-        return settings, None, None
-    distinct = prepared.n_distinct
-    if distinct < 3:  # no two segmentations to compare: deliver what exists and say why
-        notes.append(f"only {distinct} distinct user profile{'s' if distinct != 1 else ''}: no k to choose")
-        return {**settings, "k": 2}, None, None
-    table = sweep(prepared, config)
-    if table.empty:  # too few users to score any k: two segments is the only choice left
-        notes.append(f"k=2: {prepared.n_users} users are too few to compare numbers of segments")
-        return {**settings, "k": 2}, table, None
-    choice = choose_k(table, k_min=config.k_min, k_max=config.k_max)
-    notes.append(choice.reason)
-    return {**settings, "k": choice.k}, table, choice
+    space, trees, runs = prepared.clustering_space(config.space)
+    return cluster_sweep(space, config.clusterer, config.to_dict(), ks, trees=trees, runs=runs)
 
 
 def cluster_prepared(
@@ -477,50 +408,29 @@ def cluster_prepared(
     """
     if prepared.config.prepare_key() != config.prepare_key():
         raise ConfigError("internal: the prepared data was built with another encoder or profile settings")
+    settings = config.to_dict()
     check_fits(prepared.comments, config)
     timings = dict(prepared.timings)
     notes = list(prepared.comments.notes)
+    profiles = prepared.profiles
 
     _stage(progress, "reduce", 0, 1)
-    method, dims = config.space
-    space = prepared.space(method, dims)
-    trees, runs = prepared.trees(method, dims), prepared.runs(method, dims)
-    if prepared.n_distinct == 1:  # a reduction (UMAP) would spread identical users apart at random
-        space, trees, runs = prepared.profiles.vectors, None, None
+    space, trees, runs = prepared.clustering_space(config.space)
     timings.update({k: v for k, v in prepared.timings.items() if k.startswith("reduce_")})
     _stage(progress, "reduce", 1, 1)
 
     _stage(progress, "cluster", 0, 1)
-    started = time.perf_counter()
-    settings, table, choice = _choose(prepared, config, notes)
-    if table is not None:
-        timings["sweep"] = time.perf_counter() - started
-    started = time.perf_counter()
-    clusterer, placements = fit_run(space, config.algorithm, settings, trees=trees, runs=runs)
-    labels = np.asarray(clusterer.labels_, dtype=int)
-    timings["cluster"] = time.perf_counter() - started
-    notes.extend(clusterer.notes_)
+    found = cluster(space, config.clusterer, settings, n_distinct=prepared.n_distinct, trees=trees, runs=runs)
+    timings.update(found.timings)
+    notes.extend(found.notes)
     _stage(progress, "cluster", 1, 1)
-
-    started = time.perf_counter()
-    # Per-user values for a sample of users against all users; their mean is the reported silhouette,
-    # so the distances are computed once.
-    silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
-    mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
-    metrics = quality(space, labels, seed=config.seed, silhouette=mean)
-    metrics["stability"] = mean_pairwise_ari(placements)
-    metrics["moved_share"] = moved_share(labels, placements)
-    stability = segment_stability(labels, placements)
-    timings["metrics"] = time.perf_counter() - started
-    warnings = (choice.warnings if choice else []) + structure_warnings(
-        metrics, labels, metrics["stability"], clusterer_class(config.algorithm).parameters)
 
     _stage(progress, "describe", 0, 1)
     started = time.perf_counter()
     segments = describe_segments(
         prepared.comments,
-        prepared.profiles,
-        labels,
+        profiles,
+        found.labels,
         prepared.embeddings,
         # No encoder re-ranking: the concentration-weighted c-TF-IDF alone already reaches distinctness 1.00
         # and raises label fidelity on every real set (benchmarks/README.md, Keywords), keeps a re-cluster
@@ -532,36 +442,34 @@ def cluster_prepared(
     _stage(progress, "describe", 1, 1)
 
     names = {s.id: s.name for s in segments}
-    profiles = prepared.profiles
     assignments = pd.DataFrame(
         {
             "user_id": profiles.user_ids,
-            "segment": labels,
-            "segment_name": [names[label] for label in labels],
+            "segment": found.labels,
+            "segment_name": [names[label] for label in found.labels],
             "x": prepared.coords[:, 0],
             "y": prepared.coords[:, 1],
             "n_comments": profiles.n_comments,
-            # How firmly each user belongs: one label hides the users between two segments (issue 23).
-            **membership_columns(space, labels),
+            **found.membership,
         }
     )
     return SegmentResult(
         config=config,
         user_ids=profiles.user_ids,
-        labels=labels,
+        labels=found.labels,
         assignments=assignments,
         segments=segments,
-        metrics=metrics,
+        metrics=found.metrics,
         timings=timings,
         versions=versions(),
         notes=notes,
-        silhouette=silhouette,
-        sweep=table,
-        tree=getattr(clusterer, "tree_", None),
-        choice=choice,
-        warnings=warnings,
-        segment_stability=stability,
-        clusterer=clusterer,
+        silhouette=found.silhouette,
+        sweep=found.sweep,
+        tree=getattr(found.clusterer, "tree_", None),
+        choice=found.choice,
+        warnings=found.warnings,
+        segment_stability=found.segment_stability,
+        clusterer=found.clusterer,
     )
 
 

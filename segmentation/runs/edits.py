@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from segmentation.cluster.metrics import SILHOUETTE_SAMPLE
 from segmentation.core.errors import ConfigError
 from segmentation.core.labels import shown_name
 from segmentation.core.paths import workspace_dir
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from segmentation.pipeline.segment import Prepared, SegmentResult
 
 NOISE = -1
-SILHOUETTE_SAMPLE = 5000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS segment_edits (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -27,14 +27,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.metrics import quality, silhouette_values
+from segmentation.cluster.base import distinct_profiles
+from segmentation.cluster.metrics import SILHOUETTE_SAMPLE, quality, silhouette_values
 from segmentation.core.errors import ConfigError
 from segmentation.core.outputs import check_run_folder, staged
 from segmentation.core.paths import workspace_dir
 from segmentation.describe.segments import SegmentDescription
 from segmentation.embed.base import ENCODERS, get_encoder
 from segmentation.pipeline.config import PIPELINE_VERSION, SegmentConfig
-from segmentation.pipeline.segment import SILHOUETTE_SAMPLE, versions
+from segmentation.pipeline.segment import versions
 from segmentation.scale import read, stages, store
 from segmentation.scale.descriptions import _descriptions
 from segmentation.scale.ray_session import _ray_data_settings, _start_ray, _user_error
@@ -311,7 +312,7 @@ def _run(
     sample_ids, sample_vectors = _sample(profiles, min(1.0, scale.fit_sample / n_users))
     reducer = stages.SpaceReducer(*config.space, seed=config.seed)
     space = reducer.fit_transform(sample_vectors)
-    clusterer, table = _fit(space, sample_ids, config, notes)
+    clusterer, table = _fit(space, config, notes)
     labels = np.asarray(clusterer.labels_)
     silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
     mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
@@ -451,33 +452,18 @@ def _sample(profiles: Any, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     return user_ids[order], np.vstack(vectors)[order]
 
 
-def _fit(space: np.ndarray, user_ids: np.ndarray, config: SegmentConfig, notes: list[str]) -> tuple[Any, Any]:
-    """The local engine's choice of k and fit (``pipeline.cluster_prepared``) on the sample's space.
-
-    The sample is wrapped as a :class:`Prepared` whose clustering space is already computed, so the
-    pipeline's own sweep and choice run on it unchanged.
-    """
+def _fit(space: np.ndarray, config: SegmentConfig, notes: list[str]) -> tuple[Any, Any]:
+    """The local engine's choice of k and fit (the cluster stage's, as ``pipeline.cluster_prepared`` makes
+    them) on the sample's space."""
     from segmentation.cluster.selection import fit_run
-    from segmentation.embed.profiles import Profiles
-    from segmentation.pipeline.segment import Prepared, _choose
+    from segmentation.cluster.stage import choose
 
-    n = len(space)
-    method, dims = config.space
-    prepared = Prepared(
-        comments=None,  # type: ignore[arg-type] - the choice of k reads only the space
-        config=config,
-        embeddings=np.zeros((0, 0), dtype=np.float32),
-        profiles=Profiles(user_ids=user_ids, vectors=space, n_comments=np.ones(n, dtype=np.int64),
-                          comment_user=np.zeros(0, dtype=np.int64)),
-        coords=np.full((n, 2), np.nan),
-        timings={},
-        n_encoded=0,
-        n_cached=0,
-        _spaces={(method, dims): space},
-    )
-    settings, table, _ = _choose(prepared, config, notes)
-    clusterer, _ = fit_run(space, config.algorithm, settings, trees=prepared.trees(method, dims),
-                           runs=prepared.runs(method, dims))
+    cls = config.clusterer
+    trees: dict = {}
+    runs: dict = {}
+    settings, table, _ = choose(space, cls, config.to_dict(), n_distinct=distinct_profiles(space), notes=notes,
+                                trees=trees, runs=runs)
+    clusterer, _ = fit_run(space, cls, settings, trees=trees, runs=runs)
     return clusterer, table
 
 

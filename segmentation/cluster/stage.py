@@ -1,0 +1,194 @@
+"""The cluster stage in one call: the users' clustering space and the run's settings in, scored segments out.
+
+The pipeline, the Ray engine and the page's k-sweep reach clustering here. The caller resolves the algorithm
+once (:func:`~segmentation.cluster.base.clusterer_class`) and hands the class down: below this module an
+algorithm is never looked up by name again. ``"auto"`` settings are resolved by a sweep and its choice
+(:mod:`~segmentation.cluster.selection`), the run's fit is made, re-using the fits and trees the caller keeps
+for the space, and its scores, stability and each user's membership are computed beside it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation.cluster.base import Clusterer, distinct_profiles
+from segmentation.cluster.membership import membership_columns
+from segmentation.cluster.metrics import SILHOUETTE_SAMPLE, quality, silhouette_values, structure_warnings
+from segmentation.cluster.selection import (
+    KChoice,
+    choose_k,
+    choose_min_cluster_size,
+    fit_run,
+    k_sweep,
+    mean_pairwise_ari,
+    min_cluster_size_sweep,
+    moved_share,
+    segment_stability,
+)
+
+# min_cluster_size values an HDBSCAN sweep tries (those below the number of users).
+MIN_CLUSTER_SIZES = (5, 10, 15, 20, 30, 50, 75, 100)
+
+
+@dataclass
+class Clustering:
+    """What the cluster stage made of one space: the fit, how its settings were chosen, and its scores."""
+
+    clusterer: Clusterer
+    labels: np.ndarray
+    settings: dict[str, Any]
+    """The run's settings with ``"auto"`` resolved (the k or min_cluster_size that was fitted)."""
+    sweep: pd.DataFrame | None
+    choice: KChoice | None
+    notes: list[str]
+    warnings: list[str]
+    metrics: dict[str, float]
+    silhouette: np.ndarray
+    """Per-user silhouettes of a sample of users (NaN for the others), against all users."""
+    segment_stability: dict[int, float]
+    membership: dict[str, np.ndarray]
+    """How firmly each user belongs (:func:`~segmentation.cluster.membership.membership_columns`)."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def sweep(
+    space: np.ndarray,
+    cls: type[Clusterer],
+    settings: Mapping[str, Any],
+    ks: range | None = None,
+    *,
+    trees: dict | None = None,
+    runs: dict | None = None,
+) -> pd.DataFrame:
+    """Quality per k (or per min cluster size for a class that ``chooses_k``) on ``space``.
+
+    Parameters
+    ----------
+    space : ndarray of shape (n_users, n_features)
+    cls : Clusterer class
+    settings : mapping
+        The run's settings (``SegmentConfig.to_dict()``): ``seed``, ``k_max`` and the class's own.
+    ks : range, optional
+        Defaults to ``2..k_max``; the page passes its slider's range so the chart covers it.
+    trees, runs : dict, optional
+        Trees and fits kept for this space (see :func:`~segmentation.cluster.selection.fit_run`).
+    """
+    seed = settings["seed"]
+    n_users = len(space)
+    if cls.chooses_k:
+        asked = settings.get(cls.sweep_param)
+        sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | ({asked} if asked != "auto" else set()))
+        return min_cluster_size_sweep(space, cls, sizes, seed=seed, settings=dict(settings))
+    ks = ks if ks is not None else range(2, settings["k_max"] + 1)
+    ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
+    return k_sweep(space, cls, ks, seed=seed, settings=dict(settings), trees=trees, runs=runs)
+
+
+def choose(
+    space: np.ndarray,
+    cls: type[Clusterer],
+    settings: Mapping[str, Any],
+    *,
+    n_distinct: int,
+    notes: list[str],
+    trees: dict | None = None,
+    runs: dict | None = None,
+) -> tuple[dict, pd.DataFrame | None, KChoice | None]:
+    """Resolve ``"auto"`` settings by a sweep: the settings to fit, the sweep table and the choice (None
+    when nothing was chosen); the reason is appended to ``notes``."""
+    settings = dict(settings)
+    if cls.chooses_k:
+        if settings.get(cls.sweep_param) != "auto":
+            return settings, None, None
+        table = sweep(space, cls, settings)
+        choice = choose_min_cluster_size(table)
+        notes.append(choice.reason)
+        return {**settings, cls.sweep_param: choice.k}, table, choice
+    if settings["k"] != "auto":
+        return settings, None, None
+    if n_distinct < 3:  # no two segmentations to compare: deliver what exists and say why
+        notes.append(f"only {n_distinct} distinct user profile{'s' if n_distinct != 1 else ''}: no k to choose")
+        return {**settings, "k": 2}, None, None
+    table = sweep(space, cls, settings, trees=trees, runs=runs)
+    if table.empty:  # too few users to score any k: two segments is the only choice left
+        notes.append(f"k=2: {len(space)} users are too few to compare numbers of segments")
+        return {**settings, "k": 2}, table, None
+    choice = choose_k(table, k_min=settings["k_min"], k_max=settings["k_max"])
+    notes.append(choice.reason)
+    return {**settings, "k": choice.k}, table, choice
+
+
+def cluster(
+    space: np.ndarray,
+    cls: type[Clusterer],
+    settings: Mapping[str, Any],
+    *,
+    n_distinct: int,
+    trees: dict | None = None,
+    runs: dict | None = None,
+) -> Clustering:
+    """Choose, fit and score the run's segments on ``space``.
+
+    Parameters
+    ----------
+    space : ndarray of shape (n_users, n_features)
+        The users in the run's clustering space.
+    cls : Clusterer class
+        The run's algorithm, resolved once by the caller.
+    settings : mapping
+        The run's settings (``SegmentConfig.to_dict()``); ``"auto"`` ones are resolved here.
+    n_distinct : int
+        How many different profiles the users have (no k is chosen among fewer than 3).
+    trees, runs : dict, optional
+        Trees and fits kept for this space by the caller, so a new k only cuts or re-uses.
+
+    Returns
+    -------
+    Clustering
+    """
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    started = time.perf_counter()
+    resolved, table, choice = choose(space, cls, settings, n_distinct=n_distinct, notes=notes, trees=trees, runs=runs)
+    if table is not None:
+        timings["sweep"] = time.perf_counter() - started
+    started = time.perf_counter()
+    clusterer, placements = fit_run(space, cls, resolved, trees=trees, runs=runs)
+    labels = np.asarray(clusterer.labels_, dtype=int)
+    timings["cluster"] = time.perf_counter() - started
+    notes.extend(clusterer.notes_)
+
+    started = time.perf_counter()
+    seed = settings["seed"]
+    # Per-user values for a sample of users against all users; their mean is the reported silhouette,
+    # so the distances are computed once.
+    silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=seed)
+    mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
+    metrics = quality(space, labels, seed=seed, silhouette=mean)
+    metrics["stability"] = mean_pairwise_ari(placements)
+    metrics["moved_share"] = moved_share(labels, placements)
+    stability = segment_stability(labels, placements)
+    timings["metrics"] = time.perf_counter() - started
+    warnings = (choice.warnings if choice else []) + structure_warnings(
+        metrics, labels, metrics["stability"], cls.parameters)
+    return Clustering(
+        clusterer=clusterer,
+        labels=labels,
+        settings=resolved,
+        sweep=table,
+        choice=choice,
+        notes=notes,
+        warnings=warnings,
+        metrics=metrics,
+        silhouette=silhouette,
+        segment_stability=stability,
+        # How firmly each user belongs: one label hides the users between two segments (issue 23).
+        membership=membership_columns(space, labels),
+        timings=timings,
+    )
