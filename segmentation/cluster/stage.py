@@ -103,25 +103,21 @@ def choose(
     """Resolve ``"auto"`` settings by a sweep: the settings to fit, the sweep table and the choice (None
     when nothing was chosen); the reason is appended to ``notes``."""
     settings = dict(settings)
-    if cls.chooses_k:
-        if settings.get(cls.sweep_param) != "auto":
-            return settings, None, None
-        table = sweep(space, cls, settings)
-        choice = choose_min_cluster_size(table)
-        notes.append(choice.reason)
-        return {**settings, cls.sweep_param: choice.k}, table, choice
-    if settings["k"] != "auto":
+    if settings.get(cls.sweep_param) != "auto":
         return settings, None, None
-    if n_distinct < 3:  # no two segmentations to compare: deliver what exists and say why
+    if not cls.chooses_k and n_distinct < 3:  # no two segmentations to compare: deliver what exists, say why
         notes.append(f"only {n_distinct} distinct user profile{'s' if n_distinct != 1 else ''}: no k to choose")
         return {**settings, "k": 2}, None, None
     table = sweep(space, cls, settings, trees=trees, runs=runs)
-    if table.empty:  # too few users to score any k: two segments is the only choice left
+    if cls.chooses_k:
+        choice = choose_min_cluster_size(table)
+    elif table.empty:  # too few users to score any k: two segments is the only choice left
         notes.append(f"k=2: {len(space)} users are too few to compare numbers of segments")
         return {**settings, "k": 2}, table, None
-    choice = choose_k(table, k_min=settings["k_min"], k_max=settings["k_max"])
+    else:
+        choice = choose_k(table, k_min=settings["k_min"], k_max=settings["k_max"])
     notes.append(choice.reason)
-    return {**settings, "k": choice.k}, table, choice
+    return {**settings, cls.sweep_param: choice.k}, table, choice
 
 
 def cluster(
