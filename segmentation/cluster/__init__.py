@@ -3,7 +3,8 @@ new users.
 
 ``base`` holds what every clusterer shares (the protocol, the registry, ``check_k``, relabelling, segment
 means); each family lives in its own module (``kmeans``, ``agglomerative``, ``density``) and registers its
-classes when imported. This ``__init__`` imports the families, so that
+classes when imported. ``stage`` is the stage's one entry (the pipeline, the Ray engine and the page's sweep
+call it with the algorithm's class, resolved once). This ``__init__`` imports the families, so that
 :data:`~segmentation.cluster.base.CLUSTERERS` is full whichever module of the package is imported first. The
 app lists them by each class's ``order``.
 
