@@ -38,9 +38,13 @@ SPECTRAL_DIMS = 5
 # Similarities held at once by the exact k-NN search (float32): about 64 MB.
 _KNN_BLOCK_CELLS = 16_000_000
 METHODS = ("umap", "pca", "none")
-# Exact brute-force neighbours up to here (4 s at 10k × 384); above it, the approximate NN-descent UMAP itself
-# would use (brute force took 60 s at 50k).
-BRUTE_FORCE_LIMIT = 20_000
+# Exact brute-force neighbours up to here; above it, the approximate NN-descent UMAP itself would use. NN-descent
+# compiles its numba kernels in every new process (the CLI's, the app's first map): 132 of its 144 s at 20,324
+# demo users were compilation. In fresh processes at load ~12 (fast-encoder profiles; benchmarks/README.md,
+# Neighbours) brute force took 25 s against NN-descent's 116 s on 16,745 real users of the four shared sets,
+# 30 against 66-96 s at 20,324 demo users, and lost only from about 35,000 (104 vs 123 s at 33,490; 110 vs 96 s
+# at 40,000).
+BRUTE_FORCE_LIMIT = 35_000
 # From here on, with 2+ cores, the 2-d map is laid out in a second process while this one lays out the
 # clustering space (:func:`map_and_space`): a process costs ~2 s to start.
 PARALLEL_MIN_POINTS = 5_000
@@ -61,7 +65,8 @@ def knn_graph(X: np.ndarray, n_neighbors: int = N_NEIGHBORS, metric: str = "cosi
     metric : str
         Any metric scikit-learn's ``NearestNeighbors`` (and pynndescent) accept.
     seed : int
-        Seed of the approximate search used above 20,000 rows; exact brute force below is deterministic.
+        Seed of the approximate search used above ``BRUTE_FORCE_LIMIT`` rows; exact brute force below is
+        deterministic.
 
     Returns
     -------
