@@ -19,6 +19,7 @@ from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import cluster_prepared, prepare
 from segmentation.runs.guided import DISCOVERED_PREFIX, encode_personas, guide_users, save_guided
 from segmentation.runs.service import runs_table
+from segmentation.runs.warmup import seed_demo_embeddings
 from segmentation.runs.workspace import Workspace
 
 # Written from the demo's taste names alone, as a marketer would.
@@ -157,7 +158,10 @@ def test_minilm_places_the_demo_users_with_their_taste(workspace):
 
     comments = load_comments(DEMO_PATH)
     config = SegmentConfig(encoder=DEMO_ENCODER, k=6)
-    prepared = prepare(comments, config, with_map=False)  # the demo's MiniLM vectors ship with the project
+    # The demo's MiniLM vectors ship with the project and the app puts them in the cache at start; without them
+    # this fresh workspace would encode the 2,064 demo comments again (a minute of both cores) to check placing.
+    seed_demo_embeddings()
+    prepared = prepare(comments, config, with_map=False)
     result = cluster_prepared(prepared, config)
     truth = comments.frame.groupby("user_id")["true_taste"].first().loc[prepared.profiles.user_ids].to_numpy()
     guided = guide_users(comments, prepared.profiles.vectors, result.labels,
