@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 
 from segmentation.cluster.base import CLUSTERERS, fit_on
-from segmentation.cluster.metrics import quality
+from segmentation.cluster.metrics import mean_silhouette, quality, sample_rows
 from segmentation.cluster.selection import (
     RESAMPLE_SEED,
     SIZE_SWEEP_COLUMNS,
@@ -239,3 +239,13 @@ def test_kmeans_keeps_the_seeded_fit_unless_a_start_lowers_the_inertia() -> None
     skipped = fit_on(X, CLUSTERERS["kmeans"], {"seed": 1}, k=4, starts=[means[:3]])
     np.testing.assert_array_equal(skipped.labels_, alone.labels_)
     assert skipped.start_ is None
+
+
+def test_mean_silhouette_from_precomputed_distances_equals_scikit_learns() -> None:
+    X, _ = blobs(600, centers=5, seed=4, std=2.0)
+    sample = sample_rows(len(X), 400, 0)
+    distances = pairwise_distances(X[sample])
+    for k in (2, 5, 9):
+        labels = fit_on(X, CLUSTERERS["kmeans"], {"seed": 0}, k=k).labels_[sample]
+        assert mean_silhouette(distances, labels) == pytest.approx(
+            silhouette_score(distances, labels, metric="precomputed"), abs=1e-12)

@@ -32,11 +32,10 @@ from sklearn.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
     pairwise_distances,
-    silhouette_score,
 )
 
 from segmentation.cluster.base import Clusterer, fit_on, from_settings
-from segmentation.cluster.metrics import inertia, quality, sample_rows
+from segmentation.cluster.metrics import inertia, mean_silhouette, quality, sample_rows
 from segmentation.core.errors import ConfigError
 
 SWEEP_COLUMNS = ["k", "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia", "smallest_share"]
@@ -170,7 +169,7 @@ def k_sweep(
         labels = clusterer.labels_
         sampled = labels[sample]
         silhouette = (
-            float(silhouette_score(distances, sampled, metric="precomputed"))
+            mean_silhouette(distances, sampled)
             if 2 <= len(np.unique(sampled)) < len(sample)
             else np.nan
         )
