@@ -283,20 +283,6 @@ def test_k_sweep_adds_resamples_only_where_the_interval_straddles_the_line_and_n
     np.testing.assert_array_equal(run.labels_, alone.labels_)
 
 
-def test_choose_k_where_no_k_is_stable_takes_the_best_separated_of_those_whose_interval_reaches_the_top() -> None:
-    table = pd.DataFrame({
-        "k": [3, 4, 5], "stability": [0.55, 0.62, 0.50], "silhouette": [0.07, 0.05, 0.09],
-        "calinski_harabasz": [3.0, 2.0, 1.0], "davies_bouldin": [1.0, 1.0, 1.0],
-        "stability_low": [0.40, 0.52, 0.49], "stability_high": [0.70, 0.72, 0.51],
-    })
-    # k=3's interval overlaps k=4's (the most stable): no draw of the resamples tells them apart, and k=3
-    # separates better; k=5's interval stays below k=4's.
-    assert choose_k(table).k == 3
-    assert "among those that do about best" in choose_k(table).reason
-    # Without intervals only the 0.02 tolerance counts.
-    assert choose_k(table.drop(columns=["stability_low", "stability_high"])).k == 4
-
-
 def test_mean_silhouette_from_precomputed_distances_equals_scikit_learns() -> None:
     X, _ = blobs(600, centers=5, seed=4, std=2.0)
     sample = sample_rows(len(X), 400, 0)

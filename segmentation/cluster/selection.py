@@ -16,8 +16,7 @@ segment is too small to act on is not taken, and where two ks separate the users
 
 Five resamples give a noisy figure: on weakly grouped users a k's stability moved by up to 0.3 between draws
 of the resamples. So where a k's interval (:func:`stability_interval`) straddles the 0.8 line, more resamples are
-fitted until it does not (at most :data:`MAX_RESAMPLES`), and where no k reaches the line, the ks whose
-intervals overlap the most stable one's all count as about as stable, the best separated winning.
+fitted until it does not (at most :data:`MAX_RESAMPLES`).
 
 HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density clusters where
 the silhouette rewards one huge blob.
@@ -466,8 +465,7 @@ def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> 
     """The k to use from a :func:`k_sweep` table, with the reason and any warnings.
 
     Rule: within ``k_min..k_max``, the ks whose stability is at least 0.8 and whose smallest segment holds at
-    least 2% of the users are the candidates (where no k is that stable, those within 0.02 of the most stable
-    or whose ``stability_low``..``stability_high`` interval overlaps its interval, where the table has them;
+    least 2% of the users are the candidates (where no k is that stable, those within 0.02 of the most stable;
     where every stable k leaves a smaller segment, the stable ones, with a warning). Among the candidates the
     best silhouette wins, but where a smaller k's silhouette is within 0.01 of it the two are too close for
     any seed to tell apart: the smallest such k is taken and the reason names the others. k=2 is taken
@@ -492,10 +490,9 @@ def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> 
         span = f"k = {int(in_range['k'].min())}..{int(in_range['k'].max())}"
         stable = in_range[in_range["stability"] >= STABLE_ENOUGH]
         if stable.empty:
-            stable = _as_stable_as_the_most(in_range)
-            why = (f"no k in {span} reproduces well when the users are resampled; this one does best"
-                   if len(stable) == 1 else
-                   f"no k in {span} reproduces well when the users are resampled; among those that do about best")
+            top = in_range["stability"].max()
+            stable = in_range[in_range["stability"] >= top - STABILITY_TOLERANCE]
+            why = f"no k in {span} reproduces well when the users are resampled; this one does best"
         else:
             why = f"among the ks in {span} whose segments come back when the users are resampled"
         candidates = _large_enough(stable)
@@ -525,21 +522,6 @@ def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> 
         reason = f"k={int(best['k'])}: over the ks tried, " + _separation_words(best, close)
     k = int(best["k"])
     return KChoice(k, reason, warnings + _disagreements(in_range, k), tuple(int(c) for c in close["k"]))
-
-
-def _as_stable_as_the_most(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows whose stability cannot be told from the most stable row's: within :data:`STABILITY_TOLERANCE`
-    of it, or, where the table has intervals, whose interval overlaps its interval.
-
-    Why the intervals: where no k is stable the figures lie close together, and which k reads highest moved
-    with the draw of the resamples (recipe reviewers: k=3, 4, 6 or 9 over five draws); the silhouette, which
-    no draw moves, then decides among the ks the draws cannot tell apart (k=3 under all five draws).
-    """
-    top = table.loc[table["stability"].idxmax()]
-    close = table["stability"] >= top["stability"] - STABILITY_TOLERANCE
-    if "stability_high" in table:
-        close |= table["stability_high"] >= top["stability_low"]
-    return table[close]
 
 
 def _large_enough(table: pd.DataFrame) -> pd.DataFrame:
