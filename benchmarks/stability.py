@@ -121,7 +121,7 @@ def summary(result: dict) -> dict:
 
 def table(results: dict) -> str:
     """The README tables: the k per draw under each rule, and per k the figure's spread over draws."""
-    lines = ["| set | users | k per draw, before (five resamples) | k per draw, after (sequential, intervals) | load |",
+    lines = ["| set | users | k per draw, before (five resamples) | k per draw, after (sequential resamples) | load |",
              "|---|---|---|---|---|"]
     spread = ["| set | k | before, five: mean ± sd (range) | after, sequential: mean ± sd (range) | resamples (mean) |",
               "|---|---|---|---|---|"]
