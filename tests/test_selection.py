@@ -6,13 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 
 from segmentation.cluster.base import CLUSTERERS, fit_on
-from segmentation.cluster.metrics import quality
+from segmentation.cluster.metrics import mean_silhouette, quality, sample_rows
 from segmentation.cluster.selection import (
+    MAX_RESAMPLES,
+    N_RESAMPLES,
     RESAMPLE_SEED,
     SIZE_SWEEP_COLUMNS,
+    STABLE_ENOUGH,
     SWEEP_COLUMNS,
     choose_k,
     choose_min_cluster_size,
@@ -21,8 +24,10 @@ from segmentation.cluster.selection import (
     mean_pairwise_ari,
     min_cluster_size_sweep,
     moved_share,
+    resample_fits,
     resample_placements,
     segment_stability,
+    stability_interval,
 )
 from segmentation.core.errors import ConfigError
 
@@ -239,3 +244,50 @@ def test_kmeans_keeps_the_seeded_fit_unless_a_start_lowers_the_inertia() -> None
     skipped = fit_on(X, CLUSTERERS["kmeans"], {"seed": 1}, k=4, starts=[means[:3]])
     np.testing.assert_array_equal(skipped.labels_, alone.labels_)
     assert skipped.start_ is None
+
+
+def test_stability_interval_is_the_mean_pairwise_ari_with_a_jackknife_spread_over_resamples() -> None:
+    X, _ = blobs(300, centers=4, seed=3, std=3.0)
+    placements = resample_placements(X, CLUSTERERS["kmeans"], {"seed": 0}, ks=[6])[6]
+    stability, low, high = stability_interval(placements)
+    assert stability == pytest.approx(mean_pairwise_ari(placements))
+    # The jackknife written out: each resample left out in turn.
+    m = len(placements)
+    left_out = np.array([mean_pairwise_ari(placements[:i] + placements[i + 1:]) for i in range(m)])
+    error = np.sqrt((m - 1) / m * ((left_out - left_out.mean()) ** 2).sum())
+    assert (low, high) == pytest.approx((stability - 2 * error, min(1.0, stability + 2 * error)))
+    assert low < stability < high
+    # Resamples that all agree leave no doubt.
+    assert stability_interval([placements[0]] * 4) == pytest.approx((1.0, 1.0, 1.0))
+
+
+def test_k_sweep_adds_resamples_only_where_the_interval_straddles_the_line_and_never_moves_the_segments() -> None:
+    X, _ = blobs(300, centers=4, seed=3, std=3.0)
+    runs: dict = {}
+    table = k_sweep(X, CLUSTERERS["kmeans"], range(2, 9), runs=runs).set_index("k")
+    assert (table["resamples"] > N_RESAMPLES).any()  # these users put some k near the line
+    for k, row in table.iterrows():
+        first = resample_placements(X, CLUSTERERS["kmeans"], {"seed": 0}, ks=[k])[k]
+        _, low, high = stability_interval(first)
+        straddles = low < STABLE_ENOUGH <= high
+        assert (row["resamples"] > N_RESAMPLES) == straddles, k
+        if straddles and row["resamples"] < MAX_RESAMPLES:  # it stopped because the line was left
+            assert not row["stability_low"] < STABLE_ENOUGH <= row["stability_high"]
+        assert row["stability_low"] <= row["stability"] <= row["stability_high"]
+    # The run's segments come from the first resamples' starts only, however many the figure took.
+    k = int(table["resamples"].idxmax())
+    run, placements = fit_run(X, CLUSTERERS["kmeans"], {"seed": 0}, k=k, runs=runs)
+    assert len(placements) == table.loc[k, "resamples"]
+    starts = [fit.centers_ for fit in resample_fits(X, CLUSTERERS["kmeans"], {"seed": 0}, [k])[k]]
+    alone = fit_on(X, CLUSTERERS["kmeans"], {"seed": 0}, k=k, starts=starts)
+    np.testing.assert_array_equal(run.labels_, alone.labels_)
+
+
+def test_mean_silhouette_from_precomputed_distances_equals_scikit_learns() -> None:
+    X, _ = blobs(600, centers=5, seed=4, std=2.0)
+    sample = sample_rows(len(X), 400, 0)
+    distances = pairwise_distances(X[sample])
+    for k in (2, 5, 9):
+        labels = fit_on(X, CLUSTERERS["kmeans"], {"seed": 0}, k=k).labels_[sample]
+        assert mean_silhouette(distances, labels) == pytest.approx(
+            silhouette_score(distances, labels, metric="precomputed"), abs=1e-12)

@@ -14,6 +14,10 @@ segment centres where the algorithm takes starts (k-means), keeping the lowest i
 users ten seeded initialisations otherwise land in a different optimum under each seed. A k whose smallest
 segment is too small to act on is not taken, and where two ks separate the users alike the choice names both.
 
+Five resamples give a noisy figure: on weakly grouped users a k's stability moved by up to 0.3 between draws
+of the resamples. So where a k's interval (:func:`stability_interval`) straddles the 0.8 line, more resamples are
+fitted until it does not (at most :data:`MAX_RESAMPLES`).
+
 HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density clusters where
 the silhouette rewards one huge blob.
 """
@@ -32,14 +36,16 @@ from sklearn.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
     pairwise_distances,
-    silhouette_score,
 )
 
 from segmentation.cluster.base import Clusterer, fit_on, from_settings
-from segmentation.cluster.metrics import inertia, quality, sample_rows
+from segmentation.cluster.metrics import inertia, mean_silhouette, quality, sample_rows
 from segmentation.core.errors import ConfigError
 
-SWEEP_COLUMNS = ["k", "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia", "smallest_share"]
+SWEEP_COLUMNS = [
+    "k", "stability", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia", "smallest_share",
+    "stability_low", "stability_high", "resamples",
+]
 SIZE_SWEEP_COLUMNS = [
     "min_cluster_size", "n_segments", "noise_share", "largest_share", "validity",
     "silhouette", "calinski_harabasz", "davies_bouldin",
@@ -47,8 +53,15 @@ SIZE_SWEEP_COLUMNS = [
 # The range ``k="auto"`` chooses in: fewer than 3 segments rarely gives a marketer anything to act on,
 # more than 12 is more than one can name and tell apart.
 K_MIN, K_MAX = 3, 12
-# Resamples per k for stability: 5 pairs up into 10 ARIs, enough to rank ks; each is a fit on 80% of users.
+# Resamples per k for stability: 5 pairs up into 10 ARIs, enough to rank ks far from the 0.8 line; each is a
+# fit on 80% of users.
 N_RESAMPLES = 5
+# Where a k's interval from those five straddles the 0.8 line, more resamples are fitted, five at a time, up to
+# this many: on weakly grouped users five put a k's stability up to 0.3 apart depending on the draw of the
+# resamples, and the automatic k followed (benchmarks/README.md, "The stability figure's noise").
+MAX_RESAMPLES = 20
+# Half-width of the stability interval in jackknife standard errors (about 95%).
+INTERVAL_Z = 2.0
 RESAMPLE_SHARE = 0.8
 # The resamples' draws and their fits' seeds come from this seed, not the run's: a seed that moved them moved
 # the stability of a good k across the 0.8 line (benchmarks/README.md, Seeds).
@@ -137,13 +150,15 @@ def k_sweep(
     sample_size : int
         Silhouette sample, one for every k (its distances computed once), so values compare across k.
     n_resamples : int
-        Fits per k on resamples for the stability column (0 leaves it NaN).
+        Fits per k on resamples for the stability column (0 leaves it NaN); more where the interval straddles
+        :data:`STABLE_ENOUGH` (:func:`fit_run`).
 
     Returns
     -------
     DataFrame
         Columns :data:`SWEEP_COLUMNS`, one row per usable k (empty when none is); ``smallest_share`` is the
-        smallest segment's share of the users.
+        smallest segment's share of the users; ``stability_low`` and ``stability_high`` bound the stability
+        (:func:`stability_interval`) and ``resamples`` says how many fits it comes from.
     """
     if cls.chooses_k:
         raise ConfigError(f"{cls.name} finds the number of segments itself; sweep {cls.sweep_param} instead of k")
@@ -170,29 +185,38 @@ def k_sweep(
         labels = clusterer.labels_
         sampled = labels[sample]
         silhouette = (
-            float(silhouette_score(distances, sampled, metric="precomputed"))
+            mean_silhouette(distances, sampled)
             if 2 <= len(np.unique(sampled)) < len(sample)
             else np.nan
         )
         distinct = len(np.unique(labels)) >= 2
+        stability, low, high = (
+            stability_interval(placements) if n_resamples >= 2 and len(placements) >= 2 else (np.nan,) * 3
+        )
         rows.append(
             {
                 "k": k,
-                "stability": mean_pairwise_ari(placements) if n_resamples >= 2 and len(placements) >= 2 else np.nan,
+                "stability": stability,
                 "silhouette": silhouette,
                 "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if distinct else np.nan,
                 "davies_bouldin": float(davies_bouldin_score(X, labels)) if distinct else np.nan,
                 "inertia": inertia(X, labels),
                 "smallest_share": float(np.bincount(labels[labels >= 0]).min() / n) if (labels >= 0).any() else 0.0,
+                "stability_low": low,
+                "stability_high": high,
+                "resamples": len(placements),
             }
         )
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
 
-def _resamples(n: int, n_resamples: int) -> list[np.ndarray]:
+def _resamples(n: int, stop: int, start: int = 0) -> list[tuple[int, np.ndarray]]:
+    """Resamples ``start..stop-1`` of ``n`` users, each with its index: resample i is the same whatever the
+    range asked, so more can be drawn later without changing the first ones."""
     rng = np.random.default_rng(RESAMPLE_SEED)
     size = max(2, min(int(round(RESAMPLE_SHARE * n)), RESAMPLE_MAX))
-    return [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(n_resamples)]
+    drawn = [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(stop)]
+    return list(enumerate(drawn))[start:]
 
 
 def resample_fits(
@@ -224,9 +248,17 @@ def resample_fits(
     dict
         k (or None) → list of fitted clusterers, one per resample that holds more users than k.
     """
+    return _fit_resamples(X, cls, settings, ks, n_resamples)
+
+
+def _fit_resamples(
+    X: np.ndarray, cls: type[Clusterer], settings: Mapping, ks: Sequence[int | None] | None, stop: int,
+    start: int = 0,
+) -> dict[int | None, list[Clusterer]]:
+    """:func:`resample_fits` on resamples ``start..stop-1`` only."""
     keys: list[int | None] = list(ks) if ks is not None else [None]
     fits: dict[int | None, list[Clusterer]] = {key: [] for key in keys}
-    for index, rows in enumerate(_resamples(len(X), n_resamples)):
+    for index, rows in _resamples(len(X), stop, start):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
         run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
         trees: dict = {}  # one tree per resample serves every k
@@ -300,16 +332,30 @@ def fit_run(
     clusterer : Clusterer
         Fitted on ``X``.
     placements : list of ndarray of shape (n_samples,)
-        Users' segments by each resample's fit.
+        Users' segments by each resample's fit: ``n_resamples`` of them, and for a class that does not
+        ``chooses_k`` more (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
+        :func:`stability_interval` straddles :data:`STABLE_ENOUGH`.
     """
     key = _run_key(cls, settings, k, n_resamples)
     if runs is not None and key in runs:
         return runs[key]
     if resampled is None:
         resampled = resample_fits(X, cls, dict(settings), None if k is None else [k], n_resamples)[k]
+    # The starts are the first resamples' only: more resamples sharpen the stability figure, and must not
+    # move the run's segments with them.
     starts = [fit.centers_ for fit in resampled]
     clusterer = fit_on(X, cls, settings, k=k, trees=trees, starts=starts)
-    fitted = clusterer, [fit.predict(X) for fit in resampled]
+    placements = [fit.predict(X) for fit in resampled]
+    # Only where the figure decides a k (an algorithm that finds its own number is not chosen by it).
+    tried = n_resamples if not cls.chooses_k else MAX_RESAMPLES
+    while len(placements) >= 2 and tried < MAX_RESAMPLES:
+        _, low, high = stability_interval(placements)
+        if not low < STABLE_ENOUGH <= high:
+            break
+        stop = min(tried + n_resamples, MAX_RESAMPLES)
+        placements += [fit.predict(X) for fit in _fit_resamples(X, cls, settings, [k], stop, tried)[k]]
+        tried = stop
+    fitted = clusterer, placements
     if runs is not None:
         runs[key] = fitted
     return fitted
@@ -319,6 +365,36 @@ def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
     """Mean adjusted Rand index over every pair of labelings of the same users."""
     scores = [adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def stability_interval(labelings: Sequence[np.ndarray]) -> tuple[float, float, float]:
+    """The stability (mean pairwise adjusted Rand index) of labelings from resampled fits, and an interval.
+
+    The interval is the mean plus or minus :data:`INTERVAL_Z` jackknife standard errors, each resample left
+    out in turn (the pairs share resamples, so they are not independent draws; the jackknife leaves out a
+    resample, not a pair). It says how far another draw of the resamples could move the figure.
+
+    Parameters
+    ----------
+    labelings : sequence of ndarray of shape (n_users,)
+        Users' segments by each resample's fit (at least 2).
+
+    Returns
+    -------
+    stability, low, high : float
+        ``low`` and ``high`` are clipped to [-1, 1]; both equal the stability with only 2 labelings.
+    """
+    m = len(labelings)
+    pairs = np.full((m, m), np.nan)
+    for i, j in combinations(range(m), 2):
+        pairs[i, j] = pairs[j, i] = adjusted_rand_score(labelings[i], labelings[j])
+    stability = float(np.nanmean(pairs))
+    if m < 3:
+        return stability, stability, stability
+    total, n_pairs = np.nansum(pairs) / 2, m * (m - 1) / 2
+    left_out = (total - np.nansum(pairs, axis=1)) / (n_pairs - (m - 1))
+    error = float(np.sqrt((m - 1) / m * ((left_out - left_out.mean()) ** 2).sum()))
+    return stability, max(-1.0, stability - INTERVAL_Z * error), min(1.0, stability + INTERVAL_Z * error)
 
 
 def moved_share(labels: np.ndarray, placements: Sequence[np.ndarray]) -> float:
