@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from itertools import combinations
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.cluster import kmeans
 from segmentation.cluster.base import CLUSTERERS
 from segmentation.cluster.kmeans import hartigan
 from segmentation.cluster.metrics import inertia
@@ -55,17 +52,3 @@ def test_kmeans_on_the_demo_gives_the_same_segments_under_seeds_0_to_4(
     runs = [fit_run(space, CLUSTERERS["kmeans"], {**config.to_dict(), "seed": seed})[0] for seed in range(5)]
     agreement = [adjusted_rand_score(a.labels_, b.labels_) for a, b in combinations(runs, 2)]
     assert min(agreement) >= 0.95, f"the seeds' segments differ (adjusted Rand index down to {min(agreement):.3f})"
-
-
-def test_kmeans_shares_its_pieces_among_the_cores_and_gives_what_one_core_gives(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    if len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("one core: nothing to share out")
-    points, _ = make_blobs(n_samples=1500, n_features=8, centers=6, cluster_std=3.0, random_state=5)
-    starts = [kmeans.KMeansClusterer(6, seed=seed).fit(points[seed::3]).centers_ for seed in range(3)]
-    shared = kmeans.KMeansClusterer(6, seed=1, starts=starts).fit(points)
-    monkeypatch.setattr(kmeans.os, "sched_getaffinity", lambda pid: {0})
-    alone = kmeans.KMeansClusterer(6, seed=1, starts=starts).fit(points)
-    np.testing.assert_array_equal(shared.labels_, alone.labels_)
-    assert shared.inertia_ == alone.inertia_ and shared.start_ == alone.start_

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -26,31 +23,6 @@ from segmentation.cluster.base import (
 from segmentation.cluster.metrics import inertia
 from segmentation.core.paths import point_numba_cache
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _on_every_core(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``[work(item) for item in items]``, the items shared among one thread per core the process may use.
-
-    Each k-means fit is made of independent pieces (initialisations, runs from starts, single-user moves)
-    whose compiled loops release the GIL; scikit-learn's own OpenMP loops are kept on one thread
-    (:func:`_one_openmp_thread`, entered in each worker: the limit is per thread), so the cores are shared
-    out a whole piece at a time instead of one short parallel region at a time. The results are those of
-    the loop, in its order.
-    """
-    items = list(items)
-    workers = min(len(items), len(os.sched_getaffinity(0)))
-
-    def one(item: T) -> R:
-        with _one_openmp_thread():
-            return work(item)
-
-    if workers <= 1:
-        return [one(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, items))
-
 
 def _found_fewer_than_k(labels: np.ndarray, k: int) -> list[str]:
     """A note when a fit delivered fewer segments than asked (near-identical profiles)."""
@@ -69,7 +41,7 @@ def _hartigan_moves() -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
     point_numba_cache()  # before numba's first import, whether k-means or UMAP comes first in this process
     import numba
 
-    @numba.njit(cache=True, nogil=True)  # nogil: fits run their pieces on threads (_on_every_core)
+    @numba.njit(cache=True)
     def moves(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover (compiled)
         n, d = X.shape
         labels = labels.copy()
@@ -220,18 +192,17 @@ class KMeansClusterer(_CentroidPredict):
         # The seeded initialisations are run one by one (the draws scikit-learn's n_init would make from a seeded
         # RandomState, which it consumes in another order) and the lowest of them is kept, as n_init does.
         draws = np.random.RandomState(self.seed).randint(np.iinfo(np.int32).max, size=self.n_init)
-        with _quiet():  # warnings' filters are global: set once here, not in each worker thread
-            seeded = min(_on_every_core(lambda draw: KMeans(n_clusters=k, n_init=1, random_state=draw).fit(points),
-                                        draws), key=lambda fit: fit.inertia_)
+        with _one_openmp_thread(), _quiet():
+            seeded = min((KMeans(n_clusters=k, n_init=1, random_state=draw).fit(points) for draw in draws),
+                         key=lambda fit: fit.inertia_)
             candidates = [seeded.labels_]
-            candidates += _on_every_core(lambda centres: KMeans(n_clusters=k, init=centres, n_init=1).fit(points)
-                                         .labels_, starts)
+            candidates += [KMeans(n_clusters=k, init=centres, n_init=1).fit(points).labels_ for centres in starts]
         # Why: k-means on weakly grouped users has many local optima of near-equal inertia, and ten seeded
         # initialisations land in a different one under each seed (recipe reviewers at k=6: adjusted Rand index
         # 0.40 between two seeds). Centres found on resampled users reach lower optima than the seeded ones on
         # every real set, and Hartigan's moves merge most of the near-equal optima left (benchmarks/README.md,
         # Seeds); the lowest inertia decides, so a seed whose initialisation finds a better optimum still wins.
-        refined = _on_every_core(lambda labels: hartigan(X, labels, k), candidates)
+        refined = [hartigan(X, labels, k) for labels in candidates]
         scores = [inertia(X, labels) for labels in refined]
         chosen = int(np.argmin(scores))
         labels, best = refined[chosen], scores[chosen]
