@@ -230,10 +230,16 @@ def snippets_for(fingerprint: str, _comments: Comments, _user_ids) -> list[str]:
 
 @st.cache_data(max_entries=16, show_spinner="Searching by meaning…")
 def nearest_for(fingerprint: str, config: SegmentConfig, query: str, _prepared: Prepared) -> pd.DataFrame:
-    """The comments closest in meaning to ``query`` in a run's data (see ``maps.nearest_comments``)."""
-    from segmentation.present.maps import nearest_comments
+    """The comments closest in meaning to ``query`` in a run's data (see ``maps.MeaningSearch``)."""
+    return _meaning_search(fingerprint, config.prepare_key(), _prepared).nearest(query)
 
-    return nearest_comments(_prepared, query)
+
+@st.cache_resource(max_entries=3, show_spinner="Preparing the search by meaning…")
+def _meaning_search(fingerprint: str, prepare_key: tuple, _prepared: Prepared) -> Any:
+    """One ``MeaningSearch`` per data and embeddings (``prepare_key``): its normalised vectors serve every query."""
+    from segmentation.present.maps import MeaningSearch
+
+    return MeaningSearch(_prepared)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Applying the segment edits…")
