@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present import form
-from segmentation.present.maps import label_positions, sample_note, sample_rows, search_matches, selected_rows
+from segmentation.present.maps import label_positions, sample_note, sample_rows, selected_rows
 from segmentation.present.views import (
     dendrogram_lines,
     knife_frame,
@@ -173,8 +173,9 @@ def map_section() -> None:
     except SegmentationError as error:
         show_error(error)
         nearest = None
+    finder = loaders.word_search_for(run.fingerprint, run.run_key, comments, result.user_ids)
     try:
-        match = search_matches(comments, result.user_ids, words, nearest)
+        match = finder.matches(words, nearest)
     except SegmentationError as error:
         show_error(error)
         match = None

@@ -15,6 +15,7 @@ from segmentation.pipeline.segment import prepare
 from segmentation.present.maps import (
     MIN_SAMPLE_PER_SEGMENT,
     MeaningSearch,
+    WordSearch,
     label_positions,
     nearest_comments,
     rows_in_selection,
@@ -268,3 +269,21 @@ def test_a_search_sets_only_who_matches_on_a_kept_map_frame():
                                                       match=np.array([False, True, True])))
     assert not kept["match"].any()
     assert not with_match(kept, None)["match"].any()
+
+
+def test_a_word_search_kept_for_a_run_finds_the_same_users_as_reading_every_comment():
+    frame = labelled_comments(users_per_group=6, comments_per_user=3, seed=5)
+    comments = from_frame(frame)
+    # The run's users in another order than the comments, and one user the comments do not have.
+    users = np.array([*frame["user_id"].drop_duplicates().to_numpy()[::-1], "nobody"], dtype=object)
+    finder = WordSearch(comments, users)
+    for query in ("espresso", "Crema ESPRESSO", "the", "no-such-word"):
+        words = query.casefold().split()
+        wrote = {u for u, text in zip(frame["user_id"], frame["text"], strict=True)
+                 if all(w in text.casefold() for w in words)}
+        assert set(users[finder.users_with(query)]) == wrote
+    nearest = pd.DataFrame({"user_id": [users[0]], "text": ["x"], "similarity": [1.0]})
+    assert finder.matches("", None) is None
+    assert set(users[finder.matches("", nearest)]) == {users[0]}
+    with pytest.raises(ConfigError):
+        finder.users_with(" ".join(f"w{i}" for i in range(21)))

@@ -278,6 +278,14 @@ def nearest_for(fingerprint: str, config: SegmentConfig, query: str, _prepared: 
     return _meaning_search(fingerprint, config.prepare_key(), _prepared).nearest(query)
 
 
+@st.cache_resource(max_entries=3, show_spinner=False)
+def word_search_for(fingerprint: str, run_key: str, _comments: Comments, _user_ids) -> Any:
+    """One ``WordSearch`` per data and run (its users): the comments casefolded once for every search."""
+    from segmentation.present.maps import WordSearch
+
+    return WordSearch(_comments, _user_ids)
+
+
 @st.cache_resource(max_entries=3, show_spinner="Preparing the search by meaning…")
 def _meaning_search(fingerprint: str, prepare_key: tuple, _prepared: Prepared) -> Any:
     """One ``MeaningSearch`` per data and embeddings (``prepare_key``): its normalised vectors serve every query."""
