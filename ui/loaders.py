@@ -39,11 +39,11 @@ def sha256(data: bytes) -> str:
 
 
 def content_key(*parts: Any) -> str:
-    """An exact fingerprint of ``parts`` (tables, arrays, and values with a stable ``repr``: numbers, strings,
-    mappings, dataclasses), for a cache whose heavy inputs travel unhashed.
+    """A fingerprint of ``parts`` (tables, arrays, and values with a stable ``repr``: numbers, strings, mappings,
+    dataclasses), for a cache whose heavy inputs travel unhashed.
 
-    Every value of a table or an array counts, unlike Streamlit's own hashing of large ones, which samples them
-    (see the module docstring).
+    Every value of a table or an array counts (each hashed to 64 bits, the whole then to sha256), unlike
+    Streamlit's own hashing of large ones, which samples them (see the module docstring).
     """
     digest = hashlib.sha256()
     for part in parts:
@@ -68,8 +68,8 @@ def kept(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     For the pages' figures: a rerun that changes none of a chart's inputs (a page switch, a search that leaves
     the other charts alone) gets the figure it had instead of building it again; building the Segment page's
     four charts was about a third of its run on 13,811 real users (profiled). The arguments are all the figure
-    depends on, so the key is exact (:func:`content_key`). The result is shared by every session: never change
-    it (``st.plotly_chart`` only reads a figure).
+    depends on, and every value of them goes into the key (:func:`content_key`). The result is shared by every
+    session: never change it (``st.plotly_chart`` only reads a figure).
     """
     key = content_key(draw.__module__, draw.__qualname__, len(args), *args, sorted(kwargs), *kwargs.values())
     return _kept(key, lambda: draw(*args, **kwargs))
