@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation.core.errors import SegmentationError
 from segmentation.present import form
-from segmentation.present.maps import label_positions, sample_note, sample_rows, search_matches, selected_rows
+from segmentation.present.maps import label_positions, sample_note, sample_rows, selected_rows
 from segmentation.present.views import (
     dendrogram_lines,
     knife_frame,
@@ -15,6 +15,7 @@ from segmentation.present.views import (
     selected_users_table,
     size_frame,
     sweep_long,
+    with_match,
 )
 from ui import charts, data, editing, loaders, params, refine, route, runs, session, state
 from ui.text import labelled, long_text_table, show_error
@@ -148,6 +149,8 @@ refine.panel(comments, run, data.source().digest)
 
 snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
 colours = charts.segment_colours(labels)
+# The map's rows and their escaped hover text, built once per run, edit and names: a search only sets who matches.
+whole_map = loaders.kept(map_frame, result.assignments, labels, snippets)
 
 
 # A search, the contours and a selection on the map rerun only this part of the page, not the quality cards
@@ -170,17 +173,18 @@ def map_section() -> None:
     except SegmentationError as error:
         show_error(error)
         nearest = None
+    finder = loaders.word_search_for(run.fingerprint, run.run_key, comments, result.user_ids)
     try:
-        match = search_matches(comments, result.user_ids, words, nearest)
+        match = finder.matches(words, nearest)
     except SegmentationError as error:
         show_error(error)
         match = None
-    frame = map_frame(result.assignments, labels, snippets, match=match)
+    frame = with_match(whole_map, match)
     drawn = sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["match"]])
     shown = frame.iloc[drawn]
     names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
-    event = st.plotly_chart(charts.segment_map(shown, colours, names=names, contours=contours), key="segment_map",
-                            on_select="rerun", selection_mode=("box", "lasso"))
+    event = st.plotly_chart(loaders.kept(charts.segment_map, shown, colours, names=names, contours=contours),
+                            key="segment_map", on_select="rerun", selection_mode=("box", "lasso"))
     if len(shown) < len(frame):
         st.caption(sample_note(len(shown), len(frame), searched=match is not None, selectable=True))
     unnamed = sum(segment >= 0 for segment in labels) - len(names)
@@ -216,10 +220,10 @@ map_section()
 merge_section()
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.silhouette_knife(knife_frame(result.labels, result.silhouette, labels),
-                                            metrics["silhouette"], colours), key="knife")
+    st.plotly_chart(loaders.kept(charts.silhouette_knife, knife_frame(result.labels, result.silhouette, labels),
+                                 metrics["silhouette"], colours), key="knife")
 with right:
-    st.plotly_chart(charts.segment_sizes(size_frame(result.segments, labels), colours), key="sizes")
+    st.plotly_chart(loaders.kept(charts.segment_sizes, size_frame(result.segments, labels), colours), key="sizes")
 
 shown = run.result.config
 table = loaders.sweep_for(run.fingerprint, shown, run.prepared, max_k)
@@ -231,7 +235,8 @@ else:
     if x != "k" and result.choice is not None:
         current = result.choice.k
     chosen = result.choice.k if result.choice is not None else None
-    st.plotly_chart(charts.sweep_chart(sweep_long(table, x), chosen=chosen, current=current, x=x), key="sweep")
+    st.plotly_chart(loaders.kept(charts.sweep_chart, sweep_long(table, x), chosen=chosen, current=current, x=x),
+                    key="sweep")
 if result.tree is not None:
     st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree, labels=result.labels,
                                                        k=int(metrics["n_segments"])), labels, colours),

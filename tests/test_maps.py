@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmentation.core.errors import ConfigError
 from segmentation.ingest.io import from_frame
 from segmentation.pipeline.config import SegmentConfig
 from segmentation.pipeline.segment import prepare
 from segmentation.present.maps import (
     MIN_SAMPLE_PER_SEGMENT,
+    MeaningSearch,
+    WordSearch,
     label_positions,
     nearest_comments,
     rows_in_selection,
@@ -20,7 +23,7 @@ from segmentation.present.maps import (
     selected_rows,
     users_with_words,
 )
-from segmentation.present.views import map_frame
+from segmentation.present.views import map_frame, with_match
 from tests.fixtures import labelled_comments
 from tests.pages_helpers import array
 from ui import charts
@@ -117,6 +120,29 @@ def test_meaning_search_with_the_runs_encoder_finds_comments_of_the_right_group(
     assert list(found.columns) == ["user_id", "text", "similarity"]
     assert (group.loc[found["user_id"]] == "running").mean() >= 0.8
     assert found["similarity"].is_monotonic_decreasing
+
+
+def test_one_meaning_search_kept_per_run_answers_every_query_with_the_closest_comments(fast_home, monkeypatch):
+    # The fast encoder compares the query with the run's own embeddings (no refit), which the search keeps
+    # normalised between queries; the answer must be the plain cosine ranking of those embeddings.
+    monkeypatch.setenv("SEGMENT_STUDIO_HOME", str(fast_home))
+    from segmentation.embed.fast import FastEncoder
+
+    frame = labelled_comments(users_per_group=8, comments_per_user=3, seed=4)
+    prepared = prepare(from_frame(frame), SegmentConfig(encoder="fast"), with_map=False)
+    search = MeaningSearch(prepared)
+    group = frame.drop_duplicates("user_id").set_index("user_id")["true_group"]
+    texts = prepared.comments.frame["text"].to_numpy()
+    for query, wanted in (("trail shoes for a long run", "running"), ("espresso with a thick crema", "coffee")):
+        found = search.nearest(query, n=10)
+        query_vector = FastEncoder().encode([query])[0]
+        cosine = prepared.embeddings @ query_vector / (np.linalg.norm(prepared.embeddings, axis=1)
+                                                       * np.linalg.norm(query_vector))
+        assert list(found["text"]) == list(texts[np.argsort(-cosine, kind="stable")[:10]])
+        assert np.allclose(found["similarity"], np.sort(cosine)[::-1][:10], atol=1e-3)
+        assert (group.loc[found["user_id"]] == wanted).mean() > 0.5  # most of them: the static encoder is coarse
+    with pytest.raises(ConfigError):
+        search.nearest("   ")
 
 
 def test_the_map_figure_carries_one_label_per_segment_and_isolates_a_segment_on_legend_click():
@@ -230,3 +256,34 @@ def test_the_map_sends_each_point_once_with_its_row_and_writes_the_segment_name_
     between = next(t for name, t in traces.items() if name.startswith("Between segments"))
     assert between["hoverinfo"] == "skip" and "text" not in between and "hovertext" not in between
     assert len(array(between["customdata"])) == n // 5
+
+
+def test_a_search_sets_only_who_matches_on_a_kept_map_frame():
+    assignments = pd.DataFrame({"user_id": ["a<b>", "b", "c"], "segment": [0, 1, 1], "x": [0.0, 1.0, 2.0],
+                                "y": [0.0, 1.0, 2.0]})
+    labels = {0: "Coffee", 1: "Runners"}
+    kept = map_frame(assignments, labels, ["<i>x</i>", "y", "z"])
+    searched = with_match(kept, np.array([False, True, True]))
+    # The same rows as a frame built with the search, and the kept frame itself untouched.
+    pd.testing.assert_frame_equal(searched, map_frame(assignments, labels, ["<i>x</i>", "y", "z"],
+                                                      match=np.array([False, True, True])))
+    assert not kept["match"].any()
+    assert not with_match(kept, None)["match"].any()
+
+
+def test_a_word_search_kept_for_a_run_finds_the_same_users_as_reading_every_comment():
+    frame = labelled_comments(users_per_group=6, comments_per_user=3, seed=5)
+    comments = from_frame(frame)
+    # The run's users in another order than the comments, and one user the comments do not have.
+    users = np.array([*frame["user_id"].drop_duplicates().to_numpy()[::-1], "nobody"], dtype=object)
+    finder = WordSearch(comments, users)
+    for query in ("espresso", "Crema ESPRESSO", "the", "no-such-word"):
+        words = query.casefold().split()
+        wrote = {u for u, text in zip(frame["user_id"], frame["text"], strict=True)
+                 if all(w in text.casefold() for w in words)}
+        assert set(users[finder.users_with(query)]) == wrote
+    nearest = pd.DataFrame({"user_id": [users[0]], "text": ["x"], "similarity": [1.0]})
+    assert finder.matches("", None) is None
+    assert set(users[finder.matches("", nearest)]) == {users[0]}
+    with pytest.raises(ConfigError):
+        finder.users_with(" ".join(f"w{i}" for i in range(21)))

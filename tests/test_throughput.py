@@ -13,7 +13,14 @@ from segmentation.embed.base import get_encoder
 from segmentation.embed.cache import ENCODE_CHUNK, EmbeddingCache
 from segmentation.embed.estimate import cpu_share, estimate_encoding, text_work
 from segmentation.embed.minilm import MiniLMEncoder
-from segmentation.embed.throughput import MIN_WORK, EncodeClock, ThroughputLog, estimate
+from segmentation.embed.throughput import (
+    MIN_WORK,
+    EncodeClock,
+    ThroughputLog,
+    estimate,
+    estimate_pending,
+    texts_to_encode,
+)
 
 
 def test_a_text_past_the_encoders_cut_costs_no_more_than_the_cut():
@@ -56,6 +63,23 @@ def test_comments_already_in_the_cache_cost_nothing(tmp_path):
     assert partly.work == pytest.approx(text_work(texts[300:], MiniLMEncoder.max_chars, MiniLMEncoder.per_text_chars))
     cache.put_many(encoder.name, texts[300:], np.ones((100, 4), dtype=np.float32))
     assert estimate("minilm", texts, cache, log).n_texts == 0
+
+
+def test_the_texts_left_to_encode_kept_give_the_estimate_at_the_load_of_the_moment(tmp_path, monkeypatch):
+    # A page keeps the slow lookup (the texts the cache lacks) and asks for seconds at each run of the page.
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    texts = [f"comment number {i} about the coffee" for i in range(200)]
+    cache.put_many(get_encoder("minilm").name, texts[:150], np.ones((150, 4), dtype=np.float32))
+    log = ThroughputLog(tmp_path / "t.json")
+    log.record("minilm", 100_000, 10.0, load=0.0)
+    monkeypatch.setattr("segmentation.embed.throughput.current_load", lambda: 0.5)
+    todo = texts_to_encode("minilm", texts + texts[:10], cache)
+    assert todo == texts[150:]
+    quiet = estimate_pending("minilm", todo, log)
+    assert quiet == estimate("minilm", texts, cache, log)
+    monkeypatch.setattr("segmentation.embed.throughput.current_load", lambda: 8.0)
+    assert estimate_pending("minilm", todo, log).seconds > quiet.seconds  # same texts, a busier machine
+    assert texts_to_encode("no-such-encoder", texts, cache) is None
 
 
 def test_the_measured_rate_is_kept_normalised_to_an_idle_machine_and_leans_towards_the_newest(tmp_path):

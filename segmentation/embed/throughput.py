@@ -80,12 +80,25 @@ def estimate(spec: str, texts: Sequence[str], cache: EmbeddingCache | None = Non
     EncodeEstimate or None
         None for an encoder whose speed is unknown here or a spec that cannot be built.
     """
+    todo = texts_to_encode(spec, texts, cache)
+    return None if todo is None else estimate_pending(spec, todo, log)
+
+
+def texts_to_encode(spec: str, texts: Sequence[str], cache: EmbeddingCache | None = None) -> list[str] | None:
+    """The distinct ``texts`` that ``cache`` lacks for ``spec`` (all of them without a cache); None for a spec
+    that cannot be built. The slow half of :func:`estimate` (a key per text looked up), which a page keeps while
+    the cache and the texts stay the same and scales by the load of the moment with :func:`estimate_pending`."""
     try:
         encoder = get_encoder(spec)
     except EncoderError:
         return None
     distinct = list(dict.fromkeys(texts))
-    todo = cache.uncached(cache_name(encoder, distinct), distinct) if cache is not None else distinct
+    return cache.uncached(cache_name(encoder, distinct), distinct) if cache is not None else distinct
+
+
+def estimate_pending(spec: str, todo: Sequence[str], log: ThroughputLog | None = None) -> EncodeEstimate | None:
+    """How long encoding ``todo`` (:func:`texts_to_encode`) with ``spec`` takes here, at the rate measured on this
+    machine (``log``) and the current load."""
     rate = (log if log is not None else ThroughputLog()).rate(spec)
     return estimate_encoding(spec, todo, rate, current_load())
 

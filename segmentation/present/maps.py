@@ -248,79 +248,142 @@ def selected_rows(x: np.ndarray, y: np.ndarray, segments: np.ndarray, selection:
 
 
 def users_with_words(comments: Comments, user_ids: Sequence[str], query: str) -> np.ndarray:
-    """Which users (aligned with ``user_ids``) wrote a comment containing every word of ``query``.
-
-    Case-insensitive substring match per word, so it also finds words inside Chinese or Japanese text,
-    which has no spaces. An empty query matches nobody. The cost is linear in the comments' length: one
-    pass per distinct word, at most ``MAX_SEARCH_WORDS``, each over the comments still in the running.
-
-    Raises
-    ------
-    ConfigError
-        The query is longer than ``MAX_SEARCH_CHARS`` characters or has more than ``MAX_SEARCH_WORDS`` words.
-    """
-    if len(query) > MAX_SEARCH_CHARS:
-        raise ConfigError(f"the word search is {len(query):,} characters long; type at most {MAX_SEARCH_CHARS}")
-    words = list(dict.fromkeys(w.casefold() for w in query.split()))
-    if len(words) > MAX_SEARCH_WORDS:
-        raise ConfigError(f"the word search has {len(words)} words; type at most {MAX_SEARCH_WORDS}")
-    if not words:
-        return np.zeros(len(user_ids), dtype=bool)
-    text = comments.frame["text"].str.casefold()
-    hit = np.ones(len(text), dtype=bool)
-    for word in words:
-        # Only the comments that held every earlier word are searched again.
-        hit[hit] = text[hit].str.contains(word, regex=False).to_numpy()
-    matched = set(comments.frame.loc[hit, "user_id"])
-    return np.array([u in matched for u in user_ids], dtype=bool)
+    """Which users (aligned with ``user_ids``) wrote a comment containing every word of ``query``
+    (:meth:`WordSearch.users_with`, for one search; a page keeps one :class:`WordSearch` per run instead)."""
+    return WordSearch(comments, user_ids).users_with(query)
 
 
 def search_matches(comments: Comments, user_ids: Sequence[str], words: str = "",
                    nearest: pd.DataFrame | None = None) -> np.ndarray | None:
-    """Users to ring on the map: those whose comments hold ``words`` and those who wrote a comment in
-    ``nearest`` (:func:`nearest_comments`); None when there is no search.
+    """Users to ring on the map (:meth:`WordSearch.matches`, for one search)."""
+    return WordSearch(comments, user_ids).matches(words, nearest)
 
-    Raises
-    ------
-    ConfigError
-        ``words`` is longer than :func:`users_with_words` takes.
+
+class WordSearch:
+    """A run's comments, ready to be searched for words: casefolded once, and each comment's user found once.
+
+    A page keeps one per run, so a search costs its passes over the comments and no more: casefolding the
+    18,177 comments of the real recipe file and finding their users again took most of a word search's own work.
+
+    Parameters
+    ----------
+    comments : Comments
+        The comments searched.
+    user_ids : sequence of str
+        The users the answers are aligned with (the run's).
     """
-    if not words.strip() and nearest is None:
-        return None
-    found = users_with_words(comments, user_ids, words)
-    if nearest is not None:
-        found |= np.isin(np.asarray(user_ids, dtype=object), nearest["user_id"].to_numpy())
-    return found
+
+    def __init__(self, comments: Comments, user_ids: Sequence[str]) -> None:
+        self.user_ids = np.asarray(user_ids, dtype=object)
+        self._text = comments.frame["text"].str.casefold()
+        # Each comment's user as a position in ``user_ids`` (-1: a user the run does not hold).
+        self._owner = pd.Index(self.user_ids).get_indexer(comments.frame["user_id"])
+
+    def users_with(self, query: str) -> np.ndarray:
+        """Which users wrote a comment containing every word of ``query``.
+
+        Case-insensitive substring match per word, so it also finds words inside Chinese or Japanese text,
+        which has no spaces. An empty query matches nobody. The cost is linear in the comments' length: one
+        pass per distinct word, at most ``MAX_SEARCH_WORDS``, each over the comments still in the running.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_users,)
+
+        Raises
+        ------
+        ConfigError
+            The query is longer than ``MAX_SEARCH_CHARS`` characters or has more than ``MAX_SEARCH_WORDS`` words.
+        """
+        if len(query) > MAX_SEARCH_CHARS:
+            raise ConfigError(f"the word search is {len(query):,} characters long; type at most {MAX_SEARCH_CHARS}")
+        words = list(dict.fromkeys(w.casefold() for w in query.split()))
+        if len(words) > MAX_SEARCH_WORDS:
+            raise ConfigError(f"the word search has {len(words)} words; type at most {MAX_SEARCH_WORDS}")
+        found = np.zeros(len(self.user_ids), dtype=bool)
+        if not words:
+            return found
+        hit = np.ones(len(self._text), dtype=bool)
+        for word in words:
+            # Only the comments that held every earlier word are searched again.
+            hit[hit] = self._text[hit].str.contains(word, regex=False).to_numpy()
+        owners = self._owner[hit]
+        found[owners[owners >= 0]] = True
+        return found
+
+    def matches(self, words: str = "", nearest: pd.DataFrame | None = None) -> np.ndarray | None:
+        """Users to ring on the map: those whose comments hold ``words`` and those who wrote a comment in
+        ``nearest`` (:meth:`MeaningSearch.nearest`); None when there is no search.
+
+        Raises
+        ------
+        ConfigError
+            ``words`` is longer than :meth:`users_with` takes.
+        """
+        if not words.strip() and nearest is None:
+            return None
+        found = self.users_with(words)
+        if nearest is not None:
+            found |= np.isin(self.user_ids, nearest["user_id"].to_numpy())
+        return found
 
 
 def nearest_comments(prepared: Prepared, query: str, n: int = 20) -> pd.DataFrame:
-    """The ``n`` comments closest in meaning to ``query``, encoded with the run's encoder.
+    """The ``n`` comments closest in meaning to ``query``, encoded with the run's encoder
+    (:meth:`MeaningSearch.nearest`; a page keeps one :class:`MeaningSearch` per run instead)."""
+    return MeaningSearch(prepared).nearest(query, n)
 
-    An encoder fitted on the corpus (TF-IDF) is refitted on the comments plus the query, so that the
-    query and the comments share one space; the others encode the query alone and compare it with the
-    run's embeddings.
 
-    Returns
-    -------
-    DataFrame
-        Columns ``user_id``, ``text``, ``similarity`` (cosine), most similar first.
+class MeaningSearch:
+    """A run's comments, ready to be searched by meaning with the run's encoder.
+
+    The comments' vectors are put on the unit sphere once, here, so that a query costs its own encoding and one
+    product: normalising the 18,177 vectors of the real recipe file again for every query was most of a meaning
+    search's work. An encoder fitted on the corpus (TF-IDF) is refitted on the comments plus the query instead,
+    so that the query and the comments share one space.
+
+    Parameters
+    ----------
+    prepared : Prepared
+        The run's prepared data: its comments, their embeddings and the config that made them.
     """
-    from segmentation.embed.base import get_encoder, l2_normalise
 
-    query = query.strip()
-    if not query:
-        raise ConfigError("type a few words to search for")
-    if len(query) > MAX_MEANING_CHARS:
-        raise ConfigError(f"the meaning search is {len(query):,} characters long; type at most {MAX_MEANING_CHARS}")
-    encoder = get_encoder(prepared.config.encoder)
-    texts = prepared.comments.frame["text"].tolist()
-    if getattr(encoder, "corpus_dependent", False):
-        vectors = encoder.encode([*texts, query])
-        embeddings, vector = vectors[:-1], vectors[-1]
-    else:
-        embeddings, vector = prepared.embeddings, encoder.encode([query])[0]
-    similarity = l2_normalise(np.asarray(embeddings, float)) @ l2_normalise(np.asarray(vector, float)[None])[0]
-    top = np.argsort(-similarity, kind="stable")[:n]
-    frame = prepared.comments.frame
-    return pd.DataFrame({"user_id": frame["user_id"].to_numpy()[top], "text": frame["text"].to_numpy()[top],
-                         "similarity": similarity[top].round(3)})
+    def __init__(self, prepared: Prepared) -> None:
+        from segmentation.embed.base import get_encoder, l2_normalise
+
+        self.prepared = prepared
+        self.encoder = get_encoder(prepared.config.encoder)
+        self.refits = bool(getattr(self.encoder, "corpus_dependent", False))
+        self._unit = None if self.refits else l2_normalise(prepared.embeddings)
+
+    def nearest(self, query: str, n: int = 20) -> pd.DataFrame:
+        """The ``n`` comments closest in meaning to ``query``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``user_id``, ``text``, ``similarity`` (cosine), most similar first.
+
+        Raises
+        ------
+        ConfigError
+            An empty query, or one longer than ``MAX_MEANING_CHARS``.
+        """
+        from segmentation.embed.base import l2_normalise
+
+        query = query.strip()
+        if not query:
+            raise ConfigError("type a few words to search for")
+        if len(query) > MAX_MEANING_CHARS:
+            raise ConfigError(f"the meaning search is {len(query):,} characters long; type at most "
+                              f"{MAX_MEANING_CHARS}")
+        frame = self.prepared.comments.frame
+        if self.refits:
+            vectors = l2_normalise(self.encoder.encode([*frame["text"].tolist(), query]))
+            unit, vector = vectors[:-1], vectors[-1]
+        else:
+            unit, vector = self._unit, l2_normalise(self.encoder.encode([query]))[0]
+        similarity = unit @ vector
+        top = np.argsort(-similarity, kind="stable")[:n]
+        return pd.DataFrame({"user_id": frame["user_id"].to_numpy()[top], "text": frame["text"].to_numpy()[top],
+                             "similarity": similarity[top].round(3)})
