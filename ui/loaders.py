@@ -315,8 +315,7 @@ def selection_for(fingerprint: str, selection_key: str, _prepared: Prepared, _us
 def silhouette_sums_for(run_key: str, labels_key: str, _space, _labels, seed: int) -> Any:
     """The silhouette sums of a run's labels (``labels_key`` identifies ``_labels``), kept for the edit previews
     (``segmentation.runs.edits.preview``): each preview then costs the distances of the users it moves."""
-    from segmentation.cluster.metrics import silhouette_sums
-    from segmentation.runs.edits import SILHOUETTE_SAMPLE
+    from segmentation.cluster.metrics import SILHOUETTE_SAMPLE, silhouette_sums
 
     return silhouette_sums(_space, _labels, max_points=SILHOUETTE_SAMPLE, seed=seed)
 
