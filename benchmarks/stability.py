@@ -38,7 +38,7 @@ import pandas as pd  # noqa: E402
 from seeds import SETS, commit  # noqa: E402  (benchmarks/, the script's own folder)
 from stamp import load, stamp  # noqa: E402
 
-from segmentation.cluster import selection  # noqa: E402
+from segmentation.cluster import selection, stability  # noqa: E402
 from segmentation.ingest.io import load_comments  # noqa: E402
 from segmentation.pipeline.config import SegmentConfig  # noqa: E402
 from segmentation.pipeline.segment import prepare, sweep  # noqa: E402
@@ -62,7 +62,7 @@ def draws_of(path: Path, encoder: str, draws: range) -> dict:
         placements = {fit.k: placed for fit, placed in runs.values()}  # the sweep's fits, kept per k
         five = table.copy()
         five[["stability", "stability_low", "stability_high"]] = [
-            selection.stability_interval(placements[k][: selection.N_RESAMPLES]) for k in table["k"]
+            stability.stability_interval(placements[k][: selection.N_RESAMPLES]) for k in table["k"]
         ]
         five["resamples"] = selection.N_RESAMPLES
         out["draws"].append({

@@ -21,14 +21,11 @@ from segmentation.cluster.selection import (
     choose_min_cluster_size,
     fit_run,
     k_sweep,
-    mean_pairwise_ari,
     min_cluster_size_sweep,
-    moved_share,
     resample_fits,
     resample_placements,
-    segment_stability,
-    stability_interval,
 )
+from segmentation.cluster.stability import mean_pairwise_ari, moved_share, segment_stability, stability_interval
 from segmentation.core.errors import ConfigError
 
 

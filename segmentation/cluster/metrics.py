@@ -296,7 +296,7 @@ def structure_warnings(metrics: dict, labels: np.ndarray, stability: float | Non
     ----------
     metrics : dict
         From :func:`quality` (its ``silhouette``), with ``moved_share`` where the run measured it
-        (:func:`~segmentation.cluster.selection.moved_share`).
+        (:func:`~segmentation.cluster.stability.moved_share`).
     labels : ndarray of shape (n_users,)
     stability : float, optional
         Mean ARI under resampling.

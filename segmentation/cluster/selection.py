@@ -3,7 +3,7 @@
 A k is chosen for being **reproducible**, not only for being well separated: each k is fitted again on
 resamples of the users (80% drawn without replacement), every fit places all users with ``predict``, and the
 k's stability is the mean pairwise adjusted Rand index of those placements (Lange et al., 2004; R's
-``fpc::clusterboot`` reports the per-segment version, :func:`segment_stability`). Silhouette,
+``fpc::clusterboot`` reports the per-segment version; both in :mod:`~segmentation.cluster.stability`). Silhouette,
 Calinski–Harabasz and Davies–Bouldin are kept beside it, and the choice says when they disagree.
 
 The choice itself must not depend on the run's seed (issue 21: one seed chose k=3, another k=4 on the same
@@ -15,7 +15,7 @@ users ten seeded initialisations otherwise land in a different optimum under eac
 segment is too small to act on is not taken, and where two ks separate the users alike the choice names both.
 
 Five resamples give a noisy figure: on weakly grouped users a k's stability moved by up to 0.3 between draws
-of the resamples. So where a k's interval (:func:`stability_interval`) straddles the 0.8 line, more resamples are
+of the resamples. So where a k's interval (``stability_interval``) straddles the 0.8 line, more resamples are
 fitted until it does not (at most :data:`MAX_RESAMPLES`).
 
 HDBSCAN's ``min_cluster_size`` is chosen by density-based validity (DBCV), which scores density clusters where
@@ -26,13 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (
-    adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
     pairwise_distances,
@@ -40,6 +37,7 @@ from sklearn.metrics import (
 
 from segmentation.cluster.base import Clusterer, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, mean_silhouette, quality, sample_rows
+from segmentation.cluster.stability import stability_interval
 from segmentation.core.errors import ConfigError
 
 SWEEP_COLUMNS = [
@@ -60,8 +58,6 @@ N_RESAMPLES = 5
 # this many: on weakly grouped users five put a k's stability up to 0.3 apart depending on the draw of the
 # resamples, and the automatic k followed (benchmarks/README.md, "The stability figure's noise").
 MAX_RESAMPLES = 20
-# Half-width of the stability interval in jackknife standard errors (about 95%).
-INTERVAL_Z = 2.0
 RESAMPLE_SHARE = 0.8
 # The resamples' draws and their fits' seeds come from this seed, not the run's: a seed that moved them moved
 # the stability of a good k across the 0.8 line (benchmarks/README.md, Seeds).
@@ -88,8 +84,6 @@ MIN_SEGMENT_SHARE = 0.02
 # k=2 is taken below K_MIN only when the data splits in two clearly: reproducibly and well separated.
 CLEAR_SPLIT_STABILITY = 0.95
 CLEAR_SPLIT_SILHOUETTE = 0.25
-# Below this a segment's clusterboot stability reads "unstable" (Hennig's rule of thumb is 0.6).
-UNSTABLE_JACCARD = 0.6
 
 
 @dataclass(frozen=True)
@@ -158,7 +152,7 @@ def k_sweep(
     DataFrame
         Columns :data:`SWEEP_COLUMNS`, one row per usable k (empty when none is); ``smallest_share`` is the
         smallest segment's share of the users; ``stability_low`` and ``stability_high`` bound the stability
-        (:func:`stability_interval`) and ``resamples`` says how many fits it comes from.
+        (:func:`~segmentation.cluster.stability.stability_interval`) and ``resamples`` says how many fits it comes from.
     """
     if cls.chooses_k:
         raise ConfigError(f"{cls.name} finds the number of segments itself; sweep {cls.sweep_param} instead of k")
@@ -334,7 +328,7 @@ def fit_run(
     placements : list of ndarray of shape (n_samples,)
         Users' segments by each resample's fit: ``n_resamples`` of them, and for a class that does not
         ``chooses_k`` more (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
-        :func:`stability_interval` straddles :data:`STABLE_ENOUGH`.
+        :func:`~segmentation.cluster.stability.stability_interval` straddles :data:`STABLE_ENOUGH`.
     """
     key = _run_key(cls, settings, k, n_resamples)
     if runs is not None and key in runs:
@@ -359,106 +353,6 @@ def fit_run(
     if runs is not None:
         runs[key] = fitted
     return fitted
-
-
-def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
-    """Mean adjusted Rand index over every pair of labelings of the same users."""
-    scores = [adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]
-    return float(np.mean(scores)) if scores else float("nan")
-
-
-def stability_interval(labelings: Sequence[np.ndarray]) -> tuple[float, float, float]:
-    """The stability (mean pairwise adjusted Rand index) of labelings from resampled fits, and an interval.
-
-    The interval is the mean plus or minus :data:`INTERVAL_Z` jackknife standard errors, each resample left
-    out in turn (the pairs share resamples, so they are not independent draws; the jackknife leaves out a
-    resample, not a pair). It says how far another draw of the resamples could move the figure.
-
-    Parameters
-    ----------
-    labelings : sequence of ndarray of shape (n_users,)
-        Users' segments by each resample's fit (at least 2).
-
-    Returns
-    -------
-    stability, low, high : float
-        ``low`` and ``high`` are clipped to [-1, 1]; both equal the stability with only 2 labelings.
-    """
-    m = len(labelings)
-    pairs = np.full((m, m), np.nan)
-    for i, j in combinations(range(m), 2):
-        pairs[i, j] = pairs[j, i] = adjusted_rand_score(labelings[i], labelings[j])
-    stability = float(np.nanmean(pairs))
-    if m < 3:
-        return stability, stability, stability
-    total, n_pairs = np.nansum(pairs) / 2, m * (m - 1) / 2
-    left_out = (total - np.nansum(pairs, axis=1)) / (n_pairs - (m - 1))
-    error = float(np.sqrt((m - 1) / m * ((left_out - left_out.mean()) ** 2).sum()))
-    return stability, max(-1.0, stability - INTERVAL_Z * error), min(1.0, stability + INTERVAL_Z * error)
-
-
-def moved_share(labels: np.ndarray, placements: Sequence[np.ndarray]) -> float:
-    """The share of users a resample's fit places in another segment than the run, on average.
-
-    Each placement's segments are first matched one to one with the run's (the matching that keeps the most
-    users in place, Hungarian algorithm on the overlap table); a user counts as moved when their matched
-    segment is another. Noise (``-1``) in the run is left out; a user a placement calls noise counts as moved.
-
-    Parameters
-    ----------
-    labels : ndarray of shape (n_users,)
-        The run's segments.
-    placements : sequence of ndarray of shape (n_users,)
-        Users' segments from fits on resamples (:func:`resample_placements`).
-
-    Returns
-    -------
-    float
-        Between 0 and 1; NaN without placements or without a user in a segment.
-    """
-    labels = np.asarray(labels)
-    kept = labels >= 0
-    if not placements or not kept.any():
-        return float("nan")
-    moved = []
-    for placement in placements:
-        run, other = labels[kept], np.asarray(placement)[kept]
-        placed = other >= 0
-        overlap = np.zeros((run.max() + 1, max(int(other.max()) + 1, 1)))
-        np.add.at(overlap, (run[placed], other[placed]), 1)
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
-        moved.append(1.0 - overlap[rows, cols].sum() / len(run))
-    return float(np.mean(moved))
-
-
-def segment_stability(labels: np.ndarray, placements: Sequence[np.ndarray]) -> dict[int, float]:
-    """Each segment's clusterboot stability: its mean best Jaccard overlap across resampled fits.
-
-    Parameters
-    ----------
-    labels : ndarray of shape (n_users,)
-        The run's segments (``-1`` noise is left out).
-    placements : sequence of ndarray of shape (n_users,)
-        Users' segments from fits on resamples (:func:`resample_placements`).
-
-    Returns
-    -------
-    dict
-        Segment id → mean over placements of the largest Jaccard index between the segment's users and
-        any one segment of that placement. Below 0.6 the segment is unstable (Hennig, 2007).
-    """
-    labels = np.asarray(labels)
-    out: dict[int, float] = {}
-    for segment in np.unique(labels[labels >= 0]):
-        members = labels == segment
-        best = []
-        for placement in placements:
-            inside = np.bincount(placement[members] + 1)  # +1: noise (-1) counts in slot 0
-            sizes = np.bincount(placement + 1, minlength=len(inside))
-            overlap = inside[1:] / (members.sum() + sizes[1 : len(inside)] - inside[1:])
-            best.append(float(overlap.max()) if len(overlap) else 0.0)
-        out[int(segment)] = float(np.mean(best)) if best else float("nan")
-    return out
 
 
 def choose_k(table: pd.DataFrame, *, k_min: int = K_MIN, k_max: int = K_MAX) -> KChoice:

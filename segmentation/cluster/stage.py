@@ -26,11 +26,9 @@ from segmentation.cluster.selection import (
     choose_min_cluster_size,
     fit_run,
     k_sweep,
-    mean_pairwise_ari,
     min_cluster_size_sweep,
-    moved_share,
-    segment_stability,
 )
+from segmentation.cluster.stability import mean_pairwise_ari, moved_share, segment_stability
 
 # min_cluster_size values an HDBSCAN sweep tries (those below the number of users).
 MIN_CLUSTER_SIZES = (5, 10, 15, 20, 30, 50, 75, 100)

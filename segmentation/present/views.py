@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from segmentation.cluster.selection import STABLE_ENOUGH, UNSTABLE_JACCARD
+from segmentation.cluster.selection import STABLE_ENOUGH
+from segmentation.cluster.stability import UNSTABLE_JACCARD
 from segmentation.core.labels import NOISE, fallback_name
 
 if TYPE_CHECKING:

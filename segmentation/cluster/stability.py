@@ -1,0 +1,121 @@
+"""How reproducible a segmentation is: the agreement of fits on resamples of the users with one another and
+with the run (Lange et al., 2004), and each segment's clusterboot stability (Hennig, 2007).
+
+Every function takes the users' segments as placed by fits on resamples
+(:func:`~segmentation.cluster.selection.resample_placements`); the choice of k
+(:mod:`~segmentation.cluster.selection`) and a run's scores (:mod:`~segmentation.cluster.stage`) read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score
+
+# Half-width of the stability interval in jackknife standard errors (about 95%).
+INTERVAL_Z = 2.0
+# Below this a segment's clusterboot stability reads "unstable" (Hennig's rule of thumb is 0.6).
+UNSTABLE_JACCARD = 0.6
+
+
+def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
+    """Mean adjusted Rand index over every pair of labelings of the same users."""
+    scores = [adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def stability_interval(labelings: Sequence[np.ndarray]) -> tuple[float, float, float]:
+    """The stability (mean pairwise adjusted Rand index) of labelings from resampled fits, and an interval.
+
+    The interval is the mean plus or minus :data:`INTERVAL_Z` jackknife standard errors, each resample left
+    out in turn (the pairs share resamples, so they are not independent draws; the jackknife leaves out a
+    resample, not a pair). It says how far another draw of the resamples could move the figure.
+
+    Parameters
+    ----------
+    labelings : sequence of ndarray of shape (n_users,)
+        Users' segments by each resample's fit (at least 2).
+
+    Returns
+    -------
+    stability, low, high : float
+        ``low`` and ``high`` are clipped to [-1, 1]; both equal the stability with only 2 labelings.
+    """
+    m = len(labelings)
+    pairs = np.full((m, m), np.nan)
+    for i, j in combinations(range(m), 2):
+        pairs[i, j] = pairs[j, i] = adjusted_rand_score(labelings[i], labelings[j])
+    stability = float(np.nanmean(pairs))
+    if m < 3:
+        return stability, stability, stability
+    total, n_pairs = np.nansum(pairs) / 2, m * (m - 1) / 2
+    left_out = (total - np.nansum(pairs, axis=1)) / (n_pairs - (m - 1))
+    error = float(np.sqrt((m - 1) / m * ((left_out - left_out.mean()) ** 2).sum()))
+    return stability, max(-1.0, stability - INTERVAL_Z * error), min(1.0, stability + INTERVAL_Z * error)
+
+
+def moved_share(labels: np.ndarray, placements: Sequence[np.ndarray]) -> float:
+    """The share of users a resample's fit places in another segment than the run, on average.
+
+    Each placement's segments are first matched one to one with the run's (the matching that keeps the most
+    users in place, Hungarian algorithm on the overlap table); a user counts as moved when their matched
+    segment is another. Noise (``-1``) in the run is left out; a user a placement calls noise counts as moved.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_users,)
+        The run's segments.
+    placements : sequence of ndarray of shape (n_users,)
+        Users' segments from fits on resamples (:func:`~segmentation.cluster.selection.resample_placements`).
+
+    Returns
+    -------
+    float
+        Between 0 and 1; NaN without placements or without a user in a segment.
+    """
+    labels = np.asarray(labels)
+    kept = labels >= 0
+    if not placements or not kept.any():
+        return float("nan")
+    moved = []
+    for placement in placements:
+        run, other = labels[kept], np.asarray(placement)[kept]
+        placed = other >= 0
+        overlap = np.zeros((run.max() + 1, max(int(other.max()) + 1, 1)))
+        np.add.at(overlap, (run[placed], other[placed]), 1)
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        moved.append(1.0 - overlap[rows, cols].sum() / len(run))
+    return float(np.mean(moved))
+
+
+def segment_stability(labels: np.ndarray, placements: Sequence[np.ndarray]) -> dict[int, float]:
+    """Each segment's clusterboot stability: its mean best Jaccard overlap across resampled fits.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_users,)
+        The run's segments (``-1`` noise is left out).
+    placements : sequence of ndarray of shape (n_users,)
+        Users' segments from fits on resamples (:func:`~segmentation.cluster.selection.resample_placements`).
+
+    Returns
+    -------
+    dict
+        Segment id → mean over placements of the largest Jaccard index between the segment's users and
+        any one segment of that placement. Below 0.6 the segment is unstable (Hennig, 2007).
+    """
+    labels = np.asarray(labels)
+    out: dict[int, float] = {}
+    for segment in np.unique(labels[labels >= 0]):
+        members = labels == segment
+        best = []
+        for placement in placements:
+            inside = np.bincount(placement[members] + 1)  # +1: noise (-1) counts in slot 0
+            sizes = np.bincount(placement + 1, minlength=len(inside))
+            overlap = inside[1:] / (members.sum() + sizes[1 : len(inside)] - inside[1:])
+            best.append(float(overlap.max()) if len(overlap) else 0.0)
+        out[int(segment)] = float(np.mean(best)) if best else float("nan")
+    return out
