@@ -216,9 +216,11 @@ def _resamples(n: int, stop: int, start: int = 0) -> list[tuple[int, np.ndarray]
 def resample_fits(
     X: np.ndarray,
     cls: type[Clusterer],
-    settings: dict,
+    settings: Mapping,
     ks: Sequence[int] | None = None,
     n_resamples: int = N_RESAMPLES,
+    *,
+    start: int = 0,
 ) -> dict[int | None, list[Clusterer]]:
     """Fits on resamples of the users, per k.
 
@@ -231,28 +233,24 @@ def resample_fits(
     ----------
     X : ndarray of shape (n_samples, n_features)
     cls : Clusterer class
-    settings : dict
+    settings : mapping
         Run settings (their ``seed`` is replaced by each resample's own).
     ks : sequence of int or None
         The ks to fit; ``None`` fits the settings as they are (the key is then ``None``).
     n_resamples : int
+        Fits resamples ``start..n_resamples-1``.
+    start : int
+        The first resample to fit: more can be added later to those already fitted (resample i is the same
+        whatever the range asked).
 
     Returns
     -------
     dict
         k (or None) → list of fitted clusterers, one per resample that holds more users than k.
     """
-    return _fit_resamples(X, cls, settings, ks, n_resamples)
-
-
-def _fit_resamples(
-    X: np.ndarray, cls: type[Clusterer], settings: Mapping, ks: Sequence[int | None] | None, stop: int,
-    start: int = 0,
-) -> dict[int | None, list[Clusterer]]:
-    """:func:`resample_fits` on resamples ``start..stop-1`` only."""
     keys: list[int | None] = list(ks) if ks is not None else [None]
     fits: dict[int | None, list[Clusterer]] = {key: [] for key in keys}
-    for index, rows in _resamples(len(X), stop, start):
+    for index, rows in _resamples(len(X), n_resamples, start):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
         run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
         trees: dict = {}  # one tree per resample serves every k
@@ -334,7 +332,7 @@ def fit_run(
     if runs is not None and key in runs:
         return runs[key]
     if resampled is None:
-        resampled = resample_fits(X, cls, dict(settings), None if k is None else [k], n_resamples)[k]
+        resampled = resample_fits(X, cls, settings, None if k is None else [k], n_resamples)[k]
     # The starts are the first resamples' only: more resamples sharpen the stability figure, and must not
     # move the run's segments with them.
     starts = [fit.centers_ for fit in resampled]
@@ -347,7 +345,7 @@ def fit_run(
         if not low < STABLE_ENOUGH <= high:
             break
         stop = min(tried + n_resamples, MAX_RESAMPLES)
-        placements += [fit.predict(X) for fit in _fit_resamples(X, cls, settings, [k], stop, tried)[k]]
+        placements += [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried)[k]]
         tried = stop
     fitted = clusterer, placements
     if runs is not None:
