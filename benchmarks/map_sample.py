@@ -82,15 +82,16 @@ def search_specs(path: Path, limit: int, words: list[str]) -> list[str]:
     import plotly.io
     import plotly.tools
 
-    from segmentation.present.maps import label_positions, sample_rows, search_matches
+    from segmentation.present.maps import WordSearch, label_positions, sample_rows
     from segmentation.present.views import map_frame
     from ui import charts
 
     run = pickle.loads(path.read_bytes())
     assignments, labels = run["assignments"], run["labels"]
     specs = []
+    finder = WordSearch(run["comments"], assignments["user_id"].tolist())
     for word in words:
-        match = search_matches(run["comments"], assignments["user_id"].tolist(), word)
+        match = finder.matches(word)
         frame = map_frame(assignments, labels, run["snippets"], match=match)
         drawn = sample_rows(frame["segment"].to_numpy(), limit or len(frame), keep=frame.index[frame["match"]])
         names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)

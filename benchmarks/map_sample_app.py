@@ -17,7 +17,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segmentation.present.maps import label_positions, sample_rows, search_matches  # noqa: E402
+from segmentation.present.maps import WordSearch, label_positions, sample_rows  # noqa: E402
 from segmentation.present.views import map_frame  # noqa: E402
 from ui import charts  # noqa: E402
 
@@ -38,7 +38,7 @@ colours = charts.segment_colours(labels)
 @st.fragment
 def map_section() -> None:
     words = st.text_input("Find users whose comments mention", key="words")
-    match = search_matches(comments, assignments["user_id"].tolist(), words)
+    match = WordSearch(comments, assignments["user_id"].tolist()).matches(words)
     frame = map_frame(assignments, labels, run["snippets"], match=match)
     drawn = sample_rows(frame["segment"].to_numpy(), limit, keep=frame.index[frame["match"]])
     names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)

@@ -17,11 +17,9 @@ from segmentation.present.maps import (
     MeaningSearch,
     WordSearch,
     label_positions,
-    nearest_comments,
     rows_in_selection,
     sample_rows,
     selected_rows,
-    users_with_words,
 )
 from segmentation.present.views import map_frame, with_match
 from tests.fixtures import labelled_comments
@@ -103,19 +101,19 @@ def test_word_search_finds_exactly_the_users_who_wrote_the_words():
     frame = labelled_comments(users_per_group=6, comments_per_user=3, seed=2)
     comments = from_frame(frame)
     users = frame["user_id"].drop_duplicates().to_numpy()
-    found = users_with_words(comments, users, "ESPRESSO")
+    found = WordSearch(comments, users).users_with("ESPRESSO")
     wrote = set(frame.loc[frame["text"].str.lower().str.contains("espresso"), "user_id"])
     assert set(users[found]) == wrote and wrote
-    both = users_with_words(comments, users, "espresso crema")
+    both = WordSearch(comments, users).users_with("espresso crema")
     assert set(users[both]) <= wrote
-    assert not users_with_words(comments, users, "   ").any()
+    assert not WordSearch(comments, users).users_with("   ").any()
 
 
 def test_meaning_search_with_the_runs_encoder_finds_comments_of_the_right_group():
     frame = labelled_comments(users_per_group=8, comments_per_user=3, seed=4)
     comments = from_frame(frame)
     prepared = prepare(comments, SegmentConfig(encoder="tfidf"), with_map=False)
-    found = nearest_comments(prepared, "trail shoes for a long run", n=10)
+    found = MeaningSearch(prepared).nearest("trail shoes for a long run", n=10)
     group = frame.drop_duplicates("user_id").set_index("user_id")["true_group"]
     assert list(found.columns) == ["user_id", "text", "similarity"]
     assert (group.loc[found["user_id"]] == "running").mean() >= 0.8

@@ -247,18 +247,6 @@ def selected_rows(x: np.ndarray, y: np.ndarray, segments: np.ndarray, selection:
     return np.flatnonzero(inside & ~np.isin(segments, list(hidden)))
 
 
-def users_with_words(comments: Comments, user_ids: Sequence[str], query: str) -> np.ndarray:
-    """Which users (aligned with ``user_ids``) wrote a comment containing every word of ``query``
-    (:meth:`WordSearch.users_with`, for one search; a page keeps one :class:`WordSearch` per run instead)."""
-    return WordSearch(comments, user_ids).users_with(query)
-
-
-def search_matches(comments: Comments, user_ids: Sequence[str], words: str = "",
-                   nearest: pd.DataFrame | None = None) -> np.ndarray | None:
-    """Users to ring on the map (:meth:`WordSearch.matches`, for one search)."""
-    return WordSearch(comments, user_ids).matches(words, nearest)
-
-
 class WordSearch:
     """A run's comments, ready to be searched for words: casefolded once, and each comment's user found once.
 
@@ -326,12 +314,6 @@ class WordSearch:
         if nearest is not None:
             found |= np.isin(self.user_ids, nearest["user_id"].to_numpy())
         return found
-
-
-def nearest_comments(prepared: Prepared, query: str, n: int = 20) -> pd.DataFrame:
-    """The ``n`` comments closest in meaning to ``query``, encoded with the run's encoder
-    (:meth:`MeaningSearch.nearest`; a page keeps one :class:`MeaningSearch` per run instead)."""
-    return MeaningSearch(prepared).nearest(query, n)
 
 
 class MeaningSearch:

@@ -23,7 +23,7 @@ from segmentation.embed.minilm import check_app_model_path
 from segmentation.ingest.io import from_frame
 from segmentation.ingest.uploads import QUOTA_ENV, UploadStore, upload_quota_bytes
 from segmentation.pipeline.config import SegmentConfig
-from segmentation.present.maps import search_matches
+from segmentation.present.maps import WordSearch
 from segmentation.runs.workspace import Workspace
 from segmentation.scale.run_folder import open_run_folder
 from tests.fixtures import labelled_comments
@@ -417,17 +417,17 @@ def test_a_megabyte_word_search_is_refused_at_once_with_a_clear_message(many_com
     """Issue 18, case 5: a 1 MB word search blocked a worker for 120 s."""
     comments, users, _ = many_comments
     with pytest.raises(ConfigError, match=rf"^the word search is {len(query):,} characters long; type at most 200$"):
-        search_matches(comments, users, query)
+        WordSearch(comments, users).matches(query)
 
 
 def test_more_than_twenty_distinct_words_are_refused_and_twenty_are_searched(many_comments):
     """Issue 18, case 5: the word count is capped too; within the caps the search is exact and quick."""
     comments, users, frame = many_comments
     with pytest.raises(ConfigError, match=r"^the word search has 21 words; type at most 20$"):
-        search_matches(comments, users, " ".join(f"w{i}" for i in range(21)))
-    assert search_matches(comments, users, "crema " * 33).sum() > 0  # one distinct word, repeated
+        WordSearch(comments, users).matches(" ".join(f"w{i}" for i in range(21)))
+    assert WordSearch(comments, users).matches("crema " * 33).sum() > 0  # one distinct word, repeated
     words = ["the", *"aeionrstlucdhmpgwyk"]  # twenty distinct words that some comments hold all of
-    found = search_matches(comments, users, " ".join(words))
+    found = WordSearch(comments, users).matches(" ".join(words))
     texts = frame["text"].str.casefold()
     wrote_all = set(frame.loc[texts.map(lambda t: all(w in t for w in words)), "user_id"])
     assert set(users[found]) == wrote_all and 0 < len(wrote_all) < len(users)
