@@ -169,6 +169,9 @@ def test_run_folder_has_the_local_schema_the_map_sample_and_the_run_record(refer
     assert record["pipeline_version"] == PIPELINE_VERSION and record["package_version"] == record["versions"][
         "segmentation"]
     assert record["run_id"].startswith("ray-") and len(record["run_id"]) == 28
+    # Scored by the local engine's cluster stage: the resample stability comes with the silhouette.
+    assert 0 <= record["metrics"]["stability"] <= 1 and 0 <= record["metrics"]["moved_share"] <= 1
+    assert isinstance(record["warnings"], list)
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.cluster.base import distinct_profiles
-from segmentation.cluster.metrics import SILHOUETTE_SAMPLE, quality, silhouette_values
+from segmentation.cluster.stage import cluster
 from segmentation.core.errors import ConfigError
 from segmentation.core.outputs import check_run_folder, staged
 from segmentation.core.paths import workspace_dir
@@ -312,13 +312,11 @@ def _run(
     sample_ids, sample_vectors = _sample(profiles, min(1.0, scale.fit_sample / n_users))
     reducer = stages.SpaceReducer(*config.space, seed=config.seed)
     space = reducer.fit_transform(sample_vectors)
-    clusterer, table = _fit(space, config, notes)
-    labels = np.asarray(clusterer.labels_)
-    silhouette = silhouette_values(space, labels, max_points=SILHOUETTE_SAMPLE, seed=config.seed)
-    mean = float(np.nanmean(silhouette)) if np.isfinite(silhouette).any() else None
-    metrics = quality(space, labels, seed=config.seed, silhouette=mean)
+    # The local engine's cluster stage whole: the choice of k, the fit, the scores and the resample stability.
+    found = cluster(space, config.clusterer, config.to_dict(), n_distinct=distinct_profiles(space))
+    clusterer, table, metrics = found.clusterer, found.sweep, found.metrics
     metrics["fit_users"] = len(sample_ids)
-    notes.extend(clusterer.notes_)
+    notes.extend(found.notes)
     notes.append(f"fitted on a uniform sample of {len(sample_ids):,} of {n_users:,} users")
     stage("fit", len(sample_ids), "users", started)
 
@@ -390,6 +388,7 @@ def _run(
         "versions": {**versions(), "ray": ray.__version__},
         "cluster_resources": resources,
         "notes": notes,
+        "warnings": found.warnings,
         "n_users": n_users,
         "n_comments": n_comments,
         "n_parts": len(parts),
@@ -450,21 +449,6 @@ def _sample(profiles: Any, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     user_ids = np.concatenate(ids)
     order = np.argsort(user_ids.astype(str), kind="stable")
     return user_ids[order], np.vstack(vectors)[order]
-
-
-def _fit(space: np.ndarray, config: SegmentConfig, notes: list[str]) -> tuple[Any, Any]:
-    """The local engine's choice of k and fit (the cluster stage's, as ``pipeline.cluster_prepared`` makes
-    them) on the sample's space."""
-    from segmentation.cluster.selection import fit_run
-    from segmentation.cluster.stage import choose
-
-    cls = config.clusterer
-    trees: dict = {}
-    runs: dict = {}
-    settings, table, _ = choose(space, cls, config.to_dict(), n_distinct=distinct_profiles(space), notes=notes,
-                                trees=trees, runs=runs)
-    clusterer, _ = fit_run(space, cls, settings, trees=trees, runs=runs)
-    return clusterer, table
 
 
 def _finalise(batch: pd.DataFrame, names: dict[int, str], coords: Any) -> pd.DataFrame:
