@@ -243,3 +243,29 @@ def test_a_cache_that_cannot_be_written_is_one_config_error_naming_it(tmp_path: 
 
     with pytest.raises(ConfigError, match=r"cannot use the embedding cache /proc/.*; make its folder writable"):
         EmbeddingCache(Path("/proc/self/embeddings.sqlite"))
+
+
+def test_a_cache_from_an_earlier_version_keeps_its_vectors(tmp_path: Path):
+    # Earlier versions kept vectors in a WITHOUT ROWID table named "embeddings"; opening such a file moves them.
+    from segmentation.embed.cache import text_key
+
+    path = tmp_path / "embeddings.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE embeddings (encoder TEXT NOT NULL, text_sha TEXT NOT NULL, dim INTEGER NOT NULL,"
+        " vector BLOB NOT NULL, PRIMARY KEY (encoder, text_sha)) WITHOUT ROWID"
+    )
+    kept = np.arange(4, dtype=np.float32)
+    db.execute("INSERT INTO embeddings VALUES (?, ?, ?, ?)", ("enc", text_key("kept soup"), 4, kept.tobytes()))
+    db.commit()
+    db.close()
+
+    cache = EmbeddingCache(path)
+    found = cache.get_many("enc", ["new bread", "kept soup"])
+    assert list(found) == [1] and np.array_equal(found[1], kept)
+    assert cache.count("enc") == 1
+    tables = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "embeddings" not in tables
+    # Opened again (the move already done), nothing is lost or moved twice.
+    assert EmbeddingCache(path).count() == 1
+

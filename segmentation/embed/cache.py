@@ -11,7 +11,7 @@ import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +23,8 @@ from segmentation.core.paths import WORKSPACE_ENV, is_corrupt, set_aside, worksp
 from segmentation.embed.base import Encoder, Progress
 
 CACHE_FILE = "embeddings.sqlite"
+_TABLE = "vectors"
+_OLD_TABLE = "embeddings"  # the WITHOUT ROWID table of earlier versions
 # SQLite's default cap on bound parameters is 32,766 on current builds but 999 on old ones.
 _LOOKUP_CHUNK = 900
 # Distinct texts encoded (and committed to the cache) per step: a killed run loses at most this many.
@@ -60,11 +62,23 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
+            # A rowid table: a vector is a 1 KB blob or more, and a WITHOUT ROWID table keeps whole rows in its
+            # key's B-tree, a few to a page, so every insert rewrote pages all over the file (3.3x its size,
+            # 4x the time to store 20,000 vectors).
             db.execute(
-                "CREATE TABLE IF NOT EXISTS embeddings ("
+                f"CREATE TABLE IF NOT EXISTS {_TABLE} ("
                 " encoder TEXT NOT NULL, text_sha TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,"
-                " PRIMARY KEY (encoder, text_sha)) WITHOUT ROWID"
+                " PRIMARY KEY (encoder, text_sha))"
             )
+            old = f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{_OLD_TABLE}'"
+            if db.execute(old).fetchone():
+                # Caches written before the rowid table keep their vectors: moved once, under the write lock,
+                # asking again in case another process moved them first.
+                db.execute("BEGIN IMMEDIATE")
+                if db.execute(old).fetchone():
+                    db.execute(f"INSERT OR IGNORE INTO {_TABLE} SELECT encoder, text_sha, dim, vector"
+                               f" FROM {_OLD_TABLE}")
+                    db.execute(f"DROP TABLE {_OLD_TABLE}")
 
     def _guarded(self, work: Callable[[], T]) -> T:
         """Run ``work``; a corrupt cache file is set aside and rebuilt (it holds nothing that cannot be
@@ -125,7 +139,7 @@ class EmbeddingCache:
                 chunk = unique[start : start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 cursor = db.execute(
-                    "SELECT text_sha, dim, vector FROM embeddings"
+                    f"SELECT text_sha, dim, vector FROM {_TABLE}"
                     f" WHERE encoder = ? AND text_sha IN ({marks})",
                     [encoder_name, *chunk],
                 )
@@ -146,25 +160,25 @@ class EmbeddingCache:
                 chunk = keys[start : start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 found.update(sha for (sha,) in db.execute(
-                    f"SELECT text_sha FROM embeddings WHERE encoder = ? AND text_sha IN ({marks})",
+                    f"SELECT text_sha FROM {_TABLE} WHERE encoder = ? AND text_sha IN ({marks})",
                     [encoder_name, *chunk]))
         return [distinct[k] for k in keys if k not in found]
 
     def put_many(self, encoder_name: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store ``vectors[i]`` for ``texts[i]`` under ``encoder_name`` in one transaction (replacing any)."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(vectors) != len(texts):
-            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
-        dim = vectors.shape[1] if vectors.ndim == 2 else 0
-        rows = [(encoder_name, text_key(t), dim, v.tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        with self.writer() as writer:
+            writer.put_many(encoder_name, texts, vectors)
 
-        def put() -> None:
-            with self._connect() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO embeddings (encoder, text_sha, dim, vector) VALUES (?, ?, ?, ?)", rows
-                )
-
-        self._guarded(put)
+    @contextmanager
+    def writer(self) -> Iterator[CacheWriter]:
+        """A writer that keeps one connection for many :meth:`CacheWriter.put_many` calls, each committed on
+        its own; for one thread. Closing the last connection to a WAL file copies the log into the database,
+        so a connection per chunk of an encode did that 276 times at 100k comments."""
+        writer = CacheWriter(self)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
     def count(self, encoder_name: str | None = None) -> int:
         """Number of stored vectors, for one encoder or all."""
@@ -173,8 +187,8 @@ class EmbeddingCache:
     def _count(self, encoder_name: str | None) -> int:
         with self._connect() as db:
             if encoder_name is None:
-                return db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-            query = "SELECT COUNT(*) FROM embeddings WHERE encoder = ?"
+                return db.execute(f"SELECT COUNT(*) FROM {_TABLE}").fetchone()[0]
+            query = f"SELECT COUNT(*) FROM {_TABLE} WHERE encoder = ?"
             return db.execute(query, (encoder_name,)).fetchone()[0]
 
     def clear(self, encoder_name: str | None = None) -> None:
@@ -183,11 +197,49 @@ class EmbeddingCache:
         def delete() -> None:
             with self._connect() as db:
                 if encoder_name is None:
-                    db.execute("DELETE FROM embeddings")
+                    db.execute(f"DELETE FROM {_TABLE}")
                 else:
-                    db.execute("DELETE FROM embeddings WHERE encoder = ?", (encoder_name,))
+                    db.execute(f"DELETE FROM {_TABLE} WHERE encoder = ?", (encoder_name,))
 
         self._guarded(delete)
+
+
+class CacheWriter:
+    """One connection that stores chunks of vectors into an :class:`EmbeddingCache`, made by
+    :meth:`EmbeddingCache.writer`. A damaged file met on the way is handled as the cache handles it, on a
+    connection of its own."""
+
+    def __init__(self, cache: EmbeddingCache) -> None:
+        self._cache = cache
+        self._db: sqlite3.Connection | None = None
+
+    def put_many(self, encoder_name: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store ``vectors[i]`` for ``texts[i]`` under ``encoder_name`` and commit (replacing any)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(vectors) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
+        dim = vectors.shape[1] if vectors.ndim == 2 else 0
+        rows = [(encoder_name, text_key(t), dim, v.tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        insert = f"INSERT OR REPLACE INTO {_TABLE} (encoder, text_sha, dim, vector) VALUES (?, ?, ?, ?)"
+        try:
+            if self._db is None:
+                self._db = sqlite3.connect(self._cache.path, timeout=30.0)
+                self._db.execute("PRAGMA busy_timeout=30000")
+            with self._db:  # commits on success, rolls back on error
+                self._db.executemany(insert, rows)
+        except sqlite3.DatabaseError:
+            self.close()
+
+            def put() -> None:
+                with self._cache._connect() as db:
+                    db.executemany(insert, rows)
+
+            self._cache._guarded(put)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 @dataclass(frozen=True)
@@ -248,19 +300,20 @@ def encode_texts(
 
     vectors: list[np.ndarray | None] = [found.get(i) for i in range(total)]
     step = max(1, len(missing) if encoder.corpus_dependent else chunk_size)
-    for start in range(0, len(missing), step):
-        chunk = missing[start : start + step]
-        chunk_texts = [distinct[i] for i in chunk]
-        encoded = encoder.encode(chunk_texts, progress=_offset(progress, done, total))
-        if encoded.ndim != 2 or len(encoded) != len(chunk):
-            raise EncoderError(f"encoder {encoder.name!r} returned {encoded.shape} for {len(chunk)} texts")
-        if cache is not None:
-            cache.put_many(name, chunk_texts, encoded)
-        for i, vector in zip(chunk, encoded, strict=True):
-            vectors[i] = vector
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
+    with cache.writer() if cache is not None else nullcontext() as writer:
+        for start in range(0, len(missing), step):
+            chunk = missing[start : start + step]
+            chunk_texts = [distinct[i] for i in chunk]
+            encoded = encoder.encode(chunk_texts, progress=_offset(progress, done, total))
+            if encoded.ndim != 2 or len(encoded) != len(chunk):
+                raise EncoderError(f"encoder {encoder.name!r} returned {encoded.shape} for {len(chunk)} texts")
+            if writer is not None:
+                writer.put_many(name, chunk_texts, encoded)
+            for i, vector in zip(chunk, encoded, strict=True):
+                vectors[i] = vector
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
 
     if total == 0:
         return EncodeResult(np.zeros((0, 0), dtype=np.float32), 0, 0)
