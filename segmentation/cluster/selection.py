@@ -37,7 +37,7 @@ from sklearn.metrics import (
 
 from segmentation.cluster.base import Clusterer, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, mean_silhouette, quality, sample_rows
-from segmentation.cluster.stability import stability_interval
+from segmentation.cluster.stability import Placements, stability_interval
 from segmentation.core.errors import ConfigError
 
 SWEEP_COLUMNS = [
@@ -323,9 +323,10 @@ def fit_run(
     -------
     clusterer : Clusterer
         Fitted on ``X``.
-    placements : list of ndarray of shape (n_samples,)
-        Users' segments by each resample's fit: ``n_resamples`` of them, and for a class that does not
-        ``chooses_k`` more (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
+    placements : Placements
+        Users' segments by each resample's fit (each of shape ``(n_samples,)``), with the adjusted Rand index
+        of every pair: ``n_resamples`` of them, and for a class that does not ``chooses_k`` more
+        (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
         :func:`~segmentation.cluster.stability.stability_interval` straddles :data:`STABLE_ENOUGH`.
     """
     key = _run_key(cls, settings, k, n_resamples)
@@ -337,7 +338,7 @@ def fit_run(
     # move the run's segments with them.
     starts = [fit.centers_ for fit in resampled]
     clusterer = fit_on(X, cls, settings, k=k, trees=trees, starts=starts)
-    placements = [fit.predict(X) for fit in resampled]
+    placements = Placements([fit.predict(X) for fit in resampled])
     # Only where the figure decides a k (an algorithm that finds its own number is not chosen by it).
     tried = n_resamples if not cls.chooses_k else MAX_RESAMPLES
     while len(placements) >= 2 and tried < MAX_RESAMPLES:
@@ -345,7 +346,8 @@ def fit_run(
         if not low < STABLE_ENOUGH <= high:
             break
         stop = min(tried + n_resamples, MAX_RESAMPLES)
-        placements += [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried)[k]]
+        placements = placements.extended(
+            [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried)[k]])
         tried = stop
     fitted = clusterer, placements
     if runs is not None:
