@@ -9,7 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cluster.base import CLUSTERERS
 from segmentation.cluster.selection import fit_run, resample_placements
-from segmentation.cluster.stability import Placements, mean_pairwise_ari, stability_interval
+from segmentation.cluster.stability import Placements, adjusted_rand, mean_pairwise_ari, stability_interval
 
 
 def _placements(k: int, n_resamples: int) -> list[np.ndarray]:
@@ -42,3 +42,16 @@ def test_a_run_carries_its_placements_pairs_so_the_stage_reads_the_same_figure()
     # The kept fit is the same object, pairs and all: a re-cluster at this k computes no pair again.
     assert fit_run(X, CLUSTERERS["kmeans"], {"seed": 0}, k=5, runs=runs)[1] is placements
     assert mean_pairwise_ari(placements) == pytest.approx(mean_pairwise_ari(list(placements)))
+
+
+def test_adjusted_rand_is_scikit_learns_to_the_last_digit() -> None:
+    labelings = _placements(7, 6)
+    for a in labelings:
+        for b in labelings:
+            assert adjusted_rand(a, b) == adjusted_rand_score(a, b)
+    a = labelings[0]
+    noisy = np.where(np.arange(len(a)) % 9 == 0, -1, labelings[1])  # noise counts as one more segment
+    assert adjusted_rand(a, noisy) == adjusted_rand_score(a, noisy)
+    spread = a * 1000 + 7  # labels far apart are numbered, not shifted
+    assert adjusted_rand(spread, labelings[2]) == adjusted_rand_score(spread, labelings[2])
+    assert adjusted_rand(a, a) == 1.0 and adjusted_rand(np.zeros(5, int), np.arange(5)) == 0.0

