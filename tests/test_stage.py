@@ -8,8 +8,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cluster.base import CLUSTERERS, distinct_profiles
-from segmentation.cluster.selection import fit_run
-from segmentation.cluster.stage import MIN_CLUSTER_SIZES, choose, cluster, sweep
+from segmentation.cluster.selection import choose_k, fit_run
+from segmentation.cluster.stage import MIN_CLUSTER_SIZES, SAMPLED, choose, cluster, sample_note, sweep
 from segmentation.pipeline.config import SegmentConfig
 
 
@@ -79,3 +79,35 @@ def test_the_page_sweep_covers_the_slider_range_but_never_more_ks_than_distinct_
     X = np.vstack([np.repeat(np.eye(4), 5, axis=0)])
     table = sweep(X, CLUSTERERS["kmeans"], SegmentConfig().to_dict(), range(2, 16))
     assert list(table["k"]) == [2, 3]  # four distinct profiles: k = 4 would only split identical users
+
+
+def test_a_sweep_over_more_users_than_its_sample_is_fitted_on_the_sample_and_says_so() -> None:
+    X, _ = make_blobs(n_samples=600, centers=5, n_features=8, cluster_std=0.6, random_state=3)
+    settings = SegmentConfig(k="auto").to_dict()
+    runs: dict = {}
+    table = sweep(X, CLUSTERERS["kmeans"], settings, runs=runs, sample_size=200)
+    assert table.attrs["sample"] == (200, 600)
+    assert "a sample of 200 of the 600 users" in sample_note(table)
+    assert choose_k(table).k == 5
+    # The sample's fits are kept apart: none of them stands in for a fit on every user.
+    assert list(runs) == [SAMPLED] and runs[SAMPLED]
+    kept = dict(runs[SAMPLED])
+    again = sweep(X, CLUSTERERS["kmeans"], settings, runs=runs, sample_size=200)
+    assert runs[SAMPLED] == kept  # the page's chart, then the automatic k: fitted once
+    # The sample is the same under every seed, so the stability column is too.
+    other = sweep(X, CLUSTERERS["kmeans"], {**settings, "seed": 4}, sample_size=200)
+    np.testing.assert_array_equal(again["stability"], other["stability"])
+    unsampled = sweep(X, CLUSTERERS["kmeans"], settings)
+    assert "sample" not in unsampled.attrs and sample_note(unsampled) is None
+
+
+@pytest.mark.slow
+def test_automatic_k_above_the_sweep_sample_is_fitted_on_every_user() -> None:
+    X, truth = make_blobs(n_samples=5200, centers=5, n_features=8, cluster_std=0.6, random_state=3)
+    settings = {**SegmentConfig(k="auto").to_dict(), "k_max": 7}
+    found = cluster(X, CLUSTERERS["kmeans"], settings, n_distinct=distinct_profiles(X), runs={})
+    assert found.sweep.attrs["sample"] == (5000, 5200)
+    assert found.settings["k"] == 5 and sample_note(found.sweep) in found.notes
+    assert len(found.labels) == 5200 and adjusted_rand_score(truth, found.labels) > 0.99
+    alone, _ = fit_run(X, CLUSTERERS["kmeans"], found.settings)
+    np.testing.assert_array_equal(alone.labels_, found.labels)
