@@ -24,6 +24,7 @@ the silhouette rewards one huge blob.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -170,8 +171,8 @@ def k_sweep(
     runs = runs if runs is not None else {}
     # The resamples' fits first, all ks on one resample together (one tree per resample serves every k);
     # each k's run then starts from their centres too.
-    missing = [k for k in ks if _run_key(cls, settings, k, n_resamples) not in runs]
-    resampled = resample_fits(X, cls, settings, missing, n_resamples) if missing else {}
+    missing = [k for k in ks if _run_key(cls, settings, k, n_resamples, n) not in runs]
+    resampled = resample_fits(X, cls, settings, missing, n_resamples, kept=runs) if missing else {}
     # The sample does not move with the seed either: above sample_size users another sample moved the
     # silhouettes of close ks by as much as the choice's 0.01 margin.
     sample = sample_rows(n, sample_size, RESAMPLE_SEED)
@@ -217,10 +218,19 @@ def sweep_rows(n: int, size: int = SWEEP_SAMPLE) -> np.ndarray | None:
 
 def _resamples(n: int, stop: int, start: int = 0) -> list[tuple[int, np.ndarray]]:
     """Resamples ``start..stop-1`` of ``n`` users, each with its index: resample i is the same whatever the
-    range asked, so more can be drawn later without changing the first ones."""
+    range asked, so more can be drawn later without changing the first ones.
+
+    Above :data:`SWEEP_SAMPLE` users they are drawn from the sweep's sample (:func:`sweep_rows`) as the sampled
+    sweep draws its own: resample i then holds the same users for the sweep and for a fit on everyone, and its
+    fits, kept by content (:func:`resample_fits`), serve both.
+    """
+    pool = sweep_rows(n)
+    m = n if pool is None else len(pool)
     rng = np.random.default_rng(RESAMPLE_SEED)
-    size = max(2, min(int(round(RESAMPLE_SHARE * n)), RESAMPLE_MAX))
-    drawn = [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(stop)]
+    size = max(2, min(int(round(RESAMPLE_SHARE * m)), RESAMPLE_MAX))
+    drawn = [np.sort(rng.choice(m, size=size, replace=False)) for _ in range(stop)]
+    if pool is not None:
+        drawn = [pool[rows] for rows in drawn]  # both sorted: the same users in the same order
     return list(enumerate(drawn))[start:]
 
 
@@ -232,6 +242,7 @@ def resample_fits(
     n_resamples: int = N_RESAMPLES,
     *,
     start: int = 0,
+    kept: dict | None = None,
 ) -> dict[int | None, list[Clusterer]]:
     """Fits on resamples of the users, per k.
 
@@ -253,6 +264,10 @@ def resample_fits(
     start : int
         The first resample to fit: more can be added later to those already fitted (resample i is the same
         whatever the range asked).
+    kept : dict, optional
+        Fits kept between calls (a space's ``runs``), keyed by the resample's users themselves: a fit found
+        there is returned as it is, a new one is kept there. A sampled sweep and a fit on everyone draw the
+        same resamples (:func:`_resamples`), so a re-cluster after a sampled sweep fits none again.
 
     Returns
     -------
@@ -261,12 +276,19 @@ def resample_fits(
     """
     keys: list[int | None] = list(ks) if ks is not None else [None]
     fits: dict[int | None, list[Clusterer]] = {key: [] for key in keys}
+    kept = kept if kept is not None else {}
+    others = tuple(settings.get(name) for name in cls.settings if name not in ("k", "seed"))
     for index, rows in _resamples(len(X), n_resamples, start):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
         run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
+        points = np.ascontiguousarray(X[rows], dtype=np.float64)
+        users = hashlib.blake2b(points.tobytes(), digest_size=16).hexdigest()
         trees: dict = {}  # one tree per resample serves every k
         for key in usable:
-            fits[key].append(fit_on(X[rows], cls, run, k=key, trees=trees))
+            known = ("resample", cls.name, key if key is not None else settings.get("k"), index, users, *others)
+            if known not in kept:
+                kept[known] = fit_on(points, cls, run, k=key, trees=trees)
+            fits[key].append(kept[known])
     return fits
 
 
@@ -289,10 +311,11 @@ def resample_placements(
                                                                                   n_resamples).items()}
 
 
-def _run_key(cls: type[Clusterer], settings: Mapping, k: int | None, n_resamples: int) -> tuple:
-    """What a run's fit depends on besides the space: the algorithm, its settings, k and the resamples."""
+def _run_key(cls: type[Clusterer], settings: Mapping, k: int | None, n_resamples: int, n_users: int) -> tuple:
+    """What a run's fit depends on besides the space: the algorithm, its settings, k, the resamples and the
+    number of users (a sampled sweep's fits are kept beside the space's own, never in their place)."""
     k = None if cls.chooses_k else (k if k is not None else settings.get("k"))
-    return (cls.name, k, n_resamples, *(settings.get(name) for name in cls.settings if name != "k"))
+    return (cls.name, k, n_resamples, n_users, *(settings.get(name) for name in cls.settings if name != "k"))
 
 
 def fit_run(
@@ -340,11 +363,11 @@ def fit_run(
         (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
         :func:`~segmentation.cluster.stability.stability_interval` straddles :data:`STABLE_ENOUGH`.
     """
-    key = _run_key(cls, settings, k, n_resamples)
+    key = _run_key(cls, settings, k, n_resamples, len(X))
     if runs is not None and key in runs:
         return runs[key]
     if resampled is None:
-        resampled = resample_fits(X, cls, settings, None if k is None else [k], n_resamples)[k]
+        resampled = resample_fits(X, cls, settings, None if k is None else [k], n_resamples, kept=runs)[k]
     # The starts are the first resamples' only: more resamples sharpen the stability figure, and must not
     # move the run's segments with them.
     starts = [fit.centers_ for fit in resampled]
@@ -358,7 +381,7 @@ def fit_run(
             break
         stop = min(tried + n_resamples, MAX_RESAMPLES)
         placements = placements.extended(
-            [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried)[k]])
+            [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried, kept=runs)[k]])
         tried = stop
     fitted = clusterer, placements
     if runs is not None:

@@ -34,9 +34,6 @@ from segmentation.cluster.stability import mean_pairwise_ari, moved_share, segme
 
 # min_cluster_size values an HDBSCAN sweep tries (those below the number of users).
 MIN_CLUSTER_SIZES = (5, 10, 15, 20, 30, 50, 75, 100)
-# Where a sampled k-sweep keeps its own fits and trees inside the space's dicts: a second sweep of the same
-# space (the page's chart, then the automatic k) reuses them, and they never stand in for a fit on every user.
-SAMPLED = ("sampled k-sweep",)
 
 
 @dataclass
@@ -100,9 +97,9 @@ def sweep(
         return min_cluster_size_sweep(space, cls, sizes, seed=seed, settings=dict(settings))
     rows = sweep_rows(n_users, sample_size)
     if rows is not None:
+        # Its fits are kept in the space's dicts under the sample's size, beside (never instead of) fits on
+        # every user; its resamples' fits serve a later fit on everyone (selection.resample_fits).
         space = space[rows]
-        trees = trees.setdefault(SAMPLED, {}) if trees is not None else None
-        runs = runs.setdefault(SAMPLED, {}) if runs is not None else None
     ks = ks if ks is not None else range(2, settings["k_max"] + 1)
     ks = range(ks.start, min(ks.stop, len(space), distinct_profiles(space)))
     table = k_sweep(space, cls, ks, seed=seed, settings=dict(settings), trees=trees, runs=runs)
