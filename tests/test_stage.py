@@ -107,13 +107,13 @@ def test_a_sweep_over_more_users_than_its_sample_is_fitted_on_the_sample_and_say
 
 @pytest.mark.slow
 def test_automatic_k_above_the_sweep_sample_is_fitted_on_every_user_from_the_sweeps_resample_fits() -> None:
-    X, truth = make_blobs(n_samples=5200, centers=5, n_features=8, cluster_std=0.6, random_state=3)
-    settings = {**SegmentConfig(k="auto").to_dict(), "k_max": 7}
+    X, truth = make_blobs(n_samples=10_200, centers=5, n_features=8, cluster_std=0.6, random_state=3)
+    settings = {**SegmentConfig(k="auto").to_dict(), "k_max": 6}
     runs: dict = {}
     found = cluster(X, CLUSTERERS["kmeans"], settings, n_distinct=distinct_profiles(X), runs=runs)
-    assert found.sweep.attrs["sample"] == (5000, 5200)
+    assert found.sweep.attrs["sample"] == (10_000, 10_200)
     assert found.settings["k"] == 5 and sample_note(found.sweep) in found.notes
-    assert len(found.labels) == 5200 and adjusted_rand_score(truth, found.labels) > 0.99
+    assert len(found.labels) == 10_200 and adjusted_rand_score(truth, found.labels) > 0.99
     # The delivered fit is one on every user, the same as with nothing kept.
     alone, _ = fit_run(X, CLUSTERERS["kmeans"], found.settings)
     np.testing.assert_array_equal(alone.labels_, found.labels)
