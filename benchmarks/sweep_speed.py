@@ -7,10 +7,11 @@ run it for two trees in turn, alternating, and compare run by run (issue 22 item
 The space is the 50-d PCA space of the first 10,000 users (by id) of ``../shared/data/recipe_reviews``
 (``recipe_reviews_full.csv.gz``), tfidf profiles, as ``benchmarks/recluster.py`` builds it; it is saved once so
 that every run, of either tree, clusters the very same numbers. A run prints one JSON line: the sweep's seconds
-(``selection.k_sweep``: each k's fit, its resample fits, stability, silhouette and scores), a ``fit_run`` at
-k=7 (what a re-cluster with a new k fits: the run's fit and its resamples; the page's silhouettes and
-descriptions are not in it), the load, and the sweep's stability, silhouette and inertia per k, so the two
-trees' outputs can be compared as well as their times.
+(``stage.sweep``, as the page's chart and the automatic k call it: each k's fit, its resample fits, stability,
+silhouette and scores; ``sampled`` says when it ran on a sample), a ``fit_run`` at k=7 with the fits the sweep
+kept (a slider move to a swept k) and with nothing kept (a new k: the run's fit and its resamples; the page's
+silhouettes and descriptions are in neither), each also in CPU seconds, the load, and the sweep's stability,
+silhouette and inertia per k, so the two trees' outputs can be compared as well as their times.
 """
 
 from __future__ import annotations
@@ -48,22 +49,32 @@ def timed_run(tree: Path, space: Path) -> dict:
     sys.path.insert(0, str(tree))
     import numpy as np
 
-    from segmentation.cluster import selection
+    from segmentation.cluster import selection, stage
     from segmentation.cluster.base import CLUSTERERS
     from segmentation.cluster.kmeans import hartigan
 
     X = np.load(space)
     hartigan(X[:50].astype(np.float64), np.arange(50) % 2, 2)  # numba's compile or cache load, untimed
     kmeans = CLUSTERERS["kmeans"]
-    started = time.perf_counter()
-    table = selection.k_sweep(X, kmeans, range(2, 16), seed=0, settings={})
-    sweep_s = time.perf_counter() - started
-    started = time.perf_counter()
+    runs: dict = {}
+    started, cpu = time.perf_counter(), time.process_time()
+    table = stage.sweep(X, kmeans, {"seed": 0}, range(2, 16), runs=runs)
+    sweep_s, sweep_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
+    selection.fit_run(X, kmeans, {"seed": 0}, k=7, runs=runs)
+    kept_s, kept_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
     selection.fit_run(X, kmeans, {"seed": 0}, k=7)
     return {
         "tree": str(tree),
         "sweep_2_15_s": round(sweep_s, 2),
         "fit_run_k7_s": round(time.perf_counter() - started, 2),
+        "fit_run_k7_after_sweep_s": round(kept_s, 2),
+        # CPU seconds of the process (all its threads): less moved by other jobs than the wall clock.
+        "sweep_2_15_cpu_s": round(sweep_cpu_s, 2),
+        "fit_run_k7_cpu_s": round(time.process_time() - cpu, 2),
+        "fit_run_k7_after_sweep_cpu_s": round(kept_cpu_s, 2),
+        "sampled": list(table.attrs.get("sample", ())),
         "load_1min": round(os.getloadavg()[0], 2),
         "stability": [round(float(v), 4) for v in table["stability"]],
         "silhouette": [round(float(v), 5) for v in table["silhouette"]],

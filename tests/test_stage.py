@@ -8,8 +8,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cluster.base import CLUSTERERS, distinct_profiles
-from segmentation.cluster.selection import fit_run
-from segmentation.cluster.stage import MIN_CLUSTER_SIZES, choose, cluster, sweep
+from segmentation.cluster.selection import choose_k, fit_run, resample_fits, sweep_rows
+from segmentation.cluster.stage import MIN_CLUSTER_SIZES, choose, cluster, sample_note, sweep
 from segmentation.pipeline.config import SegmentConfig
 
 
@@ -52,8 +52,9 @@ def test_kept_fits_are_reused_when_the_same_space_is_clustered_again(blobs, swep
     at_four = cluster(X, CLUSTERERS["kmeans"], {**first.settings, "k": 4}, n_distinct=distinct_profiles(X), runs=runs)
     assert runs == kept  # k=4 was fitted by the sweep already: nothing new was fitted
     assert at_four.sweep is None and at_four.choice is None
-    assert at_four.clusterer is next(fit for key, (fit, _) in kept.items() if key[1] == 4)
-    assert first.clusterer is next(fit for key, (fit, _) in kept.items() if key[1] == 5)
+    assert at_four.clusterer is fit_run(X, CLUSTERERS["kmeans"], {**first.settings, "k": 4}, runs=kept)[0]
+    assert first.clusterer is fit_run(X, CLUSTERERS["kmeans"], first.settings, runs=kept)[0]
+    assert runs == kept
 
 
 def test_a_density_algorithm_has_its_minimum_size_chosen_by_the_same_entry(blobs) -> None:
@@ -79,3 +80,49 @@ def test_the_page_sweep_covers_the_slider_range_but_never_more_ks_than_distinct_
     X = np.vstack([np.repeat(np.eye(4), 5, axis=0)])
     table = sweep(X, CLUSTERERS["kmeans"], SegmentConfig().to_dict(), range(2, 16))
     assert list(table["k"]) == [2, 3]  # four distinct profiles: k = 4 would only split identical users
+
+
+def test_a_sweep_over_more_users_than_its_sample_is_fitted_on_the_sample_and_says_so() -> None:
+    X, _ = make_blobs(n_samples=600, centers=5, n_features=8, cluster_std=0.6, random_state=3)
+    settings = SegmentConfig(k="auto").to_dict()
+    runs: dict = {}
+    table = sweep(X, CLUSTERERS["kmeans"], settings, runs=runs, sample_size=200)
+    assert table.attrs["sample"] == (200, 600)
+    assert "a sample of 200 of the 600 users" in sample_note(table)
+    assert choose_k(table).k == 5
+    # The figures are those of the sample's own fits, kept for a second sweep (the page's chart, then the
+    # automatic k), which fits nothing again.
+    sample = X[sweep_rows(600, 200)]
+    assert table.set_index("k").loc[4, "smallest_share"] == pytest.approx(
+        np.bincount(fit_run(sample, CLUSTERERS["kmeans"], settings, k=4, runs=runs)[0].labels_).min() / 200)
+    kept = dict(runs)
+    again = sweep(X, CLUSTERERS["kmeans"], settings, runs=runs, sample_size=200)
+    assert runs == kept
+    # The sample is the same under every seed, so the stability column is too.
+    other = sweep(X, CLUSTERERS["kmeans"], {**settings, "seed": 4}, sample_size=200)
+    np.testing.assert_array_equal(again["stability"], other["stability"])
+    unsampled = sweep(X, CLUSTERERS["kmeans"], settings)
+    assert "sample" not in unsampled.attrs and sample_note(unsampled) is None
+
+
+@pytest.mark.slow
+def test_automatic_k_above_the_sweep_sample_is_fitted_on_every_user_from_the_sweeps_resample_fits() -> None:
+    X, truth = make_blobs(n_samples=10_200, centers=5, n_features=8, cluster_std=0.6, random_state=3)
+    settings = {**SegmentConfig(k="auto").to_dict(), "k_max": 6}
+    runs: dict = {}
+    found = cluster(X, CLUSTERERS["kmeans"], settings, n_distinct=distinct_profiles(X), runs=runs)
+    assert found.sweep.attrs["sample"] == (10_000, 10_200)
+    assert found.settings["k"] == 5 and sample_note(found.sweep) in found.notes
+    assert len(found.labels) == 10_200 and adjusted_rand_score(truth, found.labels) > 0.99
+    # The delivered fit is one on every user, the same as with nothing kept.
+    alone, _ = fit_run(X, CLUSTERERS["kmeans"], found.settings)
+    np.testing.assert_array_equal(alone.labels_, found.labels)
+    # The sampled sweep and the fits on everyone drew the same resamples: the re-cluster at a new k that the
+    # sweep covered fits no resample again.
+    sample = X[sweep_rows(len(X))]
+    swept = resample_fits(sample, CLUSTERERS["kmeans"], settings, [6], kept=runs)[6]
+    kept = dict(runs)
+    cluster(X, CLUSTERERS["kmeans"], {**found.settings, "k": 6}, n_distinct=distinct_profiles(X), runs=runs)
+    assert all(runs[key] is kept[key] for key in kept)
+    assert all(fit is again for fit, again in zip(
+        swept, resample_fits(X, CLUSTERERS["kmeans"], settings, [6], kept=runs)[6], strict=True))

@@ -207,8 +207,9 @@ def fit_on(
     k : int, optional
         Overrides ``settings["k"]`` (a sweep's or a resample's k); ignored by a class that ``chooses_k``.
     trees : dict, optional
-        Trees already fitted on this same ``space``, kept between calls: a class that ``keeps_tree`` cuts
-        the kept tree at ``k`` instead of refitting, and keeps a new one there.
+        Trees already fitted on this same ``space`` (or on a sample of it: keyed by the number of users), kept
+        between calls: a class that ``keeps_tree`` cuts the kept tree at ``k`` instead of refitting, and keeps
+        a new one there.
     starts : sequence of ndarray of shape (k, n_features), optional
         Segment centres found by other fits, tried beside the class's own initialisations by a class that
         ``takes_starts`` (ignored by the others).
@@ -223,7 +224,7 @@ def fit_on(
         params["starts"] = list(starts)
     if not cls.keeps_tree:
         return from_settings(cls, settings, **params).fit(space)
-    key = (cls.name, *(settings.get(name) for name in cls.settings if name != "k"))
+    key = (cls.name, len(space), *(settings.get(name) for name in cls.settings if name != "k"))
     tree = trees.get(key) if trees is not None else None
     if tree is None:
         tree = from_settings(cls, settings, **params).fit(space)

@@ -24,6 +24,7 @@ the silhouette rewards one huge blob.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ from sklearn.metrics import (
 
 from segmentation.cluster.base import Clusterer, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, mean_silhouette, quality, sample_rows
-from segmentation.cluster.stability import stability_interval
+from segmentation.cluster.stability import Placements, stability_interval
 from segmentation.core.errors import ConfigError
 
 SWEEP_COLUMNS = [
@@ -65,6 +66,12 @@ RESAMPLE_SEED = 0
 # Resamples hold at most this many users (all users are still placed by predict): at 10k users the five
 # fits of a re-cluster's stability then stay well under a second.
 RESAMPLE_MAX = 2000
+# Above this many users the k-sweep is fitted on a sample of this many (drawn with RESAMPLE_SEED, the same under
+# every seed; the chosen k is then fitted on everyone), so its cost stops growing with the users. Not smaller: at
+# 9,999 real recipe reviewers a sample of 5,000 moved the automatic k from 8 to 9, where the seeds' fits on all
+# users disagree (ARI 0.50-0.62; at k=8 1.000), and every real set measured here stays unsampled
+# (benchmarks/README.md, "Speed of the k-means sweep at 10k").
+SWEEP_SAMPLE = 10_000
 # ks at least this reproducible (mean pairwise ARI over resamples) are all acceptable, and among them the
 # best separated wins. Chosen on the real labelled sets (benchmarks/README.md): on the forum users (true k=5)
 # it picks k=4, NMI 0.93, where "most stable" picks k=3 (0.82) and the best silhouette alone k=4; on the
@@ -165,8 +172,8 @@ def k_sweep(
     runs = runs if runs is not None else {}
     # The resamples' fits first, all ks on one resample together (one tree per resample serves every k);
     # each k's run then starts from their centres too.
-    missing = [k for k in ks if _run_key(cls, settings, k, n_resamples) not in runs]
-    resampled = resample_fits(X, cls, settings, missing, n_resamples) if missing else {}
+    missing = [k for k in ks if _run_key(cls, settings, k, n_resamples, n) not in runs]
+    resampled = resample_fits(X, cls, settings, missing, n_resamples, kept=runs) if missing else {}
     # The sample does not move with the seed either: above sample_size users another sample moved the
     # silhouettes of close ks by as much as the choice's 0.01 margin.
     sample = sample_rows(n, sample_size, RESAMPLE_SEED)
@@ -204,12 +211,27 @@ def k_sweep(
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
 
+def sweep_rows(n: int, size: int = SWEEP_SAMPLE) -> np.ndarray | None:
+    """The users a k-sweep over ``n`` users is fitted on: None for all of them, else a sample of ``size``
+    (:data:`SWEEP_SAMPLE` by default; sorted, the same under every seed)."""
+    return sample_rows(n, size, RESAMPLE_SEED) if n > size else None
+
+
 def _resamples(n: int, stop: int, start: int = 0) -> list[tuple[int, np.ndarray]]:
     """Resamples ``start..stop-1`` of ``n`` users, each with its index: resample i is the same whatever the
-    range asked, so more can be drawn later without changing the first ones."""
+    range asked, so more can be drawn later without changing the first ones.
+
+    Above :data:`SWEEP_SAMPLE` users they are drawn from the sweep's sample (:func:`sweep_rows`) as the sampled
+    sweep draws its own: resample i then holds the same users for the sweep and for a fit on everyone, and its
+    fits, kept by content (:func:`resample_fits`), serve both.
+    """
+    pool = sweep_rows(n)
+    m = n if pool is None else len(pool)
     rng = np.random.default_rng(RESAMPLE_SEED)
-    size = max(2, min(int(round(RESAMPLE_SHARE * n)), RESAMPLE_MAX))
-    drawn = [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(stop)]
+    size = max(2, min(int(round(RESAMPLE_SHARE * m)), RESAMPLE_MAX))
+    drawn = [np.sort(rng.choice(m, size=size, replace=False)) for _ in range(stop)]
+    if pool is not None:
+        drawn = [pool[rows] for rows in drawn]  # both sorted: the same users in the same order
     return list(enumerate(drawn))[start:]
 
 
@@ -221,6 +243,7 @@ def resample_fits(
     n_resamples: int = N_RESAMPLES,
     *,
     start: int = 0,
+    kept: dict | None = None,
 ) -> dict[int | None, list[Clusterer]]:
     """Fits on resamples of the users, per k.
 
@@ -242,6 +265,10 @@ def resample_fits(
     start : int
         The first resample to fit: more can be added later to those already fitted (resample i is the same
         whatever the range asked).
+    kept : dict, optional
+        Fits kept between calls (a space's ``runs``), keyed by the resample's users themselves: a fit found
+        there is returned as it is, a new one is kept there. A sampled sweep and a fit on everyone draw the
+        same resamples (:func:`_resamples`), so a re-cluster after a sampled sweep fits none again.
 
     Returns
     -------
@@ -250,12 +277,19 @@ def resample_fits(
     """
     keys: list[int | None] = list(ks) if ks is not None else [None]
     fits: dict[int | None, list[Clusterer]] = {key: [] for key in keys}
+    kept = kept if kept is not None else {}
+    others = tuple(settings.get(name) for name in cls.settings if name not in ("k", "seed"))
     for index, rows in _resamples(len(X), n_resamples, start):
         usable = [key for key in keys if key is None or key <= len(rows) - 1]
         run = {**settings, "seed": RESAMPLE_SEED + 1 + index}
+        points = np.ascontiguousarray(X[rows], dtype=np.float64)
+        users = hashlib.blake2b(points.tobytes(), digest_size=16).hexdigest()
         trees: dict = {}  # one tree per resample serves every k
         for key in usable:
-            fits[key].append(fit_on(X[rows], cls, run, k=key, trees=trees))
+            known = ("resample", cls.name, key if key is not None else settings.get("k"), index, users, *others)
+            if known not in kept:
+                kept[known] = fit_on(points, cls, run, k=key, trees=trees)
+            fits[key].append(kept[known])
     return fits
 
 
@@ -278,10 +312,11 @@ def resample_placements(
                                                                                   n_resamples).items()}
 
 
-def _run_key(cls: type[Clusterer], settings: Mapping, k: int | None, n_resamples: int) -> tuple:
-    """What a run's fit depends on besides the space: the algorithm, its settings, k and the resamples."""
+def _run_key(cls: type[Clusterer], settings: Mapping, k: int | None, n_resamples: int, n_users: int) -> tuple:
+    """What a run's fit depends on besides the space: the algorithm, its settings, k, the resamples and the
+    number of users (a sampled sweep's fits are kept beside the space's own, never in their place)."""
     k = None if cls.chooses_k else (k if k is not None else settings.get("k"))
-    return (cls.name, k, n_resamples, *(settings.get(name) for name in cls.settings if name != "k"))
+    return (cls.name, k, n_resamples, n_users, *(settings.get(name) for name in cls.settings if name != "k"))
 
 
 def fit_run(
@@ -323,21 +358,22 @@ def fit_run(
     -------
     clusterer : Clusterer
         Fitted on ``X``.
-    placements : list of ndarray of shape (n_samples,)
-        Users' segments by each resample's fit: ``n_resamples`` of them, and for a class that does not
-        ``chooses_k`` more (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
+    placements : Placements
+        Users' segments by each resample's fit (each of shape ``(n_samples,)``), with the adjusted Rand index
+        of every pair: ``n_resamples`` of them, and for a class that does not ``chooses_k`` more
+        (``n_resamples`` at a time, up to :data:`MAX_RESAMPLES`) while the
         :func:`~segmentation.cluster.stability.stability_interval` straddles :data:`STABLE_ENOUGH`.
     """
-    key = _run_key(cls, settings, k, n_resamples)
+    key = _run_key(cls, settings, k, n_resamples, len(X))
     if runs is not None and key in runs:
         return runs[key]
     if resampled is None:
-        resampled = resample_fits(X, cls, settings, None if k is None else [k], n_resamples)[k]
+        resampled = resample_fits(X, cls, settings, None if k is None else [k], n_resamples, kept=runs)[k]
     # The starts are the first resamples' only: more resamples sharpen the stability figure, and must not
     # move the run's segments with them.
     starts = [fit.centers_ for fit in resampled]
     clusterer = fit_on(X, cls, settings, k=k, trees=trees, starts=starts)
-    placements = [fit.predict(X) for fit in resampled]
+    placements = Placements([fit.predict(X) for fit in resampled])
     # Only where the figure decides a k (an algorithm that finds its own number is not chosen by it).
     tried = n_resamples if not cls.chooses_k else MAX_RESAMPLES
     while len(placements) >= 2 and tried < MAX_RESAMPLES:
@@ -345,7 +381,8 @@ def fit_run(
         if not low < STABLE_ENOUGH <= high:
             break
         stop = min(tried + n_resamples, MAX_RESAMPLES)
-        placements += [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried)[k]]
+        placements = placements.extended(
+            [fit.predict(X) for fit in resample_fits(X, cls, settings, [k], stop, start=tried, kept=runs)[k]])
         tried = stop
     fitted = clusterer, placements
     if runs is not None:

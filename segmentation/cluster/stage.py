@@ -21,12 +21,14 @@ from segmentation.cluster.base import Clusterer, distinct_profiles
 from segmentation.cluster.membership import membership_columns
 from segmentation.cluster.metrics import SILHOUETTE_SAMPLE, quality, silhouette_values, structure_warnings
 from segmentation.cluster.selection import (
+    SWEEP_SAMPLE,
     KChoice,
     choose_k,
     choose_min_cluster_size,
     fit_run,
     k_sweep,
     min_cluster_size_sweep,
+    sweep_rows,
 )
 from segmentation.cluster.stability import mean_pairwise_ari, moved_share, segment_stability
 
@@ -63,6 +65,7 @@ def sweep(
     *,
     trees: dict | None = None,
     runs: dict | None = None,
+    sample_size: int = SWEEP_SAMPLE,
 ) -> pd.DataFrame:
     """Quality per k (or per min cluster size for a class that ``chooses_k``) on ``space``.
 
@@ -76,6 +79,15 @@ def sweep(
         Defaults to ``2..k_max``; the page passes its slider's range so the chart covers it.
     trees, runs : dict, optional
         Trees and fits kept for this space (see :func:`~segmentation.cluster.selection.fit_run`).
+    sample_size : int
+        Above this many users a k-sweep is fitted on a sample of this many
+        (:data:`~segmentation.cluster.selection.SWEEP_SAMPLE` by default).
+
+    Returns
+    -------
+    DataFrame
+        The sweep table; where it comes from a sample, ``table.attrs["sample"]`` is ``(sampled users, all
+        users)`` and :func:`sample_note` says it in words.
     """
     seed = settings["seed"]
     n_users = len(space)
@@ -83,9 +95,26 @@ def sweep(
         asked = settings.get(cls.sweep_param)
         sizes = sorted({s for s in MIN_CLUSTER_SIZES if s < n_users} | ({asked} if asked != "auto" else set()))
         return min_cluster_size_sweep(space, cls, sizes, seed=seed, settings=dict(settings))
+    rows = sweep_rows(n_users, sample_size)
+    if rows is not None:
+        # Its fits are kept in the space's dicts under the sample's size, beside (never instead of) fits on
+        # every user; its resamples' fits serve a later fit on everyone (selection.resample_fits).
+        space = space[rows]
     ks = ks if ks is not None else range(2, settings["k_max"] + 1)
-    ks = range(ks.start, min(ks.stop, n_users, distinct_profiles(space)))
-    return k_sweep(space, cls, ks, seed=seed, settings=dict(settings), trees=trees, runs=runs)
+    ks = range(ks.start, min(ks.stop, len(space), distinct_profiles(space)))
+    table = k_sweep(space, cls, ks, seed=seed, settings=dict(settings), trees=trees, runs=runs)
+    if rows is not None:
+        table.attrs["sample"] = (len(rows), n_users)
+    return table
+
+
+def sample_note(table: pd.DataFrame | None) -> str | None:
+    """The sentence that says a sweep's figures come from a sample of the users; None when they do not."""
+    if table is None or "sample" not in table.attrs:
+        return None
+    sampled, users = table.attrs["sample"]
+    return (f"The k-sweep's figures come from a sample of {sampled:,} of the {users:,} users (the same sample "
+            "under every seed); the segments themselves are fitted on all users.")
 
 
 def choose(
@@ -115,6 +144,8 @@ def choose(
     else:
         choice = choose_k(table, k_min=settings["k_min"], k_max=settings["k_max"])
     notes.append(choice.reason)
+    if sample_note(table):
+        notes.append(sample_note(table))
     return {**settings, cls.sweep_param: choice.k}, table, choice
 
 
