@@ -3,7 +3,6 @@
 import streamlit as st
 
 from segmentation.core.errors import SegmentationError
-from segmentation.ingest.io import Comments
 from segmentation.present import form
 from segmentation.present.maps import label_positions, sample_note, sample_rows, selected_rows
 from segmentation.present.views import (
@@ -39,7 +38,7 @@ state.seed(runs.shown_settings(comments))  # a reload shows the settings of the 
 # the map and charts below (issue 20). Run hands its settings to the whole page's next run, which computes them with
 # live progress and a Cancel that stops it: a click inside a fragment would only be heard once the run was over.
 @st.fragment
-def settings_section(comments: Comments) -> None:
+def settings_section() -> None:
     choices = form.encoder_choices(comments)
     encoder_box, algorithm_box = st.columns(2)
     with encoder_box:
@@ -138,7 +137,7 @@ except SegmentationError as error:
 else:
     problem = None
 with settings_box:
-    settings_section(comments)
+    settings_section()
 if problem is not None:
     show_error(problem)
     st.stop()
