@@ -10,6 +10,7 @@ fast encoder, then times each control ``--tries`` times and keeps the median:
 - a legend click on the map (it shows one segment alone, the next click shows all again),
 - a word search and a meaning search (a new query each try, Enter pressed),
 - a merge preview (the second segment picked in "Merge segments"; the preview drawn),
+- a chart tab under the map (silhouette, k-sweep, sizes in turn; the first opening of the k-sweep computes it),
 - a name edit on the Segments page (a new name, Enter pressed),
 - moving the k slider (the page says the run shown has other settings),
 - a new k: Run pressed with another k, split into the computation the page reports ("Run took ... s") and
@@ -20,7 +21,9 @@ fast encoder, then times each control ``--tries`` times and keeps the median:
 (``data-test-script-state`` is ``notRunning`` and a ``script_finished`` message came back for each rerun
 request), and nothing in the document has changed for :data:`QUIET_MS`; the time is that of the last change
 before the quiet, on the page's own clock, from the moment just before the action. The rerun requests the
-browser sent are recorded too: ``""`` is the whole page, anything else a fragment's id.
+browser sent are recorded too: ``""`` is the whole page, anything else a fragment's id. So is the CPU the app's
+server and Chromium spent from the action to the page settled (:func:`cpu_seconds`), which a busy machine
+inflates far less than the wall time.
 
 The fast encoder is distilled into the workspace before the server starts (``--models-from`` copies an
 already distilled one instead), so its one-off preparation is not in any figure. Results go to
@@ -99,10 +102,44 @@ class Wire:
                 self.finished_at.append(time.perf_counter())
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) spent so far by this benchmark's app server and by its Chromium, read from
+    ``/proc``: on a machine shared with other work the wall time of an action swings with the load, the CPU it
+    costs much less, so two versions of the app compare by it too."""
+    parents, names = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # gone since the listing
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        names[pid] = (command, int(fields[11]) + int(fields[12]))  # utime, stime in clock ticks
+    mine, todo = set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        mine.update(children)
+        todo += children
+    ticks = os.sysconf("SC_CLK_TCK")
+    spent = {"server": 0.0, "browser": 0.0}
+    for pid in mine:
+        command, used = names[pid]
+        if b"streamlit" in command:
+            spent["server"] += used / ticks
+        elif b"chromium" in command:
+            spent["browser"] += used / ticks
+    return spent
+
+
 def timed(page: Any, wire: Wire, action: Callable[[], None], timeout_s: float = 600) -> dict:
-    """Do ``action`` and wait for the page to settle; seconds from just before the action to the last change."""
+    """Do ``action`` and wait for the page to settle; seconds from just before the action to the last change, and
+    the CPU seconds the server and the browser spent meanwhile."""
     asked, finished = len(wire.asked), len(wire.finished)
     start = page.evaluate("performance.now()")
+    spent = cpu_seconds()
     clock = time.perf_counter()
     action()
     deadline = time.monotonic() + timeout_s
@@ -113,7 +150,8 @@ def timed(page: Any, wire: Wire, action: Callable[[], None], timeout_s: float = 
         done = len(wire.finished) - finished >= len(wire.asked) - asked
         if seen["state"] == "notRunning" and done and seen["now"] - last >= QUIET_MS:
             ran = wire.finished_at[finished:]
-            return {"seconds": round((last - start) / 1000, 3), "reruns": wire.asked[asked:],
+            cpu = {f"{part}_cpu_s": round(used - spent[part], 2) for part, used in cpu_seconds().items()}
+            return {"seconds": round((last - start) / 1000, 3), "reruns": wire.asked[asked:], **cpu,
                     "finished": wire.finished[finished:],
                     # Action to the last script-finished message: the server's share, the rest is drawing.
                     "script_s": round(ran[-1] - clock, 3) if ran else None}
@@ -189,6 +227,23 @@ def name_edits(page: Any, wire: Wire, tries: int) -> list[dict]:
     return rows
 
 
+CHART_TABS = ["Silhouette per user", "Quality sweep", "Segment sizes"]  # ends on the tab a page opens with
+
+
+def chart_tabs(page: Any, wire: Wire, tries: int) -> list[dict]:
+    """Open the chart tabs under the map in turn (each try one tab, its chart drawn)."""
+    from playwright.sync_api import expect
+
+    rows, tab = [], CHART_TABS[-1]
+    for i in range(tries):
+        tab = CHART_TABS[i % len(CHART_TABS)]
+        rows.append(timed(page, wire, page.get_by_role("tab", name=tab).click))
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+    if tab != CHART_TABS[-1]:
+        timed(page, wire, page.get_by_role("tab", name=CHART_TABS[-1]).click)
+    return rows
+
+
 def k_slider(page: Any) -> Any:
     return page.locator('[data-testid="stSlider"]').filter(has_text="Number of segments (k)").first
 
@@ -254,7 +309,9 @@ def summary(rows: list[dict], target: float | None) -> dict:
     median = statistics.median(seconds)
     scripts = [row["script_s"] for row in rows if row["script_s"] is not None]
     out = {"median_s": round(median, 3), "min_s": min(seconds), "max_s": max(seconds),
-           "script_median_s": round(statistics.median(scripts), 3) if scripts else None, "tries": rows,
+           "script_median_s": round(statistics.median(scripts), 3) if scripts else None,
+           "server_cpu_median_s": round(statistics.median(row["server_cpu_s"] for row in rows), 2),
+           "browser_cpu_median_s": round(statistics.median(row["browser_cpu_s"] for row in rows), 2), "tries": rows,
            "whole_page_reruns": sum(r == "" for row in rows for r in row["reruns"]),
            "fragment_reruns": sum(r != "" for row in rows for r in row["reruns"])}
     if target is not None:
@@ -291,6 +348,8 @@ def measure(workspace: Path, log: Path, data: Path, tries: int) -> dict:
         controls["meaning_search"] = summary(searches(page, wire, "Find users by meaning", MEANINGS, tries,
                                                       "users ringed on the map."), TARGET_S)
         controls["merge_preview"] = summary(merge_previews(page, wire, tries), TARGET_S)
+        if page.get_by_role("tab", name=CHART_TABS[0]).count():  # the code before drew every chart, no tabs
+            controls["chart_tab"] = summary(chart_tabs(page, wire, tries), TARGET_S)
         set_manual_k(page, wire)
         controls["k_slider_move"] = summary(slider_moves(page, wire, tries), TARGET_S)
         rows = new_ks(page, wire, tries)
@@ -349,6 +408,8 @@ def main() -> int:
         extra = (f" (computation {control['computation_median_s']:.2f} s, redraw {control['redraw_median_s']:.2f} s)"
                  if "redraw_median_s" in control else "")
         script = "" if control["script_median_s"] is None else f", script {control['script_median_s']:.2f} s"
+        script += (f", CPU server {control['server_cpu_median_s']:.2f} s, browser "
+                   f"{control['browser_cpu_median_s']:.2f} s")
         print(f"{name}: median {control['median_s']:.2f} s{extra}{script}, whole-page reruns "
               f"{control['whole_page_reruns']}, fragment reruns {control['fragment_reruns']}")
     print(f"load {record['load_1min_start_end']}")

@@ -33,77 +33,98 @@ labelled("Data", f"{data.source().name}: {comments.n_users:,} users, {comments.n
 data.show_note()
 state.seed(runs.shown_settings(comments))  # a reload shows the settings of the run it restores
 
-choices = form.encoder_choices(comments)
-encoder_box, algorithm_box = st.columns(2)
-with encoder_box:
-    encoder = state.kept(
-        st.selectbox, "Encoder", key="seg_encoder", default=choices.suggested, options=list(choices.statuses),
-        format_func=choices.label,
-        help="How comments become vectors. Unavailable encoders are listed with the reason.",
-    )
-    status = choices.statuses[encoder]
-    if (warning := choices.language_warning(encoder)) is not None:
-        st.warning(warning, icon=":material/translate:")
-    spec = encoder
-    if status.argument:
-        argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")
-        spec = form.encoder_spec(encoder, argument)
-with algorithm_box:
-    algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default=form.DEFAULT_ALGORITHM,
-                           options=form.algorithm_names(), format_func=lambda name: form.clusterer(name).label)
-clusterer = form.clusterer(algorithm)
-max_k = form.sweep_top(comments.n_users)  # the sweep chart covers the k slider's range
-own = {}  # the algorithm's own parameters, drawn from their declarations
-automatic = {}  # the greyed controls of automatic parameters, filled once the run shown is known
-size_box, option_box = st.columns(2)
-for param in clusterer.parameters:  # counts on the left, choices on the right
-    with option_box if param.options is not None else size_box:
-        # Only the swept parameter has a value chosen by the run to show in its place.
-        own[param.name] = params.widget(param, n_users=comments.n_users,
-                                        slots=automatic if param.name == clusterer.sweep_param else None)
-with st.expander("Advanced: seed, recency, user attributes"):
-    seed_param, half_life_param, attributes_param = (form.ADVANCED[name]
-                                                     for name in ("seed", "half_life_days", "attributes"))
-    seed = state.kept(st.number_input, seed_param.label, key=seed_param.widget_key, default=0, min_value=0, step=1)
-    half_life = 0.0
-    if comments.has_times:
-        half_life = state.kept(st.number_input, half_life_param.label, key=half_life_param.widget_key,
-                               default=0.0, min_value=0.0, step=30.0)
-    attribute_options = comments.attribute_columns()
-    attributes = state.kept(st.multiselect, attributes_param.label, key=attributes_param.widget_key, default=[],
-                            options=attribute_options, disabled=not attribute_options,
-                            help="Columns with one value per user (age, plan…)")
 
-try:
-    config = form.segment_config(spec, algorithm, own, half_life_days=half_life, attributes=attributes, seed=seed)
-except SegmentationError as error:
-    show_error(error)
-    st.stop()
+# The settings and Run are a fragment of their own: moving the k slider or choosing an encoder reruns only them, not
+# the map and charts below (issue 20). Run hands its settings to the whole page's next run, which computes them with
+# live progress and a Cancel that stops it: a click inside a fragment would only be heard once the run was over.
+@st.fragment
+def settings_section() -> None:
+    choices = form.encoder_choices(comments)
+    encoder_box, algorithm_box = st.columns(2)
+    with encoder_box:
+        encoder = state.kept(
+            st.selectbox, "Encoder", key="seg_encoder", default=choices.suggested, options=list(choices.statuses),
+            format_func=choices.label,
+            help="How comments become vectors. Unavailable encoders are listed with the reason.",
+        )
+        status = choices.statuses[encoder]
+        if (warning := choices.language_warning(encoder)) is not None:
+            st.warning(warning, icon=":material/translate:")
+        spec = encoder
+        if status.argument:
+            argument = state.kept(st.text_input, status.argument, key=f"seg_encoder_arg_{encoder}", default="")
+            spec = form.encoder_spec(encoder, argument)
+    with algorithm_box:
+        algorithm = state.kept(st.selectbox, "Algorithm", key="seg_algorithm", default=form.DEFAULT_ALGORITHM,
+                               options=form.algorithm_names(), format_func=lambda name: form.clusterer(name).label)
+    clusterer = form.clusterer(algorithm)
+    own = {}  # the algorithm's own parameters, drawn from their declarations
+    automatic = {}  # the greyed controls of automatic parameters, filled with the value the run shown took
+    size_box, option_box = st.columns(2)
+    for param in clusterer.parameters:  # counts on the left, choices on the right
+        with option_box if param.options is not None else size_box:
+            # Only the swept parameter has a value chosen by the run to show in its place.
+            own[param.name] = params.widget(param, n_users=comments.n_users,
+                                            slots=automatic if param.name == clusterer.sweep_param else None)
+    shown = runs.shown(comments)
+    choice = shown.result.choice if shown is not None and shown.result.config.algorithm == algorithm else None
+    for param in clusterer.parameters:
+        if param.name in automatic:  # the value the automatic choice took, where the run shown made one
+            params.show_chosen(param, automatic[param.name], choice.k if choice is not None else None,
+                               n_users=comments.n_users)
+    with st.expander("Advanced: seed, recency, user attributes"):
+        seed_param, half_life_param, attributes_param = (form.ADVANCED[name]
+                                                         for name in ("seed", "half_life_days", "attributes"))
+        seed = state.kept(st.number_input, seed_param.label, key=seed_param.widget_key, default=0, min_value=0,
+                          step=1)
+        half_life = 0.0
+        if comments.has_times:
+            half_life = state.kept(st.number_input, half_life_param.label, key=half_life_param.widget_key,
+                                   default=0.0, min_value=0.0, step=30.0)
+        attribute_options = comments.attribute_columns()
+        attributes = state.kept(st.multiselect, attributes_param.label, key=attributes_param.widget_key,
+                                default=[], options=attribute_options, disabled=not attribute_options,
+                                help="Columns with one value per user (age, plan…)")
 
-if not status.available:
-    st.warning(f"{status.label} cannot run here: {status.reason}. Choose another encoder.")
-elif loaders.is_prepared(comments, config):
-    st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
-else:
-    if (note := loaders.setup_note(spec)) is not None:
-        st.caption(note)
-    estimate = loaders.encode_estimate(spec, comments)
-    if estimate is None or estimate.seconds is None:
-        st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
-    elif estimate.n_texts == 0:
-        st.caption("Every comment is encoded already (kept from before): encoding takes no time.")
-    else:
-        basis = "at the speed measured on this machine" if estimate.measured else "a first guess until a run is timed"
-        st.caption(f"Estimated encoding time: about {form.duration(estimate.seconds)} for {estimate.n_texts:,} "
-                   f"comments not encoded before, {basis}, allowing for their length and how busy the machine is.")
-        if form.suggests_fast(encoder, estimate.seconds, choices):
-            st.info(form.fast_advice(comments.n_comments, loaders.encode_estimate("fast", comments).seconds))
-run_clicked = st.button("Run", type="primary", disabled=not status.available,
-                        icon=":material/play_arrow:")
-
-if run_clicked:
     try:
-        runs.compute(comments, config, data.source().digest)
+        config = form.segment_config(spec, algorithm, own, half_life_days=half_life, attributes=attributes,
+                                     seed=seed)
+    except SegmentationError as error:
+        show_error(error)
+        return
+
+    if not status.available:
+        st.warning(f"{status.label} cannot run here: {status.reason}. Choose another encoder.")
+    elif loaders.is_prepared(comments, config):
+        st.caption("Embeddings and map are cached: a run re-uses them and only re-clusters.")
+    else:
+        if (note := loaders.setup_note(spec)) is not None:
+            st.caption(note)
+        estimate = loaders.encode_estimate(spec, comments)
+        if estimate is None or estimate.seconds is None:
+            st.caption("Encoding time depends on the model and the endpoint; cached comments cost nothing.")
+        elif estimate.n_texts == 0:
+            st.caption("Every comment is encoded already (kept from before): encoding takes no time.")
+        else:
+            basis = ("at the speed measured on this machine" if estimate.measured
+                     else "a first guess until a run is timed")
+            st.caption(f"Estimated encoding time: about {form.duration(estimate.seconds)} for "
+                       f"{estimate.n_texts:,} comments not encoded before, {basis}, allowing for their length and "
+                       "how busy the machine is.")
+            if form.suggests_fast(encoder, estimate.seconds, choices):
+                st.info(form.fast_advice(comments.n_comments, loaders.encode_estimate("fast", comments).seconds))
+    if st.button("Run", type="primary", disabled=not status.available, icon=":material/play_arrow:"):
+        session.ask_run(config)
+        st.rerun(scope="app")
+    if shown is not None and shown.result.config != config:
+        st.caption(f"Showing run {shown.run_key}, made with other settings; press Run to apply the changed "
+                   "settings.")
+
+
+settings_box = st.container()  # drawn below, once the run shown is known: its controls say what that run took
+if (asked := session.asked_run()) is not None:
+    try:
+        runs.compute(comments, asked, data.source().digest)
     except SegmentationError as error:
         show_error(error)
 elif session.cancelled():
@@ -112,7 +133,13 @@ elif session.cancelled():
 try:
     run = runs.current(comments)
 except SegmentationError as error:
-    show_error(error)
+    run, problem = None, error
+else:
+    problem = None
+with settings_box:
+    settings_section()
+if problem is not None:
+    show_error(problem)
     st.stop()
 if run is None:
     st.info("Choose the settings and press Run to segment the users.")
@@ -121,13 +148,6 @@ if run is None:
 result = runs.named_result(run)
 labels = segment_labels(result.segments)
 metrics = result.metrics
-for param in clusterer.parameters:
-    if param.name in automatic:  # the value the automatic choice took, where the run shown made one
-        took = result.choice is not None and run.result.config.algorithm == algorithm
-        params.show_chosen(param, automatic[param.name], result.choice.k if took else None,
-                           n_users=comments.n_users)
-if run.result.config != config:
-    st.caption(f"Showing run {run.run_key}, made with other settings; press Run to apply the changed settings.")
 
 st.subheader("Quality")
 if result.choice is not None:
@@ -216,20 +236,39 @@ def merge_section() -> None:
     editing.merge_panel(run, result, labels)
 
 
-map_section()
-merge_section()
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(loaders.kept(charts.silhouette_knife, knife_frame(result.labels, result.silhouette, labels),
-                                 metrics["silhouette"], colours), key="knife")
-with right:
-    st.plotly_chart(loaders.kept(charts.segment_sizes, size_frame(result.segments, labels), colours), key="sizes")
+CHART_TABS = ("Segment sizes", "Silhouette per user", "Quality sweep", "Dendrogram")
 
-shown = run.result.config
-table = loaders.sweep_for(run.fingerprint, shown, run.prepared, max_k)
-if table.empty:
-    st.caption("Too few users to compare numbers of segments: no k-sweep.")
-else:
+
+# The charts below the map, one tab at a time and only the open one drawn, in a fragment of their own: a page switch
+# or a new k drew four plotly charts where the user sees the map and one (issue 20), and choosing a tab reruns only
+# this part. The k-sweep is computed the first time its tab is opened.
+@st.fragment
+def charts_section() -> None:
+    tabs = state.kept_tabs(list(CHART_TABS if result.tree is not None else CHART_TABS[:-1]), key="seg_chart",
+                           default=CHART_TABS[0])
+    if tabs["Segment sizes"].open:
+        tabs["Segment sizes"].plotly_chart(loaders.kept(charts.segment_sizes, size_frame(result.segments, labels),
+                                                        colours), key="sizes")
+    if tabs["Silhouette per user"].open:
+        tabs["Silhouette per user"].plotly_chart(loaders.kept(
+            charts.silhouette_knife, knife_frame(result.labels, result.silhouette, labels), metrics["silhouette"],
+            colours), key="knife")
+    if tabs["Quality sweep"].open:
+        with tabs["Quality sweep"]:
+            sweep_chart()
+    if "Dendrogram" in tabs and tabs["Dendrogram"].open:
+        tabs["Dendrogram"].plotly_chart(charts.dendrogram(dendrogram_lines(result.tree, labels=result.labels,
+                                                                           k=int(metrics["n_segments"])),
+                                                          labels, colours), key="dendrogram")
+
+
+def sweep_chart() -> None:
+    """Quality against k (or the minimum cluster size) over the slider's range, this run's value marked."""
+    shown = run.result.config
+    table = loaders.sweep_for(run.fingerprint, shown, run.prepared, form.sweep_top(comments.n_users))
+    if table.empty:
+        st.caption("Too few users to compare numbers of segments: no k-sweep.")
+        return
     x = form.clusterer(shown.algorithm).sweep_param
     current = int(metrics["n_segments"]) if x == "k" else result.config.min_cluster_size
     if x != "k" and result.choice is not None:
@@ -237,8 +276,9 @@ else:
     chosen = result.choice.k if result.choice is not None else None
     st.plotly_chart(loaders.kept(charts.sweep_chart, sweep_long(table, x), chosen=chosen, current=current, x=x),
                     key="sweep")
-if result.tree is not None:
-    st.plotly_chart(charts.dendrogram(dendrogram_lines(result.tree, labels=result.labels,
-                                                       k=int(metrics["n_segments"])), labels, colours),
-                    key="dendrogram")
+
+
+map_section()
+merge_section()
+charts_section()
 st.page_link("pages/segments.py", label="Next: name the segments", icon=":material/arrow_forward:")

@@ -35,6 +35,12 @@ def run_segmentation(at: AppTest, *, encoder: str = "tfidf", algorithm: str = "k
     return at
 
 
+def open_chart(at: AppTest, tab: str) -> AppTest:
+    """Open the Segment page's chart tab ``tab``, as a click on it does: only the open tab's chart is drawn."""
+    at.session_state["seg_chart"] = tab
+    return at.run()
+
+
 def run_button(at: AppTest):
     return next(b for b in at.button if b.label == "Run")
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
 from tests.fixtures import labelled_comments, labelled_comments_zh
-from tests.pages_helpers import array, figure, metric, run_button, run_segmentation, start
+from tests.pages_helpers import array, figure, figures, metric, open_chart, run_button, run_segmentation, start
 
 
 @pytest.mark.slow
@@ -29,8 +29,29 @@ def test_kmeans_with_tfidf_shows_metric_cards_and_a_map_coloured_by_segment():
     assert any("write alike" in c.value for c in at.caption)
     between = int(at.session_state["run"].result.assignments["between"].sum())
     assert any(f"marks the {between:,} users whose own segment" in c.value for c in at.caption) == (between > 0)
-    for title in ("Silhouette per user", "Segment sizes", "Quality against k"):
-        assert figure(at, title)["layout"]["title"]["text"]
+    # Below the map one chart at a time, only the open tab's drawn: the sizes until another tab is opened.
+    for tab, title in [("Silhouette per user", "Silhouette per user"), ("Quality sweep", "Quality against k"),
+                       ("Segment sizes", "Segment sizes")]:
+        drawn = [f["layout"]["title"]["text"] for f in figures(at)[1:]]
+        assert len(drawn) == 1, drawn
+        open_chart(at, tab)
+        assert not at.exception, at.exception
+        drawn = [f["layout"]["title"]["text"] for f in figures(at)]
+        assert drawn[0].startswith("Users on the map") and len(drawn) == 2 and drawn[1].startswith(title), drawn
+
+
+@pytest.mark.slow
+def test_the_open_chart_tab_is_kept_across_pages_and_a_new_k():
+    at = open_chart(run_segmentation(start(), encoder="tfidf", k=4), "Quality sweep")
+    at.switch_page("pages/segments.py").run()
+    at.switch_page("pages/segment.py").run()
+    assert "this run's k = 4" in figure(at, "Quality against k")["layout"]["title"]["text"]
+    at.slider(key="seg_k").set_value(5).run()
+    run_button(at).click().run()
+    assert not at.exception, at.exception
+    assert metric(at, "Segments") == "5"
+    assert "this run's k = 5" in figure(at, "Quality against k")["layout"]["title"]["text"]
+    assert not [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Segment sizes")]
 
 
 def upload(at, frame, name="groups.csv"):
@@ -64,7 +85,7 @@ def test_changing_only_k_reuses_the_cached_embeddings_and_map():
 
 @pytest.mark.slow
 def test_k_sweep_covers_the_slider_marks_the_chosen_k_and_says_why():
-    at = run_segmentation(start(), encoder="tfidf", k=None)  # k chosen automatically
+    at = open_chart(run_segmentation(start(), encoder="tfidf", k=None), "Quality sweep")  # k chosen automatically
     sweep = figure(at, "Quality against k (chosen k =")
     chosen = int(sweep["layout"]["title"]["text"].split("chosen k = ")[1].split(",")[0])
     assert metric(at, "Segments") == str(chosen)
@@ -83,7 +104,7 @@ def test_k_sweep_covers_the_slider_marks_the_chosen_k_and_says_why():
 
 @pytest.mark.slow
 def test_agglomerative_run_draws_the_dendrogram():
-    at = run_segmentation(start(), encoder="tfidf", algorithm="agglomerative", k=4)
+    at = open_chart(run_segmentation(start(), encoder="tfidf", algorithm="agglomerative", k=4), "Dendrogram")
     dendrogram = figure(at, "Dendrogram")
     assert len(dendrogram["data"]) >= 3
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import segmentation.cluster.stage as stage
-from tests.pages_helpers import figure, metric, run_button, run_segmentation, start
+from tests.pages_helpers import figure, metric, open_chart, run_button, run_segmentation, start
 
 
 @pytest.mark.slow
@@ -14,7 +14,7 @@ def test_a_new_k_redraws_the_k_sweep_without_sweeping_again(monkeypatch):
     sweeps = []
     real = stage.k_sweep
     monkeypatch.setattr(stage, "k_sweep", lambda *args, **kwargs: sweeps.append(args[2]) or real(*args, **kwargs))
-    at = run_segmentation(start(), encoder="tfidf", k=4)
+    at = open_chart(run_segmentation(start(), encoder="tfidf", k=4), "Quality sweep")
     before = figure(at, "Quality against k")
     swept = len(sweeps)
     at.slider(key="seg_k").set_value(6).run()

@@ -327,9 +327,15 @@ def with_edits(run: Run) -> Run:
     return replace(run, result=loaders.edited_for(run.run_key, edits_key(edits), edits, run.prepared, run.result))
 
 
-def _current(comments: Comments) -> Run | None:
+def shown(comments: Comments) -> Run | None:
+    """The run this session shows on ``comments`` as the page's last :func:`current` left it (its hand edits not
+    applied), without restoring one; None when there is none yet."""
     run = session.run()
-    if run is not None and run.fingerprint == comments.fingerprint():
+    return run if run is not None and run.fingerprint == comments.fingerprint() else None
+
+
+def _current(comments: Comments) -> Run | None:
+    if (run := shown(comments)) is not None:
         return run
     wanted = session.address_run()
     if wanted is not None and wanted.problem:

@@ -15,6 +15,7 @@ from ui import route
 
 if TYPE_CHECKING:
     from segmentation.describe.naming import NameSuggestion
+    from segmentation.pipeline.config import SegmentConfig
     from segmentation.runs.service import Run
 
 
@@ -45,6 +46,7 @@ _UPLOAD_ID = "upload_id"  # str: the uploader's id of the file last read, so a r
 _SUGGESTIONS = "llm_suggestions"  # {run key: {segment id: NameSuggestion}}
 _NAME_ERRORS = "_name_errors"  # {name input key: message}: the last refused name, shown under its input
 _CANCELLED = "run_cancelled"  # bool: Cancel was pressed during the last run
+_RUN_ASKED = "run_asked"  # SegmentConfig: Run was pressed with these settings; the page's next run computes it
 WIDGET_SHADOW = "_kept_"  # prefix of ui.state.kept's copy of a widget value
 _SAVED_SHADOW = "_ws_"  # prefix of what the workspace held when a name input was last set from it
 
@@ -142,6 +144,17 @@ def set_cancelled(value: bool) -> None:
         st.session_state[_CANCELLED] = True
     else:
         st.session_state.pop(_CANCELLED, None)
+
+
+def ask_run(config: SegmentConfig) -> None:
+    """Remember that Run was pressed with ``config``: the settings are a fragment of the page, and the run itself
+    (its live progress and Cancel) belongs to the whole page's next run."""
+    st.session_state[_RUN_ASKED] = config
+
+
+def asked_run() -> SegmentConfig | None:
+    """The settings Run was pressed with, if it was (read once: asking clears it)."""
+    return st.session_state.pop(_RUN_ASKED, None)
 
 
 def suggestions(run_key: str) -> dict[int, NameSuggestion]:

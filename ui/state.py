@@ -43,8 +43,7 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any,
         ``options`` are checked without it.
     """
     options: list[Any] | None = list(kwargs["options"]) if "options" in kwargs else None
-    current = st.session_state.get(key, _ABSENT)
-    value = current if current is not _ABSENT else st.session_state.get(_SHADOW + key, default)
+    current, value = _kept_value(key, default)
     fits = valid(value) if valid is not None else True
     if options is not None and widget is not st.multiselect:
         fits = fits and value in options
@@ -63,6 +62,13 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any,
     result = widget(label, key=key, bind="query-params", **kwargs)
     st.session_state[_SHADOW + key] = result
     return result
+
+
+def _kept_value(key: str, default: Any) -> tuple[Any, Any]:
+    """The widget's value in session state (or ``_ABSENT``), and the value to draw it with: that one, else the
+    copy kept when it was last drawn, else ``default``."""
+    current = st.session_state.get(key, _ABSENT)
+    return current, current if current is not _ABSENT else st.session_state.get(_SHADOW + key, default)
 
 
 def seed(values: dict[str, Any]) -> None:
@@ -99,3 +105,24 @@ def adopt(values: dict[str, Any]) -> None:
         st.session_state[_SHADOW + key] = value
         if key in st.query_params:  # the address would otherwise put the old value back
             del st.query_params[key]
+
+
+def kept_tabs(labels: list[str], *, key: str, default: str) -> dict[str, Any]:
+    """Tabs (``st.tabs``) of which only the open one is drawn, open on the tab chosen last, by label.
+
+    Choosing a tab reruns the page, or only the fragment the tabs are in, so a tab's content costs nothing until
+    it is opened. The choice is kept like a widget's (:func:`kept`): across pages and, in the address, a reload.
+
+    Returns
+    -------
+    dict
+        Each label's tab container; its ``open`` says whether to draw into it.
+    """
+    current, value = _kept_value(key, default)
+    if value not in labels:
+        value = default
+    if value != current and (current is not _ABSENT or value != default):
+        st.session_state[key] = value
+    tabs = st.tabs(labels, key=key, default=default, on_change="rerun", bind="query-params")
+    st.session_state[_SHADOW + key] = st.session_state.get(key, default)
+    return dict(zip(labels, tabs, strict=True))
