@@ -15,6 +15,7 @@ from segmentation.present.views import (
     selected_users_table,
     size_frame,
     sweep_long,
+    sweep_sample_note,
     with_match,
 )
 from ui import charts, data, editing, loaders, params, refine, route, runs, session, state
@@ -276,6 +277,8 @@ def sweep_chart() -> None:
     chosen = result.choice.k if result.choice is not None else None
     st.plotly_chart(loaders.kept(charts.sweep_chart, sweep_long(table, x), chosen=chosen, current=current, x=x),
                     key="sweep")
+    if note := sweep_sample_note(table):
+        st.caption(note)
 
 
 map_section()

@@ -9,7 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from segmentation.cluster.base import CLUSTERERS, distinct_profiles
 from segmentation.cluster.selection import choose_k, fit_run, resample_fits, sweep_rows
-from segmentation.cluster.stage import MIN_CLUSTER_SIZES, choose, cluster, sample_note, sweep
+from segmentation.cluster.stage import MIN_CLUSTER_SIZES, choose, cluster, sweep, sweep_sample_note
 from segmentation.pipeline.config import SegmentConfig
 
 
@@ -88,7 +88,7 @@ def test_a_sweep_over_more_users_than_its_sample_is_fitted_on_the_sample_and_say
     runs: dict = {}
     table = sweep(X, CLUSTERERS["kmeans"], settings, runs=runs, sample_size=200)
     assert table.attrs["sample"] == (200, 600)
-    assert "a sample of 200 of the 600 users" in sample_note(table)
+    assert "a sample of 200 of the 600 users" in sweep_sample_note(table)
     assert choose_k(table).k == 5
     # The figures are those of the sample's own fits, kept for a second sweep (the page's chart, then the
     # automatic k), which fits nothing again.
@@ -102,7 +102,7 @@ def test_a_sweep_over_more_users_than_its_sample_is_fitted_on_the_sample_and_say
     other = sweep(X, CLUSTERERS["kmeans"], {**settings, "seed": 4}, sample_size=200)
     np.testing.assert_array_equal(again["stability"], other["stability"])
     unsampled = sweep(X, CLUSTERERS["kmeans"], settings)
-    assert "sample" not in unsampled.attrs and sample_note(unsampled) is None
+    assert "sample" not in unsampled.attrs and sweep_sample_note(unsampled) is None
 
 
 @pytest.mark.slow
@@ -112,7 +112,7 @@ def test_automatic_k_above_the_sweep_sample_is_fitted_on_every_user_from_the_swe
     runs: dict = {}
     found = cluster(X, CLUSTERERS["kmeans"], settings, n_distinct=distinct_profiles(X), runs=runs)
     assert found.sweep.attrs["sample"] == (10_000, 10_200)
-    assert found.settings["k"] == 5 and sample_note(found.sweep) in found.notes
+    assert found.settings["k"] == 5 and sweep_sample_note(found.sweep) in found.notes
     assert len(found.labels) == 10_200 and adjusted_rand_score(truth, found.labels) > 0.99
     # The delivered fit is one on every user, the same as with nothing kept.
     alone, _ = fit_run(X, CLUSTERERS["kmeans"], found.settings)

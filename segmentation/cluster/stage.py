@@ -87,7 +87,7 @@ def sweep(
     -------
     DataFrame
         The sweep table; where it comes from a sample, ``table.attrs["sample"]`` is ``(sampled users, all
-        users)`` and :func:`sample_note` says it in words.
+        users)`` and :func:`sweep_sample_note` says it in words.
     """
     seed = settings["seed"]
     n_users = len(space)
@@ -108,7 +108,7 @@ def sweep(
     return table
 
 
-def sample_note(table: pd.DataFrame | None) -> str | None:
+def sweep_sample_note(table: pd.DataFrame | None) -> str | None:
     """The sentence that says a sweep's figures come from a sample of the users; None when they do not."""
     if table is None or "sample" not in table.attrs:
         return None
@@ -144,8 +144,8 @@ def choose(
     else:
         choice = choose_k(table, k_min=settings["k_min"], k_max=settings["k_max"])
     notes.append(choice.reason)
-    if sample_note(table):
-        notes.append(sample_note(table))
+    if note := sweep_sample_note(table):
+        notes.append(note)
     return {**settings, cls.sweep_param: choice.k}, table, choice
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from segmentation.cluster.selection import STABLE_ENOUGH
 from segmentation.cluster.stability import UNSTABLE_JACCARD
+from segmentation.cluster.stage import sweep_sample_note as sweep_sample_note  # the page reads it here
 from segmentation.core.labels import NOISE, fallback_name
 
 if TYPE_CHECKING:
