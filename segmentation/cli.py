@@ -73,11 +73,14 @@ def _help(param, default) -> str:
     return f"{param.help} (default: {default})"
 
 
-def _add_segment_options(parser: argparse.ArgumentParser) -> None:
-    """INPUT, the column roles, and one flag per run parameter, derived from the declarations."""
+def _add_segment_options(parser: argparse.ArgumentParser, full: bool = True) -> None:
+    """INPUT, the column roles, and one flag per run parameter, derived from the declarations (only where ``full``:
+    reading the declarations imports scikit-learn)."""
+    parser.add_argument("input", metavar="INPUT", help="comments file: csv, tsv, parquet, jsonl, xlsx or txt")
+    if not full:
+        return
     from segmentation.pipeline.config import config_parameters
 
-    parser.add_argument("input", metavar="INPUT", help="comments file: csv, tsv, parquet, jsonl, xlsx or txt")
     for param in config_parameters():
         # Unset flags stay None, which the config reads as its own default: the CLI and the app give the
         # same segments for the same file and settings.
@@ -104,7 +107,20 @@ def _add_saved_run_of_input(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{role}-col", default=None, help=f"column holding the {role} (default: detected)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser.
+
+    Parameters
+    ----------
+    command : str, optional
+        The command about to run (``argv[0]``). Only that command gets the run parameters' flags, whose
+        declarations live on the clusterers and import scikit-learn (seconds per start), so ``--help``, ``demo``,
+        ``runs`` and their refusals start without it. None (the default): every command gets its flags.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = _Parser(
         prog="python -m segmentation",
         description="Turn user comments into named user segments, and measure in-segment recommendations.",
@@ -112,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     seg = commands.add_parser("segment", help="segment the users of INPUT; write assignments, segments, run")
-    _add_segment_options(seg)
+    _add_segment_options(seg, full=command in (None, "segment"))
     seg.add_argument("--out", required=True, type=Path, help="output folder: new, empty or an earlier run's, "
                      "which is replaced only once the new run is complete")
     # The Ray engine (segmentation/scale, docs/scale.md): same segmentation, past one machine.
@@ -126,12 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "100,000; 0: no map)")
 
     ev = commands.add_parser("evaluate", help="hold out each user's latest item and compare recommenders")
-    _add_segment_options(ev)
+    _add_segment_options(ev, full=command in (None, "evaluate"))
     ev.add_argument("--out", required=True, type=Path, help="output folder for evaluation.json")
     ev.add_argument("--top-n", type=int, default=10, help="length of each recommendation list (default 10)")
 
     rec = commands.add_parser("recommend", help="print one user's segment and recommendations as JSON")
-    _add_segment_options(rec)
+    _add_segment_options(rec, full=command in (None, "recommend"))
     rec.add_argument("--user", required=True, help="user id")
     rec.add_argument("--top-n", type=int, default=10, help="number of recommendations (default 10)")
     rec.add_argument("--method", default="segment_ease", help="recommender (default segment_ease)")
@@ -511,8 +527,6 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from segmentation.demo import write_demo
-
     seed = validate("seed", args.seed, SEED)
     # A folder (existing, or written with a trailing slash) gets the demo under its usual name.
     try:
@@ -521,6 +535,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         into_folder = False
     out = args.out / DEMO_FILE if into_folder else args.out
     _check_writable(out.parent, args.out)
+    from segmentation.demo import write_demo  # NumPy and pandas: not for a refused seed or folder
+
     path = write_demo(out, seed=seed, n_users=args.users, language=args.language)
     print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -542,7 +558,8 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command=argv[0] if argv else "").parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except SegmentationError as error:

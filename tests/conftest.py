@@ -33,7 +33,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a path and no state: module fixtures that fit on the real data can use it
 def recipes_dir() -> Path:
     if not RECIPES.is_dir():
         pytest.skip(f"real recipe reviews not found at {RECIPES} (the shared data folder is absent)")

@@ -33,22 +33,40 @@ DEMO_PERSONAS = {
 }
 
 
+def _fast_home(fast_home: Path, folder: Path) -> Path:
+    """``folder`` made a workspace holding the fast encoder distilled once for the session."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models").symlink_to(fast_home / "models", target_is_directory=True)
+    return folder
+
+
 @pytest.fixture
 def fast_workspace(workspace: Path, fast_home: Path) -> Path:
     """The test's own workspace, holding the fast encoder distilled once for the session."""
-    workspace.mkdir(parents=True, exist_ok=True)
-    (workspace / "models").symlink_to(fast_home / "models", target_is_directory=True)
-    return workspace
+    return _fast_home(fast_home, workspace)
+
+
+@pytest.fixture(scope="module")
+def demo_segments(fast_home: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The demo segmented with the fast encoder (k=6, no map) once for the module, in a workspace of its own; the
+    tests only read it (its arrays are read-only, so a test that wrote into one would fail, not leak)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEGMENT_STUDIO_HOME", str(_fast_home(fast_home, tmp_path_factory.mktemp("demo_run") / "ws")))
+        comments = load_comments(DEMO_PATH)
+        config = SegmentConfig(encoder="fast", k=6)
+        prepared = prepare(comments, config, with_map=False)
+        result = cluster_prepared(prepared, config)
+    truth = comments.frame.groupby("user_id")["true_taste"].first().loc[prepared.profiles.user_ids].to_numpy()
+    for array in (prepared.profiles.vectors, prepared.profiles.user_ids, result.labels, truth):
+        array.flags.writeable = False
+    return comments, prepared, result, truth
 
 
 @pytest.fixture
-def demo_run(fast_workspace: Path):
-    comments = load_comments(DEMO_PATH)
-    config = SegmentConfig(encoder="fast", k=6)
-    prepared = prepare(comments, config, with_map=False)
-    result = cluster_prepared(prepared, config)
-    truth = comments.frame.groupby("user_id")["true_taste"].first().loc[prepared.profiles.user_ids].to_numpy()
-    return comments, prepared, result, truth
+def demo_run(demo_segments, fast_workspace: Path):
+    """The module's demo segments, with the test's own workspace holding the fast encoder (placing personas
+    encodes them)."""
+    return demo_segments
 
 
 # Parsing and checking the personas -----------------------------------------------------------------------
@@ -293,14 +311,27 @@ def test_cli_guided_prints_each_personas_users_and_fit_writes_the_users_and_save
     assert saved != key and set(table.loc[table["segment"] == 0, "segment_name"]) <= {"audio fans"}
 
 
+@pytest.fixture(scope="module")
+def saved_demo_run(fast_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A workspace holding one command-line run of the demo (fast encoder, k=6) and the run's id, made once for
+    the refusals below, which only read it."""
+    folder = tmp_path_factory.mktemp("saved_demo_run")
+    home = _fast_home(fast_home, folder / "ws")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEGMENT_STUDIO_HOME", str(home))
+        return home, _segment_demo(folder)
+
+
 @pytest.mark.parametrize("content, says", [
     (b"", "no personas given"),
     (b"fans: hockey\nfans: baseball", "same name"),
     ("咖啡爱好者：意式浓缩\n跑者：跑鞋，训练".encode(), "Chinese, Japanese or Korean script but the comments"),
     (b"\xff\xfe bad bytes", "not UTF-8"),
 ])
-def test_cli_guided_refuses_bad_personas_with_one_line_and_exit_2(tmp_path, capsys, fast_workspace, content, says):
-    key = _segment_demo(tmp_path)
+def test_cli_guided_refuses_bad_personas_with_one_line_and_exit_2(
+        tmp_path, capsys, monkeypatch, saved_demo_run, content, says):
+    home, key = saved_demo_run
+    monkeypatch.setenv("SEGMENT_STUDIO_HOME", str(home))
     personas = tmp_path / "personas.txt"
     personas.write_bytes(content)
     capsys.readouterr()

@@ -375,9 +375,19 @@ def test_scale_ten_thousand_users_by_a_thousand_items_ranks_everyone():
         assert ranked.shape == (n_users, 10) and (ranked >= 0).all()
 
 
-def test_real_recipe_reviews_get_recommendations_with_reasons(recipes_dir):
+@pytest.fixture(scope="module")
+def recipe_segments(recipes_dir):
+    """The real recipe reviews and their tfidf k-means segments (k=6), fitted once for the tests that read them;
+    the arrays are read-only, so no test can change what the next one sees."""
     comments = load_comments(recipes_dir / "recipe_reviews_users_ge2.csv.gz")
     user_ids, vectors, labels, _ = tfidf_kmeans(6)(comments)
+    for array in (user_ids, vectors, labels):
+        array.flags.writeable = False
+    return comments, user_ids, vectors, labels
+
+
+def test_real_recipe_reviews_get_recommendations_with_reasons(recipe_segments):
+    comments, user_ids, vectors, labels = recipe_segments
     data = Interactions.from_comments(comments, user_ids)
     assert data.n_items == 100
     user = comments.frame["user_id"].iloc[0]
@@ -418,7 +428,7 @@ def test_a_user_with_comments_but_no_items_is_answered_from_their_segment(fitted
 
 
 @pytest.mark.parametrize("named", [True, False], ids=["names", "no-names"])
-def test_real_recipe_reasons_name_the_users_items_in_words_never_bare_ids(recipes_dir, named):
+def test_real_recipe_reasons_name_the_users_items_in_words_never_bare_ids(recipes_dir, recipe_segments, named):
     """Issue 20: reasons said "goes with items you have (e.g. 386, 2912)". They now cite the user's items by name,
     or where the file names none by id and the words of their reviews ("item 386 (shortcake, spongy, sponge)")."""
     from segmentation.describe.items import describe_items
@@ -429,7 +439,9 @@ def test_real_recipe_reasons_name_the_users_items_in_words_never_bare_ids(recipe
     frame = comments.frame
     labels = describe_items(frame["item_id"].to_numpy(), term_counts(frame["text"].to_numpy()),
                             frame["item_name"].to_numpy() if named else None)
-    user_ids, vectors, segments, _ = tfidf_kmeans(6)(comments)
+    # The segments read users and texts only, which the item names leave as they are: one fit serves both.
+    segmented, user_ids, vectors, segments = recipe_segments
+    assert frame[["user_id", "text"]].equals(segmented.frame[["user_id", "text"]])
     many = frame.groupby("user_id")["item_id"].nunique().sort_values(kind="stable").index[-5:]
     for method in ("ease", "item_knn", "segment_ease"):
         fitted = fit_run_recommenders(comments, user_ids, vectors, segments, np.zeros((len(frame), 1)),
