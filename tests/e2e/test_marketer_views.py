@@ -19,8 +19,10 @@ def test_behaviour_over_time_membership_and_firmness_show_for_the_demo(browser_p
     expect = playwright_api.expect
     asked = rerun_requests(page)  # listening from the start: the recorder follows the page's websocket
     segment_the_demo(page, server)
-    legend = page.locator(".js-plotly-plot").first.locator(".legendtext").all_text_contents()
-    assert any(text.startswith("Between segments") for text in legend), legend
+    # The map's legend, once plotly has drawn it (the page's run may finish before the browser draws the map).
+    legend = page.locator(".js-plotly-plot").first.locator(".legendtext")
+    expect(legend.filter(has_text="Between segments").first).to_be_visible(timeout=WAIT)
+    assert any(text.startswith("Between segments") for text in legend.all_text_contents())
 
     nav(page, "Segments")
     expect(page.get_by_role("heading", name="Who the users are")).to_be_visible(timeout=WAIT)
