@@ -7,26 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.e2e.browser import click_until, pick, require_browser, segment_the_demo, settled, websocket_frames
-from tests.e2e.test_fragments import rerun_requests
+from tests.e2e.browser import click_until, pick, require_browser, segment_the_demo, settled
+from tests.e2e.test_fragments import finished_runs, rerun_requests
 
 pytestmark = pytest.mark.e2e
 playwright_api = require_browser()
 WAIT = 180_000  # ms: the machine may be busy
-
-
-def finished_runs(page: Any) -> list[str]:
-    """Record how every run of the app's script ends: a whole page's or one fragment's."""
-
-    def ending(payload: bytes) -> str | None:
-        message = ForwardMsg.FromString(payload)
-        if message.WhichOneof("type") != "script_finished":
-            return None
-        return ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
-
-    return websocket_frames(page, "framereceived", ending)
 
 
 def segments_card(page: Any) -> str:
