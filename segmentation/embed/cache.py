@@ -104,11 +104,16 @@ class EmbeddingCache:
                 f"{WORKSPACE_ENV} to another folder"
             ) from None
 
+    def _open(self) -> sqlite3.Connection:
+        """A connection to the cache file that waits for another writer rather than failing at once."""
+        db = sqlite3.connect(self.path, timeout=30.0)
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0)
+        db = self._open()
         try:
-            db.execute("PRAGMA busy_timeout=30000")
             with db:  # commits on success, rolls back on error
                 yield db
         finally:
@@ -223,8 +228,7 @@ class CacheWriter:
         insert = f"INSERT OR REPLACE INTO {_TABLE} (encoder, text_sha, dim, vector) VALUES (?, ?, ?, ?)"
         try:
             if self._db is None:
-                self._db = sqlite3.connect(self._cache.path, timeout=30.0)
-                self._db.execute("PRAGMA busy_timeout=30000")
+                self._db = self._cache._open()
             with self._db:  # commits on success, rolls back on error
                 self._db.executemany(insert, rows)
         except sqlite3.DatabaseError:
