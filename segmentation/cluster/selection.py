@@ -329,7 +329,7 @@ def fit_run(
     runs: dict | None = None,
     resampled: Sequence[Clusterer] | None = None,
     n_resamples: int = N_RESAMPLES,
-) -> tuple[Clusterer, list[np.ndarray]]:
+) -> tuple[Clusterer, Placements]:
     """The fit a run delivers, and every user's segment under each of its resamples' fits.
 
     The resamples' fits (:func:`resample_fits`) give the stability figures; for a class that
