@@ -96,7 +96,9 @@ if (membership := membership_words(result.assignments, user, labels)) is not Non
 about, where = st.columns([2, 3])
 with about:
     st.markdown("**Their comments**")
-    st.dataframe(user_comments(comments, user), hide_index=True)
+    # The comment first and wrapped: beside the map the column is narrow, and a marketer reads the words.
+    theirs = user_comments(comments, user)
+    long_text_table(theirs, column_order=["text", *(c for c in theirs.columns if c != "text")])
 with where:
     snippets = loaders.snippets_for(run.fingerprint, run.prepared.comments, run.result.user_ids)
     frame = map_frame(result.assignments, labels, snippets, highlight=user)
