@@ -32,6 +32,10 @@ def test_renamed_segment_is_saved_and_seen_by_a_fresh_session_and_on_the_map():
 
     fresh = segments_page(start())  # a new browser session: the last run is restored from the workspace
     assert fresh.text_input(key=key).value == "Espresso <script>lovers</script>"
+    # The status says the run was brought back, and which, not that the users were segmented anew.
+    statuses = [e.label for e in fresh.status]
+    assert any(label.startswith(f"Run {run_key} restored: ") for label in statuses), statuses
+    assert not any(label.startswith("Segmented") for label in statuses), statuses
     fresh.switch_page("pages/segment.py").run()
     legend = [t["name"] for t in figure(fresh, "Users on the map")["data"]]
     assert "Espresso &lt;script&gt;lovers&lt;/script&gt;" in legend

@@ -107,9 +107,10 @@ def clock(seconds: float) -> str:
 
 
 def _drawn(work: Callable[[StageProgress], Run | None], label: str,
-           expected: EncodeEstimate | None = None) -> Run | None:
+           expected: EncodeEstimate | None = None, *, restored: bool = False) -> Run | None:
     """Run ``work(progress)`` inside ``st.status`` and keep the run it returns in the session; ``expected``
-    is the encoding estimate the time left starts from."""
+    is the encoding estimate the time left starts from; ``restored`` when ``work`` brings back a saved run
+    (the status then says which, rather than that the users were segmented anew)."""
     with st.status(label, expanded=True) as status:
         reporter = StageReporter(expected)
         run = work(reporter)
@@ -121,8 +122,9 @@ def _drawn(work: Callable[[StageProgress], Run | None], label: str,
         elif (measured := reporter.measured()) is not None:  # the next estimate comes from this run's speed
             ThroughputLog().record(run.result.config.encoder, *measured, load=reporter.load)
         session.set_cancelled(False)
-        status.update(label=f"Segmented {len(run.result.user_ids):,} users in {run.elapsed:.1f} s",
-                      state="complete", expanded=False)
+        users = f"{len(run.result.user_ids):,} users"
+        done = f"Run {run.run_key} restored: {users}" if restored else f"Segmented {users}"
+        status.update(label=f"{done} in {run.elapsed:.1f} s", state="complete", expanded=False)
     session.set_run(run)
     return run
 
@@ -159,7 +161,7 @@ def show_saved(key: str) -> Run:
         comments = data.comments()
     run = _drawn(lambda progress: service.restore(
         comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
-    ), f"Showing run {key}…")
+    ), f"Showing run {key}…", restored=True)
     state.adopt(settings.segment_widgets(info.config))
     return run
 
@@ -346,7 +348,7 @@ def _current(comments: Comments) -> Run | None:
     label = f"Restoring run {key}…" if wanted is not None else "Restoring the last run of this data…"
     return _drawn(lambda progress: service.restore(
         comments, key, progress=progress, workspace=loaders.workspace(), compute=loaders.run_segmentation,
-    ), label)
+    ), label, restored=True)
 
 
 def newer_run(run_key: str, fingerprint: str) -> RunInfo | None:
