@@ -103,9 +103,9 @@ class Wire:
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds (user + system) spent so far by this benchmark's app server and by its Chromium, read from
-    ``/proc``: on a machine shared with other work the wall time of an action swings with the load, the CPU it
-    costs much less, so two versions of the app compare by it too."""
+    """CPU seconds (user + system) spent so far by this benchmark's app server and by its Chromium (``gpu``: the part
+    of Chromium's that its GPU process spent), read from ``/proc``: on a machine shared with other work the wall time
+    of an action swings with the load, the CPU it costs much less, so two versions of the app compare by it too."""
     parents, names = {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -124,13 +124,15 @@ def cpu_seconds() -> dict[str, float]:
         mine.update(children)
         todo += children
     ticks = os.sysconf("SC_CLK_TCK")
-    spent = {"server": 0.0, "browser": 0.0}
+    spent = {"server": 0.0, "browser": 0.0, "gpu": 0.0}
     for pid in mine:
         command, used = names[pid]
         if b"streamlit" in command:
             spent["server"] += used / ticks
         elif b"chromium" in command:
             spent["browser"] += used / ticks
+            if b"--type=gpu-process" in command:  # WebGL, drawn in software here: the map's share, told apart
+                spent["gpu"] += used / ticks
     return spent
 
 
@@ -311,7 +313,8 @@ def summary(rows: list[dict], target: float | None) -> dict:
     out = {"median_s": round(median, 3), "min_s": min(seconds), "max_s": max(seconds),
            "script_median_s": round(statistics.median(scripts), 3) if scripts else None,
            "server_cpu_median_s": round(statistics.median(row["server_cpu_s"] for row in rows), 2),
-           "browser_cpu_median_s": round(statistics.median(row["browser_cpu_s"] for row in rows), 2), "tries": rows,
+           "browser_cpu_median_s": round(statistics.median(row["browser_cpu_s"] for row in rows), 2),
+           "gpu_cpu_median_s": round(statistics.median(row["gpu_cpu_s"] for row in rows), 2), "tries": rows,
            "whole_page_reruns": sum(r == "" for row in rows for r in row["reruns"]),
            "fragment_reruns": sum(r != "" for row in rows for r in row["reruns"])}
     if target is not None:
@@ -409,7 +412,7 @@ def main() -> int:
                  if "redraw_median_s" in control else "")
         script = "" if control["script_median_s"] is None else f", script {control['script_median_s']:.2f} s"
         script += (f", CPU server {control['server_cpu_median_s']:.2f} s, browser "
-                   f"{control['browser_cpu_median_s']:.2f} s")
+                   f"{control['browser_cpu_median_s']:.2f} s (its GPU process {control['gpu_cpu_median_s']:.2f} s)")
         print(f"{name}: median {control['median_s']:.2f} s{extra}{script}, whole-page reruns "
               f"{control['whole_page_reruns']}, fragment reruns {control['fragment_reruns']}")
     print(f"load {record['load_1min_start_end']}")

@@ -205,7 +205,8 @@ def map_section() -> None:
     shown = frame.iloc[drawn]
     names = label_positions(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["segment"].to_numpy(), labels)
     event = st.plotly_chart(loaders.kept(charts.segment_map, shown, colours, names=names, contours=contours),
-                            key="segment_map", on_select="rerun", selection_mode=("box", "lasso"))
+                            key="segment_map", on_select="rerun", selection_mode=("box", "lasso"),
+                            config=charts.MAP_CONFIG)
     if len(shown) < len(frame):
         st.caption(sample_note(len(shown), len(frame), searched=match is not None, selectable=True))
     unnamed = sum(segment >= 0 for segment in labels) - len(names)

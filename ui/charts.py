@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segmentation.present.figures import (
+    MAP_CONFIG,
     NOISE_COLOUR,
     PALETTE,
     drawn_positions,
@@ -23,8 +24,8 @@ from segmentation.present.figures import (
 from segmentation.present.views import escape_html
 
 __all__ = [
-    "LIFT_COLOURS", "METRIC_TITLES", "NOISE_COLOUR", "PALETTE", "dendrogram", "drawn_positions", "histogram",
-    "lift_bars", "run_flows", "segment_colours", "segment_map", "segment_sizes", "segment_symbols_for",
+    "LIFT_COLOURS", "MAP_CONFIG", "METRIC_TITLES", "NOISE_COLOUR", "PALETTE", "dendrogram", "drawn_positions",
+    "histogram", "lift_bars", "run_flows", "segment_colours", "segment_map", "segment_sizes", "segment_symbols_for",
     "silhouette_knife", "sweep_chart",
 ]
 

@@ -21,6 +21,13 @@ PALETTE = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#4
 SYMBOLS = ["circle", "diamond", "square"]
 # Above this many points plotly draws with WebGL (plotly express's own "auto" threshold).
 WEBGL_FROM = 1000
+# The plotly config a page draws the map with. plotly.js renders WebGL at twice the page's pixels unless told
+# otherwise (``plotGlPixelRatio`` 2, meant for image export): four times the pixels to draw, antialias and composite.
+# Where WebGL runs in software (a machine without a graphics card, headless Chromium) that was most of the map's
+# drawing: mounting the real recipe reviewers' 5,000-point map in a bare headless Chromium page cost 0.29 s of CPU at
+# one pixel per pixel against 0.54 s at two (median of four, load 6); ``benchmarks/controls.py`` gives the page's
+# figures. A high-density screen shows the points slightly soft.
+MAP_CONFIG = {"plotGlPixelRatio": 1}
 MARGIN = {"l": 10, "r": 10, "t": 60, "b": 10}
 
 NOISE_COLOUR = "#b0b0b0"

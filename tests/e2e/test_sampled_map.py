@@ -134,3 +134,16 @@ def test_a_lasso_on_a_sampled_map_selects_every_user_inside_it(sampled):
     assert selected > caught > 0  # more than the drawn points the browser itself caught
     assert not sampled["dialogs"]
 
+
+
+def test_the_webgl_map_draws_one_pixel_per_screen_pixel(sampled):
+    """plotly.js draws WebGL at twice the screen's pixels unless told otherwise; the map asks for one
+    (``figures.MAP_CONFIG``), as that doubled the browser's work of mounting it in software (issue 20)."""
+    page = sampled["page"]
+    canvas = page.locator(".js-plotly-plot").first.locator("canvas.gl-canvas-context")
+    playwright_api.expect(canvas).to_be_attached()
+    pixels, css_width, ratio = canvas.evaluate(
+        "c => [c.width, c.getBoundingClientRect().width, window.devicePixelRatio]")
+    assert css_width > 0
+    assert pixels == pytest.approx(css_width * ratio, abs=1)
+    assert not sampled["dialogs"]
