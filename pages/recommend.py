@@ -104,7 +104,7 @@ with where:
     frame = map_frame(result.assignments, labels, snippets, highlight=user)
     shown = frame.iloc[sample_rows(frame["segment"].to_numpy(), keep=frame.index[frame["highlight"]])]
     st.plotly_chart(charts.segment_map(shown, charts.segment_colours(labels), title="Where the user sits (star)"),
-                    key="user_map")
+                    key="user_map", config=charts.MAP_CONFIG)
     if len(shown) < len(frame):
         st.caption(sample_note(len(shown), len(frame)))
 

@@ -34,6 +34,10 @@ def test_recommendations_for_a_picked_user_sit_beside_popularity():
     assert ours["reason"].str.len().min() > 0
     star = [t for t in figure(at, "Where the user sits")["data"] if t.get("name") == "Selected user"]
     assert len(star) == 1 and star[0]["text"] == [users[3]]
+    # Drawn as the Segment page's map is: WebGL at one pixel per screen pixel, not plotly's export-sized two.
+    user_map = next(c for c in at.get("plotly_chart")
+                    if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Where the user sits"))
+    assert json.loads(user_map.proto.config)["plotGlPixelRatio"] == 1
     firmly = [t.value for t in at.text if t.value.startswith("How firmly: ")]
     assert len(firmly) == 1 and re.match(r"How firmly: \d+% in .+; also near .+ \(\d+%\) and .+ \(\d+%\)", firmly[0])
 

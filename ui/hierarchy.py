@@ -23,7 +23,7 @@ from segmentation.present.views import map_frame
 from segmentation.runs.layers import Layers, build_layers
 from segmentation.runs.service import Run
 from ui import loaders, session
-from ui.charts import segment_colours, segment_map
+from ui.charts import MAP_CONFIG, segment_colours, segment_map
 from ui.text import labelled, show_error
 
 
@@ -99,7 +99,8 @@ def _map(comments: Comments, run: Run, parent: dict[int, int], shown: dict[int, 
         st.caption(sample_note(len(drawn), len(frame)))
     frame = frame.iloc[drawn]
     st.plotly_chart(segment_map(frame, segment_colours(shown),
-                                title=f"Users on the map, coloured by {LAYERS[layer].lower()}"), key="hier_map")
+                                title=f"Users on the map, coloured by {LAYERS[layer].lower()}"), key="hier_map",
+                    config=MAP_CONFIG)
 
 
 def _card(run: Run, store: Layers, group: SegmentDescription, parent: dict[int, int], labels: dict[int, str]) -> None:

@@ -84,7 +84,7 @@ def page_block() -> None:
         frame = map_frame(mapped, labels, [""] * len(mapped))
         st.plotly_chart(charts.segment_map(frame, charts.segment_colours(labels),
                                            title=f"A uniform sample of {len(mapped):,} of {folder.n_users:,} users"),
-                        key="run_folder_map")
+                        key="run_folder_map", config=charts.MAP_CONFIG)
     st.caption(f"The map shows a uniform sample of {len(mapped):,} of {folder.n_users:,} users; segment sizes, "
                "shares and the downloads count every user.")
     st.page_link("pages/segments.py", label="Segments, names and downloads", icon=":material/arrow_forward:")
