@@ -273,7 +273,6 @@ def _check_workspace() -> None:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.core.outputs import staged
-    from segmentation.describe.behaviour import behaviour_profile
     from segmentation.ingest.uploads import file_sha256
 
     config = _config(args)
@@ -284,7 +283,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
     with staged(args.out) as staging:
         _check_workspace()
         comments, config = _load_and_configure(args, config)
-        # The pipeline (scikit-learn, about 1 CPU s to import) only once the input is read: a refused run skips it.
+        # The pipeline (scikit-learn, about 1 CPU s to import) and the behaviour profile (scipy.stats) only once the
+        # input is read: a refused run skips them.
+        from segmentation.describe.behaviour import behaviour_profile
         from segmentation.runs.service import named_result, run_and_save, with_edits
 
         # The file's digest lets the app show this run again once the same file is uploaded there.
