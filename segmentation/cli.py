@@ -219,10 +219,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _load_and_configure(args: argparse.Namespace, config):
     """The comments and the config; without --encoder the encoder suits the data's language."""
-    from segmentation.pipeline.segment import suggest_encoder
-
     comments = _load(args)
     if not args.encoder:
+        from segmentation.pipeline.segment import suggest_encoder  # the pipeline: not for a refused file
+
         config = replace(config, encoder=suggest_encoder(comments))
     return comments, config
 
@@ -273,9 +273,7 @@ def _check_workspace() -> None:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from segmentation.core.outputs import staged
-    from segmentation.describe.behaviour import behaviour_profile
     from segmentation.ingest.uploads import file_sha256
-    from segmentation.runs.service import named_result, run_and_save, with_edits
 
     config = _config(args)
     _check_output_folder(args.out)
@@ -285,6 +283,11 @@ def cmd_segment(args: argparse.Namespace) -> int:
     with staged(args.out) as staging:
         _check_workspace()
         comments, config = _load_and_configure(args, config)
+        # The pipeline (scikit-learn, about 1 CPU s to import) and the behaviour profile (scipy.stats) only once the
+        # input is read: a refused run skips them.
+        from segmentation.describe.behaviour import behaviour_profile
+        from segmentation.runs.service import named_result, run_and_save, with_edits
+
         # The file's digest lets the app show this run again once the same file is uploaded there.
         digest = file_sha256(args.input) if Path(args.input).is_file() else None
         run = run_and_save(comments, config, progress=StderrProgress(), file_sha256=digest)
@@ -490,14 +493,15 @@ def _segment_on_ray(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from segmentation.recommend.evaluate import evaluate_pipeline
-    from segmentation.runs.service import keep_evaluation
-
     config = _config(args)
     top_n = validate("top_n", args.top_n, TOP_N)
     _check_output_folder(args.out)
     _check_workspace()
     comments, config = _load_and_configure(args, config)
+    # The pipeline (scikit-learn) only once the input is read: a refused run skips it.
+    from segmentation.recommend.evaluate import evaluate_pipeline
+    from segmentation.runs.service import keep_evaluation
+
     evaluation = evaluate_pipeline(comments, config, top_n=top_n, progress=StderrProgress())
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "evaluation.json"
@@ -513,12 +517,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from segmentation.recommend.service import recommend_for_user
-
     config = _config(args)
     top_n = validate("top_n", args.top_n, TOP_N)
     _check_workspace()
     comments, config = _load_and_configure(args, config)
+    from segmentation.recommend.service import recommend_for_user  # the pipeline: not for a refused run
+
     payload = recommend_for_user(
         comments, config, args.user, top_n=top_n, method=args.method, progress=StderrProgress()
     )

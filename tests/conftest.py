@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -40,15 +41,26 @@ def recipes_dir() -> Path:
     return RECIPES
 
 
-
 @pytest.fixture(scope="session")
 def fast_home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace folder holding the fast encoder, distilled once for the whole session and kept in
-    pytest's cache between runs where the cache is on (distilling takes 30 s on a quiet machine, minutes
-    on a loaded one)."""
+    """A workspace folder holding the fast encoder, distilled once for the whole run and kept in pytest's cache
+    between runs where the cache is on (distilling takes 30 s on a quiet machine, minutes on a loaded one).
+
+    The xdist workers share it: the first to get here distils under a lock while the others wait for it, where
+    each used to distil its own copy (or race for the cache's) at the same time.
+    """
     from segmentation.embed.fast import FastEncoder
 
     cache = getattr(request.config, "cache", None)
-    path = Path(cache.mkdir("segment-studio-fast-model")) if cache is not None else tmp_path_factory.mktemp("fast")
-    FastEncoder(model_dir=path / FastEncoder.MODEL_SUBDIR).load()
+    if cache is not None:
+        path = Path(cache.mkdir("segment-studio-fast-model"))
+    elif hasattr(request.config, "workerinput"):  # an xdist worker: the run's temporary root is the workers' own
+        path = tmp_path_factory.getbasetemp().parent / "segment-studio-fast-model"
+    else:
+        path = tmp_path_factory.mktemp("fast")
+    path.mkdir(parents=True, exist_ok=True)
+    # The lock lies beside the folder: tests use the folder itself as a workspace.
+    with path.with_name(f"{path.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        FastEncoder(model_dir=path / FastEncoder.MODEL_SUBDIR).load()
     return path

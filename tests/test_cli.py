@@ -372,3 +372,42 @@ def test_a_setting_the_data_cannot_fit_is_refused_before_any_comment_is_encoded(
     proc = run_cli("segment", str(attribute_csv), "--out", str(tmp_path / "out"), "--encoder", "tfidf", *extra,
                    workspace=workspace)
     assert_one_line_error(proc, *fragments)  # one line: no progress line came first
+
+
+
+# Prints, as the process ends, which of the clustering's heavy libraries it imported.
+IMPORTED_AT_EXIT = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print(sorted({name.split('.')[0] for name in sys.modules} & {'sklearn', 'umap', "
+    "'hdbscan'})))\n"
+    "from segmentation.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "refusal"),
+    [
+        ("segment", ["--k", "three"]),  # by argparse, from the declarations
+        ("segment", ["--out", "{a_file}/out"]),  # before any work
+        ("segment", ["--text-col", "review_body"]),  # by the loader, the file read
+        ("evaluate", ["{empty}"]),  # by the loader, the file empty
+        ("recommend", ["{absent}", "--user", "u0"]),  # no such file
+    ],
+)
+def test_a_refused_run_never_imports_the_clustering(command, refusal, labelled_csv, tmp_path, workspace):
+    """A refusal needs no clustering: it is one line and exit 2 without importing scikit-learn (about 1 CPU s a
+    start, which every refused run of the suite used to pay)."""
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "a_file").write_text("not a folder")
+    paths = {"a_file": tmp_path / "a_file", "empty": tmp_path / "empty.csv", "absent": tmp_path / "absent.csv"}
+    args = [part.format(**paths) for part in refusal]
+    if not args[0].startswith(str(tmp_path)):
+        args.insert(0, str(labelled_csv))
+    if command != "recommend" and "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    env = {**os.environ, "SEGMENT_STUDIO_HOME": str(workspace), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", IMPORTED_AT_EXIT, command, *args, "--encoder", "tfidf"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(proc)
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout

@@ -30,6 +30,10 @@ from segmentation.core.constraints import MAX_K, Interval, Options
 from segmentation.core.errors import ConfigError
 from segmentation.core.params import AUTO, Param
 
+# The range ``k="auto"`` chooses in: fewer than 3 segments rarely gives a marketer anything to act on,
+# more than 12 is more than one can name and tell apart.
+K_MIN, K_MAX = 3, 12
+
 K = Param(
     "k",
     (Interval(int, 2, MAX_K), Options((AUTO,))),

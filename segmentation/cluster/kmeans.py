@@ -20,7 +20,6 @@ from segmentation.cluster.base import (
     relabel_by_size,
     segment_centers,
 )
-from segmentation.cluster.metrics import inertia
 from segmentation.core.paths import point_numba_cache
 
 
@@ -184,6 +183,8 @@ class KMeansClusterer(_CentroidPredict):
 
     def fit(self, X: np.ndarray) -> KMeansClusterer:
         from sklearn.cluster import KMeans
+
+        from segmentation.cluster.metrics import inertia  # scikit-learn: not on the import of the declarations
 
         X = _as_points(X)
         k, self.notes_ = _fewer_distinct_than_k(X, check_k(self.k, len(X)))

@@ -36,7 +36,7 @@ from sklearn.metrics import (
     pairwise_distances,
 )
 
-from segmentation.cluster.base import Clusterer, fit_on, from_settings
+from segmentation.cluster.base import K_MAX, K_MIN, Clusterer, fit_on, from_settings
 from segmentation.cluster.metrics import inertia, mean_silhouette, quality, sample_rows
 from segmentation.cluster.stability import Placements, stability_interval
 from segmentation.core.errors import ConfigError
@@ -49,9 +49,6 @@ SIZE_SWEEP_COLUMNS = [
     "min_cluster_size", "n_segments", "noise_share", "largest_share", "validity",
     "silhouette", "calinski_harabasz", "davies_bouldin",
 ]
-# The range ``k="auto"`` chooses in: fewer than 3 segments rarely gives a marketer anything to act on,
-# more than 12 is more than one can name and tell apart.
-K_MIN, K_MAX = 3, 12
 # Resamples per k for stability: 5 pairs up into 10 ARIs, enough to rank ks far from the 0.8 line; each is a
 # fit on 80% of users.
 N_RESAMPLES = 5

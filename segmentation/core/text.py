@@ -13,8 +13,6 @@ import logging
 import re
 from typing import Any
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 """Chinese characters (CJK unified ideographs, extension A, compatibility ideographs), as a regex range."""
 KANA = "\u3040-\u30ff"
@@ -46,8 +44,26 @@ _CONTENT_WORDS = frozenset(
     {"bill", "bottom", "cry", "detail", "empty", "fill", "fire", "front", "full", "interest", "mill", "move",
      "serious", "side", "system", "thick", "thin", "top"}
 )
-STOP_WORDS = frozenset((ENGLISH_STOP_WORDS - _CONTENT_WORDS) | set(_REVIEW_FILLER.split()))
+
+STOP_WORDS: frozenset[str]  # made on first use (``__getattr__`` below)
 """English stop words plus review filler (contractions are matched without their apostrophe)."""
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    # scikit-learn's list is read when words are first cut, not on import: the loader imports this module, and a
+    # refused command-line run would otherwise pay scikit-learn's import (about 1 CPU s) for nothing.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset((ENGLISH_STOP_WORDS - _CONTENT_WORDS) | set(_REVIEW_FILLER.split()))
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    # ``STOP_WORDS`` stays importable by name (PEP 562), made when first asked for.
+    if name == "STOP_WORDS":
+        return _stop_words()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Pronouns, conjunctions, adverbs and filler as jieba cuts them: never what a segment is about. Single
 # characters (的, 了, 很 …) need no list: a one-character word is never kept as a keyword.
@@ -113,8 +129,9 @@ def _marks(text: str) -> list[str]:
     pieces = _TOKEN.findall(lowered)
     if _UNSPACED_RUN.search(lowered):
         pieces = [w for piece in pieces for w in (segment_words(piece) if _UNSPACED_RUN.match(piece) else [piece])]
+    stop = _stop_words()
     return [
-        w if w[0].isalpha() and w not in STOP_WORDS and (w.isascii() or _keep_unspaced(w)) else "" for w in pieces
+        w if w[0].isalpha() and w not in stop and (w.isascii() or _keep_unspaced(w)) else "" for w in pieces
     ]
 
 

@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from segmentation.cluster.agglomerative import LINKAGE
-from segmentation.cluster.base import CLUSTERERS, Clusterer, K, algorithms, clusterer_parameters
+from segmentation.cluster.base import CLUSTERERS, K_MAX, K_MIN, Clusterer, K, algorithms, clusterer_parameters
 from segmentation.cluster.density import CLUSTER_SELECTION, MIN_CLUSTER_SIZE, MIN_SAMPLES, NOISE
-from segmentation.cluster.selection import K_MAX, K_MIN
 from segmentation.core.constraints import (
     MAX_K_SWEEP,
     SEED,
