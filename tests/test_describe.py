@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from fixtures import labelled_comments
 
-from segmentation.core.text import STOP_WORDS, tokenize
+from segmentation.core.text import stop_words, tokenize
 from segmentation.describe.segments import (
     NOISE_NAME,
     SegmentDescription,
@@ -72,7 +72,7 @@ def test_ctfidf_keywords_are_the_distinctive_words_of_each_segment() -> None:
     # "great" is in both segments, so it tells neither apart; stop words and filler never appear.
     for segment in segments:
         assert "great" not in segment.keywords[:3]
-        assert not set(segment.keywords) & STOP_WORDS
+        assert not set(segment.keywords) & stop_words()
 
 
 def test_chinese_segments_get_whole_word_keywords_and_readable_names() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segmentation.core.text import CHINESE_STOP_WORDS, HAN, STOP_WORDS
+from segmentation.core.text import CHINESE_STOP_WORDS, HAN, stop_words
 from segmentation.describe.items import ITEM_WORDS, describe_items
 from segmentation.describe.keywords import _stem, is_filler, term_counts
 from segmentation.ingest.io import load_comments
@@ -64,7 +64,7 @@ def test_real_recipes_described_without_their_names_read_like_their_names(recipe
     for item, words in labels.words.items():
         assert 1 <= len(words) <= ITEM_WORDS, item
         for term in words:
-            assert not is_filler(term) and not set(term.split()) & STOP_WORDS, (item, term)
+            assert not is_filler(term) and not set(term.split()) & stop_words(), (item, term)
         said = {_stem(w) for w in re.findall(r"[a-z]+", names[item].lower())}
         share += bool(said & {_stem(w) for term in words for w in re.findall(r"[a-z]+", term)})
     # A word of the real name among the three on most recipes (a name such as "Caramel Heavenlies" or "Hot Milk

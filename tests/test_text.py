@@ -9,9 +9,9 @@ import pandas as pd
 from segmentation.core.text import (
     CHINESE_STOP_WORDS,
     CJK_CHARACTER,
-    STOP_WORDS,
     latin_words,
     phrases,
+    stop_words,
     tokenize,
 )
 
@@ -33,7 +33,7 @@ def test_tokenize_drops_stop_words_review_filler_numbers_and_single_letters() ->
     tokens = tokenize("I really just LOVE it, would get 2 more: 10/10, also a 5-star Espresso x", bigrams=False)
     assert tokens == ["love", "star", "espresso"]
     assert tokenize("Don't! Wouldn't, couldn't.") == []
-    assert {"dont", "wouldnt", "really"} <= STOP_WORDS
+    assert {"dont", "wouldnt", "really"} <= stop_words()
 
 
 def test_phrases_are_runs_of_adjacent_content_words_broken_by_stop_words_numbers_and_punctuation() -> None:

@@ -45,24 +45,14 @@ _CONTENT_WORDS = frozenset(
      "serious", "side", "system", "thick", "thin", "top"}
 )
 
-STOP_WORDS: frozenset[str]  # made on first use (``__getattr__`` below)
-"""English stop words plus review filler (contractions are matched without their apostrophe)."""
-
-
 @functools.cache
-def _stop_words() -> frozenset[str]:
+def stop_words() -> frozenset[str]:
+    """English stop words plus review filler (contractions are matched without their apostrophe)."""
     # scikit-learn's list is read when words are first cut, not on import: the loader imports this module, and a
     # refused command-line run would otherwise pay scikit-learn's import (about 1 CPU s) for nothing.
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset((ENGLISH_STOP_WORDS - _CONTENT_WORDS) | set(_REVIEW_FILLER.split()))
-
-
-def __getattr__(name: str) -> frozenset[str]:
-    # ``STOP_WORDS`` stays importable by name (PEP 562), made when first asked for.
-    if name == "STOP_WORDS":
-        return _stop_words()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Pronouns, conjunctions, adverbs and filler as jieba cuts them: never what a segment is about. Single
@@ -115,7 +105,7 @@ def phrases(text: str) -> list[list[str]]:
         Each inner list holds words that stand next to each other in ``text`` with no stop word,
         number or punctuation between them. Latin-script words are lowercased with apostrophes
         removed ("Don't" → "dont") and kept when at least two letters long and not in
-        :data:`STOP_WORDS`; Chinese runs are cut into whole words by ``jieba`` and a word is kept when
+        :func:`stop_words`; Chinese runs are cut into whole words by ``jieba`` and a word is kept when
         it has at least two characters and is not in :data:`CHINESE_STOP_WORDS` (a one-character
         word is a particle or too ambiguous alone).
     """
@@ -129,7 +119,7 @@ def _marks(text: str) -> list[str]:
     pieces = _TOKEN.findall(lowered)
     if _UNSPACED_RUN.search(lowered):
         pieces = [w for piece in pieces for w in (segment_words(piece) if _UNSPACED_RUN.match(piece) else [piece])]
-    stop = _stop_words()
+    stop = stop_words()
     return [
         w if w[0].isalpha() and w not in stop and (w.isascii() or _keep_unspaced(w)) else "" for w in pieces
     ]
@@ -188,7 +178,7 @@ __all__ = [
     "HAN",
     "HANGUL",
     "KANA",
-    "STOP_WORDS",
+    "stop_words",
     "UNSPACED",
     "WORD",
     "latin_words",
