@@ -40,6 +40,20 @@ def test_knn_graph_puts_a_row_first_even_among_many_duplicates() -> None:
     assert all(len(set(row)) == 4 for row in indices)
 
 
+def test_knn_graph_keeps_the_lowest_indices_among_equally_near_rows() -> None:
+    # Three groups of eight identical rows, shuffled: every row has seven neighbours at distance 0.
+    rng = np.random.default_rng(4)
+    groups = rng.permutation(np.repeat(np.arange(3), 8))
+    X = np.eye(3, dtype=np.float32)[groups]
+
+    indices, distances = knn_graph(X, n_neighbors=4)
+
+    for row, group in enumerate(groups):
+        others = [i for i in np.flatnonzero(groups == group) if i != row]
+        assert list(indices[row]) == [row, *others[:3]]
+    assert (distances == 0).all()
+
+
 def test_knn_graph_clamps_neighbours_to_the_number_of_rows() -> None:
     indices, _ = knn_graph(profiles(5), n_neighbors=15)
     assert indices.shape == (5, 5)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,21 +92,55 @@ def knn_graph(X: np.ndarray, n_neighbors: int = N_NEIGHBORS, metric: str = "cosi
 
 
 def _cosine_knn(X: np.ndarray, k: int) -> Knn:
-    """Exact cosine neighbours by blocks of float32 dot products (2.8 s instead of scikit-learn's 3.6 s for
-    10k × 256 here: it computes full distance rows in float64)."""
+    """Exact cosine neighbours by blocks of float32 dot products (scikit-learn computes full distance rows in
+    float64: 3.6 s against 2.8 s for 10k × 256 here), each block's best ``k`` per row kept by :func:`_top_k`.
+
+    Among equally similar rows (duplicate profiles) the lowest indices are kept, first.
+    """
     n = len(X)
     unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
     indices = np.empty((n, k), dtype=np.int64)
     similarities = np.empty((n, k), dtype=np.float32)
     block = max(1, _KNN_BLOCK_CELLS // n)
+    top_k = _top_k()
     for start in range(0, n, block):
-        sims = unit[start : start + block] @ unit.T
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(sims), 1))
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_sims, axis=1, kind="stable")
-        indices[start : start + block] = np.take_along_axis(top, order, axis=1)
-        similarities[start : start + block] = np.take_along_axis(top_sims, order, axis=1)
+        top_k(unit[start : start + block] @ unit.T, indices[start : start + block], similarities[start : start + block])
     return indices, 1.0 - similarities
+
+
+@functools.cache
+def _top_k() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
+    """Each row's largest values, in descending order, compiled with numba on first use (cached on disk).
+
+    Why not ``np.argpartition``: it reorders every row of the block to find the k largest, which took 3.5 of
+    the 5.9 CPU seconds of the neighbours of 20,324 demo users; one pass that keeps the k best so far rejects
+    almost every value with one comparison (1.2 s).
+    """
+    point_numba_cache()
+    import numba
+
+    @numba.njit(cache=True)
+    def top_k(values: np.ndarray, indices: np.ndarray, best: np.ndarray) -> None:  # pragma: no cover (compiled)
+        rows, n = values.shape
+        k = indices.shape[1]
+        for r in range(rows):
+            kept = 0
+            for j in range(n):
+                value = values[r, j]
+                if kept == k and value <= best[r, k - 1]:
+                    continue
+                # Insertion into the sorted best-so-far; an equal value goes after those already kept.
+                at = kept if kept < k else k - 1
+                while at > 0 and best[r, at - 1] < value:
+                    if at < k:
+                        best[r, at] = best[r, at - 1]
+                        indices[r, at] = indices[r, at - 1]
+                    at -= 1
+                best[r, at] = value
+                indices[r, at] = j
+                kept = min(kept + 1, k)
+
+    return top_k
 
 
 def _self_first(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
