@@ -95,32 +95,42 @@ def _cosine_knn(X: np.ndarray, k: int) -> Knn:
     """Exact cosine neighbours by blocks of float32 dot products (scikit-learn computes full distance rows in
     float64: 3.6 s against 2.8 s for 10k × 256 here), each block's best ``k`` per row kept by :func:`_top_k`.
 
-    Among equally similar rows (duplicate profiles) the lowest indices are kept, first.
+    A row with equally similar values among its best (duplicate profiles, a tie at the k-th) takes them as
+    ``np.argpartition`` and a stable sort order them, as before that pass existed: the graph, and so the map,
+    stay the same to the bit.
     """
     n = len(X)
     unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
     indices = np.empty((n, k), dtype=np.int64)
     similarities = np.empty((n, k), dtype=np.float32)
+    tied = np.zeros(n, dtype=np.bool_)
     block = max(1, _KNN_BLOCK_CELLS // n)
     top_k = _top_k()
     for start in range(0, n, block):
-        top_k(unit[start : start + block] @ unit.T, indices[start : start + block], similarities[start : start + block])
+        rows = slice(start, start + block)
+        sims = unit[rows] @ unit.T
+        top_k(sims, indices[rows], similarities[rows], tied[rows])
+        for row in np.flatnonzero(tied[rows]):
+            top = np.argpartition(-sims[row], k - 1)[:k] if k < n else np.arange(n)
+            order = np.argsort(-sims[row, top], kind="stable")
+            indices[start + row], similarities[start + row] = top[order], sims[row, top[order]]
     return indices, 1.0 - similarities
 
 
 @functools.cache
-def _top_k() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-    """Each row's largest values, in descending order, compiled with numba on first use (cached on disk).
+def _top_k() -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]:
+    """Each row's largest values, in descending order, compiled with numba on first use (cached on disk);
+    a row is marked ``tied`` where a value equal to one kept was met (its order is then left to the caller).
 
-    Why not ``np.argpartition``: it reorders every row of the block to find the k largest, which took 3.5 of
-    the 5.9 CPU seconds of the neighbours of 20,324 demo users; one pass that keeps the k best so far rejects
-    almost every value with one comparison (1.2 s).
+    Why not ``np.argpartition`` for every row: it reorders the whole row to find the k largest, which took
+    3.5 of the 5.9 CPU seconds of the neighbours of 20,324 demo users; one pass that keeps the k best so far
+    rejects almost every value with one comparison.
     """
     point_numba_cache()
     import numba
 
     @numba.njit(cache=True)
-    def top_k(values: np.ndarray, indices: np.ndarray, best: np.ndarray) -> None:  # pragma: no cover (compiled)
+    def top_k(values: np.ndarray, indices: np.ndarray, best: np.ndarray, tied: np.ndarray) -> None:  # pragma: no cover
         rows, n = values.shape
         k = indices.shape[1]
         for r in range(rows):
@@ -128,14 +138,16 @@ def _top_k() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
             for j in range(n):
                 value = values[r, j]
                 if kept == k and value <= best[r, k - 1]:
+                    tied[r] |= value == best[r, k - 1]
                     continue
-                # Insertion into the sorted best-so-far; an equal value goes after those already kept.
+                # Insertion into the sorted best-so-far: shift the smaller ones down by one.
                 at = kept if kept < k else k - 1
                 while at > 0 and best[r, at - 1] < value:
                     if at < k:
                         best[r, at] = best[r, at - 1]
                         indices[r, at] = indices[r, at - 1]
                     at -= 1
+                tied[r] |= at > 0 and best[r, at - 1] == value
                 best[r, at] = value
                 indices[r, at] = j
                 kept = min(kept + 1, k)
