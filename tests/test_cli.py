@@ -374,7 +374,6 @@ def test_a_setting_the_data_cannot_fit_is_refused_before_any_comment_is_encoded(
     assert_one_line_error(proc, *fragments)  # one line: no progress line came first
 
 
-
 # Prints, as the process ends, which of the clustering's heavy libraries it imported.
 IMPORTED_AT_EXIT = (
     "import atexit, sys\n"

@@ -135,7 +135,6 @@ def test_a_lasso_on_a_sampled_map_selects_every_user_inside_it(sampled):
     assert not sampled["dialogs"]
 
 
-
 def test_the_webgl_map_draws_one_pixel_per_screen_pixel(sampled):
     """plotly.js draws WebGL at twice the screen's pixels unless told otherwise; the map asks for one
     (``figures.MAP_CONFIG``), as that doubled the browser's work of mounting it in software (issue 20)."""
